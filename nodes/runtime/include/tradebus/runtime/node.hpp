@@ -1,0 +1,103 @@
+// The contract between the node runtime (the engine: sockets, registration, heartbeats, gap
+// accounting, timers) and a node's logic (the actions). A node's logic never touches a socket:
+// it gets decoded events and timer calls, and publishes through its context. One thread runs
+// everything, so logic needs no locking.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tradebus/common/config.hpp"
+#include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/events.hpp"
+
+namespace tradebus::runtime {
+
+/// What a node's logic may do. Implemented by the runtime (and by test doubles).
+class context {
+  public:
+    virtual ~context() = default;
+
+    /// Publishes `body` on `topic` with a fresh envelope: this node's name, the next sequence
+    /// number, the current time, and `trace_id` (use new_trace_id() at a tick; copy the trace
+    /// id of the event that caused this one otherwise). Never blocks: at the high-water mark
+    /// the message is dropped by ZeroMQ and the subscriber sees a sequence gap.
+    template <class Body>
+    void publish(std::string_view topic, const Body& body, std::uint64_t trace_id) {
+        publish_event(topic, schema::event{schema::envelope{{}, 0, 0, trace_id}, body});
+    }
+
+    /// As publish(), for an event held as the variant (the envelope's src/seq/ts are set here).
+    virtual void publish_event(std::string_view topic, schema::event ev) = 0;
+
+    /// A random, non-zero trace id for a new chain of events.
+    virtual std::uint64_t new_trace_id() = 0;
+    /// Wall-clock ns since the Unix epoch.
+    virtual std::int64_t now_ns() = 0;
+    [[nodiscard]] virtual const std::string& node_name() const = 0;
+
+    /// The node's own view of its health, reported in the next heartbeat
+    /// (healthy or degraded, with a reason such as "market data stale").
+    virtual void report_health(schema::health state, std::string reason) = 0;
+
+    /// Ask the runtime to stop the node cleanly (deregister, exit 0) — e.g. a finished replay.
+    virtual void request_stop(std::string reason) = 0;
+};
+
+/// One inbound message: its topic, the raw msgpack body as received (the journal stores these
+/// bytes unchanged), and the decoded event.
+struct inbound {
+    std::string_view topic;
+    std::string_view raw;
+    const schema::event& ev;
+};
+
+/// A node's logic. The runtime calls these on its single thread.
+class node_logic {
+  public:
+    virtual ~node_logic() = default;
+
+    /// Topic prefixes to subscribe to (ZeroMQ prefix match; "" = everything).
+    [[nodiscard]] virtual std::vector<std::string> subscriptions() const = 0;
+    /// Topic prefixes this node publishes (reported at registration; documentation for ACLs).
+    [[nodiscard]] virtual std::vector<std::string> publications() const = 0;
+
+    /// Called once the node is registered and every dependency is ready, before any event.
+    virtual void on_start(context&) {}
+
+    /// A decoded event arrived on a subscribed topic.
+    virtual void on_event(context&, const inbound&) {}
+
+    /// A message on a subscribed topic failed to decode. The runtime already counted and logged
+    /// it (rate-limited); the journal overrides this to keep the raw bytes anyway.
+    virtual void on_undecodable(context&, std::string_view /*topic*/, std::string_view /*raw*/,
+                                const schema::decode_error&) {}
+
+    /// Timer: called when the deadline it last returned has passed (and once right after
+    /// on_start). Returns the next deadline in wall-clock ns, or 0 for "no timer".
+    /// Returning a deadline <= now means "call me again as soon as inbound traffic is drained"
+    /// (a CSV replay running as fast as possible). Publish a bounded batch per call.
+    virtual std::int64_t on_timer(context&, std::int64_t /*now_ns*/) { return 0; }
+
+    /// Called on clean shutdown (SIGTERM/SIGINT or request_stop), before deregistering.
+    virtual void on_stop(context&) {}
+
+    /// The broker or an operator changed the desk's trading state (sys.trading), or the broker
+    /// reported it in a register/heartbeat reply. Risk and execution act on it.
+    virtual void on_trading_state(context&, schema::trading_state, const std::string& /*reason*/) {}
+};
+
+/// Builds a node's logic from its own config section (e.g. [risk]). Record every problem in the
+/// section (section::error / getters); the runtime reports them all and exits 2.
+using logic_factory = std::unique_ptr<node_logic> (*)(common::section& own);
+
+/// Runs a node process: parses `--config PATH` (and --check-config, --help, --version) from
+/// argv, loads the common [node]/[broker] tables plus the node's own table (named after its
+/// kind) via `factory`, then registers, waits for dependencies, runs the logic until
+/// SIGTERM/SIGINT, deregisters and returns the process exit code (0 ok, 1 runtime, 2 config).
+int run_node(int argc, char** argv, std::string_view kind, logic_factory factory);
+
+}  // namespace tradebus::runtime

@@ -1,0 +1,493 @@
+// The codec: one generic encoder and one validating decoder driven by each type's fields()
+// list (events.hpp, control.hpp). Encoding uses msgpack-cxx's packer; decoding uses our own
+// bounded reader (msgpack_reader.hpp) so that no input can make it throw, crash, or allocate
+// by a length it merely claims.
+#include "tradebus/schema/codec.hpp"
+
+#include <array>
+#include <concepts>
+#include <limits>
+#include <msgpack.hpp>
+#include <new>
+#include <type_traits>
+
+#include "msgpack_reader.hpp"
+#include "utf8.hpp"
+
+namespace tradebus::schema {
+namespace {
+
+using detail::mp_kind;
+using detail::mp_reader;
+using detail::mp_value;
+
+// ---------------------------------------------------------------- type traits for fields()
+
+struct field_probe {
+    template <class F>
+    void operator()(std::string_view, F&) {}
+};
+template <class T>
+concept described = requires(T& t, field_probe& p) {
+    T::fields(t, p);
+};
+
+template <class E>
+concept wire_enum = std::is_enum_v<E> && requires {
+    enum_names<E>::names;
+};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+// ---------------------------------------------------------------- encoding
+
+struct string_sink {
+    std::string* out;
+    void write(const char* p, std::size_t n) { out->append(p, n); }
+};
+using packer = msgpack::packer<string_sink>;
+
+void pack_str(packer& pk, std::string_view s) {
+    pk.pack_str(static_cast<std::uint32_t>(s.size()));
+    pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+
+struct key_counter {
+    std::uint32_t n = 0;
+    template <class F>
+    void operator()(std::string_view, const F&) {
+        ++n;
+    }
+};
+
+template <class T>
+void pack_value(packer& pk, const T& value);
+
+struct field_packer {
+    packer& pk;
+    template <class F>
+    void operator()(std::string_view key, const F& value) {
+        pack_str(pk, key);
+        pack_value(pk, value);
+    }
+};
+
+template <class T>
+void pack_fields(packer& pk, const T& value) {
+    field_packer fp{pk};
+    T::fields(value, fp);
+}
+
+template <class T>
+std::uint32_t count_fields(const T& value) {
+    key_counter c;
+    T::fields(value, c);
+    return c.n;
+}
+
+template <class T>
+void pack_value(packer& pk, const T& value) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        pack_str(pk, value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+        value ? pk.pack_true() : pk.pack_false();
+    } else if constexpr (std::is_same_v<T, double>) {
+        pk.pack_double(value);
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+        pk.pack_int64(value);
+    } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+        pk.pack_uint64(value);
+    } else if constexpr (wire_enum<T>) {
+        pack_str(pk, to_string(value));
+    } else if constexpr (is_vector<T>::value) {
+        pk.pack_array(static_cast<std::uint32_t>(value.size()));
+        for (const auto& item : value) pack_value(pk, item);
+    } else {
+        static_assert(described<T>, "field type has no wire encoding");
+        pk.pack_map(count_fields(value));
+        pack_fields(pk, value);
+    }
+}
+
+// ---------------------------------------------------------------- decoding
+
+// One parsed map: its keys and where each value starts. Bounded by limits::max_map_keys.
+struct map_entries {
+    std::array<std::string_view, limits::max_map_keys> keys;
+    std::array<const char*, limits::max_map_keys> values{};
+    std::size_t size = 0;
+    const char* end = nullptr;  // end of the whole input
+
+    [[nodiscard]] const char* find(std::string_view key) const {
+        for (std::size_t k = 0; k < size; ++k) {
+            if (keys[k] == key) return values[k];
+        }
+        return nullptr;
+    }
+};
+
+std::string join(std::string_view path, std::string_view key) {
+    std::string out;
+    out.reserve(path.size() + key.size() + 1);
+    out.append(path);
+    if (!path.empty() && !key.empty() && key.front() != '[') out.push_back('.');
+    out.append(key);
+    return out;
+}
+
+std::string got(const mp_value& v) { return "got " + std::string(detail::kind_name(v.kind)); }
+
+// Reads the map at `r` into `out`; returns an error string or empty on success.
+std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_entries& out,
+                                     std::size_t depth) {
+    mp_value v;
+    if (!r.read(v)) return decode_error{path, "truncated or invalid msgpack"};
+    if (v.kind != mp_kind::map) return decode_error{path, "expected map, " + got(v)};
+    if (v.count > limits::max_map_keys) {
+        return decode_error{path, "map has " + std::to_string(v.count) + " keys, limit " +
+                                      std::to_string(limits::max_map_keys)};
+    }
+    out.size = 0;
+    out.end = r.end();
+    for (std::uint32_t k = 0; k < v.count; ++k) {
+        mp_value key;
+        if (!r.read(key))
+            return decode_error{path, "truncated map (key " + std::to_string(k) + ")"};
+        if (key.kind != mp_kind::str) {
+            return decode_error{path,
+                                "map key " + std::to_string(k) + " is not a str, " + got(key)};
+        }
+        if (out.find(key.raw) != nullptr) {
+            return decode_error{join(path, key.raw), "duplicate key"};
+        }
+        out.keys[out.size] = key.raw;
+        out.values[out.size] = r.position();
+        ++out.size;
+        if (!r.skip(limits::max_depth - std::min(depth, limits::max_depth))) {
+            return decode_error{join(path, key.raw),
+                                "truncated, invalid or too deeply nested value"};
+        }
+    }
+    return std::nullopt;
+}
+
+template <class T>
+std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, T& out,
+                                         std::size_t depth);
+
+template <class T>
+std::optional<decode_error> decode_fields(const map_entries& m, const std::string& path, T& out,
+                                          std::size_t depth);
+
+template <class T>
+std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, T& out,
+                                         std::size_t depth) {
+    if constexpr (described<T>) {
+        map_entries m;
+        if (auto e = read_map(r, path, m, depth)) return e;
+        return decode_fields(m, path, out, depth + 1);
+    } else {
+        mp_value v;
+        if (!r.read(v)) return decode_error{path, "truncated or invalid msgpack"};
+        if constexpr (std::is_same_v<T, std::string>) {
+            if (v.kind != mp_kind::str) return decode_error{path, "expected str, " + got(v)};
+            if (v.raw.size() > limits::max_string_bytes) {
+                return decode_error{path, "str of " + std::to_string(v.raw.size()) +
+                                              " bytes, limit " +
+                                              std::to_string(limits::max_string_bytes)};
+            }
+            if (!detail::valid_utf8(v.raw)) return decode_error{path, "str is not valid UTF-8"};
+            out.assign(v.raw);
+        } else if constexpr (std::is_same_v<T, bool>) {
+            if (v.kind != mp_kind::boolean) return decode_error{path, "expected bool, " + got(v)};
+            out = v.b;
+        } else if constexpr (std::is_same_v<T, double>) {
+            // Integers are accepted too: JSON-minded clients write 1 for 1.0.
+            if (v.kind == mp_kind::f64) {
+                out = v.d;
+            } else if (v.kind == mp_kind::uint) {
+                out = static_cast<double>(v.u);
+            } else if (v.kind == mp_kind::sint) {
+                out = static_cast<double>(v.i);
+            } else {
+                return decode_error{path, "expected float, " + got(v)};
+            }
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            if (v.kind == mp_kind::sint) {
+                out = v.i;
+            } else if (v.kind == mp_kind::uint) {
+                if (v.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                    return decode_error{path, "int out of range for int64"};
+                }
+                out = static_cast<std::int64_t>(v.u);
+            } else {
+                return decode_error{path, "expected int, " + got(v)};
+            }
+        } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+            if (v.kind == mp_kind::sint)
+                return decode_error{path, "expected unsigned int, got negative int"};
+            if (v.kind != mp_kind::uint)
+                return decode_error{path, "expected unsigned int, " + got(v)};
+            out = v.u;
+        } else if constexpr (wire_enum<T>) {
+            if (v.kind != mp_kind::str) return decode_error{path, "expected str, " + got(v)};
+            const auto parsed = parse_enum<T>(v.raw);
+            if (!parsed) {
+                std::string allowed;
+                for (auto n : enum_names<T>::names) {
+                    if (!allowed.empty()) allowed += '|';
+                    allowed += n;
+                }
+                std::string shown(v.raw.substr(0, 32));
+                if (!detail::valid_utf8(shown)) shown = "<not UTF-8>";
+                return decode_error{path, "expected one of " + allowed + ", got \"" + shown + "\""};
+            }
+            out = *parsed;
+        } else if constexpr (is_vector<T>::value) {
+            if (v.kind != mp_kind::array) return decode_error{path, "expected array, " + got(v)};
+            if (v.count > limits::max_array_items) {
+                return decode_error{path, "array of " + std::to_string(v.count) + " items, limit " +
+                                              std::to_string(limits::max_array_items)};
+            }
+            if (v.count > r.remaining()) {  // every item takes at least one byte
+                return decode_error{path, "array claims " + std::to_string(v.count) +
+                                              " items but only " + std::to_string(r.remaining()) +
+                                              " bytes follow"};
+            }
+            out.clear();
+            out.reserve(v.count);
+            for (std::uint32_t k = 0; k < v.count; ++k) {
+                auto& item = out.emplace_back();
+                if (auto e =
+                        decode_value(r, path + "[" + std::to_string(k) + "]", item, depth + 1)) {
+                    return e;
+                }
+            }
+        } else {
+            static_assert(sizeof(T) == 0, "field type has no wire decoding");
+        }
+        return std::nullopt;
+    }
+}
+
+template <class T>
+struct field_decoder {
+    const map_entries& m;
+    const std::string& path;
+    std::size_t depth;
+    std::optional<decode_error> error;
+
+    template <class F>
+    void operator()(std::string_view key, F& field) {
+        if (error) return;
+        const char* at = m.find(key);
+        if (at == nullptr) {
+            error = decode_error{join(path, key), "missing required key"};
+            return;
+        }
+        mp_reader r(at, m.end);
+        error = decode_value(r, join(path, key), field, depth);
+    }
+};
+
+template <class T>
+std::optional<decode_error> decode_fields(const map_entries& m, const std::string& path, T& out,
+                                          std::size_t depth) {
+    if (depth > limits::max_depth) return decode_error{path, "nesting too deep"};
+    field_decoder<T> d{m, path, depth, std::nullopt};
+    T::fields(out, d);
+    return d.error;
+}
+
+// Reads the top-level map and checks "v" and "type"; returns the type string.
+std::optional<decode_error> read_header(std::string_view bytes, map_entries& m,
+                                        std::string_view& type) {
+    if (bytes.empty()) return decode_error{"", "empty message"};
+    if (bytes.size() > limits::max_message_bytes) {
+        return decode_error{"", "message of " + std::to_string(bytes.size()) + " bytes, limit " +
+                                    std::to_string(limits::max_message_bytes)};
+    }
+    mp_reader r(bytes);
+    if (auto e = read_map(r, "", m, 0)) return e;
+    if (r.remaining() != 0) {
+        return decode_error{"",
+                            std::to_string(r.remaining()) + " trailing bytes after the message"};
+    }
+    std::uint64_t v = 0;
+    const char* at = m.find("v");
+    if (at == nullptr) return decode_error{"v", "missing required key"};
+    {
+        mp_reader vr(at, m.end);
+        if (auto e = decode_value(vr, "v", v, 0)) return e;
+    }
+    if (v < min_version || v > version) {
+        return decode_error{"v", "unsupported schema version " + std::to_string(v) +
+                                     " (supported " + std::to_string(min_version) + ".." +
+                                     std::to_string(version) + ")"};
+    }
+    at = m.find("type");
+    if (at == nullptr) return decode_error{"type", "missing required key"};
+    mp_reader tr(at, m.end);
+    mp_value tv;
+    if (!tr.read(tv) || tv.kind != mp_kind::str) return decode_error{"type", "expected str"};
+    type = tv.raw;
+    return std::nullopt;
+}
+
+std::string shown_type(std::string_view type) {
+    std::string s(type.substr(0, 64));
+    return detail::valid_utf8(s) ? s : "<not UTF-8>";
+}
+
+// Finds the variant alternative whose type_name matches and default-constructs it.
+template <class Variant, std::size_t I = 0>
+bool emplace_by_name(Variant& v, std::string_view name) {
+    if constexpr (I < std::variant_size_v<Variant>) {
+        using Alt = std::variant_alternative_t<I, Variant>;
+        if (Alt::type_name == name) {
+            v.template emplace<I>();
+            return true;
+        }
+        return emplace_by_name<Variant, I + 1>(v, name);
+    } else {
+        return false;
+    }
+}
+
+result<event> decode_event_impl(std::string_view bytes) {
+    map_entries m;
+    std::string_view type;
+    if (auto e = read_header(bytes, m, type)) return *e;
+    event ev;
+    if (!emplace_by_name(ev.body, type)) {
+        return decode_error{"type", "unknown event type \"" + shown_type(type) + "\""};
+    }
+    if (auto e = decode_fields(m, "", ev.env, 0)) return *e;
+    const char* data = m.find("data");
+    if (data == nullptr) return decode_error{"data", "missing required key"};
+    std::optional<decode_error> err;
+    std::visit(
+        [&](auto& body) {
+            mp_reader r(data, m.end);
+            err = decode_value(r, "data", body, 1);
+        },
+        ev.body);
+    if (err) return *err;
+    return ev;
+}
+
+result<control_message> decode_control_impl(std::string_view bytes) {
+    map_entries m;
+    std::string_view type;
+    if (auto e = read_header(bytes, m, type)) return *e;
+    control_message msg;
+    if (!emplace_by_name(msg, type)) {
+        return decode_error{"type", "unknown control message type \"" + shown_type(type) + "\""};
+    }
+    std::optional<decode_error> err;
+    std::visit([&](auto& body) { err = decode_fields(m, "", body, 1); }, msg);
+    if (err) return *err;
+    return msg;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- public API
+
+template <class Body>
+void encode_event(const envelope& env, const Body& body, std::string& out) {
+    out.clear();
+    string_sink sink{&out};
+    packer pk(sink);
+    pk.pack_map(7);
+    pack_str(pk, "v");
+    pk.pack_uint64(version);
+    pack_str(pk, "type");
+    pack_str(pk, Body::type_name);
+    pack_str(pk, "src");
+    pack_str(pk, env.src);
+    pack_str(pk, "seq");
+    pk.pack_uint64(env.seq);
+    pack_str(pk, "ts_ns");
+    pk.pack_int64(env.ts_ns);
+    pack_str(pk, "trace_id");
+    pk.pack_uint64(env.trace_id);
+    pack_str(pk, "data");
+    pack_value(pk, body);
+}
+
+void encode_event(const event& ev, std::string& out) {
+    std::visit([&](const auto& body) { encode_event(ev.env, body, out); }, ev.body);
+}
+
+template <class Msg>
+void encode_control(const Msg& msg, std::string& out) {
+    out.clear();
+    string_sink sink{&out};
+    packer pk(sink);
+    pk.pack_map(count_fields(msg) + 2);
+    pack_str(pk, "v");
+    pk.pack_uint64(version);
+    pack_str(pk, "type");
+    pack_str(pk, Msg::type_name);
+    pack_fields(pk, msg);
+}
+
+void encode_control(const control_message& msg, std::string& out) {
+    std::visit([&](const auto& m) { encode_control(m, out); }, msg);
+}
+
+std::string_view type_name(const control_message& msg) {
+    return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::type_name; }, msg);
+}
+
+result<event> decode_event(std::string_view bytes) {
+    try {
+        return decode_event_impl(bytes);
+    } catch (const std::bad_alloc&) {
+        return decode_error{"", "out of memory while decoding"};
+    }
+}
+
+result<control_message> decode_control(std::string_view bytes) {
+    try {
+        return decode_control_impl(bytes);
+    } catch (const std::bad_alloc&) {
+        return decode_error{"", "out of memory while decoding"};
+    }
+}
+
+// Explicit instantiations: every payload and control alternative (codec.hpp templates).
+#define TRADEBUS_EVENT(T) template void encode_event<T>(const envelope&, const T&, std::string&);
+#define TRADEBUS_CONTROL(T) template void encode_control<T>(const T&, std::string&);
+TRADEBUS_EVENT(tick)
+TRADEBUS_EVENT(bar)
+TRADEBUS_EVENT(signal)
+TRADEBUS_EVENT(order)
+TRADEBUS_EVENT(order_rejected)
+TRADEBUS_EVENT(order_ack)
+TRADEBUS_EVENT(fill)
+TRADEBUS_EVENT(exec_reject)
+TRADEBUS_EVENT(position)
+TRADEBUS_EVENT(node_health)
+TRADEBUS_EVENT(node_registered)
+TRADEBUS_EVENT(broker_started)
+TRADEBUS_EVENT(trading_state_changed)
+TRADEBUS_CONTROL(register_request)
+TRADEBUS_CONTROL(register_reply)
+TRADEBUS_CONTROL(heartbeat_request)
+TRADEBUS_CONTROL(heartbeat_reply)
+TRADEBUS_CONTROL(deregister_request)
+TRADEBUS_CONTROL(ok_reply)
+TRADEBUS_CONTROL(status_request)
+TRADEBUS_CONTROL(status_reply)
+TRADEBUS_CONTROL(halt_request)
+TRADEBUS_CONTROL(resume_request)
+TRADEBUS_CONTROL(error_reply)
+#undef TRADEBUS_EVENT
+#undef TRADEBUS_CONTROL
+
+}  // namespace tradebus::schema

@@ -1,0 +1,47 @@
+// msgpack codec for events and control messages. Encoding appends to a caller-owned buffer
+// (reuse it: no allocation once its capacity suffices). Decoding validates everything and never
+// throws: a failure comes back as a decode_error naming the key (PROTOCOL.md "Validation").
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "tradebus/schema/control.hpp"
+#include "tradebus/schema/events.hpp"
+
+namespace tradebus::schema {
+
+/// Bounds the decoder enforces before it trusts any length the input claims.
+namespace limits {
+inline constexpr std::size_t max_message_bytes = 1 << 20;  // whole msgpack body
+inline constexpr std::size_t max_string_bytes = 4096;      // any one str value
+inline constexpr std::size_t max_array_items = 4096;       // any one array
+inline constexpr std::size_t max_map_keys = 64;            // any one map
+inline constexpr std::size_t max_depth = 16;               // nesting of unknown values
+}  // namespace limits
+
+/// Encodes `env` + `body` as one event map into `out` (cleared first). Body is any payload
+/// alternative (tick, fill, ...). Never fails for a value of the C++ type.
+template <class Body>
+void encode_event(const envelope& env, const Body& body, std::string& out);
+
+/// Encodes an event already held as a variant.
+void encode_event(const event& ev, std::string& out);
+
+/// Decodes and validates one event body (the frame after the topic).
+[[nodiscard]] result<event> decode_event(std::string_view bytes);
+
+/// Encodes one control message (request or reply) into `out` (cleared first).
+template <class Msg>
+void encode_control(const Msg& msg, std::string& out);
+
+void encode_control(const control_message& msg, std::string& out);
+
+/// Decodes and validates one control-plane frame.
+[[nodiscard]] result<control_message> decode_control(std::string_view bytes);
+
+/// The wire type name of a control message ("register", "error", ...).
+[[nodiscard]] std::string_view type_name(const control_message& msg);
+
+}  // namespace tradebus::schema

@@ -1,0 +1,209 @@
+// Control-plane messages (REQ/REP between nodes or the CLI and the broker). Each request and
+// reply is a single ZeroMQ frame holding one msgpack map {"v", "type", ...fields}
+// (PROTOCOL.md "Control plane"). Every request gets exactly one reply; failures are `error`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tradebus/schema/types.hpp"
+
+namespace tradebus::schema {
+
+/// Counters a node reports in every heartbeat.
+struct node_counters {
+    std::uint64_t published = 0, received = 0, gaps = 0, decode_errors = 0, queue_depth = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("published", s.published), v("received", s.received), v("gaps", s.gaps);
+        v("decode_errors", s.decode_errors), v("queue_depth", s.queue_depth);
+    }
+};
+
+struct register_request {
+    static constexpr std::string_view type_name = "register";
+    std::string name, kind, host, version;
+    std::int64_t pid = 0;
+    std::vector<std::string> publishes, subscribes, depends_on;  // topic prefixes; node names
+    std::int64_t heartbeat_interval_ms = 0;                      // 0 = use the broker's
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("kind", s.kind), v("host", s.host), v("version", s.version);
+        v("pid", s.pid), v("publishes", s.publishes), v("subscribes", s.subscribes);
+        v("depends_on", s.depends_on), v("heartbeat_interval_ms", s.heartbeat_interval_ms);
+    }
+};
+
+struct register_reply {
+    static constexpr std::string_view type_name = "register_ok";
+    std::uint64_t session_id = 0, epoch = 0;
+    std::string xsub_endpoint, xpub_endpoint;
+    std::int64_t heartbeat_interval_ms = 0, liveness = 0;
+    bool ready = false;                    // every dependency registered and healthy
+    std::vector<std::string> waiting_for;  // dependencies not ready yet
+    trading_state trading = trading_state::active;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("session_id", s.session_id), v("epoch", s.epoch), v("xsub_endpoint", s.xsub_endpoint);
+        v("xpub_endpoint", s.xpub_endpoint), v("heartbeat_interval_ms", s.heartbeat_interval_ms);
+        v("liveness", s.liveness), v("ready", s.ready), v("waiting_for", s.waiting_for);
+        v("trading_state", s.trading);
+    }
+};
+
+struct heartbeat_request {
+    static constexpr std::string_view type_name = "heartbeat";
+    std::string name;
+    std::uint64_t session_id = 0;
+    health state = health::healthy;  // the node's own view: starting/healthy/degraded/stopping
+    node_counters counters;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("session_id", s.session_id), v("state", s.state);
+        v("counters", s.counters);
+    }
+};
+
+struct heartbeat_reply {
+    static constexpr std::string_view type_name = "heartbeat_ok";
+    std::uint64_t epoch = 0;
+    bool ready = false;
+    std::vector<std::string> waiting_for;
+    trading_state trading = trading_state::active;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("epoch", s.epoch), v("ready", s.ready), v("waiting_for", s.waiting_for);
+        v("trading_state", s.trading);
+    }
+};
+
+struct deregister_request {
+    static constexpr std::string_view type_name = "deregister";
+    std::string name;
+    std::uint64_t session_id = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("session_id", s.session_id);
+    }
+};
+
+/// Generic success reply (deregister, halt, resume).
+struct ok_reply {
+    static constexpr std::string_view type_name = "ok";
+    std::string detail;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("detail", s.detail);
+    }
+};
+
+struct status_request {
+    static constexpr std::string_view type_name = "status";
+    std::int64_t max_topics = 1000;  // busiest first; the reply says how many exist in all
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("max_topics", s.max_topics);
+    }
+};
+
+struct node_status {
+    std::string name, kind, host, version;
+    std::int64_t pid = 0;
+    health state = health::starting;
+    std::int64_t last_heartbeat_age_ms = -1;  // -1: none received yet
+    std::vector<std::string> depends_on;
+    node_counters counters;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("kind", s.kind), v("host", s.host), v("version", s.version);
+        v("pid", s.pid), v("state", s.state), v("last_heartbeat_age_ms", s.last_heartbeat_age_ms);
+        v("depends_on", s.depends_on), v("counters", s.counters);
+    }
+};
+
+struct topic_status {
+    std::string topic;
+    std::uint64_t messages = 0, bytes = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("topic", s.topic), v("messages", s.messages), v("bytes", s.bytes);
+    }
+};
+
+struct drop_status {
+    std::string reason;  // "frame_count", "topic_utf8", "topic_length", "oversized", ...
+    std::uint64_t count = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("reason", s.reason), v("count", s.count);
+    }
+};
+
+struct status_reply {
+    static constexpr std::string_view type_name = "status_ok";
+    std::uint64_t epoch = 0;
+    std::string version;
+    std::int64_t uptime_ms = 0;
+    trading_state trading = trading_state::active;
+    std::string trading_reason;
+    std::vector<node_status> nodes;
+    std::vector<std::string> start_order;  // topological order of the configured pipeline
+    std::vector<topic_status> topics;      // busiest first, at most max_topics
+    std::uint64_t topics_total = 0;
+    std::vector<drop_status> drops;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("epoch", s.epoch), v("version", s.version), v("uptime_ms", s.uptime_ms);
+        v("trading_state", s.trading), v("trading_reason", s.trading_reason);
+        v("nodes", s.nodes), v("start_order", s.start_order), v("topics", s.topics);
+        v("topics_total", s.topics_total), v("drops", s.drops);
+    }
+};
+
+/// The kill switch. The broker publishes trading_state on sys.trading and replies ok.
+struct halt_request {
+    static constexpr std::string_view type_name = "halt";
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("reason", s.reason), v("by", s.by);
+    }
+};
+
+struct resume_request {
+    static constexpr std::string_view type_name = "resume";
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("reason", s.reason), v("by", s.by);
+    }
+};
+
+/// Stable error codes; `reason` carries the human-readable detail.
+namespace error_code {
+inline constexpr std::string_view bad_request = "bad_request";
+inline constexpr std::string_view unsupported_version = "unsupported_version";
+inline constexpr std::string_view unknown_type = "unknown_type";
+inline constexpr std::string_view duplicate_name = "duplicate_name";
+inline constexpr std::string_view unknown_session = "unknown_session";  // => re-register
+inline constexpr std::string_view dependency_cycle = "dependency_cycle";
+inline constexpr std::string_view unknown_dependency = "unknown_dependency";
+inline constexpr std::string_view not_allowed = "not_allowed";
+}  // namespace error_code
+
+struct error_reply {
+    static constexpr std::string_view type_name = "error";
+    std::string code, reason;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("code", s.code), v("reason", s.reason);
+    }
+};
+
+using control_message = std::variant<register_request, register_reply, heartbeat_request,
+                                     heartbeat_reply, deregister_request, ok_reply, status_request,
+                                     status_reply, halt_request, resume_request, error_reply>;
+
+}  // namespace tradebus::schema

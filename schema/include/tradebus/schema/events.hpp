@@ -1,0 +1,235 @@
+// Every data-plane event of the pipeline. One struct per event type; `fields()` lists the wire
+// keys once and drives both the encoder and the validating decoder (codec.cpp), so the C++
+// type, the wire and PROTOCOL.md cannot drift apart. Prices/money: fixed point, 1e-8 units
+// (types.hpp). Quantities: signed integer lots. Times: ns since the Unix epoch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tradebus/schema/types.hpp"
+
+namespace tradebus::schema {
+
+/// Carried by every event: who published it, its place in that publisher's sequence and the
+/// trace id of the tick that caused it (PROTOCOL.md "Envelope").
+struct envelope {
+    std::string src;             // publishing node name
+    std::uint64_t seq = 0;       // per-source, starts at 1, +1 per event; gaps reveal drops
+    std::int64_t ts_ns = 0;      // publish time, ns since Unix epoch (CLOCK_REALTIME)
+    std::uint64_t trace_id = 0;  // new at the tick, copied into everything it causes
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("src", s.src), v("seq", s.seq), v("ts_ns", s.ts_ns), v("trace_id", s.trace_id);
+    }
+};
+
+/// md.tick.<SYMBOL>: top of book, optionally with the last trade.
+struct tick {
+    static constexpr std::string_view type_name = "tick";
+    std::string symbol;
+    std::int64_t bid_px = 0, bid_qty = 0, ask_px = 0, ask_qty = 0;
+    std::int64_t last_px = 0, last_qty = 0;  // 0 when the tick carries no trade
+    std::int64_t exch_ts_ns = 0;             // source (exchange / CSV / generator) time
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("bid_px", s.bid_px), v("bid_qty", s.bid_qty);
+        v("ask_px", s.ask_px), v("ask_qty", s.ask_qty), v("last_px", s.last_px);
+        v("last_qty", s.last_qty), v("exch_ts_ns", s.exch_ts_ns);
+    }
+};
+
+/// md.bar.<SYMBOL>: OHLCV over [start_ts_ns, start_ts_ns + interval_ms).
+struct bar {
+    static constexpr std::string_view type_name = "bar";
+    std::string symbol;
+    std::int64_t interval_ms = 0, start_ts_ns = 0;
+    std::int64_t open_px = 0, high_px = 0, low_px = 0, close_px = 0;
+    std::int64_t volume = 0, ticks = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("interval_ms", s.interval_ms), v("start_ts_ns", s.start_ts_ns);
+        v("open_px", s.open_px), v("high_px", s.high_px), v("low_px", s.low_px);
+        v("close_px", s.close_px), v("volume", s.volume), v("ticks", s.ticks);
+    }
+};
+
+/// strategy.signal.<SYMBOL>: what a strategy wants; risk decides.
+struct signal {
+    static constexpr std::string_view type_name = "signal";
+    std::uint64_t signal_id = 0;  // unique per strategy node
+    std::string symbol;
+    side dir = side::flat;
+    std::int64_t qty = 0;     // intended quantity (for FLAT: the position to close)
+    double confidence = 0.0;  // 0..1
+    std::int64_t ref_px = 0;  // price the strategy saw (mid)
+    std::string reason;       // human-readable
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("signal_id", s.signal_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("confidence", s.confidence), v("ref_px", s.ref_px), v("reason", s.reason);
+    }
+};
+
+/// risk.approved.<SYMBOL>: an order risk approved, for execution to carry out.
+struct order {
+    static constexpr std::string_view type_name = "order";
+    std::string order_id;  // unique across restarts: "<risk node>-<epoch ms>-<n>"
+    std::string symbol;
+    side dir = side::buy;  // BUY or SELL only
+    std::int64_t qty = 0;  // approved (possibly reduced) quantity
+    std::int64_t requested_qty = 0;
+    order_type kind = order_type::market;
+    std::int64_t limit_px = 0;  // LIMIT only; 0 for MARKET
+    std::string signal_src;     // the strategy that asked
+    std::uint64_t signal_id = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("requested_qty", s.requested_qty), v("order_type", s.kind), v("limit_px", s.limit_px);
+        v("signal_src", s.signal_src), v("signal_id", s.signal_id);
+    }
+};
+
+/// risk.rejected.<SYMBOL>: a signal risk refused, with the rule that fired.
+struct order_rejected {
+    static constexpr std::string_view type_name = "order_rejected";
+    std::string symbol;
+    side dir = side::flat;
+    std::int64_t qty = 0;
+    std::string signal_src;
+    std::uint64_t signal_id = 0;
+    std::string rule;    // stable code, e.g. "max_order_qty", "halted", "stale_data"
+    std::string reason;  // human-readable context: "qty 500 > max_order_qty 100"
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty), v("signal_src", s.signal_src);
+        v("signal_id", s.signal_id), v("rule", s.rule), v("reason", s.reason);
+    }
+};
+
+/// exec.ack.<SYMBOL>: execution accepted an order.
+struct order_ack {
+    static constexpr std::string_view type_name = "order_ack";
+    std::string order_id, symbol;
+    side dir = side::buy;
+    std::int64_t qty = 0;
+    order_type kind = order_type::market;
+    std::int64_t limit_px = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("order_type", s.kind), v("limit_px", s.limit_px);
+    }
+};
+
+/// exec.fill.<SYMBOL>: (part of) an order was executed.
+struct fill {
+    static constexpr std::string_view type_name = "fill";
+    std::string order_id, fill_id, symbol;
+    side dir = side::buy;
+    std::int64_t qty = 0;         // this fill's quantity
+    std::int64_t px = 0;          // execution price including slippage
+    std::int64_t leaves_qty = 0;  // still open after this fill; 0 = order complete
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("fill_id", s.fill_id), v("symbol", s.symbol);
+        v("side", s.dir), v("qty", s.qty), v("px", s.px), v("leaves_qty", s.leaves_qty);
+    }
+};
+
+/// exec.reject.<SYMBOL>: execution refused an order.
+struct exec_reject {
+    static constexpr std::string_view type_name = "exec_reject";
+    std::string order_id, symbol;
+    std::string code;  // "no_quote", "halted", "invalid", "duplicate", "stale_order"
+    std::string reason;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("code", s.code), v("reason", s.reason);
+    }
+};
+
+/// risk.position.<SYMBOL>: risk's book after a fill or a mark-to-market.
+struct position {
+    static constexpr std::string_view type_name = "position";
+    std::string symbol;
+    std::int64_t qty = 0;  // signed: >0 long, <0 short
+    std::int64_t avg_px = 0;
+    std::int64_t realized_pnl = 0;    // money, 1e-8 units; since the start of the trading day
+    std::int64_t unrealized_pnl = 0;  // against the last mid
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("qty", s.qty), v("avg_px", s.avg_px);
+        v("realized_pnl", s.realized_pnl), v("unrealized_pnl", s.unrealized_pnl);
+    }
+};
+
+/// sys.node.health: the broker saw a node change state.
+struct node_health {
+    static constexpr std::string_view type_name = "node_health";
+    std::string node, kind;
+    health old_state = health::stopped, new_state = health::stopped;
+    std::string reason;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("node", s.node), v("kind", s.kind), v("old_state", s.old_state);
+        v("new_state", s.new_state), v("reason", s.reason);
+    }
+};
+
+/// sys.node.registered: a node registered (or re-registered) with the broker.
+struct node_registered {
+    static constexpr std::string_view type_name = "node_registered";
+    std::string node, kind, host, version;
+    std::int64_t pid = 0;
+    std::uint64_t session_id = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("node", s.node), v("kind", s.kind), v("host", s.host), v("version", s.version);
+        v("pid", s.pid), v("session_id", s.session_id);
+    }
+};
+
+/// sys.broker.started: a broker incarnation began; a new epoch means "re-register".
+struct broker_started {
+    static constexpr std::string_view type_name = "broker_started";
+    std::uint64_t epoch = 0;
+    std::string version;
+    std::string xsub_endpoint, xpub_endpoint, control_endpoint;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("epoch", s.epoch), v("version", s.version), v("xsub_endpoint", s.xsub_endpoint);
+        v("xpub_endpoint", s.xpub_endpoint), v("control_endpoint", s.control_endpoint);
+    }
+};
+
+/// sys.trading (operator halt/resume via the broker) and risk.state (risk's own state).
+struct trading_state_changed {
+    static constexpr std::string_view type_name = "trading_state";
+    trading_state state = trading_state::active;
+    std::string reason;
+    std::string by;  // "operator", or the node that changed it ("risk: daily loss limit")
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("state", s.state), v("reason", s.reason), v("by", s.by);
+    }
+};
+
+/// The payload of a decoded event. Order matters only for std::variant indices.
+using payload =
+    std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
+                 node_health, node_registered, broker_started, trading_state_changed>;
+
+/// A decoded data-plane event.
+struct event {
+    envelope env;
+    payload body;
+    [[nodiscard]] std::string_view type_name() const {
+        return std::visit([](const auto& b) { return std::decay_t<decltype(b)>::type_name; }, body);
+    }
+};
+
+}  // namespace tradebus::schema

@@ -1,0 +1,50 @@
+// Topic names: the only place topic strings are built (STYLE.md §3). Topics are dot-separated,
+// general to specific, symbol last, and matched by ZeroMQ byte prefix (PROTOCOL.md "Topics").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tradebus::schema::topics {
+
+inline constexpr std::size_t max_topic_bytes = 255;
+inline constexpr std::size_t max_symbol_bytes = 32;
+
+// Prefixes (subscribe to these) and fixed topics.
+inline constexpr std::string_view md_tick = "md.tick.";
+inline constexpr std::string_view md_bar = "md.bar.";
+inline constexpr std::string_view signal = "strategy.signal.";
+inline constexpr std::string_view approved = "risk.approved.";
+inline constexpr std::string_view rejected = "risk.rejected.";
+inline constexpr std::string_view position = "risk.position.";
+inline constexpr std::string_view risk_state = "risk.state";
+inline constexpr std::string_view exec_ack = "exec.ack.";
+inline constexpr std::string_view exec_fill = "exec.fill.";
+inline constexpr std::string_view exec_reject = "exec.reject.";
+inline constexpr std::string_view sys = "sys.";
+inline constexpr std::string_view node_health = "sys.node.health";
+inline constexpr std::string_view node_registered = "sys.node.registered";
+inline constexpr std::string_view broker_started = "sys.broker.started";
+inline constexpr std::string_view trading = "sys.trading";
+
+/// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
+[[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);
+
+/// Symbols: 1..32 bytes of [A-Za-z0-9_-/:] (no dot: it separates topic tokens).
+[[nodiscard]] bool valid_symbol(std::string_view symbol) noexcept;
+
+/// Why `topic` is not a valid published topic (1..255 bytes of printable UTF-8, no spaces,
+/// no wildcard characters, non-empty dot-separated tokens), or nullopt when it is valid.
+[[nodiscard]] std::optional<std::string> topic_error(std::string_view topic);
+
+/// Why `prefix` is not a valid subscription prefix (like a topic, but may be empty = all
+/// topics, and may end with a dot), or nullopt when it is valid.
+[[nodiscard]] std::optional<std::string> prefix_error(std::string_view prefix);
+
+/// True when a subscription to `prefix` receives `topic` (ZeroMQ semantics: byte prefix).
+[[nodiscard]] constexpr bool matches(std::string_view prefix, std::string_view topic) noexcept {
+    return topic.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace tradebus::schema::topics

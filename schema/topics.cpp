@@ -1,0 +1,50 @@
+#include "tradebus/schema/topics.hpp"
+
+#include "utf8.hpp"
+
+namespace tradebus::schema::topics {
+
+std::string for_symbol(std::string_view prefix, std::string_view symbol) {
+    std::string out;
+    out.reserve(prefix.size() + symbol.size());
+    out.append(prefix);
+    out.append(symbol);
+    return out;
+}
+
+bool valid_symbol(std::string_view symbol) noexcept {
+    if (symbol.empty() || symbol.size() > max_symbol_bytes) return false;
+    for (char c : symbol) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '/' || c == ':';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+namespace {
+std::optional<std::string> check(std::string_view t, bool as_prefix) {
+    if (t.size() > max_topic_bytes) {
+        return "longer than " + std::to_string(max_topic_bytes) + " bytes";
+    }
+    if (t.empty()) {
+        if (as_prefix) return std::nullopt;
+        return std::string("empty");
+    }
+    if (!detail::valid_utf8(t)) return std::string("not valid UTF-8");
+    for (char c : t) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) return std::string("contains a space or control character");
+        if (c == '*' || c == '>') return std::string("contains a wildcard character ('*' or '>')");
+    }
+    if (t.front() == '.') return std::string("starts with '.'");
+    if (t.find("..") != std::string_view::npos) return std::string("has an empty token ('..')");
+    if (!as_prefix && t.back() == '.') return std::string("ends with '.'");
+    return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> topic_error(std::string_view topic) { return check(topic, false); }
+std::optional<std::string> prefix_error(std::string_view prefix) { return check(prefix, true); }
+
+}  // namespace tradebus::schema::topics
