@@ -247,9 +247,11 @@ void section::finish_state(state& s) {
             const std::string_view name = k.str();
             if (std::find(s.known.begin(), s.known.end(), name) != s.known.end()) continue;
             std::string message = "unknown key";
-            std::size_t best = 3;
+            // Suggest a known key within a few edits, or one the name is a prefix of (the
+            // usual slip: a key written without its unit suffix, "timeout" for "timeout_ms").
+            std::size_t best = std::max<std::size_t>(2, name.size() / 4) + 1;
             for (const auto& known : s.known) {
-                const std::size_t d = edit_distance(name, known);
+                const std::size_t d = known.starts_with(name) ? 1 : edit_distance(name, known);
                 if (d < best) {
                     best = d;
                     message = "unknown key (did you mean \"" + known + "\"?)";

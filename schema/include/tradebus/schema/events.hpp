@@ -218,10 +218,22 @@ struct trading_state_changed {
     }
 };
 
+/// sys.probe.<node>: a node publishes this to itself through the broker until it arrives back,
+/// proving its subscriptions reached the broker before it reports healthy (slow-joiner guard).
+struct probe {
+    static constexpr std::string_view type_name = "probe";
+    std::string node;
+    std::uint64_t nonce = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("node", s.node), v("nonce", s.nonce);
+    }
+};
+
 /// The payload of a decoded event. Order matters only for std::variant indices.
 using payload =
     std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
-                 node_health, node_registered, broker_started, trading_state_changed>;
+                 node_health, node_registered, broker_started, trading_state_changed, probe>;
 
 /// A decoded data-plane event.
 struct event {

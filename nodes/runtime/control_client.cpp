@@ -1,0 +1,61 @@
+#include "tradebus/runtime/control_client.hpp"
+
+#include "tradebus/common/process.hpp"
+
+namespace tradebus::runtime {
+
+control_client::control_client(zmq::context_t& ctx, std::string endpoint,
+                               std::chrono::milliseconds timeout)
+    : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_(timeout) {
+    open();
+}
+
+void control_client::open() {
+    socket_ = zmq::socket_t(ctx_, zmq::socket_type::req);
+    socket_.set(zmq::sockopt::linger, 0);  // an abandoned request must not hold the process
+    socket_.connect(endpoint_);
+    busy_ = false;
+}
+
+void control_client::send(const std::string& request, std::int64_t now_ms) {
+    socket_.send(zmq::buffer(request), zmq::send_flags::dontwait);
+    busy_ = true;
+    deadline_ms_ = now_ms + timeout_.count();
+}
+
+std::optional<std::string> control_client::receive() {
+    zmq::message_t reply;
+    if (!socket_.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
+    // A REP/ROUTER reply is one frame; drain any further frames a broken peer might send.
+    while (reply.more()) {
+        zmq::message_t extra;
+        if (!socket_.recv(extra, zmq::recv_flags::dontwait)) break;
+    }
+    busy_ = false;
+    return reply.to_string();
+}
+
+bool control_client::expire(std::int64_t now_ms) {
+    if (!busy_ || now_ms < deadline_ms_) return false;
+    socket_.close();
+    open();
+    return true;
+}
+
+std::optional<std::string> control_client::request(const std::string& request) {
+    if (busy_) {
+        socket_.close();
+        open();
+    }
+    send(request, common::mono_ms());
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    const auto rc = zmq::poll(&item, 1, timeout_);
+    if (rc > 0) {
+        if (auto reply = receive()) return reply;
+    }
+    socket_.close();
+    open();
+    return std::nullopt;
+}
+
+}  // namespace tradebus::runtime

@@ -1,0 +1,519 @@
+// The node engine (STYLE.md §9): one thread owns the PUB, SUB and control REQ sockets; one
+// loop waits on them until the nearest timer, drains inbound traffic with a budget, runs the
+// control-plane state machine (register -> wait for dependencies and the data-plane probe ->
+// run, heartbeating throughout, re-registering when the broker's epoch changes), and calls the
+// node's logic. The logic never sees a socket.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <random>
+#include <unordered_map>
+#include <zmq.hpp>
+
+#include "tradebus/common/process.hpp"
+#include "tradebus/runtime/control_client.hpp"
+#include "tradebus/runtime/gap_tracker.hpp"
+#include "tradebus/runtime/node.hpp"
+#include "tradebus/runtime/node_config.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::runtime {
+namespace {
+
+namespace topics = schema::topics;
+using common::mono_ms;
+
+constexpr std::size_t drain_budget = 1024;    // inbound messages per loop pass
+constexpr std::int64_t probe_every_ms = 100;  // data-plane probe retry while unconfirmed
+constexpr std::int64_t max_poll_ms = 100;     // upper bound on one wait (stop flag latency)
+
+std::string hostname() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+    return buf;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+class engine final : public context {
+  public:
+    engine(node_config cfg, std::unique_ptr<node_logic> logic)
+        : cfg_(std::move(cfg)),
+          logic_(std::move(logic)),
+          rng_(std::random_device{}()),
+          pub_(zmq_, zmq::socket_type::pub),
+          sub_(zmq_, zmq::socket_type::sub),
+          control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms)),
+          probe_topic_(std::string(topics::probe) + cfg_.name) {
+        pub_.set(zmq::sockopt::sndhwm, static_cast<int>(cfg_.sndhwm));
+        pub_.set(zmq::sockopt::linger, 500);  // flush what we published, but never hang on exit
+        sub_.set(zmq::sockopt::rcvhwm, static_cast<int>(cfg_.rcvhwm));
+        sub_.set(zmq::sockopt::linger, 0);
+        for (const auto& prefix : logic_->subscriptions()) {
+            sub_.set(zmq::sockopt::subscribe, prefix);
+        }
+        // The runtime's own subscriptions: broker restarts, the kill switch, our probe.
+        sub_.set(zmq::sockopt::subscribe, topics::broker_started);
+        sub_.set(zmq::sockopt::subscribe, topics::trading);
+        sub_.set(zmq::sockopt::subscribe, probe_topic_);
+        if (!cfg_.xsub_endpoint.empty() && !cfg_.xpub_endpoint.empty()) {
+            connect_data(cfg_.xsub_endpoint, cfg_.xpub_endpoint);
+        }
+    }
+
+    int run() {
+        spdlog::info("{} {} starting: kind={} config={} control={} pid={}", cfg_.name,
+                     common::version(), cfg_.kind, cfg_.file, cfg_.control_endpoint, ::getpid());
+        const auto watchdog = common::watchdog_interval();
+        std::int64_t next_watchdog = 0;
+        while (!common::stop_requested() && !stop_) {
+            const std::int64_t now = mono_ms();
+            drive_control(now);
+            if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
+            maybe_start();
+            if (started_ && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
+                timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+            }
+            if (watchdog.count() > 0 && now >= next_watchdog) {
+                common::notify_watchdog();
+                next_watchdog = now + watchdog.count() / 2;
+            }
+            wait_and_drain();
+        }
+        shutdown();
+        return exit_code_;
+    }
+
+    // ------------------------------------------------------------------ context
+    void publish_event(std::string_view topic, schema::event ev) override {
+        ev.env.src = cfg_.name;
+        auto it = seq_.find(topic);
+        if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
+        ev.env.seq = ++it->second;
+        ev.env.ts_ns = common::now_ns();
+        schema::encode_event(ev, out_);
+        if (!connected_) {
+            ++unconnected_drops_;
+            if (auto n = unconnected_log_.hit()) {
+                spdlog::warn(
+                    "dropped {} event(s): data plane not connected yet (broker not "
+                    "reached)",
+                    n);
+            }
+            return;
+        }
+        // PUB never blocks: at the high-water mark libzmq drops, subscribers see the gap.
+        pub_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        pub_.send(zmq::buffer(out_), zmq::send_flags::dontwait);
+        ++counters_.published;
+    }
+
+    std::uint64_t new_trace_id() override {
+        std::uint64_t id = 0;
+        while (id == 0) id = rng_();
+        return id;
+    }
+    std::int64_t now_ns() override { return common::now_ns(); }
+    const std::string& node_name() const override { return cfg_.name; }
+    void report_health(schema::health state, std::string reason) override {
+        if (state != own_health_ || reason != own_reason_) {
+            spdlog::info("reporting {}{}{}", schema::to_string(state), reason.empty() ? "" : ": ",
+                         reason);
+        }
+        own_health_ = state;
+        own_reason_ = std::move(reason);
+    }
+    void request_stop(std::string reason) override {
+        spdlog::info("stopping: {}", reason);
+        stop_ = true;
+    }
+
+  private:
+    // ------------------------------------------------------------------ data plane
+    void connect_data(const std::string& xsub, const std::string& xpub) {
+        if (connected_) return;
+        pub_.connect(xsub);
+        sub_.connect(xpub);
+        connected_ = true;
+        spdlog::info("data plane: publishing to {}, subscribed via {} ({})", xsub, xpub,
+                     join(logic_->subscriptions()));
+    }
+
+    void send_probe(std::int64_t now) {
+        next_probe_ms_ = now + probe_every_ms;
+        probe_nonce_ = new_trace_id();
+        publish(probe_topic_, schema::probe{cfg_.name, probe_nonce_}, 0);
+    }
+
+    void wait_and_drain() {
+        std::int64_t timeout = max_poll_ms;
+        const std::int64_t now = mono_ms();
+        if (control_.busy())
+            timeout = std::min(timeout, std::max<std::int64_t>(0, control_.deadline_ms() - now));
+        else
+            timeout = std::min(timeout, std::max<std::int64_t>(0, next_control_ms_ - now));
+        if (started_ && timer_due_ns_ != 0) {
+            const std::int64_t until = (timer_due_ns_ - common::now_ns() + 999'999) / 1'000'000;
+            timeout = std::min(timeout, std::max<std::int64_t>(0, until));
+        }
+        zmq::pollitem_t items[2] = {{sub_.handle(), 0, ZMQ_POLLIN, 0},
+                                    {control_.socket().handle(), 0, ZMQ_POLLIN, 0}};
+        const int n = control_.busy() ? 2 : 1;
+        try {
+            zmq::poll(items, static_cast<std::size_t>(n), std::chrono::milliseconds(timeout));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            return;
+        }
+        if (items[0].revents & ZMQ_POLLIN) drain_sub();
+        if (n == 2 && (items[1].revents & ZMQ_POLLIN)) {
+            if (auto reply = control_.receive()) on_control_reply(*reply);
+        }
+    }
+
+    void drain_sub() {
+        std::size_t k = 0;
+        for (; k < drain_budget; ++k) {
+            zmq::message_t topic_msg;
+            if (!sub_.recv(topic_msg, zmq::recv_flags::dontwait)) break;
+            if (!topic_msg.more()) {
+                count_bad(topic_msg.to_string_view(), "", "expected 2 frames, got 1");
+                continue;
+            }
+            zmq::message_t body;
+            if (!sub_.recv(body, zmq::recv_flags::dontwait)) break;
+            std::size_t extra = 0;
+            while (body.more()) {  // drain and drop any surplus frames
+                zmq::message_t more;
+                if (!sub_.recv(more, zmq::recv_flags::dontwait)) break;
+                ++extra;
+            }
+            if (extra > 0) {
+                count_bad(topic_msg.to_string_view(), body.to_string_view(),
+                          "expected 2 frames, got " + std::to_string(extra + 2));
+                continue;
+            }
+            on_message(topic_msg.to_string_view(), body.to_string_view());
+        }
+        counters_.queue_depth = k;
+    }
+
+    void count_bad(std::string_view topic, std::string_view raw, const std::string& why) {
+        ++counters_.decode_errors;
+        if (auto n = decode_log_.hit()) {
+            spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
+                         topic.substr(0, 64), why, n);
+        }
+        if (started_ && matches_logic(topic)) {
+            logic_->on_undecodable(*this, topic, raw, schema::decode_error{"", why});
+        }
+    }
+
+    bool matches_logic(std::string_view topic) const {
+        for (const auto& prefix : logic_->subscriptions()) {
+            if (topics::matches(prefix, topic)) return true;
+        }
+        return false;
+    }
+
+    void on_message(std::string_view topic, std::string_view raw) {
+        auto decoded = schema::decode_event(raw);
+        if (!decoded) {
+            ++counters_.decode_errors;
+            if (auto n = decode_log_.hit()) {
+                spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
+                             topic.substr(0, 64), decoded.error().to_string(), n);
+            }
+            if (started_ && matches_logic(topic)) {
+                logic_->on_undecodable(*this, topic, raw, decoded.error());
+            }
+            return;
+        }
+        const schema::event& ev = decoded.value();
+        ++counters_.received;
+        const auto seen = gaps_.observe(ev.env.src, topic, ev.env.seq);
+        if (seen.what == gap_tracker::outcome::gap) {
+            counters_.gaps = gaps_.gaps();
+            if (auto n = gap_log_.hit()) {
+                spdlog::warn(
+                    "sequence gap from {} on {}: expected {}, got {} ({} lost; {} gap "
+                    "events in last period)",
+                    ev.env.src, topic, seen.expected, ev.env.seq, seen.missing, n);
+            }
+        } else if (seen.what == gap_tracker::outcome::restart) {
+            spdlog::info("{} restarted its sequence on {} (was at {})", ev.env.src, topic,
+                         seen.expected - 1);
+        }
+        handle_runtime_event(topic, ev);
+        if (started_ && matches_logic(topic)) {
+            logic_->on_event(*this, inbound{topic, raw, ev});
+        }
+    }
+
+    void handle_runtime_event(std::string_view topic, const schema::event& ev) {
+        if (const auto* p = std::get_if<schema::probe>(&ev.body)) {
+            if (topic == probe_topic_ && p->node == cfg_.name && !probe_ok_) {
+                probe_ok_ = true;
+                spdlog::info("data plane confirmed: our own probe came back through the broker");
+            }
+        } else if (const auto* b = std::get_if<schema::broker_started>(&ev.body)) {
+            if (session_ != 0 && b->epoch != epoch_) {
+                spdlog::warn("broker restarted (epoch {} -> {}): re-registering", epoch_, b->epoch);
+                lose_session();
+            }
+        } else if (const auto* t = std::get_if<schema::trading_state_changed>(&ev.body)) {
+            if (topic == topics::trading) set_trading(t->state, t->reason);
+        }
+    }
+
+    void set_trading(schema::trading_state state, const std::string& reason) {
+        if (state == trading_) return;
+        spdlog::warn("trading state {} -> {}{}{}", schema::to_string(trading_),
+                     schema::to_string(state), reason.empty() ? "" : ": ", reason);
+        trading_ = state;
+        logic_->on_trading_state(*this, state, reason);
+    }
+
+    // ------------------------------------------------------------------ control plane
+    void lose_session() {
+        session_ = 0;
+        probe_ok_ = false;  // prove the data plane again through the new broker
+        next_control_ms_ = 0;
+        if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
+    }
+
+    void drive_control(std::int64_t now) {
+        if (control_.expire(now)) {
+            ++failures_;
+            const std::int64_t backoff = std::min<std::int64_t>(
+                cfg_.retry_max_ms, cfg_.heartbeat_interval_ms / 4 << std::min(failures_, 6));
+            std::uniform_int_distribution<std::int64_t> jitter(0, backoff / 4);
+            next_control_ms_ = now + backoff + jitter(rng_);
+            if (auto n = control_log_.hit()) {
+                spdlog::warn(
+                    "broker at {} did not answer {} within {} ms (attempt {}); retrying "
+                    "in {} ms",
+                    cfg_.control_endpoint, session_ == 0 ? "register" : "heartbeat",
+                    cfg_.request_timeout_ms, failures_, next_control_ms_ - now);
+                (void)n;
+            }
+            return;
+        }
+        if (control_.busy() || now < next_control_ms_) return;
+        if (session_ == 0) {
+            schema::register_request req;
+            req.name = cfg_.name;
+            req.kind = cfg_.kind;
+            req.host = hostname();
+            req.version = std::string(common::version());
+            req.pid = ::getpid();
+            req.publishes = logic_->publications();
+            req.subscribes = logic_->subscriptions();
+            req.depends_on = cfg_.depends_on;
+            req.heartbeat_interval_ms = cfg_.heartbeat_interval_ms;
+            schema::encode_control(req, ctl_out_);
+        } else {
+            schema::heartbeat_request hb;
+            hb.name = cfg_.name;
+            hb.session_id = session_;
+            hb.state = current_health();
+            hb.counters = counters_;
+            schema::encode_control(hb, ctl_out_);
+        }
+        control_.send(ctl_out_, now);
+        next_control_ms_ = now + heartbeat_ms_;
+    }
+
+    schema::health current_health() const {
+        if (!started_) return schema::health::starting;
+        if (!probe_ok_) return schema::health::degraded;
+        return own_health_;
+    }
+
+    void on_control_reply(const std::string& bytes) {
+        failures_ = 0;
+        auto decoded = schema::decode_control(bytes);
+        if (!decoded) {
+            spdlog::warn("undecodable control reply: {}", decoded.error().to_string());
+            return;
+        }
+        std::visit([this](const auto& m) { on_reply(m); }, decoded.value());
+    }
+
+    void on_reply(const schema::register_reply& r) {
+        const bool new_epoch = epoch_ != 0 && r.epoch != epoch_;
+        session_ = r.session_id;
+        epoch_ = r.epoch;
+        liveness_ = r.liveness;
+        if (r.heartbeat_interval_ms > 0) heartbeat_ms_ = r.heartbeat_interval_ms;
+        next_control_ms_ = mono_ms() + heartbeat_ms_;
+        spdlog::info("registered with broker (epoch {}, session {}, heartbeat {} ms x {}){}",
+                     epoch_, session_, heartbeat_ms_, liveness_, new_epoch ? " after restart" : "");
+        connect_data(cfg_.xsub_endpoint.empty() ? r.xsub_endpoint : cfg_.xsub_endpoint,
+                     cfg_.xpub_endpoint.empty() ? r.xpub_endpoint : cfg_.xpub_endpoint);
+        on_readiness(r.ready, r.waiting_for);
+        set_trading(r.trading, "reported by the broker");
+        common::notify_status("registered; " + std::string(ready_ ? "ready" : "waiting"));
+    }
+
+    void on_reply(const schema::heartbeat_reply& r) {
+        if (r.epoch != epoch_) {
+            spdlog::warn("broker epoch changed ({} -> {}): re-registering", epoch_, r.epoch);
+            lose_session();
+            return;
+        }
+        on_readiness(r.ready, r.waiting_for);
+        set_trading(r.trading, "reported by the broker");
+    }
+
+    void on_reply(const schema::error_reply& e) {
+        if (e.code == schema::error_code::unknown_session) {
+            spdlog::warn("broker does not know our session ({}): re-registering", e.reason);
+            lose_session();
+            return;
+        }
+        // A refused registration (duplicate name, dependency cycle, ...) needs a human; keep
+        // retrying at the backoff cap so the node comes up once the conflict is resolved.
+        if (auto n = refusal_log_.hit()) {
+            spdlog::error("broker refused {}: {}: {} (retrying every {} ms)",
+                          session_ == 0 ? "registration" : "heartbeat", e.code, e.reason,
+                          cfg_.retry_max_ms);
+            (void)n;
+        }
+        if (session_ == 0) next_control_ms_ = mono_ms() + cfg_.retry_max_ms;
+    }
+
+    template <class Other>
+    void on_reply(const Other& m) {
+        spdlog::warn("unexpected control reply type '{}'", Other::type_name);
+        (void)m;
+    }
+
+    void on_readiness(bool ready, const std::vector<std::string>& waiting) {
+        if (!ready && waiting != waiting_for_) {
+            spdlog::info("waiting for dependencies: {}", join(waiting));
+        }
+        waiting_for_ = waiting;
+        ready_ = ready;
+    }
+
+    void maybe_start() {
+        if (started_ || !ready_ || !probe_ok_ || session_ == 0) return;
+        started_ = true;
+        spdlog::info("{} ready: dependencies healthy ({}), data plane confirmed; starting work",
+                     cfg_.name, cfg_.depends_on.empty() ? "none" : join(cfg_.depends_on));
+        logic_->on_start(*this);
+        timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+        common::notify_ready("running");
+        next_control_ms_ = 0;  // tell the broker we are healthy now, not in a second
+    }
+
+    void shutdown() {
+        spdlog::info("{} stopping", cfg_.name);
+        common::notify_stopping();
+        if (started_) logic_->on_stop(*this);
+        if (session_ != 0) {
+            schema::deregister_request req{cfg_.name, session_};
+            schema::encode_control(req, ctl_out_);
+            if (auto reply = control_.request(ctl_out_)) {
+                spdlog::info("deregistered");
+            } else {
+                spdlog::warn("broker did not acknowledge deregister; exiting anyway");
+            }
+        }
+        spdlog::info("{} stopped: published {}, received {}, gaps {}, decode errors {}", cfg_.name,
+                     counters_.published, counters_.received, counters_.gaps,
+                     counters_.decode_errors);
+    }
+
+    struct hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
+    node_config cfg_;
+    std::unique_ptr<node_logic> logic_;
+    std::mt19937_64 rng_;
+    zmq::context_t zmq_{1};
+    zmq::socket_t pub_, sub_;
+    control_client control_;
+    std::string probe_topic_;
+    std::string out_, ctl_out_;
+    std::unordered_map<std::string, std::uint64_t, hash, std::equal_to<>> seq_;
+    gap_tracker gaps_;
+    schema::node_counters counters_;
+    common::rate_limited decode_log_, gap_log_, control_log_,
+        refusal_log_{std::chrono::seconds(10)}, unconnected_log_;
+
+    bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;
+    std::uint64_t probe_nonce_ = 0, session_ = 0, epoch_ = 0, unconnected_drops_ = 0;
+    std::int64_t next_probe_ms_ = 0, next_control_ms_ = 0, timer_due_ns_ = 0;
+    std::int64_t heartbeat_ms_ = cfg_.heartbeat_interval_ms, liveness_ = 0;
+    int failures_ = 0;
+    int exit_code_ = 0;
+    std::vector<std::string> waiting_for_;
+    schema::health own_health_ = schema::health::healthy;
+    std::string own_reason_;
+    schema::trading_state trading_ = schema::trading_state::active;
+};
+
+}  // namespace
+
+int run_node(int argc, char** argv, std::string_view kind, logic_factory factory) {
+    const std::string exe = "tradebus-" + std::string(kind);
+    CLI::App app{exe + ": the " + std::string(kind) + " node of a tradebus pipeline", exe};
+    std::string config_path;
+    bool check_only = false;
+    app.add_option("-c,--config", config_path, "node configuration (TOML)")->required();
+    app.add_flag("--check-config", check_only, "validate the configuration and exit");
+    app.set_version_flag("--version", std::string(common::version()));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    node_config cfg;
+    std::unique_ptr<node_logic> logic;
+    try {
+        common::config_errors errors(config_path);
+        auto table = common::parse_config_file(config_path, errors);
+        if (table) {
+            common::section root(&*table, "", errors);
+            cfg = read_node_config(root, kind);
+            cfg.file = config_path;
+            auto own = root.table(kind, false);
+            logic = factory(own);
+            root.finish();
+        }
+        common::throw_if_errors(errors);
+    } catch (const common::config_error& e) {
+        std::cerr << e.what() << "\n" << exe << ": not starting\n";
+        return 2;
+    }
+    if (check_only) {
+        std::cout << config_path << " is valid\n";
+        return 0;
+    }
+    common::init_logging(cfg.name, cfg.log_level);
+    common::install_stop_signals();
+    try {
+        engine e(std::move(cfg), std::move(logic));
+        return e.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("{}: {}", exe, e.what());
+        std::cerr << exe << ": " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace tradebus::runtime

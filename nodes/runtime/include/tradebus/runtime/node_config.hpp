@@ -1,0 +1,44 @@
+// The part of every node's TOML that the runtime reads: [node] and [broker]. The node's own
+// table ([risk], [marketdata], ...) is handed to its logic_factory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tradebus/common/config.hpp"
+
+namespace tradebus::runtime {
+
+/// Defaults, each with its unit and why.
+namespace defaults {
+inline constexpr std::int64_t heartbeat_interval_ms = 1000;  // Paranoid Pirate's 1 s
+inline constexpr std::int64_t request_timeout_ms = 1000;     // one control round trip on a LAN
+inline constexpr std::int64_t retry_max_ms = 5000;           // backoff cap while the broker is away
+// 100k messages per pipe: a burst of several seconds of market data is absorbed instead of
+// dropped (libzmq's default of 1000 loses most of a full-speed burst). Losses past this show
+// up as sequence gaps at the subscriber.
+inline constexpr std::int64_t sndhwm = 100'000;
+inline constexpr std::int64_t rcvhwm = 100'000;
+}  // namespace defaults
+
+struct node_config {
+    std::string file;
+    std::string kind, name, log_level = "info";
+    std::vector<std::string> depends_on;
+    std::int64_t heartbeat_interval_ms = defaults::heartbeat_interval_ms;
+    std::string control_endpoint;
+    std::string xsub_endpoint, xpub_endpoint;  // empty: use what the broker advertises
+    std::int64_t request_timeout_ms = defaults::request_timeout_ms;
+    std::int64_t retry_max_ms = defaults::retry_max_ms;
+    std::int64_t sndhwm = defaults::sndhwm, rcvhwm = defaults::rcvhwm;
+};
+
+/// Reads [node] and [broker] from `root`. `expected_kind` is the executable's kind; a file for
+/// another kind is an error. Problems are recorded in `root`'s error list.
+node_config read_node_config(common::section& root, std::string_view expected_kind);
+
+/// Node names: 1..64 bytes of [a-z0-9_-] (they appear in topics and in logs).
+[[nodiscard]] bool valid_node_name(std::string_view name) noexcept;
+
+}  // namespace tradebus::runtime

@@ -1,0 +1,52 @@
+#include "tradebus/runtime/node_config.hpp"
+
+namespace tradebus::runtime {
+
+bool valid_node_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+node_config read_node_config(common::section& root, std::string_view expected_kind) {
+    node_config cfg;
+    auto node = root.table("node", true);
+    cfg.kind = node.string("kind", std::string(expected_kind), true);
+    if (node.present() && node.has("kind") && cfg.kind != expected_kind) {
+        node.error("kind", "this is the tradebus-" + std::string(expected_kind) +
+                               " executable; expected kind = \"" + std::string(expected_kind) +
+                               "\", got \"" + cfg.kind + "\"");
+    }
+    cfg.name = node.string("name", {}, true);
+    if (node.has("name") && !valid_node_name(cfg.name)) {
+        node.error("name", "expected 1..64 characters of [a-z0-9_-], got \"" + cfg.name + "\"");
+    }
+    cfg.depends_on = node.strings("depends_on");
+    for (const auto& dep : cfg.depends_on) {
+        if (!valid_node_name(dep)) {
+            node.error("depends_on", "expected node names of [a-z0-9_-], got \"" + dep + "\"");
+        }
+        if (dep == cfg.name) node.error("depends_on", "a node cannot depend on itself");
+    }
+    cfg.heartbeat_interval_ms =
+        node.integer("heartbeat_interval_ms", defaults::heartbeat_interval_ms, 10, 60'000);
+    cfg.log_level =
+        node.choice("log_level", "info", {"trace", "debug", "info", "warn", "error", "critical"});
+
+    auto broker = root.table("broker", true);
+    cfg.control_endpoint = broker.endpoint("control_endpoint", {}, true);
+    cfg.xsub_endpoint = broker.endpoint("xsub_endpoint", {});
+    cfg.xpub_endpoint = broker.endpoint("xpub_endpoint", {});
+    cfg.request_timeout_ms =
+        broker.integer("request_timeout_ms", defaults::request_timeout_ms, 10, 60'000);
+    cfg.retry_max_ms = broker.integer("retry_max_ms", defaults::retry_max_ms, 10, 600'000);
+    cfg.sndhwm = broker.integer("sndhwm", defaults::sndhwm, 0, 100'000'000);
+    cfg.rcvhwm = broker.integer("rcvhwm", defaults::rcvhwm, 0, 100'000'000);
+    return cfg;
+}
+
+}  // namespace tradebus::runtime
