@@ -1,0 +1,121 @@
+#include "tradebus/execution/execution_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::execution {
+
+namespace topics = schema::topics;
+
+exchange_config read_config(common::section& own) {
+    exchange_config c;
+    c.slippage_bps = own.number("slippage_bps", c.slippage_bps, 0.0, 10'000.0);
+    c.partial_fills = own.boolean("partial_fills", c.partial_fills);
+    c.max_order_age_ms = own.integer("max_order_age_ms", c.max_order_age_ms, 0, 86'400'000);
+    c.max_remembered_orders =
+        own.integer("max_remembered_orders", c.max_remembered_orders, 1, 100'000'000);
+    c.max_resting_orders = own.integer("max_resting_orders", c.max_resting_orders, 1, 10'000'000);
+    c.max_symbols = own.integer("max_symbols", c.max_symbols, 1, 10'000'000);
+    return c;
+}
+
+execution_node::execution_node(exchange_config cfg) : ex_(cfg) {}
+
+std::vector<std::string> execution_node::subscriptions() const {
+    return {std::string(topics::approved), std::string(topics::md_tick),
+            std::string(topics::trading), std::string(topics::risk_state)};
+}
+
+std::vector<std::string> execution_node::publications() const {
+    return {std::string(topics::exec_ack), std::string(topics::exec_fill),
+            std::string(topics::exec_reject)};
+}
+
+void execution_node::on_start(runtime::context& ctx) {
+    // Node name + start time: fill ids stay unique across restarts of this node.
+    ex_.set_fill_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / 1'000'000));
+}
+
+void execution_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
+    const auto& body = in.ev.body;
+    if (const auto* t = std::get_if<schema::tick>(&body)) {
+        ex_.on_tick(*t, out_);
+    } else if (const auto* o = std::get_if<schema::order>(&body)) {
+        if (!topics::matches(topics::approved, in.topic)) return;  // only approvals execute
+        ex_.on_order(in.ev.env, *o, ctx.now_ns(), out_);
+    } else if (const auto* s = std::get_if<schema::trading_state_changed>(&body)) {
+        if (in.topic == topics::trading) {
+            set_state(ctx, true, s->state, s->reason);
+        } else if (in.topic == topics::risk_state) {
+            set_state(ctx, false, s->state, s->reason);
+        }
+    }
+    publish(ctx);
+}
+
+void execution_node::on_trading_state(runtime::context& ctx, schema::trading_state state,
+                                      const std::string& reason) {
+    set_state(ctx, true, state, reason);
+    publish(ctx);
+}
+
+void execution_node::set_state(runtime::context& /*ctx*/, bool from_operator,
+                               schema::trading_state state, const std::string& reason) {
+    // Only "halted" matters here: reducing-only is risk's job (it approves only reductions).
+    bool& flag = from_operator ? operator_halt_ : risk_halt_;
+    const bool halt = state == schema::trading_state::halted;
+    if (flag == halt) return;
+    flag = halt;
+    const bool now_halted = operator_halt_ || risk_halt_;
+    if (now_halted == ex_.halted()) return;
+    const std::string why =
+        std::string(from_operator ? "operator" : "risk") + (reason.empty() ? "" : ": " + reason);
+    if (now_halted) {
+        spdlog::warn("execution: halted ({}); cancelling {} resting order(s), refusing new ones",
+                     why, ex_.resting());
+    } else {
+        spdlog::info("execution: trading resumed ({})", why);
+    }
+    ex_.set_halted(now_halted, why, out_);
+}
+
+void execution_node::publish(runtime::context& ctx) {
+    for (auto& o : out_) {
+        std::visit(
+            [&](const auto& b) {
+                using T = std::decay_t<decltype(b)>;
+                std::string_view prefix = topics::exec_ack;
+                if constexpr (std::is_same_v<T, schema::fill>) {
+                    prefix = topics::exec_fill;
+                    spdlog::debug("execution: fill {} {} {} {} @ {} (leaves {})", b.order_id,
+                                  b.symbol, schema::to_string(b.dir), b.qty,
+                                  schema::from_fixed(b.px), b.leaves_qty);
+                } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
+                    prefix = topics::exec_reject;
+                    if (const auto n = reject_log_.hit()) {
+                        spdlog::info(
+                            "execution: rejected {} ({}): {} ({} reject(s) in last period)",
+                            b.order_id.substr(0, 64), b.code, b.reason, n);
+                    }
+                }
+                const std::string_view sym = topics::valid_symbol(b.symbol)
+                                                 ? std::string_view(b.symbol)
+                                                 : invalid_symbol_token;
+                ctx.publish(topics::for_symbol(prefix, sym), b, o.trace_id);
+            },
+            o.body);
+    }
+    out_.clear();
+}
+
+void execution_node::on_stop(runtime::context& /*ctx*/) {
+    spdlog::info("execution: stopping: {} fill(s), {} reject(s), {} order(s) still resting",
+                 ex_.fills(), ex_.rejects(), ex_.resting());
+}
+
+std::unique_ptr<runtime::node_logic> make_execution(common::section& own) {
+    return std::make_unique<execution_node>(read_config(own));
+}
+
+}  // namespace tradebus::execution

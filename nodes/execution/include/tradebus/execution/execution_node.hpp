@@ -1,0 +1,53 @@
+// The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*) and
+// the desk's trading state (sys.trading from the operator, risk.state from risk) into the
+// paper exchange and publishes what it decides on exec.ack.<SYM>, exec.fill.<SYM> and
+// exec.reject.<SYM>, each with the trace id of the order that caused it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tradebus/common/config.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/execution/paper_exchange.hpp"
+#include "tradebus/runtime/node.hpp"
+
+namespace tradebus::execution {
+
+/// Reads [execution] (`own`); problems are recorded in `own`.
+exchange_config read_config(common::section& own);
+
+/// Symbol token used in the topic of a reject whose order carries no valid symbol (a topic
+/// must end in a valid token): exec.reject._invalid.
+inline constexpr std::string_view invalid_symbol_token = "_invalid";
+
+class execution_node final : public runtime::node_logic {
+  public:
+    explicit execution_node(exchange_config cfg);
+
+    [[nodiscard]] std::vector<std::string> subscriptions() const override;
+    [[nodiscard]] std::vector<std::string> publications() const override;
+    void on_start(runtime::context& ctx) override;
+    void on_event(runtime::context& ctx, const runtime::inbound& in) override;
+    void on_trading_state(runtime::context& ctx, schema::trading_state state,
+                          const std::string& reason) override;
+    void on_stop(runtime::context& ctx) override;
+
+    [[nodiscard]] const paper_exchange& exchange() const noexcept { return ex_; }
+
+  private:
+    void set_state(runtime::context& ctx, bool from_operator, schema::trading_state state,
+                   const std::string& reason);
+    void publish(runtime::context& ctx);
+
+    paper_exchange ex_;
+    std::vector<exec_output> out_;
+    bool operator_halt_ = false, risk_halt_ = false;
+    common::rate_limited reject_log_;
+};
+
+/// logic_factory for run_node.
+std::unique_ptr<runtime::node_logic> make_execution(common::section& own);
+
+}  // namespace tradebus::execution

@@ -1,0 +1,76 @@
+// The journal node's logic: subscribes to every topic and appends each message, topic plus the
+// msgpack body exactly as received (undecodable ones too, flagged), to the segmented log in
+// `dir`. It also watches every (source, topic) sequence and writes a gap-marker record before
+// the event that revealed a gap or a publisher restart, so the log itself says where it is
+// incomplete.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tradebus/common/config.hpp"
+#include "tradebus/journal/writer.hpp"
+#include "tradebus/runtime/gap_tracker.hpp"
+#include "tradebus/runtime/node.hpp"
+
+namespace tradebus::journal {
+
+struct journal_config {
+    writer_options writer;
+    bool record_gaps = true;
+};
+
+/// Reads [journal] (`own`); problems are recorded in `own`.
+journal_config read_config(common::section& own);
+
+/// What a gap marker says (its body is this as a msgpack map; FORMAT.md "Gap markers").
+struct gap_marker {
+    std::string kind;  // "gap" (messages lost) or "restart" (the publisher's seq began again)
+    std::string src;
+    std::string topic;
+    std::uint64_t expected_seq = 0, got_seq = 0, missing = 0;
+};
+
+/// Encodes `m` as a msgpack map with string keys: type ("journal_gap"), kind, src, topic,
+/// expected_seq, got_seq, missing.
+[[nodiscard]] std::string encode_gap_marker(const gap_marker& m);
+
+class journal_node final : public runtime::node_logic {
+  public:
+    explicit journal_node(journal_config cfg);
+
+    [[nodiscard]] std::vector<std::string> subscriptions() const override { return {""}; }
+    [[nodiscard]] std::vector<std::string> publications() const override { return {}; }
+    /// Opens the journal (recovering a torn tail). Throws std::runtime_error when the directory
+    /// cannot be used: the runtime exits 1 with that message.
+    void on_start(runtime::context& ctx) override;
+    void on_event(runtime::context& ctx, const runtime::inbound& in) override;
+    void on_undecodable(runtime::context& ctx, std::string_view topic, std::string_view raw,
+                        const schema::decode_error& why) override;
+    std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
+    void on_stop(runtime::context& ctx) override;
+
+    [[nodiscard]] const writer* log() const noexcept { return writer_ ? &*writer_ : nullptr; }
+    [[nodiscard]] std::uint64_t gaps_recorded() const noexcept { return gaps_recorded_; }
+
+  private:
+    void store(runtime::context& ctx, std::string_view topic, std::string_view raw, std::int64_t ts,
+               std::uint16_t flags);
+    void check_health(runtime::context& ctx);
+
+    journal_config cfg_;
+    std::optional<writer> writer_;
+    runtime::gap_tracker gaps_;
+    std::uint64_t gaps_recorded_ = 0;
+    bool degraded_ = false;
+    common::rate_limited gap_log_;
+};
+
+/// logic_factory for run_node.
+std::unique_ptr<runtime::node_logic> make_journal(common::section& own);
+
+}  // namespace tradebus::journal

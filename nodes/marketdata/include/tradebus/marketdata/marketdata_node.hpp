@@ -1,0 +1,108 @@
+// The marketdata node's logic: publishes ticks on md.tick.<SYM> (a new trace id per tick) from
+// a CSV replay or a synthetic random walk, and OHLCV bars on md.bar.<SYM> when each interval
+// closes. Entirely timer-driven: on_timer publishes a bounded batch and returns the next
+// deadline, so inbound traffic and heartbeats are never starved.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tradebus/common/config.hpp"
+#include "tradebus/marketdata/bar_aggregator.hpp"
+#include "tradebus/marketdata/csv_source.hpp"
+#include "tradebus/marketdata/replay_pacer.hpp"
+#include "tradebus/marketdata/synthetic_source.hpp"
+#include "tradebus/runtime/node.hpp"
+
+namespace tradebus::marketdata {
+
+/// Defaults, each with its unit and why.
+namespace defaults {
+inline constexpr std::int64_t bar_interval_ms = 1000;  // one-second bars: visible in a demo
+inline constexpr std::int64_t max_batch = 1000;        // ticks per timer call when behind
+inline constexpr double speed = 1.0;                   // recorded pace
+inline constexpr std::int64_t loop_gap_ms = 1000;      // recorded-time pause between loops
+}  // namespace defaults
+
+/// Which timestamps a CSV replay puts in exch_ts_ns (and aggregates bars on).
+enum class replay_timestamps : std::uint8_t {
+    replay,    // the wall-clock time the row is due: replayed data looks live downstream
+    recorded,  // the file's own times (shifted by whole loops so they keep increasing)
+};
+
+struct csv_options {
+    std::string path;
+    double speed = defaults::speed;  // 0 = as fast as possible
+    bool loop = false;
+    bool exit_at_end = false;
+    replay_timestamps timestamps = replay_timestamps::replay;
+};
+
+struct marketdata_config {
+    std::string source = "synthetic";  // "csv" | "synthetic"
+    std::int64_t bar_interval_ms = defaults::bar_interval_ms;
+    std::int64_t max_batch = defaults::max_batch;
+    csv_options csv;
+    synthetic_config synthetic;
+    std::uint64_t seed = 0;  // synthetic; 0 = a different walk every run
+};
+
+/// Reads [marketdata] (`own`), recording every problem in `own` (see config/nodes/marketdata.toml
+/// for the keys). For source = "csv" it also opens the file and checks its header, so a
+/// missing or unusable file is a config error (exit 2), not a runtime surprise.
+marketdata_config read_config(common::section& own);
+
+class marketdata_node final : public runtime::node_logic {
+  public:
+    explicit marketdata_node(marketdata_config cfg);
+
+    [[nodiscard]] std::vector<std::string> subscriptions() const override { return {}; }
+    [[nodiscard]] std::vector<std::string> publications() const override;
+    void on_start(runtime::context& ctx) override;
+    std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
+    void on_stop(runtime::context& ctx) override;
+
+    [[nodiscard]] std::uint64_t ticks_published() const noexcept { return ticks_; }
+    [[nodiscard]] std::uint64_t bars_published() const noexcept { return bars_; }
+    [[nodiscard]] bool replay_finished() const noexcept { return finished_; }
+    /// The CSV reader (bad-row counters), or nullptr for the synthetic source.
+    [[nodiscard]] const csv_reader* reader() const noexcept { return reader_.get(); }
+
+  private:
+    std::int64_t run_synthetic(runtime::context& ctx, std::int64_t now);
+    std::int64_t run_csv(runtime::context& ctx, std::int64_t now);
+    bool fetch_row();
+    void finish(runtime::context& ctx);
+    void publish_tick(runtime::context& ctx, const schema::tick& t);
+    void publish_bars(runtime::context& ctx);
+
+    marketdata_config cfg_;
+    bar_aggregator bars_agg_;
+    std::vector<closed_bar> closed_;
+
+    // synthetic
+    std::optional<synthetic_source> synth_;
+    std::int64_t synth_start_ns_ = 0;
+    std::uint64_t synth_k_ = 0;  // ticks since synth_start_ns_
+
+    // csv
+    std::unique_ptr<csv_reader> reader_;
+    replay_pacer pacer_;
+    std::optional<quote_row> pending_;
+    std::int64_t loop_offset_ns_ = 0;
+    std::int64_t first_ts_ns_ = 0, last_ts_ns_ = 0;
+    bool have_first_ = false;
+    std::uint64_t loops_ = 0;
+    std::int64_t last_emitted_src_ns_ = 0;
+    bool finished_ = false;
+
+    std::uint64_t ticks_ = 0, bars_ = 0;
+};
+
+/// logic_factory for run_node.
+std::unique_ptr<runtime::node_logic> make_marketdata(common::section& own);
+
+}  // namespace tradebus::marketdata

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The main job (README quick start): installs what is missing, builds, starts the broker and
+# the five pipeline nodes on this host with the default config/, and shows what flows on the bus
+# with `tradebus sniff`. Ctrl-C stops everything cleanly (nodes first, then the broker) and
+# leaves the journal in var/journal. Logs: var/log/<process>.log.
+#   TRADEBUS_RUN_SECONDS=N  stop by itself after N seconds (used by the smoke test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+./scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"${TRADEBUS_JOBS:-2}" --target tradebus-broker tradebus-marketdata \
+  tradebus-strategy tradebus-risk tradebus-execution tradebus-journal tradebus >/dev/null
+
+mkdir -p var/log var/journal
+bin=$root/build
+declare -A pids=()
+
+start() {  # name, executable, config
+  # setsid: Ctrl-C reaches only this script, which then stops the processes in order.
+  setsid "$2" --config "$3" >"var/log/$1.log" 2>&1 &
+  pids[$1]=$!
+}
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "== stopping the pipeline"
+  "$bin/cli/tradebus" status --control tcp://127.0.0.1:5552 --timeout 2 2>/dev/null || true
+  for name in strategy marketdata risk execution journal broker; do
+    pid=${pids[$name]:-}
+    [[ -n "$pid" ]] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$name did not stop within 5 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "== stopped; journal in var/journal, logs in var/log"
+}
+trap stop_all INT TERM EXIT
+
+start broker "$bin/broker/tradebus-broker" config/broker.toml
+for kind in journal marketdata execution risk strategy; do
+  start "$kind" "$bin/nodes/$kind/tradebus-$kind" "config/nodes/$kind.toml"
+done
+
+echo "== tradebus pipeline running (broker + journal, marketdata, execution, risk, strategy)"
+echo "== showing bars, signals, risk decisions, fills, positions and sys events; Ctrl-C to stop"
+sniff=("$bin/cli/tradebus" sniff --xpub tcp://127.0.0.1:5551 'md.bar.>' 'strategy.>' 'risk.>'
+       'exec.>' 'sys.node.>' 'sys.trading' 'sys.broker.>')
+if [[ -n "${TRADEBUS_RUN_SECONDS:-}" ]]; then
+  sniff+=(--duration "$TRADEBUS_RUN_SECONDS")
+fi
+"${sniff[@]}" || true

@@ -1,0 +1,406 @@
+// execution: the paper exchange (fills with slippage, limit orders resting and filling later,
+// partial fills, every reject code, idempotence) and the node adapter through a recording
+// context (topics, trace ids, trading state).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "recording_context.hpp"
+#include "tradebus/execution/execution_node.hpp"
+#include "tradebus/schema/topics.hpp"
+
+using namespace tradebus;
+using namespace tradebus::execution;
+using schema::order_type;
+using schema::side;
+using schema::to_fixed;
+
+namespace {
+
+constexpr std::int64_t t_now = 1'700'000'000'000'000'000;
+constexpr std::int64_t ms = 1'000'000;
+
+schema::tick quote(const std::string& sym, double bid, std::int64_t bid_qty, double ask,
+                   std::int64_t ask_qty) {
+    return schema::tick{sym, to_fixed(bid), bid_qty, to_fixed(ask), ask_qty, 0, 0, t_now};
+}
+
+schema::order market(const std::string& id, side s, std::int64_t qty,
+                     const std::string& sym = "AAPL") {
+    return schema::order{id, sym, s, qty, qty, order_type::market, 0, "strategy", 1};
+}
+
+schema::order limit(const std::string& id, side s, std::int64_t qty, double px,
+                    const std::string& sym = "AAPL") {
+    return schema::order{id, sym, s, qty, qty, order_type::limit, to_fixed(px), "strategy", 1};
+}
+
+schema::envelope env(std::uint64_t trace, std::int64_t ts = t_now) {
+    return schema::envelope{"risk", 1, ts, trace};
+}
+
+template <class T>
+std::vector<T> only(const std::vector<exec_output>& out) {
+    std::vector<T> r;
+    for (const auto& o : out) {
+        if (const auto* b = std::get_if<T>(&o.body)) r.push_back(*b);
+    }
+    return r;
+}
+
+exchange_config no_slippage() {
+    exchange_config c;
+    c.slippage_bps = 0.0;
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("execution: market orders fill at the touch, slipped against the taker") {
+    exchange_config cfg;
+    cfg.slippage_bps = 10.0;  // 0.1 %
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.00, 5, 100.10, 7), out);
+    CHECK(out.empty());
+
+    ex.on_order(env(11), market("o1", side::buy, 3), t_now, out);
+    REQUIRE(out.size() == 2);
+    const auto ack = std::get<schema::order_ack>(out[0].body);
+    CHECK(ack.order_id == "o1");
+    CHECK(ack.qty == 3);
+    CHECK(out[0].trace_id == 11);
+    const auto buy = std::get<schema::fill>(out[1].body);
+    CHECK(buy.px == to_fixed(100.10) + to_fixed(0.1001));  // ask + 10 bps
+    CHECK(buy.qty == 3);  // no partial fills: all at once, whatever the displayed size
+    CHECK(buy.leaves_qty == 0);
+    CHECK(buy.fill_id == "x-1");
+    CHECK(out[1].trace_id == 11);
+
+    out.clear();
+    ex.on_order(env(12), market("o2", side::sell, 9), t_now, out);
+    const auto sell = only<schema::fill>(out);
+    REQUIRE(sell.size() == 1);
+    CHECK(sell[0].px == to_fixed(100.00) - to_fixed(0.1));  // bid - 10 bps
+    CHECK(sell[0].qty == 9);
+    CHECK(sell[0].fill_id == "x-2");
+    CHECK(ex.resting() == 0);
+    CHECK(ex.fills() == 2);
+}
+
+TEST_CASE("execution: limit orders fill only when marketable, else rest and fill later") {
+    exchange_config cfg;
+    cfg.slippage_bps = 50.0;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.00, 10, 100.20, 10), out);
+
+    ex.on_order(env(1), limit("buy-low", side::buy, 4, 100.10), t_now, out);
+    CHECK(only<schema::order_ack>(out).size() == 1);
+    CHECK(only<schema::fill>(out).empty());
+    CHECK(ex.resting() == 1);
+
+    // Marketable at once: fills at the slipped ask but never above the limit.
+    out.clear();
+    ex.on_order(env(2), limit("buy-now", side::buy, 2, 100.30), t_now, out);
+    auto f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].px == to_fixed(100.30));  // 100.20 + 50 bps = 100.701 capped at the limit
+
+    // Sell limit above the bid rests too.
+    out.clear();
+    ex.on_order(env(3), limit("sell-high", side::sell, 1, 100.50), t_now, out);
+    CHECK(only<schema::fill>(out).empty());
+    CHECK(ex.resting() == 2);
+
+    // The ask comes down to the buy limit: the resting buy fills, with its own trace id.
+    out.clear();
+    ex.on_tick(quote("AAPL", 99.90, 10, 100.05, 10), out);
+    f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].order_id == "buy-low");
+    CHECK(f[0].px == to_fixed(100.10));
+    CHECK(out[0].trace_id == 1);
+    CHECK(ex.resting() == 1);
+
+    // The bid rises through the sell limit: the resting sell fills at bid - slippage
+    // (101.00 - 0.505 = 100.495), floored at its limit.
+    out.clear();
+    ex.on_tick(quote("AAPL", 101.00, 10, 101.10, 10), out);
+    f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].order_id == "sell-high");
+    CHECK(f[0].px == to_fixed(100.50));
+    CHECK(ex.resting() == 0);
+
+    // A quote for another symbol fills nothing.
+    out.clear();
+    ex.on_tick(quote("MSFT", 1.0, 1, 1.01, 1), out);
+    CHECK(out.empty());
+}
+
+TEST_CASE("execution: partial fills take at most the displayed size per quote") {
+    exchange_config cfg = no_slippage();
+    cfg.partial_fills = true;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.00, 6, 100.01, 10), out);
+
+    ex.on_order(env(5), market("big", side::buy, 25), t_now, out);
+    auto f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].qty == 10);
+    CHECK(f[0].leaves_qty == 15);
+    CHECK(ex.resting() == 1);
+
+    // The same quote has nothing left on the ask for a second buyer...
+    out.clear();
+    ex.on_order(env(6), market("second", side::buy, 1), t_now, out);
+    CHECK(only<schema::fill>(out).empty());
+    // ...but its bid side is untouched.
+    ex.on_order(env(7), market("seller", side::sell, 8), t_now, out);
+    f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].qty == 6);
+    CHECK(f[0].leaves_qty == 2);
+
+    // Each new quote fills the resting orders in arrival order, up to its size.
+    out.clear();
+    ex.on_tick(quote("AAPL", 100.00, 50, 100.02, 10), out);
+    f = only<schema::fill>(out);
+    REQUIRE(f.size() == 2);
+    CHECK(f[0].order_id == "big");
+    CHECK(f[0].qty == 10);
+    CHECK(f[0].leaves_qty == 5);
+    CHECK(f[1].order_id == "seller");
+    CHECK(f[1].qty == 2);
+    CHECK(f[1].leaves_qty == 0);
+
+    out.clear();
+    ex.on_tick(quote("AAPL", 100.00, 50, 100.02, 10), out);
+    f = only<schema::fill>(out);
+    REQUIRE(f.size() == 2);
+    CHECK(f[0].order_id == "big");
+    CHECK(f[0].qty == 5);
+    CHECK(f[0].leaves_qty == 0);
+    CHECK(f[1].order_id == "second");
+    CHECK(f[1].leaves_qty == 0);
+    CHECK(ex.resting() == 0);
+    CHECK(ex.fills() == 6);
+}
+
+TEST_CASE("execution: every reject code, with the order's trace id") {
+    exchange_config cfg = no_slippage();
+    cfg.max_order_age_ms = 1000;
+    cfg.max_resting_orders = 1;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.00, 5, 100.01, 5), out);
+    ex.on_tick(schema::tick{"ONESIDED", to_fixed(5.0), 1, 0, 0, 0, 0, t_now}, out);
+
+    struct row {
+        const char* name;
+        schema::order o;
+        std::int64_t ts;
+        const char* code;
+        const char* reason;
+    };
+    auto bad_side = market("r3", side::flat, 1);
+    auto bad_limit = limit("r5", side::buy, 1, 0.0);
+    const row table[] = {
+        {"empty id", market("", side::buy, 1), t_now, "invalid", "order_id"},
+        {"zero qty", market("r1", side::buy, 0), t_now, "invalid", "qty 0"},
+        {"negative qty", market("r2", side::sell, -3), t_now, "invalid", "qty -3"},
+        {"FLAT side", bad_side, t_now, "invalid", "side FLAT"},
+        {"bad symbol", market("r4", side::buy, 1, "AA PL"), t_now, "invalid", "symbol"},
+        {"limit without price", bad_limit, t_now, "invalid", "limit_px"},
+        {"no quote at all", market("r6", side::buy, 1, "MSFT"), t_now, "no_quote", "no ask"},
+        {"no ask", market("r7", side::buy, 1, "ONESIDED"), t_now, "no_quote", "no ask"},
+        {"stale approval", market("r8", side::buy, 1), t_now - 1001 * ms, "stale_order", "1001 ms"},
+        {"fresh enough", limit("r9", side::buy, 1, 1.0), t_now - 1000 * ms, "", ""},
+        {"book full", limit("r10", side::buy, 1, 1.0), t_now, "invalid", "book full"},
+        {"duplicate", market("r9", side::buy, 1), t_now, "duplicate", "r9"},
+        {"duplicate of a rejected id", market("r1", side::buy, 1), t_now, "duplicate", "r1"},
+    };
+    std::uint64_t trace = 100;
+    for (const auto& r : table) {
+        CAPTURE(r.name);
+        out.clear();
+        ex.on_order(env(++trace, r.ts), r.o, t_now, out);
+        const auto rejects = only<schema::exec_reject>(out);
+        if (std::string_view(r.code).empty()) {
+            CHECK(rejects.empty());
+            continue;
+        }
+        REQUIRE(rejects.size() == 1);
+        CHECK(out.size() == 1);  // no ack for a rejected order
+        CHECK(rejects[0].code == r.code);
+        CHECK(rejects[0].order_id == r.o.order_id);
+        CHECK_MESSAGE(rejects[0].reason.find(r.reason) != std::string::npos, rejects[0].reason);
+        CHECK(out[0].trace_id == trace);
+    }
+
+    out.clear();
+    std::vector<exec_output> cancels;
+    ex.set_halted(true, "operator: kill switch", cancels);
+    const auto cancelled = only<schema::exec_reject>(cancels);
+    REQUIRE(cancelled.size() == 1);  // the resting r9
+    CHECK(cancelled[0].order_id == "r9");
+    CHECK(cancelled[0].code == "halted");
+    CHECK(cancelled[0].reason.find("resting order cancelled") != std::string::npos);
+    ex.on_order(env(999), market("r11", side::buy, 1), t_now, out);
+    REQUIRE(only<schema::exec_reject>(out).size() == 1);
+    CHECK(only<schema::exec_reject>(out)[0].code == "halted");
+
+    out.clear();
+    ex.set_halted(false, "", out);
+    ex.on_order(env(1000), market("r12", side::buy, 1), t_now, out);
+    CHECK(only<schema::fill>(out).size() == 1);
+    // An order refused while halted keeps its id: sending it again is a duplicate.
+    out.clear();
+    ex.on_order(env(1001), market("r11", side::buy, 1), t_now, out);
+    CHECK(only<schema::exec_reject>(out)[0].code == "duplicate");
+}
+
+TEST_CASE("execution: the same order id twice fills once") {
+    paper_exchange ex(no_slippage(), "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.00, 5, 100.01, 5), out);
+    for (int i = 0; i < 5; ++i) ex.on_order(env(1), market("once", side::buy, 2), t_now, out);
+    CHECK(only<schema::fill>(out).size() == 1);
+    CHECK(only<schema::order_ack>(out).size() == 1);
+    CHECK(only<schema::exec_reject>(out).size() == 4);
+    CHECK(ex.fills() == 1);
+
+    // Also while the first one is still resting.
+    out.clear();
+    ex.on_order(env(2), limit("rest", side::buy, 2, 50.0), t_now, out);
+    ex.on_order(env(2), limit("rest", side::buy, 2, 200.0), t_now, out);
+    ex.on_tick(quote("AAPL", 49.00, 5, 49.50, 5), out);
+    const auto f = only<schema::fill>(out);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].order_id == "rest");
+    CHECK(f[0].qty == 2);
+}
+
+TEST_CASE("execution: order id memory is bounded and forgets the oldest first") {
+    order_id_memory m(3);
+    CHECK(m.insert("a"));
+    CHECK(m.insert("b"));
+    CHECK(m.insert("c"));
+    CHECK_FALSE(m.insert("a"));
+    CHECK(m.insert("d"));  // forgets "a"
+    CHECK(m.size() == 3);
+    CHECK(m.forgotten() == 1);
+    CHECK_FALSE(m.contains("a"));
+    CHECK(m.contains("b"));
+    CHECK(m.contains("d"));
+}
+
+TEST_CASE("execution: node publishes on per-symbol exec topics with the order's trace id") {
+    exchange_config cfg = no_slippage();
+    execution_node node(cfg);
+    recording_context ctx;
+    ctx.name = "execution";
+    node.on_start(ctx);
+    const auto subs = node.subscriptions();
+    CHECK(std::find(subs.begin(), subs.end(), schema::topics::approved) != subs.end());
+    CHECK(std::find(subs.begin(), subs.end(), schema::topics::md_tick) != subs.end());
+    CHECK(std::find(subs.begin(), subs.end(), schema::topics::trading) != subs.end());
+
+    auto deliver = [&](const std::string& topic, schema::event ev) {
+        inbound_message m(topic, std::move(ev));
+        node.on_event(ctx, m.view());
+    };
+    using schema::topics::for_symbol;
+    deliver(for_symbol(schema::topics::md_tick, "SPY"),
+            {schema::envelope{"md", 1, t_now, 77}, quote("SPY", 500.00, 10, 500.01, 10)});
+    CHECK(ctx.out.empty());
+    deliver(for_symbol(schema::topics::approved, "SPY"),
+            {env(4242, ctx.now), market("risk-1-1", side::buy, 3, "SPY")});
+    REQUIRE(ctx.out.size() == 2);
+    CHECK(ctx.out[0].topic == "exec.ack.SPY");
+    CHECK(ctx.out[0].ev.env.trace_id == 4242);
+    CHECK(ctx.out[1].topic == "exec.fill.SPY");
+    CHECK(ctx.out[1].ev.env.trace_id == 4242);
+    const auto& fill = std::get<schema::fill>(ctx.out[1].ev.body);
+    CHECK(fill.fill_id == "execution-" + std::to_string(ctx.now / ms) + "-1");
+    CHECK(fill.px == to_fixed(500.01));
+
+    deliver(for_symbol(schema::topics::approved, "SPY"),
+            {env(4243, ctx.now), market("risk-1-1", side::buy, 3, "SPY")});
+    REQUIRE(ctx.out.size() == 3);
+    CHECK(ctx.out[2].topic == "exec.reject.SPY");
+    CHECK(std::get<schema::exec_reject>(ctx.out[2].ev.body).code == "duplicate");
+    CHECK(ctx.out[2].ev.env.trace_id == 4243);
+
+    // An order with no usable symbol still gets an answer, on a valid topic.
+    deliver(for_symbol(schema::topics::approved, "SPY"),
+            {env(4244, ctx.now), market("risk-1-2", side::buy, 3, "")});
+    REQUIRE(ctx.out.size() == 4);
+    CHECK(ctx.out[3].topic == "exec.reject._invalid");
+    CHECK_FALSE(schema::topics::topic_error(ctx.out[3].topic).has_value());
+}
+
+TEST_CASE("execution: node halts on sys.trading, risk.state and on_trading_state") {
+    exchange_config cfg = no_slippage();
+    execution_node node(cfg);
+    recording_context ctx;
+    node.on_start(ctx);
+    auto deliver = [&](const std::string& topic, schema::event ev) {
+        inbound_message m(topic, std::move(ev));
+        node.on_event(ctx, m.view());
+    };
+    auto state = [](schema::trading_state s) {
+        return schema::trading_state_changed{s, "test", "operator"};
+    };
+    auto order_codes = [&](const std::string& id) {
+        ctx.out.clear();
+        deliver("risk.approved.AAPL", {env(1, ctx.now), market(id, side::buy, 1)});
+        std::string codes;
+        for (const auto& p : ctx.out) {
+            if (const auto* r = std::get_if<schema::exec_reject>(&p.ev.body)) codes += r->code;
+            if (std::holds_alternative<schema::fill>(p.ev.body)) codes += "fill";
+        }
+        return codes;
+    };
+    deliver("md.tick.AAPL", {env(2, ctx.now), quote("AAPL", 10.0, 5, 10.01, 5)});
+    CHECK(order_codes("a") == "fill");
+
+    deliver(std::string(schema::topics::trading), {env(3), state(schema::trading_state::halted)});
+    CHECK(order_codes("b") == "halted");
+    node.on_trading_state(ctx, schema::trading_state::active, "resumed");  // idempotent source
+    CHECK(order_codes("c") == "fill");
+
+    deliver(std::string(schema::topics::risk_state),
+            {env(4), state(schema::trading_state::halted)});
+    CHECK(order_codes("d") == "halted");
+    node.on_trading_state(ctx, schema::trading_state::active, "");  // risk still halted
+    CHECK(order_codes("e") == "halted");
+    deliver(std::string(schema::topics::risk_state),
+            {env(5), state(schema::trading_state::reducing)});  // reducing: risk's job
+    CHECK(order_codes("f") == "fill");
+}
+
+TEST_CASE("execution: config keys are read and range-checked") {
+    common::config_errors errors("execution.toml");
+    auto tbl = toml::parse(R"(
+        [execution]
+        slippage_bps = 2.5
+        partial_fills = true
+        max_order_age_ms = 750
+        max_remembered_orders = 1000
+        max_resting_orders = 0
+    )");
+    common::section root(&tbl, "", errors);
+    auto own = root.table("execution");
+    const auto cfg = read_config(own);
+    own.finish();
+    CHECK(cfg.slippage_bps == 2.5);
+    CHECK(cfg.partial_fills);
+    CHECK(cfg.max_order_age_ms == 750);
+    CHECK(cfg.max_remembered_orders == 1000);
+    REQUIRE(errors.lines().size() == 1);
+    CHECK(errors.lines()[0].find("max_resting_orders") != std::string::npos);
+}
