@@ -1,0 +1,124 @@
+// Pre-trade risk: every strategy signal becomes either an approved order or a rejection naming
+// the rule that fired. Pure (no clock, no I/O): risk_node.cpp feeds it quotes, fills, signals
+// and operator commands with the node clock, and publishes what it returns.
+//
+// Rules, in the order they are checked (the first that fires decides; `code` is the
+// order_rejected.rule value):
+//   risk_degraded      risk itself is degraded (no quote on any symbol for stale_quote_ms)
+//   halted             trading state halted by the operator (kill switch)
+//   max_daily_loss     trading state halted because the day P&L crossed -max_daily_loss
+//   invalid_signal     BUY/SELL qty <= 0, ref_px <= 0, or a malformed symbol
+//   unknown_symbol     symbol not in allowed_symbols (when that list is not empty)
+//   duplicate_signal   the same (signal_src, signal_id) was seen before (e.g. a replay)
+//   nothing_to_close   FLAT while risk's book has no position in the symbol
+//   no_quote           no quote for the symbol since risk started
+//   stale_data         the symbol's last quote is older than stale_quote_ms
+//   price_band         |ref_px - mid| / mid > price_band_bps
+//   reducing           reduce-only state and the order does not shrink |position|
+//                      (above what would: clipped when reduce_oversize, else rejected)
+//   max_order_qty      qty > max_order_qty (clipped to it when reduce_oversize, else rejected)
+//   max_position       |position + open orders + order| > max_position, unless it shrinks
+//   max_gross_notional sum |position| x mid across symbols after the order > max_gross_notional,
+//                      unless it shrinks
+//   max_orders_per_sec as many orders were approved within the last second as allowed
+// A FLAT signal is resolved against risk's own book first: SELL the long or BUY the short.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "tradebus/risk/order_rate_limiter.hpp"
+#include "tradebus/risk/position_book.hpp"
+#include "tradebus/risk/risk_config.hpp"
+#include "tradebus/risk/trading_state.hpp"
+#include "tradebus/schema/events.hpp"
+
+namespace tradebus::risk {
+
+/// An approved order or a rejection; topics risk.approved.<SYM> / risk.rejected.<SYM>.
+using decision = std::variant<schema::order, schema::order_rejected>;
+
+struct quote_state {
+    std::int64_t mid_px = 0;
+    std::int64_t recv_ns = 0;    // node clock when it arrived (not the exchange time)
+    std::uint64_t trace_id = 0;  // of the tick, for mark-to-market position events
+};
+
+class risk_engine {
+  public:
+    explicit risk_engine(risk_config cfg);
+
+    /// Order ids are "<prefix>-<n>", n from 1; the node sets "<name>-<start epoch ms>" so ids
+    /// stay unique across restarts.
+    void set_order_id_prefix(std::string prefix) { order_id_prefix_ = std::move(prefix); }
+
+    /// A quote: records the mid and its arrival time, marks the book, and latches the loss
+    /// stage if the day P&L crossed a limit. Returns false (ignored) without a usable mid.
+    bool on_quote(const schema::tick& t, std::int64_t now_ns, std::uint64_t trace_id = 0);
+    /// A fill: updates the book and the working order, then checks the loss limits. Returns
+    /// false for a fill that is malformed (qty or px <= 0, side FLAT) or a repeated fill_id.
+    bool on_fill(const schema::fill& f, std::int64_t now_ns);
+    /// Execution refused an order: it no longer counts as working.
+    void on_exec_reject(const schema::exec_reject& r);
+    /// Checks one signal from node `src` at `now_ns` (see the rule list above).
+    decision on_signal(const schema::signal& s, const std::string& src, std::int64_t now_ns);
+    /// Operator halt / reduce-only / resume. Returns false when nothing changed (idempotent).
+    bool set_operator_state(schema::trading_state s, const std::string& reason);
+
+    /// Re-evaluates risk's own health at `now_ns`; returns true when degraded() changed.
+    /// Degraded = quotes have been seen, but none on any symbol within stale_quote_ms.
+    bool update_health(std::int64_t now_ns);
+    /// Forgets working orders older than open_order_timeout_ms; returns how many.
+    std::size_t expire_open_orders(std::int64_t now_ns);
+
+    [[nodiscard]] schema::trading_state state() const noexcept { return state_.state(); }
+    [[nodiscard]] const trading_state_machine& trading() const noexcept { return state_; }
+    [[nodiscard]] bool degraded() const noexcept { return degraded_; }
+    [[nodiscard]] const std::string& degraded_reason() const noexcept { return degraded_why_; }
+    [[nodiscard]] const position_book& book() const noexcept { return book_; }
+    [[nodiscard]] const risk_config& config() const noexcept { return cfg_; }
+    [[nodiscard]] const quote_state* quote(const std::string& symbol) const;
+    /// Open (approved, not fully filled) qty of `symbol` on side `dir`.
+    [[nodiscard]] std::int64_t open_qty(const std::string& symbol, schema::side dir) const;
+    [[nodiscard]] std::size_t open_orders() const noexcept { return open_.size(); }
+
+  private:
+    struct working_order {
+        std::string symbol;
+        schema::side dir;
+        std::int64_t left;
+        std::int64_t since_ns;
+    };
+    // Bounded memory of ids already seen, oldest forgotten first.
+    template <class Key>
+    struct recent_set {
+        std::set<Key> keys;
+        std::deque<Key> order;
+        bool insert(const Key& k);  // false when already present
+    };
+    static constexpr std::size_t recent_capacity = 65'536;
+
+    std::int64_t limit_price(schema::side dir, std::int64_t ref_px) const;
+
+    risk_config cfg_;
+    position_book book_;
+    trading_state_machine state_;
+    order_rate_limiter rate_;
+    std::map<std::string, quote_state> quotes_;
+    std::map<std::string, working_order> open_;
+    recent_set<std::pair<std::string, std::uint64_t>> seen_signals_;
+    recent_set<std::string> seen_fills_;
+    std::string order_id_prefix_ = "risk";
+    std::uint64_t next_order_ = 1;
+    bool any_quote_ = false;
+    std::int64_t last_quote_ns_ = 0;
+    bool degraded_ = false;
+    std::string degraded_why_;
+};
+
+}  // namespace tradebus::risk

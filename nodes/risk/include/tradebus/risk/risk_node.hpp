@@ -1,0 +1,60 @@
+// The risk node's logic as the runtime sees it (runtime/node.hpp). Wiring only: quotes, fills,
+// execution rejects and signals go into risk_engine; its decisions go out as
+// risk.approved.<SYM> / risk.rejected.<SYM> (trace id of the signal), positions as
+// risk.position.<SYM> (trace id of the fill, or of the last tick for periodic marks), and the
+// trading state as risk.state. Operator halt/resume arrives both as sys.trading events and as
+// runtime on_trading_state calls; handling is idempotent so getting both is harmless.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tradebus/common/process.hpp"
+#include "tradebus/risk/risk_engine.hpp"
+#include "tradebus/runtime/node.hpp"
+
+namespace tradebus::risk {
+
+class risk_node final : public runtime::node_logic {
+  public:
+    explicit risk_node(risk_config cfg);
+
+    /// md.tick., strategy.signal., exec.fill., exec.reject., sys.trading
+    [[nodiscard]] std::vector<std::string> subscriptions() const override;
+    /// risk.approved., risk.rejected., risk.position., risk.state
+    [[nodiscard]] std::vector<std::string> publications() const override;
+
+    /// Sets the order id prefix "<name>-<epoch ms>" and publishes the initial risk.state.
+    void on_start(runtime::context& ctx) override;
+    void on_event(runtime::context& ctx, const runtime::inbound& in) override;
+    /// Every 250 ms: health (degraded when market data went silent), working-order expiry,
+    /// and every position_interval_ms a risk.position per symbol with a position or P&L.
+    std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
+    void on_trading_state(runtime::context& ctx, schema::trading_state s,
+                          const std::string& reason) override;
+
+    [[nodiscard]] const risk_engine& engine() const noexcept { return engine_; }
+
+  private:
+    void handle_signal(runtime::context& ctx, const schema::signal& s, const schema::envelope& env);
+    void publish_position(runtime::context& ctx, const std::string& symbol, std::uint64_t trace);
+    /// Publishes risk.state when the state or its reason changed since the last publication.
+    void sync_state(runtime::context& ctx, std::uint64_t trace);
+    /// Reports health to the runtime when degraded() changed.
+    void sync_health(runtime::context& ctx, bool changed);
+
+    risk_engine engine_;
+    bool published_state_ = false;
+    schema::trading_state last_state_ = schema::trading_state::active;
+    std::string last_reason_;
+    std::int64_t next_positions_ns_ = 0;
+    common::rate_limited reject_log_;
+    common::rate_limited bad_input_log_;
+};
+
+/// The logic_factory handed to runtime::run_node for kind "risk".
+std::unique_ptr<runtime::node_logic> make_risk(common::section& own);
+
+}  // namespace tradebus::risk

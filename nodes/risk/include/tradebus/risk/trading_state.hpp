@@ -1,0 +1,55 @@
+// The desk's trading state as risk enforces it: active / reducing (only orders that shrink
+// |position|) / halted (nothing approved). Two inputs decide it and the stricter one wins:
+// the operator's kill switch (sys.trading via the broker, or the runtime's on_trading_state)
+// and risk's own loss stage, which latches when the day P&L crosses reducing_daily_loss or
+// max_daily_loss. Only an operator command re-evaluates the latch: a resume restores active
+// unless the loss limit is still breached. (NautilusTrader RiskEngine TradingState.)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tradebus/schema/types.hpp"
+
+namespace tradebus::risk {
+
+class trading_state_machine {
+  public:
+    /// Limits in 1e-8 money; reducing_daily_loss = 0 disables the reducing stage.
+    trading_state_machine(std::int64_t max_daily_loss, std::int64_t reducing_daily_loss);
+
+    /// Operator command. Idempotent: the same state and reason again changes nothing and
+    /// returns false (unless the loss stage `day_pnl` implies differs from the latched one).
+    /// Otherwise re-evaluates the loss stage against `day_pnl` (clearing the latch when the
+    /// P&L has recovered) and returns true.
+    bool set_operator(schema::trading_state s, const std::string& reason, std::int64_t day_pnl);
+    /// Latches a stricter loss stage when `day_pnl` crossed a limit; returns true when the
+    /// effective state changed. Never relaxes the state by itself.
+    bool on_pnl(std::int64_t day_pnl);
+
+    /// The stricter of the operator's state and the loss stage.
+    [[nodiscard]] schema::trading_state state() const noexcept;
+    /// Why the state is what it is (for risk.state and rejections).
+    [[nodiscard]] const std::string& reason() const noexcept;
+    /// "risk" when the loss stage decides the state (or at start), "operator" otherwise.
+    [[nodiscard]] std::string_view by() const noexcept;
+    /// True when the halt (or reduce-only stage) comes from the daily loss limit.
+    [[nodiscard]] bool loss_driven() const noexcept;
+    [[nodiscard]] schema::trading_state operator_state() const noexcept { return operator_; }
+
+  private:
+    [[nodiscard]] schema::trading_state level_for(std::int64_t day_pnl) const noexcept;
+    [[nodiscard]] std::string loss_text(std::int64_t day_pnl) const;
+
+    std::int64_t max_daily_loss_;
+    std::int64_t reducing_daily_loss_;
+    schema::trading_state operator_ = schema::trading_state::active;
+    std::string operator_reason_ = "risk started";
+    std::string operator_raw_;  // the command's own reason, for idempotence
+    bool operator_commanded_ = false;
+    schema::trading_state loss_ = schema::trading_state::active;
+    std::string loss_reason_;
+};
+
+}  // namespace tradebus::risk

@@ -1,0 +1,263 @@
+#include "tradebus/risk/risk_engine.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "fixed_math.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::risk {
+
+namespace {
+
+constexpr std::int64_t ns_per_ms = 1'000'000;
+
+double px(std::int64_t fixed_px) { return schema::from_fixed(fixed_px); }
+
+std::string signed_lots(std::int64_t q) { return fmt::format("{:+d}", q); }
+
+}  // namespace
+
+template <class Key>
+bool risk_engine::recent_set<Key>::insert(const Key& k) {
+    if (!keys.insert(k).second) return false;
+    order.push_back(k);
+    if (order.size() > recent_capacity) {
+        keys.erase(order.front());
+        order.pop_front();
+    }
+    return true;
+}
+
+risk_engine::risk_engine(risk_config cfg)
+    : cfg_(std::move(cfg)),
+      state_(cfg_.max_daily_loss, cfg_.reducing_daily_loss),
+      rate_(cfg_.max_orders_per_sec) {}
+
+const quote_state* risk_engine::quote(const std::string& symbol) const {
+    auto it = quotes_.find(symbol);
+    return it == quotes_.end() ? nullptr : &it->second;
+}
+
+std::int64_t risk_engine::open_qty(const std::string& symbol, schema::side dir) const {
+    std::int64_t sum = 0;
+    for (const auto& [id, o] : open_) {
+        if (o.symbol == symbol && o.dir == dir) sum = fixed::add(sum, o.left);
+    }
+    return sum;
+}
+
+bool risk_engine::on_quote(const schema::tick& t, std::int64_t now_ns, std::uint64_t trace_id) {
+    if (t.bid_px <= 0 || t.ask_px <= 0 || t.ask_px < t.bid_px) return false;
+    const std::int64_t mid = t.bid_px + (t.ask_px - t.bid_px) / 2;
+    quotes_[t.symbol] = quote_state{mid, now_ns, trace_id};
+    any_quote_ = true;
+    last_quote_ns_ = now_ns;
+    book_.mark(t.symbol, mid);
+    // Only symbols with a position move the P&L; skip the sum for the rest.
+    if (book_.qty(t.symbol) != 0) state_.on_pnl(book_.day_pnl());
+    return true;
+}
+
+bool risk_engine::on_fill(const schema::fill& f, std::int64_t now_ns) {
+    if (f.qty <= 0 || f.px <= 0 || f.dir == schema::side::flat) return false;
+    if (!f.fill_id.empty() && !seen_fills_.insert(f.fill_id)) return false;
+    book_.apply_fill(f.symbol, f.dir, f.qty, f.px);
+    if (auto it = open_.find(f.order_id); it != open_.end()) {
+        it->second.left -= f.qty;
+        it->second.since_ns = now_ns;
+        if (it->second.left <= 0 || f.leaves_qty <= 0) open_.erase(it);
+    }
+    state_.on_pnl(book_.day_pnl());
+    return true;
+}
+
+void risk_engine::on_exec_reject(const schema::exec_reject& r) { open_.erase(r.order_id); }
+
+bool risk_engine::set_operator_state(schema::trading_state s, const std::string& reason) {
+    return state_.set_operator(s, reason, book_.day_pnl());
+}
+
+bool risk_engine::update_health(std::int64_t now_ns) {
+    const bool silent = any_quote_ && now_ns - last_quote_ns_ > cfg_.stale_quote_ms * ns_per_ms;
+    if (silent) {
+        degraded_why_ = fmt::format("market data stale: no quote on any symbol for {} ms",
+                                    (now_ns - last_quote_ns_) / ns_per_ms);
+    }
+    if (silent == degraded_) return false;
+    degraded_ = silent;
+    if (!silent) degraded_why_.clear();
+    return true;
+}
+
+std::size_t risk_engine::expire_open_orders(std::int64_t now_ns) {
+    const std::int64_t timeout = cfg_.open_order_timeout_ms * ns_per_ms;
+    return std::erase_if(open_,
+                         [&](const auto& kv) { return now_ns - kv.second.since_ns > timeout; });
+}
+
+std::int64_t risk_engine::limit_price(schema::side dir, std::int64_t ref_px) const {
+    const auto offset = static_cast<std::int64_t>(
+        std::llround(static_cast<double>(ref_px) * cfg_.limit_offset_bps / 1e4));
+    const std::int64_t tick = cfg_.limit_tick_size;
+    std::int64_t raw = dir == schema::side::buy ? ref_px + offset : ref_px - offset;
+    // Round towards the passive side: a BUY never pays more, a SELL never asks less than
+    // the offset allows.
+    std::int64_t ticks = raw / tick;
+    if (dir == schema::side::sell && ticks * tick < raw) ++ticks;
+    raw = ticks * tick;
+    return raw > 0 ? raw : tick;
+}
+
+decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
+                                std::int64_t now_ns) {
+    auto reject = [&](std::string_view rule, std::string reason) -> decision {
+        schema::order_rejected r;
+        r.symbol = s.symbol;
+        r.dir = s.dir;
+        r.qty = s.qty;
+        r.signal_src = src;
+        r.signal_id = s.signal_id;
+        r.rule = std::string(rule);
+        r.reason = std::move(reason);
+        return r;
+    };
+
+    // Fail safe first: nothing gets approved while risk cannot trust its own view.
+    update_health(now_ns);
+    if (degraded_) return reject("risk_degraded", "risk is degraded (" + degraded_why_ + ")");
+    const auto st = state_.state();
+    if (st == schema::trading_state::halted) {
+        return reject(state_.loss_driven() ? "max_daily_loss" : "halted",
+                      "trading halted: " + state_.reason());
+    }
+
+    // The signal itself.
+    const bool flat = s.dir == schema::side::flat;
+    if (!flat && s.qty <= 0) {
+        return reject("invalid_signal", fmt::format("qty must be > 0, got {}", s.qty));
+    }
+    if (s.ref_px <= 0) {
+        return reject("invalid_signal", fmt::format("ref_px must be > 0, got {}", s.ref_px));
+    }
+    if (!schema::topics::valid_symbol(s.symbol)) {
+        return reject("invalid_signal", "malformed symbol \"" + s.symbol + "\"");
+    }
+    if (!cfg_.allowed_symbols.empty() &&
+        std::find(cfg_.allowed_symbols.begin(), cfg_.allowed_symbols.end(), s.symbol) ==
+            cfg_.allowed_symbols.end()) {
+        return reject("unknown_symbol", s.symbol + " is not in allowed_symbols");
+    }
+    if (!seen_signals_.insert({src, s.signal_id})) {
+        return reject("duplicate_signal",
+                      fmt::format("signal {} from {} was already handled", s.signal_id, src));
+    }
+
+    // What the order would be: FLAT closes risk's own view of the position.
+    const std::int64_t pos = book_.qty(s.symbol);
+    schema::side dir = s.dir;
+    std::int64_t qty = s.qty;
+    if (flat) {
+        if (pos == 0) {
+            return reject("nothing_to_close",
+                          fmt::format("FLAT but the {} position is already 0", s.symbol));
+        }
+        dir = pos > 0 ? schema::side::sell : schema::side::buy;
+        qty = fixed::abs(pos);
+    }
+    const std::int64_t requested = qty;
+    const auto dir_name = schema::to_string(dir);
+
+    // Market data.
+    const quote_state* q = quote(s.symbol);
+    if (q == nullptr) return reject("no_quote", "no quote for " + s.symbol + " yet");
+    const std::int64_t age_ms = std::max<std::int64_t>(0, now_ns - q->recv_ns) / ns_per_ms;
+    if (age_ms > cfg_.stale_quote_ms) {
+        return reject("stale_data", fmt::format("last {} quote {} ms ago > stale_quote_ms {}",
+                                                s.symbol, age_ms, cfg_.stale_quote_ms));
+    }
+    const double band_bps =
+        std::fabs(static_cast<double>(s.ref_px - q->mid_px)) / static_cast<double>(q->mid_px) * 1e4;
+    if (band_bps > cfg_.price_band_bps) {
+        return reject("price_band",
+                      fmt::format("ref_px {:.4f} is {:.1f} bps from mid {:.4f} > price_band_bps "
+                                  "{:.1f}",
+                                  px(s.ref_px), band_bps, px(q->mid_px), cfg_.price_band_bps));
+    }
+
+    // Size and exposure. Working orders count on the side they would add to.
+    const std::int64_t open_same = open_qty(s.symbol, dir);
+    if (st == schema::trading_state::reducing) {
+        const std::int64_t reducible = std::max<std::int64_t>(
+            0, dir == schema::side::sell ? pos - open_same : -pos - open_same);
+        if (reducible == 0) {
+            return reject(
+                "reducing",
+                fmt::format("reduce-only ({}): {} {} would not reduce position {} "
+                            "(open {} {})",
+                            state_.reason(), dir_name, qty, signed_lots(pos), dir_name, open_same));
+        }
+        if (qty > reducible) {
+            if (!cfg_.reduce_oversize) {
+                return reject(
+                    "reducing",
+                    fmt::format("reduce-only ({}): {} {} > {} that would reduce "
+                                "position {}",
+                                state_.reason(), dir_name, qty, reducible, signed_lots(pos)));
+            }
+            qty = reducible;
+        }
+    }
+    const symbol_limits& lim = cfg_.limits_for(s.symbol);
+    if (qty > lim.max_order_qty) {
+        if (!cfg_.reduce_oversize) {
+            return reject("max_order_qty",
+                          fmt::format("qty {} > max_order_qty {}", qty, lim.max_order_qty));
+        }
+        qty = lim.max_order_qty;
+    }
+    const std::int64_t signed_qty = dir == schema::side::buy ? qty : -qty;
+    const std::int64_t before = dir == schema::side::buy ? pos + open_same : pos - open_same;
+    const std::int64_t after = before + signed_qty;
+    if (fixed::abs(after) > lim.max_position && fixed::abs(after) > fixed::abs(before)) {
+        return reject("max_position",
+                      fmt::format("{} {} would take {} position {} (incl. open orders) to {} > "
+                                  "max_position {}",
+                                  dir_name, qty, s.symbol, signed_lots(before), signed_lots(after),
+                                  lim.max_position));
+    }
+    const std::int64_t others = fixed::add(book_.gross_notional(), -book_.notional(s.symbol));
+    const std::int64_t gross_before = fixed::add(others, fixed::mul(fixed::abs(before), q->mid_px));
+    const std::int64_t gross_after = fixed::add(others, fixed::mul(fixed::abs(after), q->mid_px));
+    if (gross_after > cfg_.max_gross_notional && gross_after > gross_before) {
+        return reject("max_gross_notional",
+                      fmt::format("{} {} {} would take gross notional {:.2f} to {:.2f} > "
+                                  "max_gross_notional {:.2f}",
+                                  dir_name, qty, s.symbol, px(gross_before), px(gross_after),
+                                  px(cfg_.max_gross_notional)));
+    }
+    if (!rate_.allow(now_ns)) {
+        return reject("max_orders_per_sec",
+                      fmt::format("{} orders approved in the last 1000 ms, max_orders_per_sec {}",
+                                  rate_.in_window(now_ns), cfg_.max_orders_per_sec));
+    }
+
+    // Approved.
+    rate_.record(now_ns);
+    schema::order o;
+    o.order_id = fmt::format("{}-{}", order_id_prefix_, next_order_++);
+    o.symbol = s.symbol;
+    o.dir = dir;
+    o.qty = qty;
+    o.requested_qty = requested;
+    o.kind = cfg_.order_kind;
+    o.limit_px = o.kind == schema::order_type::limit ? limit_price(dir, s.ref_px) : 0;
+    o.signal_src = src;
+    o.signal_id = s.signal_id;
+    open_[o.order_id] = working_order{o.symbol, dir, qty, now_ns};
+    return o;
+}
+
+}  // namespace tradebus::risk

@@ -1,0 +1,180 @@
+#include "tradebus/risk/risk_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::risk {
+
+namespace topics = schema::topics;
+
+namespace {
+constexpr std::int64_t ns_per_ms = 1'000'000;
+constexpr std::int64_t timer_period_ns = 250 * ns_per_ms;
+}  // namespace
+
+risk_node::risk_node(risk_config cfg) : engine_(std::move(cfg)) {}
+
+std::vector<std::string> risk_node::subscriptions() const {
+    return {std::string(topics::md_tick), std::string(topics::signal),
+            std::string(topics::exec_fill), std::string(topics::exec_reject),
+            std::string(topics::trading)};
+}
+
+std::vector<std::string> risk_node::publications() const {
+    return {std::string(topics::approved), std::string(topics::rejected),
+            std::string(topics::position), std::string(topics::risk_state)};
+}
+
+void risk_node::on_start(runtime::context& ctx) {
+    engine_.set_order_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / ns_per_ms));
+    const auto& c = engine_.config();
+    spdlog::info(
+        "risk {}: max_order_qty {} ({}), max_position {}, max_gross_notional {:.2f}, "
+        "max_daily_loss {:.2f}, max_orders_per_sec {}, price_band_bps {}, "
+        "stale_quote_ms {}",
+        ctx.node_name(), c.limits.max_order_qty, c.reduce_oversize ? "reduce" : "reject",
+        c.limits.max_position, schema::from_fixed(c.max_gross_notional),
+        schema::from_fixed(c.max_daily_loss), c.max_orders_per_sec, c.price_band_bps,
+        c.stale_quote_ms);
+    sync_state(ctx, ctx.new_trace_id());
+}
+
+void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
+    const auto& env = in.ev.env;
+    if (const auto* t = std::get_if<schema::tick>(&in.ev.body)) {
+        if (!engine_.on_quote(*t, ctx.now_ns(), env.trace_id)) {
+            if (auto n = bad_input_log_.hit()) {
+                spdlog::warn("ignored {} tick(s) without a two-sided quote (last: {} from {})", n,
+                             t->symbol, env.src);
+            }
+            return;
+        }
+        sync_health(ctx, engine_.update_health(ctx.now_ns()));
+        sync_state(ctx, env.trace_id);  // a mark can cross the daily loss limit
+    } else if (const auto* s = std::get_if<schema::signal>(&in.ev.body)) {
+        handle_signal(ctx, *s, env);
+    } else if (const auto* f = std::get_if<schema::fill>(&in.ev.body)) {
+        if (!engine_.on_fill(*f, ctx.now_ns())) {
+            if (auto n = bad_input_log_.hit()) {
+                spdlog::warn("ignored {} malformed or repeated fill(s) (last: {} {} from {})", n,
+                             f->fill_id, f->symbol, env.src);
+            }
+            return;
+        }
+        publish_position(ctx, f->symbol, env.trace_id);
+        sync_state(ctx, env.trace_id);
+    } else if (const auto* x = std::get_if<schema::exec_reject>(&in.ev.body)) {
+        engine_.on_exec_reject(*x);
+    } else if (const auto* ts = std::get_if<schema::trading_state_changed>(&in.ev.body)) {
+        if (in.topic == topics::trading) {
+            if (engine_.set_operator_state(ts->state, ts->reason)) {
+                spdlog::debug("operator set trading state {} ({}) via {}",
+                              schema::to_string(ts->state), ts->reason, env.src);
+            }
+            sync_state(ctx, env.trace_id);
+        }
+    }
+}
+
+void risk_node::on_trading_state(runtime::context& ctx, schema::trading_state s,
+                                 const std::string& reason) {
+    if (engine_.set_operator_state(s, reason)) {
+        spdlog::debug("operator set trading state {} ({}) via the runtime", schema::to_string(s),
+                      reason);
+    }
+    sync_state(ctx, ctx.new_trace_id());
+}
+
+void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,
+                              const schema::envelope& env) {
+    const bool was_degraded = engine_.degraded();
+    auto d = engine_.on_signal(s, env.src, ctx.now_ns());
+    sync_health(ctx, engine_.degraded() != was_degraded);
+    if (!topics::valid_symbol(s.symbol)) {
+        // Cannot build a topic for it; the rejection would have been "invalid_signal".
+        if (auto n = bad_input_log_.hit()) {
+            spdlog::warn("dropped {} signal(s) with a malformed symbol (last from {})", n, env.src);
+        }
+        return;
+    }
+    if (const auto* o = std::get_if<schema::order>(&d)) {
+        spdlog::debug("approved {} {} {} {} (requested {}) for {} signal {}", o->order_id,
+                      schema::to_string(o->dir), o->qty, o->symbol, o->requested_qty, o->signal_src,
+                      o->signal_id);
+        ctx.publish(topics::for_symbol(topics::approved, o->symbol), *o, env.trace_id);
+    } else {
+        const auto& r = std::get<schema::order_rejected>(d);
+        if (auto n = reject_log_.hit()) {
+            spdlog::info(
+                "rejected {} signal(s) since the last report; last: {} {} {} from {}: {} ({})", n,
+                schema::to_string(r.dir), r.qty, r.symbol, r.signal_src, r.rule, r.reason);
+        }
+        ctx.publish(topics::for_symbol(topics::rejected, r.symbol), r, env.trace_id);
+    }
+}
+
+void risk_node::publish_position(runtime::context& ctx, const std::string& symbol,
+                                 std::uint64_t trace) {
+    if (!topics::valid_symbol(symbol)) return;
+    ctx.publish(topics::for_symbol(topics::position, symbol), engine_.book().snapshot(symbol),
+                trace);
+}
+
+void risk_node::sync_state(runtime::context& ctx, std::uint64_t trace) {
+    const auto& t = engine_.trading();
+    if (published_state_ && t.state() == last_state_ && t.reason() == last_reason_) return;
+    published_state_ = true;
+    last_state_ = t.state();
+    last_reason_ = t.reason();
+    schema::trading_state_changed ev;
+    ev.state = t.state();
+    ev.reason = t.reason();
+    ev.by = std::string(t.by());
+    if (ev.state == schema::trading_state::active) {
+        spdlog::info("trading state {}: {}", schema::to_string(ev.state), ev.reason);
+    } else {
+        spdlog::warn("trading state {}: {}", schema::to_string(ev.state), ev.reason);
+    }
+    ctx.publish(topics::risk_state, ev, trace);
+}
+
+void risk_node::sync_health(runtime::context& ctx, bool changed) {
+    if (!changed) return;
+    if (engine_.degraded()) {
+        spdlog::warn("risk degraded: {}; approving nothing until quotes resume",
+                     engine_.degraded_reason());
+        ctx.report_health(schema::health::degraded, engine_.degraded_reason());
+    } else {
+        spdlog::info("risk healthy again: quotes resumed");
+        ctx.report_health(schema::health::healthy, "");
+    }
+}
+
+std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
+    sync_health(ctx, engine_.update_health(now_ns));
+    if (auto n = engine_.expire_open_orders(now_ns)) {
+        spdlog::warn(
+            "{} approved order(s) had no fill or reject for {} ms; no longer counted "
+            "as working",
+            n, engine_.config().open_order_timeout_ms);
+    }
+    if (now_ns >= next_positions_ns_) {
+        next_positions_ns_ = now_ns + engine_.config().position_interval_ms * ns_per_ms;
+        for (const auto& [sym, p] : engine_.book().positions()) {
+            if (p.qty == 0 && p.realized_pnl == 0) continue;
+            const auto* q = engine_.quote(sym);
+            publish_position(ctx, sym,
+                             q != nullptr && q->trace_id != 0 ? q->trace_id : ctx.new_trace_id());
+        }
+    }
+    return now_ns + timer_period_ns;
+}
+
+std::unique_ptr<runtime::node_logic> make_risk(common::section& own) {
+    return std::make_unique<risk_node>(load_risk_config(own));
+}
+
+}  // namespace tradebus::risk

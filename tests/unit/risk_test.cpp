@@ -1,0 +1,832 @@
+// Risk: every rule fires and does not fire (one table), the position book's P&L through
+// open/add/reduce/close/flip, trading states and the daily-loss auto-halt, the order rate
+// limit, the degraded fail-safe, config loading, and the node wiring (topics, trace ids,
+// risk.state, health) through a fake context.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fake_node_context.hpp"
+#include "tradebus/risk/order_rate_limiter.hpp"
+#include "tradebus/risk/position_book.hpp"
+#include "tradebus/risk/risk_config.hpp"
+#include "tradebus/risk/risk_engine.hpp"
+#include "tradebus/risk/risk_node.hpp"
+#include "tradebus/risk/trading_state.hpp"
+
+using namespace tradebus;
+using namespace tradebus::risk;
+using schema::side;
+using schema::to_fixed;
+using schema::trading_state;
+using testing::deliver;
+using testing::fake_context;
+
+namespace {
+
+constexpr std::int64_t t0 = 1'700'000'000'000'000'000;
+constexpr std::int64_t ms = 1'000'000;
+
+// Limits wide enough that only the rule under test can fire.
+risk_config open_config() {
+    risk_config c;
+    c.limits = {1'000, 1'000};
+    c.reduce_oversize = true;
+    c.max_gross_notional = to_fixed(1e8);
+    c.max_daily_loss = to_fixed(1e6);
+    c.max_orders_per_sec = 1'000;
+    c.price_band_bps = 50.0;
+    c.stale_quote_ms = 2'000;
+    return c;
+}
+
+schema::tick quote_of(const std::string& sym, double mid) {
+    schema::tick t;
+    t.symbol = sym;
+    t.bid_px = to_fixed(mid) - to_fixed(0.01);
+    t.ask_px = to_fixed(mid) + to_fixed(0.01);
+    t.bid_qty = t.ask_qty = 100;
+    return t;
+}
+
+void quote(risk_engine& e, const std::string& sym, double mid, std::int64_t at = t0) {
+    REQUIRE(e.on_quote(quote_of(sym, mid), at));
+}
+
+int fill_seq = 0;
+schema::fill fill_of(const std::string& sym, side dir, std::int64_t qty, double px,
+                     std::string order_id = "ext") {
+    return schema::fill{
+        std::move(order_id), "f" + std::to_string(++fill_seq), sym, dir, qty, to_fixed(px), 0};
+}
+
+void fill(risk_engine& e, const std::string& sym, side dir, std::int64_t qty, double px) {
+    REQUIRE(e.on_fill(fill_of(sym, dir, qty, px), t0));
+}
+
+std::uint64_t sig_seq = 1000;
+schema::signal sig(const std::string& sym, side dir, std::int64_t qty, double ref = 100.0) {
+    schema::signal s;
+    s.signal_id = ++sig_seq;
+    s.symbol = sym;
+    s.dir = dir;
+    s.qty = qty;
+    s.confidence = 0.5;
+    s.ref_px = to_fixed(ref);
+    s.reason = "test";
+    return s;
+}
+
+std::string rule_of(const decision& d) {
+    if (const auto* r = std::get_if<schema::order_rejected>(&d)) return r->rule;
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("risk: every rule fires and does not fire (table)") {
+    struct row {
+        const char* name;
+        std::function<void(risk_config&)> tweak;
+        std::function<void(risk_engine&)> setup;  // quotes AAPL at mid 100 first, at t0
+        std::function<schema::signal()> make;
+        std::int64_t at_ms;       // signal time after t0
+        const char* rule;         // "" = approved
+        std::int64_t qty;         // approved qty (when approved)
+        side dir = side::buy;     // approved side (when approved)
+        const char* reason = "";  // a substring of the rejection reason
+    };
+    auto none = [](auto&) {};
+    auto buy = [](std::int64_t q, double ref = 100.0) {
+        return [=] { return sig("AAPL", side::buy, q, ref); };
+    };
+    const row rows[] = {
+        {"baseline approves", none, none, buy(10), 0, "", 10},
+
+        {"risk_degraded: every quote silent > stale_quote_ms", none, none, buy(10), 2'001,
+         "risk_degraded", 0, side::buy, "no quote on any symbol for 2001 ms"},
+        {"risk_degraded: not while another symbol still quotes", none,
+         [](risk_engine& e) { quote(e, "MSFT", 50.0, t0 + 1'500 * ms); }, buy(10), 2'001,
+         "stale_data", 0, side::buy, "last AAPL quote 2001 ms ago > stale_quote_ms 2000"},
+
+        {"halted: operator kill switch", none,
+         [](risk_engine& e) { e.set_operator_state(trading_state::halted, "kill"); }, buy(10), 0,
+         "halted", 0, side::buy, "operator halted: kill"},
+        {"halted: not after resume", none,
+         [](risk_engine& e) {
+             e.set_operator_state(trading_state::halted, "kill");
+             e.set_operator_state(trading_state::active, "resume");
+         },
+         buy(10), 0, "", 10},
+
+        {"max_daily_loss: day P&L -600 <= -500 halts",
+         [](risk_config& c) { c.max_daily_loss = to_fixed(500); },
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 100, 100.0);
+             quote(e, "AAPL", 94.0);  // unrealized 100 x (94 - 100) = -600
+         },
+         buy(10, 94.0), 0, "max_daily_loss", 0, side::buy, "day P&L -600.00 <= -500.00"},
+        {"max_daily_loss: -400 is within 500",
+         [](risk_config& c) { c.max_daily_loss = to_fixed(500); },
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 100, 100.0);
+             quote(e, "AAPL", 96.0);
+         },
+         buy(10, 96.0), 0, "", 10},
+
+        {"invalid_signal: qty 0", none, none, buy(0), 0, "invalid_signal", 0, side::buy,
+         "qty must be > 0"},
+        {"invalid_signal: ref_px 0", none, none, buy(10, 0.0), 0, "invalid_signal", 0, side::buy,
+         "ref_px must be > 0"},
+
+        {"unknown_symbol: not in allowed_symbols",
+         [](risk_config& c) { c.allowed_symbols = {"MSFT"}; }, none, buy(10), 0, "unknown_symbol",
+         0, side::buy, "AAPL is not in allowed_symbols"},
+        {"unknown_symbol: listed",
+         [](risk_config& c) {
+             c.allowed_symbols = {"MSFT", "AAPL"};
+         },
+         none, buy(10), 0, "", 10},
+
+        {"duplicate_signal: same src and id again", none,
+         [](risk_engine& e) {
+             auto s = sig("AAPL", side::buy, 10);
+             s.signal_id = 7;
+             e.on_signal(s, "strat", t0);
+         },
+         [] {
+             auto s = sig("AAPL", side::buy, 10);
+             s.signal_id = 7;
+             return s;
+         },
+         0, "duplicate_signal", 0, side::buy, "signal 7 from strat"},
+
+        {"nothing_to_close: FLAT while flat", none, none, [] { return sig("AAPL", side::flat, 0); },
+         0, "nothing_to_close", 0, side::buy, "FLAT but the AAPL position is already 0"},
+        {"FLAT closes a long with a SELL", none,
+         [](risk_engine& e) { fill(e, "AAPL", side::buy, 30, 100.0); },
+         [] { return sig("AAPL", side::flat, 0); }, 0, "", 30, side::sell},
+        {"FLAT closes a short with a BUY", none,
+         [](risk_engine& e) { fill(e, "AAPL", side::sell, 40, 100.0); },
+         [] { return sig("AAPL", side::flat, 99); }, 0, "", 40, side::buy},
+
+        {"no_quote: never quoted", none, none, [] { return sig("MSFT", side::buy, 10); }, 0,
+         "no_quote", 0, side::buy, "no quote for MSFT"},
+        {"stale_data: not at 1500 ms", none,
+         [](risk_engine& e) { quote(e, "MSFT", 50.0, t0 + 1'500 * ms); }, buy(10), 1'500, "", 10},
+
+        {"price_band: 60 bps > 50", none, none, buy(10, 100.6), 0, "price_band", 0, side::buy,
+         "ref_px 100.6000 is 60.0 bps from mid 100.0000 > price_band_bps 50.0"},
+        {"price_band: 40 bps", none, none, buy(10, 99.6), 0, "", 10},
+
+        {"reducing: BUY while flat does not reduce", none,
+         [](risk_engine& e) { e.set_operator_state(trading_state::reducing, "wind down"); },
+         buy(10), 0, "reducing", 0, side::buy, "would not reduce position +0"},
+        {"reducing: SELL 30 of a long 50", none,
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 50, 100.0);
+             e.set_operator_state(trading_state::reducing, "wind down");
+         },
+         [] { return sig("AAPL", side::sell, 30); }, 0, "", 30, side::sell},
+        {"reducing: SELL 80 of a long 50 clipped to 50", none,
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 50, 100.0);
+             e.set_operator_state(trading_state::reducing, "wind down");
+         },
+         [] { return sig("AAPL", side::sell, 80); }, 0, "", 50, side::sell},
+        {"reducing: SELL 80 of a long 50 rejected without reduce_oversize",
+         [](risk_config& c) { c.reduce_oversize = false; },
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 50, 100.0);
+             e.set_operator_state(trading_state::reducing, "wind down");
+         },
+         [] { return sig("AAPL", side::sell, 80); }, 0, "reducing", 0, side::buy,
+         "SELL 80 > 50 that would reduce position +50"},
+
+        {"max_order_qty: 150 > 100 clipped", [](risk_config& c) { c.limits.max_order_qty = 100; },
+         none, buy(150), 0, "", 100},
+        {"max_order_qty: 150 > 100 rejected",
+         [](risk_config& c) {
+             c.limits.max_order_qty = 100;
+             c.reduce_oversize = false;
+         },
+         none, buy(150), 0, "max_order_qty", 0, side::buy, "qty 150 > max_order_qty 100"},
+        {"max_order_qty: 100 at the limit",
+         [](risk_config& c) {
+             c.limits.max_order_qty = 100;
+             c.reduce_oversize = false;
+         },
+         none, buy(100), 0, "", 100},
+        {"max_order_qty: per-symbol override",
+         [](risk_config& c) {
+             c.reduce_oversize = false;
+             c.symbols["AAPL"] = symbol_limits{5, 1'000};
+         },
+         none, buy(10), 0, "max_order_qty", 0, side::buy, "qty 10 > max_order_qty 5"},
+
+        {"max_position: +80 then BUY 30 > 100", [](risk_config& c) { c.limits.max_position = 100; },
+         [](risk_engine& e) { fill(e, "AAPL", side::buy, 80, 100.0); }, buy(30), 0, "max_position",
+         0, side::buy,
+         "BUY 30 would take AAPL position +80 (incl. open orders) "
+         "to +110 > max_position 100"},
+        {"max_position: +80 then BUY 20 = 100", [](risk_config& c) { c.limits.max_position = 100; },
+         [](risk_engine& e) { fill(e, "AAPL", side::buy, 80, 100.0); }, buy(20), 0, "", 20},
+        {"max_position: above the limit, a reducing SELL passes",
+         [](risk_config& c) { c.limits.max_position = 100; },
+         [](risk_engine& e) { fill(e, "AAPL", side::buy, 150, 100.0); },
+         [] { return sig("AAPL", side::sell, 30); }, 0, "", 30, side::sell},
+        {"max_position: open orders count", [](risk_config& c) { c.limits.max_position = 100; },
+         [](risk_engine& e) { e.on_signal(sig("AAPL", side::buy, 60), "strat", t0); }, buy(50), 0,
+         "max_position", 0, side::buy, "position +60 (incl. open orders) to +110"},
+        {"max_position: flipping within the limit",
+         [](risk_config& c) { c.limits.max_position = 100; },
+         [](risk_engine& e) { fill(e, "AAPL", side::sell, 100, 100.0); }, buy(200), 0, "", 200},
+
+        {"max_gross_notional: 5000 + 60 x 100 > 10000",
+         [](risk_config& c) { c.max_gross_notional = to_fixed(10'000); },
+         [](risk_engine& e) {
+             quote(e, "MSFT", 100.0);
+             fill(e, "MSFT", side::buy, 50, 100.0);
+         },
+         buy(60), 0, "max_gross_notional", 0, side::buy,
+         "would take gross notional 5000.00 to 11000.00 > max_gross_notional 10000.00"},
+        {"max_gross_notional: exactly 10000",
+         [](risk_config& c) { c.max_gross_notional = to_fixed(10'000); },
+         [](risk_engine& e) {
+             quote(e, "MSFT", 100.0);
+             fill(e, "MSFT", side::buy, 50, 100.0);
+         },
+         buy(50), 0, "", 50},
+        {"max_gross_notional: a reducing order passes above the limit",
+         [](risk_config& c) { c.max_gross_notional = to_fixed(10'000); },
+         [](risk_engine& e) { fill(e, "AAPL", side::buy, 150, 100.0); },
+         [] { return sig("AAPL", side::sell, 20); }, 0, "", 20, side::sell},
+
+        {"max_orders_per_sec: a third order within 1 s of two",
+         [](risk_config& c) { c.max_orders_per_sec = 2; },
+         [](risk_engine& e) {
+             e.on_signal(sig("AAPL", side::buy, 1), "strat", t0);
+             e.on_signal(sig("AAPL", side::buy, 1), "strat", t0 + 100 * ms);
+         },
+         buy(1), 999, "max_orders_per_sec", 0, side::buy,
+         "2 orders approved in the last 1000 ms, max_orders_per_sec 2"},
+        {"max_orders_per_sec: once the first left the window",
+         [](risk_config& c) { c.max_orders_per_sec = 2; },
+         [](risk_engine& e) {
+             e.on_signal(sig("AAPL", side::buy, 1), "strat", t0);
+             e.on_signal(sig("AAPL", side::buy, 1), "strat", t0 + 100 * ms);
+             quote(e, "AAPL", 100.0, t0 + 1'000 * ms);
+         },
+         buy(1), 1'000, "", 1},
+        {"max_orders_per_sec: rejections do not use up the rate",
+         [](risk_config& c) { c.max_orders_per_sec = 1; },
+         [](risk_engine& e) { e.on_signal(sig("AAPL", side::buy, 0), "strat", t0); }, buy(1), 0, "",
+         1},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(std::string(r.name));
+        auto cfg = open_config();
+        r.tweak(cfg);
+        risk_engine e(cfg);
+        e.set_order_id_prefix("risk-1");
+        quote(e, "AAPL", 100.0);
+        r.setup(e);
+        const auto s = r.make();
+        const auto d = e.on_signal(s, "strat", t0 + r.at_ms * ms);
+        CHECK(rule_of(d) == r.rule);
+        if (const auto* rej = std::get_if<schema::order_rejected>(&d)) {
+            CHECK(rej->reason.find(r.reason) != std::string::npos);
+            CAPTURE(rej->reason);
+            CHECK(rej->signal_src == "strat");
+            CHECK(rej->signal_id == s.signal_id);
+            CHECK(rej->symbol == s.symbol);
+            CHECK(rej->dir == s.dir);
+            CHECK(rej->qty == s.qty);
+        } else {
+            const auto& o = std::get<schema::order>(d);
+            CHECK(o.qty == r.qty);
+            CHECK(o.dir == r.dir);
+            CHECK(o.symbol == s.symbol);
+            CHECK(o.signal_id == s.signal_id);
+            CHECK(o.signal_src == "strat");
+            CHECK(o.kind == schema::order_type::market);
+            CHECK(o.limit_px == 0);
+            CHECK(o.order_id.rfind("risk-1-", 0) == 0);
+            CHECK(o.requested_qty >= o.qty);
+        }
+    }
+}
+
+TEST_CASE("risk: a reduced order records requested_qty and qty") {
+    auto cfg = open_config();
+    cfg.limits.max_order_qty = 100;
+    risk_engine e(cfg);
+    quote(e, "AAPL", 100.0);
+    auto d = e.on_signal(sig("AAPL", side::buy, 250), "strat", t0);
+    const auto& o = std::get<schema::order>(d);
+    CHECK(o.requested_qty == 250);
+    CHECK(o.qty == 100);
+}
+
+TEST_CASE("risk: order ids are unique and carry the prefix; LIMIT prices round passively") {
+    auto cfg = open_config();
+    cfg.order_kind = schema::order_type::limit;
+    cfg.limit_offset_bps = 10.0;
+    cfg.limit_tick_size = to_fixed(0.01);
+    risk_engine e(cfg);
+    e.set_order_id_prefix("risk-1700000000000");
+    quote(e, "AAPL", 100.0);
+    const auto a = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 1), "s", t0));
+    // 100.00 + 10 bps = 100.10 (on the tick already)
+    CHECK(a.kind == schema::order_type::limit);
+    CHECK(a.limit_px == to_fixed(100.10));
+    CHECK(a.order_id == "risk-1700000000000-1");
+    // 100.005 - 10 bps (0.100005) = 99.904995, rounded up for a SELL to 99.91
+    const auto b =
+        std::get<schema::order>(e.on_signal(sig("AAPL", side::sell, 1, 100.005), "s", t0));
+    CHECK(b.limit_px == to_fixed(99.91));
+    CHECK(b.order_id == "risk-1700000000000-2");
+    // 100.007 + 0.100007 = 100.107007, rounded down for a BUY to 100.10
+    const auto c =
+        std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 1, 100.007), "s", t0));
+    CHECK(c.limit_px == to_fixed(100.10));
+}
+
+TEST_CASE("risk: working orders count until filled, rejected by execution, or expired") {
+    auto cfg = open_config();
+    cfg.limits.max_position = 100;
+    cfg.open_order_timeout_ms = 5'000;
+    risk_engine e(cfg);
+    quote(e, "AAPL", 100.0);
+    const auto o = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 70), "s", t0));
+    CHECK(e.open_qty("AAPL", side::buy) == 70);
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 40), "s", t0)) == "max_position");
+    // Partial fill of 30: position 30 + open 40 = 70, still no room for 40.
+    auto f = fill_of("AAPL", side::buy, 30, 100.0, o.order_id);
+    f.leaves_qty = 40;
+    REQUIRE(e.on_fill(f, t0));
+    CHECK(e.open_qty("AAPL", side::buy) == 40);
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 40), "s", t0)) == "max_position");
+    // Execution rejects the rest: position 30, room for 70.
+    e.on_exec_reject(schema::exec_reject{o.order_id, "AAPL", "halted", "venue halted"});
+    CHECK(e.open_qty("AAPL", side::buy) == 0);
+    const auto o2 = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 70), "s", t0));
+    CHECK(e.open_orders() == 1);
+    CHECK(e.expire_open_orders(t0 + 5'000 * ms) == 0);
+    CHECK(e.expire_open_orders(t0 + 5'001 * ms) == 1);
+    CHECK(e.open_qty("AAPL", side::buy) == 0);
+    (void)o2;
+}
+
+TEST_CASE("risk: fills that are malformed or repeated do not move the book") {
+    risk_engine e(open_config());
+    auto f = fill_of("AAPL", side::buy, 10, 100.0);
+    CHECK(e.on_fill(f, t0));
+    CHECK_FALSE(e.on_fill(f, t0));  // same fill_id (a journal replay, say)
+    CHECK(e.book().qty("AAPL") == 10);
+    CHECK_FALSE(e.on_fill(fill_of("AAPL", side::buy, 0, 100.0), t0));
+    CHECK_FALSE(e.on_fill(fill_of("AAPL", side::buy, 5, 0.0), t0));
+    CHECK_FALSE(e.on_fill(fill_of("AAPL", side::flat, 5, 100.0), t0));
+    CHECK(e.book().qty("AAPL") == 10);
+}
+
+TEST_CASE("risk: position book P&L through open, add, reduce, close and flip") {
+    position_book b;
+    // Open long 100 @ 10.00
+    CHECK(b.apply_fill("X", side::buy, 100, to_fixed(10.0)) == 0);
+    CHECK(b.qty("X") == 100);
+    CHECK(b.find("X")->avg_px == to_fixed(10.0));
+    // Add 100 @ 12.00: avg (100 x 10 + 100 x 12) / 200 = 11.00
+    CHECK(b.apply_fill("X", side::buy, 100, to_fixed(12.0)) == 0);
+    CHECK(b.find("X")->avg_px == to_fixed(11.0));
+    // Reduce 50 @ 13.00: realized 50 x (13 - 11) = +100, avg stays 11
+    CHECK(b.apply_fill("X", side::sell, 50, to_fixed(13.0)) == to_fixed(100.0));
+    CHECK(b.qty("X") == 150);
+    CHECK(b.find("X")->avg_px == to_fixed(11.0));
+    // Unrealized at mid 10.50: 150 x (10.5 - 11) = -75
+    b.mark("X", to_fixed(10.5));
+    CHECK(b.unrealized_pnl("X") == to_fixed(-75.0));
+    CHECK(b.day_pnl() == to_fixed(25.0));        // 100 - 75
+    CHECK(b.notional("X") == to_fixed(1575.0));  // 150 x 10.5
+    // Close 150 @ 10.00: realized 150 x (10 - 11) = -150, total -50, avg 0
+    CHECK(b.apply_fill("X", side::sell, 150, to_fixed(10.0)) == to_fixed(-150.0));
+    CHECK(b.qty("X") == 0);
+    CHECK(b.find("X")->avg_px == 0);
+    CHECK(b.find("X")->realized_pnl == to_fixed(-50.0));
+    CHECK(b.unrealized_pnl("X") == 0);
+
+    // Flip: long 100 @ 10, SELL 150 @ 12: closes 100 for +200, opens short 50 @ 12
+    b.apply_fill("Y", side::buy, 100, to_fixed(10.0));
+    CHECK(b.apply_fill("Y", side::sell, 150, to_fixed(12.0)) == to_fixed(200.0));
+    CHECK(b.qty("Y") == -50);
+    CHECK(b.find("Y")->avg_px == to_fixed(12.0));
+    // Short reduce: BUY 20 @ 11: realized 20 x (12 - 11) = +20
+    CHECK(b.apply_fill("Y", side::buy, 20, to_fixed(11.0)) == to_fixed(20.0));
+    CHECK(b.qty("Y") == -30);
+    // Short add: SELL 30 @ 14: avg (30 x 12 + 30 x 14) / 60 = 13
+    CHECK(b.apply_fill("Y", side::sell, 30, to_fixed(14.0)) == 0);
+    CHECK(b.qty("Y") == -60);
+    CHECK(b.find("Y")->avg_px == to_fixed(13.0));
+    // Unrealized short at 13.50: -60 x (13.5 - 13) = -30
+    b.mark("Y", to_fixed(13.5));
+    CHECK(b.unrealized_pnl("Y") == to_fixed(-30.0));
+    // Flip short to long: BUY 100 @ 12: closes 60 for 60 x (13 - 12) = +60, long 40 @ 12
+    CHECK(b.apply_fill("Y", side::buy, 100, to_fixed(12.0)) == to_fixed(60.0));
+    CHECK(b.qty("Y") == 40);
+    CHECK(b.find("Y")->avg_px == to_fixed(12.0));
+    CHECK(b.find("Y")->realized_pnl == to_fixed(280.0));  // 200 + 20 + 60
+    // Totals across X and Y: realized -50 + 280; unrealized 40 x (13.5 - 12) = 60
+    CHECK(b.total_realized_pnl() == to_fixed(230.0));
+    CHECK(b.total_unrealized_pnl() == to_fixed(60.0));
+    CHECK(b.day_pnl() == to_fixed(290.0));
+    CHECK(b.gross_notional() == to_fixed(540.0));  // X flat; 40 x 13.5
+
+    const auto snap = b.snapshot("Y");
+    CHECK(snap.symbol == "Y");
+    CHECK(snap.qty == 40);
+    CHECK(snap.avg_px == to_fixed(12.0));
+    CHECK(snap.realized_pnl == to_fixed(280.0));
+    CHECK(snap.unrealized_pnl == to_fixed(60.0));
+}
+
+TEST_CASE("risk: position book rounds the average to the nearest 1e-8 and saturates") {
+    position_book b;
+    // (1 x 10.00000000 + 2 x 10.00000001) / 3 = 10.000000006667 -> 10.00000001
+    b.apply_fill("R", side::buy, 1, 1'000'000'000);
+    b.apply_fill("R", side::buy, 2, 1'000'000'001);
+    CHECK(b.find("R")->avg_px == 1'000'000'001);
+    // 1e9 lots at 100000.00: 1e22 in fixed point saturates instead of wrapping negative.
+    b.apply_fill("BIG", side::buy, 1'000'000'000, to_fixed(100'000.0));
+    CHECK(b.notional("BIG") == std::numeric_limits<std::int64_t>::max());
+    CHECK(b.gross_notional() == std::numeric_limits<std::int64_t>::max());
+    CHECK(b.find("BIG")->avg_px == to_fixed(100'000.0));
+}
+
+TEST_CASE("risk: trading states active, reducing, halted; operator commands are idempotent") {
+    trading_state_machine t(to_fixed(500), to_fixed(300));
+    CHECK(t.state() == trading_state::active);
+    CHECK(t.by() == "risk");
+    CHECK(t.set_operator(trading_state::reducing, "wind down", 0));
+    CHECK(t.state() == trading_state::reducing);
+    CHECK(t.reason() == "operator reducing: wind down");
+    CHECK(t.by() == "operator");
+    CHECK(t.set_operator(trading_state::halted, "kill", 0));
+    CHECK(t.state() == trading_state::halted);
+    CHECK_FALSE(t.set_operator(trading_state::halted, "kill", 0));  // the same again
+    CHECK(t.set_operator(trading_state::active, "resume", 0));
+    CHECK(t.state() == trading_state::active);
+    CHECK_FALSE(t.loss_driven());
+}
+
+TEST_CASE("risk: daily loss latches reducing then halted; resume only once recovered") {
+    trading_state_machine t(to_fixed(500), to_fixed(300));
+    CHECK_FALSE(t.on_pnl(to_fixed(-299.99)));
+    CHECK(t.on_pnl(to_fixed(-300)));
+    CHECK(t.state() == trading_state::reducing);
+    CHECK(t.by() == "risk");
+    CHECK(t.reason() == "daily loss limit: day P&L -300.00 <= -300.00 (reducing_daily_loss)");
+    CHECK(t.on_pnl(to_fixed(-650)));
+    CHECK(t.state() == trading_state::halted);
+    CHECK(t.loss_driven());
+    CHECK(t.reason() == "daily loss limit: day P&L -650.00 <= -500.00 (max_daily_loss)");
+    CHECK_FALSE(t.on_pnl(to_fixed(0)));  // latched: recovering alone does not resume
+    CHECK(t.state() == trading_state::halted);
+    // Resume while still breached: refused.
+    t.set_operator(trading_state::active, "resume", to_fixed(-520));
+    CHECK(t.state() == trading_state::halted);
+    CHECK(t.reason().find("operator active refused, daily loss limit still breached") == 0);
+    // The same resume once the P&L recovered above the reducing stage: active.
+    CHECK(t.set_operator(trading_state::active, "resume", to_fixed(-100)));
+    CHECK(t.state() == trading_state::active);
+    // An operator halt is stricter than a loss stage and shows as the operator's.
+    t.on_pnl(to_fixed(-350));
+    CHECK(t.state() == trading_state::reducing);
+    t.set_operator(trading_state::halted, "kill", to_fixed(-350));
+    CHECK(t.state() == trading_state::halted);
+    CHECK(t.by() == "operator");
+    CHECK_FALSE(t.loss_driven());
+}
+
+TEST_CASE("risk: daily loss auto-halts the engine and rejects everything after") {
+    auto cfg = open_config();
+    cfg.max_daily_loss = to_fixed(500);
+    risk_engine e(cfg);
+    quote(e, "AAPL", 100.0);
+    fill(e, "AAPL", side::buy, 100, 100.0);
+    CHECK(e.state() == trading_state::active);
+    quote(e, "AAPL", 95.0);  // -500: reaching the limit halts
+    CHECK(e.state() == trading_state::halted);
+    // Even a closing FLAT is refused while halted.
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::flat, 0, 95.0), "s", t0)) == "max_daily_loss");
+    quote(e, "AAPL", 99.0);
+    CHECK(e.state() == trading_state::halted);
+    CHECK(e.set_operator_state(trading_state::active, "resume"));
+    CHECK(e.state() == trading_state::active);
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::flat, 0, 99.0), "s", t0)) == "");
+}
+
+TEST_CASE("risk: order rate limiter is a sliding one-second window") {
+    order_rate_limiter r(3);
+    for (int i = 0; i < 3; ++i) {
+        CHECK(r.allow(t0 + i * 100 * ms));
+        r.record(t0 + i * 100 * ms);
+    }
+    CHECK_FALSE(r.allow(t0 + 300 * ms));
+    CHECK_FALSE(r.allow(t0 + 999 * ms));
+    CHECK(r.in_window(t0 + 999 * ms) == 3);
+    CHECK(r.allow(t0 + 1'000 * ms));  // the order at t0 left the window
+    CHECK(r.in_window(t0 + 1'000 * ms) == 2);
+    CHECK(r.in_window(t0 + 1'200 * ms) == 0);
+}
+
+TEST_CASE("risk: fail-safe: degraded when market data goes silent, healthy when it resumes") {
+    risk_engine e(open_config());
+    CHECK_FALSE(e.update_health(t0 + 60'000 * ms));  // no quote yet: not degraded (no_quote)
+    CHECK_FALSE(e.degraded());
+    quote(e, "AAPL", 100.0);
+    CHECK_FALSE(e.update_health(t0 + 2'000 * ms));
+    CHECK(e.update_health(t0 + 2'001 * ms));
+    CHECK(e.degraded());
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", t0 + 2'001 * ms)) == "risk_degraded");
+    quote(e, "AAPL", 100.0, t0 + 3'000 * ms);
+    CHECK(e.update_health(t0 + 3'000 * ms));
+    CHECK_FALSE(e.degraded());
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", t0 + 3'000 * ms)) == "");
+}
+
+namespace {
+struct loaded_config {
+    risk_config cfg;
+    std::vector<std::string> errors;
+};
+loaded_config load(const std::string& toml_text) {
+    auto table = toml::parse(toml_text);
+    common::config_errors errors("risk.toml");
+    common::section root(&table, "", errors);
+    auto own = root.table("risk");
+    loaded_config out{load_risk_config(own), {}};
+    root.finish();
+    out.errors = errors.lines();
+    return out;
+}
+}  // namespace
+
+TEST_CASE("risk: config converts money to fixed point and applies per-symbol overrides") {
+    auto l = load(R"(
+[risk]
+allowed_symbols = ["AAPL", "MSFT"]
+max_order_qty = 100
+max_position = 200
+reduce_oversize = false
+max_gross_notional = 60000.50
+max_daily_loss = 5000
+reducing_daily_loss = 2500.0
+max_orders_per_sec = 5
+price_band_bps = 25.5
+stale_quote_ms = 1500
+order_type = "limit"
+limit_offset_bps = 5.0
+limit_tick_size = 0.05
+position_interval_ms = 500
+open_order_timeout_ms = 3000
+[risk.symbols.MSFT]
+max_position = 50
+)");
+    CAPTURE(l.errors.size());
+    REQUIRE(l.errors.empty());
+    const auto& c = l.cfg;
+    CHECK(c.allowed_symbols.size() == 2);
+    CHECK(c.limits.max_order_qty == 100);
+    CHECK(c.limits_for("AAPL").max_position == 200);
+    CHECK(c.limits_for("MSFT").max_position == 50);
+    CHECK(c.limits_for("MSFT").max_order_qty == 100);  // inherited
+    CHECK_FALSE(c.reduce_oversize);
+    CHECK(c.max_gross_notional == 6'000'050'000'000);
+    CHECK(c.max_daily_loss == to_fixed(5000));
+    CHECK(c.reducing_daily_loss == to_fixed(2500));
+    CHECK(c.max_orders_per_sec == 5);
+    CHECK(c.price_band_bps == doctest::Approx(25.5));
+    CHECK(c.stale_quote_ms == 1500);
+    CHECK(c.order_kind == schema::order_type::limit);
+    CHECK(c.limit_tick_size == to_fixed(0.05));
+    CHECK(c.position_interval_ms == 500);
+    CHECK(c.open_order_timeout_ms == 3000);
+}
+
+TEST_CASE("risk: the shipped config/nodes/risk.toml loads without errors") {
+    // tests/unit/<this file> -> the repository's config/nodes/
+    const std::string here = __FILE__;
+    const std::string path = here.substr(0, here.rfind("tests/unit/")) + "config/nodes/risk.toml";
+    common::config_errors errors(path);
+    auto table = common::parse_config_file(path, errors);
+    REQUIRE(table.has_value());
+    common::section root(&*table, "", errors);
+    auto own = root.table("risk", true);
+    const auto cfg = load_risk_config(own);
+    own.finish();
+    std::string all;
+    for (const auto& e : errors.lines()) all += e + "\n";
+    CAPTURE(all);
+    CHECK(errors.empty());
+    CHECK(cfg.limits.max_order_qty == 150);
+    CHECK(cfg.limits_for("MSFT").max_position == 50);
+    CHECK(cfg.max_daily_loss == to_fixed(5000.0));
+}
+
+TEST_CASE("risk: config errors are collected with the key (table)") {
+    struct row {
+        const char* toml;
+        const char* expect;
+    };
+    const row rows[] = {
+        {"[risk]\nmax_order_qty = 0\n", "risk.max_order_qty: expected an integer in [1, "},
+        {"[risk]\nmax_position = \"10\"\n", "risk.max_position: expected an integer, got \"10\""},
+        {"[risk]\nmax_daily_loss = 0.0\n", "risk.max_daily_loss: expected a number in [0.01, "},
+        {"[risk]\nmax_daily_loss = 100.0\nreducing_daily_loss = 200.0\n",
+         "risk.reducing_daily_loss: must be less than max_daily_loss"},
+        {"[risk]\norder_type = \"stop\"\n", "risk.order_type: expected one of market|limit"},
+        {"[risk]\nallowed_symbols = [\"A B\"]\n", "\"A B\" is not a valid symbol"},
+        {"[risk]\nallowed_symbols = [\"AAPL\"]\n[risk.symbols.MSFT]\nmax_position = 5\n",
+         "risk.symbols.MSFT: overrides a symbol that is not in allowed_symbols"},
+        {"[risk]\n[risk.symbols.MSFT]\nmax_postion = 5\n",
+         "risk.symbols.MSFT.max_postion: unknown key (did you mean \"max_position\"?)"},
+        {"[risk]\nmax_loss = 5\n", "risk.max_loss: unknown key"},
+        {"[risk]\nstale_quote_ms = -1\n", "risk.stale_quote_ms: expected an integer in [1, "},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(std::string(r.toml));
+        auto l = load(r.toml);
+        bool found = false;
+        std::string all;
+        for (const auto& e : l.errors) {
+            found = found || e.find(r.expect) != std::string::npos;
+            all += e + "\n";
+        }
+        CAPTURE(all);
+        CHECK(found);
+    }
+}
+
+// ---- the node: wiring through a fake context -----------------------------------------
+
+TEST_CASE("risk: node subscriptions, publications and initial risk.state") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    risk_node node(open_config());
+    const auto subs = node.subscriptions();
+    for (const char* t :
+         {"md.tick.", "strategy.signal.", "exec.fill.", "exec.reject.", "sys.trading"}) {
+        CHECK(std::find(subs.begin(), subs.end(), t) != subs.end());
+    }
+    const auto pubs = node.publications();
+    for (const char* t : {"risk.approved.", "risk.rejected.", "risk.position.", "risk.state"}) {
+        CHECK(std::find(pubs.begin(), pubs.end(), t) != pubs.end());
+    }
+    node.on_start(ctx);
+    auto states = ctx.of<schema::trading_state_changed>();
+    REQUIRE(states.size() == 1);
+    CHECK(states[0].topic == "risk.state");
+    CHECK(states[0].body.state == trading_state::active);
+    CHECK(states[0].body.by == "risk");
+}
+
+TEST_CASE("risk: node approves and rejects on per-symbol topics with the signal's trace id") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    auto cfg = open_config();
+    cfg.limits.max_position = 100;
+    risk_node node(cfg);
+    node.on_start(ctx);
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 11, "md");
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 100), 12, "strat");
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 100), 13, "strat");
+    deliver(node, ctx, "strategy.signal.MSFT", sig("MSFT", side::buy, 1), 14, "strat");
+
+    auto approved = ctx.of<schema::order>();
+    REQUIRE(approved.size() == 1);
+    CHECK(approved[0].topic == "risk.approved.AAPL");
+    CHECK(approved[0].trace_id == 12);
+    CHECK(approved[0].body.order_id == "risk-" + std::to_string(t0 / ms) + "-1");
+    CHECK(approved[0].body.signal_src == "strat");
+    auto rejected = ctx.of<schema::order_rejected>();
+    REQUIRE(rejected.size() == 2);
+    CHECK(rejected[0].topic == "risk.rejected.AAPL");
+    CHECK(rejected[0].trace_id == 13);
+    CHECK(rejected[0].body.rule == "max_position");
+    CHECK(rejected[1].topic == "risk.rejected.MSFT");
+    CHECK(rejected[1].trace_id == 14);
+    CHECK(rejected[1].body.rule == "no_quote");
+}
+
+TEST_CASE("risk: node publishes positions after fills (fill's trace) and on the timer (tick's)") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    auto cfg = open_config();
+    cfg.position_interval_ms = 1'000;
+    risk_node node(cfg);
+    node.on_start(ctx);
+    node.on_timer(ctx, t0);  // first run: no position yet, nothing published
+    CHECK(ctx.of<schema::position>().empty());
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 21, "md");
+    deliver(node, ctx, "exec.fill.AAPL", fill_of("AAPL", side::buy, 10, 100.0), 22, "exec");
+    auto pos = ctx.of<schema::position>();
+    REQUIRE(pos.size() == 1);
+    CHECK(pos[0].topic == "risk.position.AAPL");
+    CHECK(pos[0].trace_id == 22);
+    CHECK(pos[0].body.qty == 10);
+    CHECK(pos[0].body.avg_px == to_fixed(100.0));
+
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 101.0), 23, "md");
+    ctx.now = t0 + 500 * ms;
+    const auto next = node.on_timer(ctx, ctx.now);
+    CHECK(next > ctx.now);
+    CHECK(ctx.of<schema::position>().size() == 1);  // not due yet
+    ctx.now = t0 + 1'000 * ms;
+    node.on_timer(ctx, ctx.now);
+    pos = ctx.of<schema::position>();
+    REQUIRE(pos.size() == 2);
+    CHECK(pos[1].trace_id == 23);                         // the mark came from that tick
+    CHECK(pos[1].body.unrealized_pnl == to_fixed(10.0));  // 10 x (101 - 100)
+}
+
+TEST_CASE("risk: node kill switch via sys.trading and the runtime, idempotent") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    risk_node node(open_config());
+    node.on_start(ctx);
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 1, "md");
+    schema::trading_state_changed halt{trading_state::halted, "kill switch", "operator"};
+    deliver(node, ctx, "sys.trading", halt, 31, "broker");
+    node.on_trading_state(ctx, trading_state::halted, "kill switch");  // the same, via runtime
+    auto states = ctx.of<schema::trading_state_changed>();
+    REQUIRE(states.size() == 2);  // start + halt, once
+    CHECK(states[1].topic == "risk.state");
+    CHECK(states[1].trace_id == 31);
+    CHECK(states[1].body.state == trading_state::halted);
+    CHECK(states[1].body.by == "operator");
+    CHECK(states[1].body.reason == "operator halted: kill switch");
+
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 32, "strat");
+    auto rejected = ctx.of<schema::order_rejected>();
+    REQUIRE(rejected.size() == 1);
+    CHECK(rejected[0].body.rule == "halted");
+
+    node.on_trading_state(ctx, trading_state::active, "resume");
+    CHECK(ctx.of<schema::trading_state_changed>().back().body.state == trading_state::active);
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 33, "strat");
+    CHECK(ctx.of<schema::order>().size() == 1);
+}
+
+TEST_CASE("risk: node halts by itself on the daily loss and publishes risk.state by risk") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    auto cfg = open_config();
+    cfg.max_daily_loss = to_fixed(500);
+    risk_node node(cfg);
+    node.on_start(ctx);
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 1, "md");
+    deliver(node, ctx, "exec.fill.AAPL", fill_of("AAPL", side::buy, 100, 100.0), 2, "exec");
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 94.0), 41, "md");
+    auto states = ctx.of<schema::trading_state_changed>();
+    REQUIRE(states.size() == 2);
+    CHECK(states[1].topic == "risk.state");
+    CHECK(states[1].trace_id == 41);
+    CHECK(states[1].body.state == trading_state::halted);
+    CHECK(states[1].body.by == "risk");
+    CHECK(states[1].body.reason.find("max_daily_loss") != std::string::npos);
+
+    // Operator resume while still breached: refused, and said so once.
+    schema::trading_state_changed resume{trading_state::active, "resume", "operator"};
+    deliver(node, ctx, "sys.trading", resume, 42, "broker");
+    node.on_trading_state(ctx, trading_state::active, "resume");
+    states = ctx.of<schema::trading_state_changed>();
+    REQUIRE(states.size() == 3);
+    CHECK(states[2].body.state == trading_state::halted);
+    CHECK(states[2].body.reason.find("refused") != std::string::npos);
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::flat, 0, 94.0), 43, "strat");
+    CHECK(ctx.of<schema::order_rejected>().back().body.rule == "max_daily_loss");
+}
+
+TEST_CASE("risk: node reports degraded health when quotes stop, and approves nothing") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    risk_node node(open_config());
+    node.on_start(ctx);
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 1, "md");
+    ctx.now = t0 + 2'500 * ms;
+    node.on_timer(ctx, ctx.now);
+    CHECK(ctx.health == schema::health::degraded);
+    CHECK(ctx.health_reason.find("market data stale") != std::string::npos);
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 51, "strat");
+    CHECK(ctx.of<schema::order>().empty());
+    CHECK(ctx.of<schema::order_rejected>().back().body.rule == "risk_degraded");
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 52, "md");
+    CHECK(ctx.health == schema::health::healthy);
+    CHECK(ctx.health_reports == 2);
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 53, "strat");
+    CHECK(ctx.of<schema::order>().size() == 1);
+}
