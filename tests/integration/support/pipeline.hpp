@@ -1,0 +1,56 @@
+// The whole pipeline for a test: a broker plus the five node executables, each with a TOML
+// generated into the test's temp dir (loopback ports of this test's broker, short heartbeats,
+// the journal in the temp dir). Used by the end-to-end and fault tests.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "broker_process.hpp"
+#include "process_guard.hpp"
+#include "temp_dir.hpp"
+
+namespace tradebus::test {
+
+/// The node kinds of the default pipeline, in the order the dependencies start them.
+inline const std::vector<std::string> pipeline_kinds = {"journal", "marketdata", "execution",
+                                                        "risk", "strategy"};
+
+/// Each kind's depends_on in the default pipeline (a node waits for the consumers of what it
+/// publishes, so nothing is published before its consumers listen).
+[[nodiscard]] std::string pipeline_broker_toml();
+
+/// Path of the tradebus-<kind> executable.
+[[nodiscard]] std::string node_executable(const std::string& kind);
+
+class pipeline {
+  public:
+    /// Starts a broker (heartbeat `interval_ms`) in `dir`. Nodes are started with start().
+    pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms = 200);
+
+    /// Writes `kind`.toml: the [node]/[broker] header for this test's broker, then `own` (the
+    /// node's own tables, verbatim). Call before start(kind).
+    void configure(const std::string& kind, const std::string& own);
+    /// Starts (or restarts) the node process.
+    void start(const std::string& kind);
+    /// SIGTERM; returns the exit status.
+    int stop(const std::string& kind);
+    [[nodiscard]] process_guard& node(const std::string& kind) { return *nodes_.at(kind); }
+
+    /// Polls status until every node in `kinds` is healthy; fails the test after `timeout`.
+    schema::status_reply wait_healthy(const std::vector<std::string>& kinds,
+                                      std::chrono::milliseconds timeout);
+
+    broker_process broker;
+    std::filesystem::path journal_dir;
+
+  private:
+    const temp_dir& dir_;
+    std::int64_t interval_ms_;
+    std::map<std::string, std::unique_ptr<process_guard>> nodes_;
+};
+
+}  // namespace tradebus::test
