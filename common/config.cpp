@@ -1,7 +1,10 @@
 #include "tradebus/common/config.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace tradebus::common {
@@ -266,6 +269,13 @@ void section::finish_state(state& s) {
 }
 
 std::optional<toml::table> parse_config_file(const std::string& path, config_errors& errors) {
+    // toml++ reports an unreadable file as a parse error; say what really went wrong.
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+        std::fclose(f);
+    } else {
+        errors.add("(file)", std::string("cannot open: ") + std::strerror(errno));
+        return std::nullopt;
+    }
     try {
         return toml::parse_file(path);
     } catch (const toml::parse_error& e) {

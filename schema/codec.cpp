@@ -5,6 +5,7 @@
 #include "tradebus/schema/codec.hpp"
 
 #include <array>
+#include <bit>
 #include <concepts>
 #include <limits>
 #include <msgpack.hpp>
@@ -50,6 +51,26 @@ struct string_sink {
 };
 using packer = msgpack::packer<string_sink>;
 
+// The packer plus its sink, for the few values written without msgpack-c (pack_f64).
+struct encoder {
+    explicit encoder(std::string& out) : sink{&out}, pk(sink) {}
+    string_sink sink;
+    packer pk;
+};
+
+// Float fields are always float 64 on the wire (PROTOCOL.md "Numbers"). msgpack-c 4.x's
+// pack_double writes integral values as ints instead (1.0 -> 0x01, -0.0 -> 0x00: the sign is
+// lost) and casts 2^64 to uint64_t on the way, which is undefined behaviour.
+void pack_f64(encoder& e, double value) {
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    std::array<char, 9> buf{};
+    buf[0] = static_cast<char>(0xcb);
+    for (std::size_t k = 0; k < 8; ++k) {
+        buf[k + 1] = static_cast<char>((bits >> (56 - 8 * k)) & 0xffu);
+    }
+    e.sink.write(buf.data(), buf.size());
+}
+
 void pack_str(packer& pk, std::string_view s) {
     pk.pack_str(static_cast<std::uint32_t>(s.size()));
     pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
@@ -64,20 +85,20 @@ struct key_counter {
 };
 
 template <class T>
-void pack_value(packer& pk, const T& value);
+void pack_value(encoder& e, const T& value);
 
 struct field_packer {
-    packer& pk;
+    encoder& e;
     template <class F>
     void operator()(std::string_view key, const F& value) {
-        pack_str(pk, key);
-        pack_value(pk, value);
+        pack_str(e.pk, key);
+        pack_value(e, value);
     }
 };
 
 template <class T>
-void pack_fields(packer& pk, const T& value) {
-    field_packer fp{pk};
+void pack_fields(encoder& e, const T& value) {
+    field_packer fp{e};
     T::fields(value, fp);
 }
 
@@ -89,26 +110,27 @@ std::uint32_t count_fields(const T& value) {
 }
 
 template <class T>
-void pack_value(packer& pk, const T& value) {
+void pack_value(encoder& e, const T& value) {
+    packer& pk = e.pk;
     if constexpr (std::is_same_v<T, std::string>) {
         pack_str(pk, value);
     } else if constexpr (std::is_same_v<T, bool>) {
         value ? pk.pack_true() : pk.pack_false();
     } else if constexpr (std::is_same_v<T, double>) {
-        pk.pack_double(value);
+        pack_f64(e, value);
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
-        pk.pack_int64(value);
+        pk.pack_int64(value);  // smallest msgpack int format that holds the value
     } else if constexpr (std::is_same_v<T, std::uint64_t>) {
         pk.pack_uint64(value);
     } else if constexpr (wire_enum<T>) {
         pack_str(pk, to_string(value));
     } else if constexpr (is_vector<T>::value) {
         pk.pack_array(static_cast<std::uint32_t>(value.size()));
-        for (const auto& item : value) pack_value(pk, item);
+        for (const auto& item : value) pack_value(e, item);
     } else {
         static_assert(described<T>, "field type has no wire encoding");
         pk.pack_map(count_fields(value));
-        pack_fields(pk, value);
+        pack_fields(e, value);
     }
 }
 
@@ -140,7 +162,8 @@ std::string join(std::string_view path, std::string_view key) {
 
 std::string got(const mp_value& v) { return "got " + std::string(detail::kind_name(v.kind)); }
 
-// Reads the map at `r` into `out`; returns an error string or empty on success.
+// Reads the map at `r` into `out`, checking every key and skipping (so validating the framing
+// of) every value; nullopt on success.
 std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_entries& out,
                                      std::size_t depth) {
     mp_value v;
@@ -159,6 +182,16 @@ std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_
         if (key.kind != mp_kind::str) {
             return decode_error{path,
                                 "map key " + std::to_string(k) + " is not a str, " + got(key)};
+        }
+        // Checked before the key is used in any error path: decode_error text is always
+        // valid UTF-8 and bounded, so callers can log it or put it in JSON as is.
+        if (key.raw.size() > limits::max_string_bytes) {
+            return decode_error{path, "map key " + std::to_string(k) + " of " +
+                                          std::to_string(key.raw.size()) + " bytes, limit " +
+                                          std::to_string(limits::max_string_bytes)};
+        }
+        if (!detail::valid_utf8(key.raw)) {
+            return decode_error{path, "map key " + std::to_string(k) + " is not valid UTF-8"};
         }
         if (out.find(key.raw) != nullptr) {
             return decode_error{join(path, key.raw), "duplicate key"};
@@ -332,7 +365,8 @@ std::optional<decode_error> read_header(std::string_view bytes, map_entries& m,
     if (at == nullptr) return decode_error{"type", "missing required key"};
     mp_reader tr(at, m.end);
     mp_value tv;
-    if (!tr.read(tv) || tv.kind != mp_kind::str) return decode_error{"type", "expected str"};
+    if (!tr.read(tv)) return decode_error{"type", "truncated or invalid msgpack"};
+    if (tv.kind != mp_kind::str) return decode_error{"type", "expected str, " + got(tv)};
     type = tv.raw;
     return std::nullopt;
 }
@@ -400,8 +434,8 @@ result<control_message> decode_control_impl(std::string_view bytes) {
 template <class Body>
 void encode_event(const envelope& env, const Body& body, std::string& out) {
     out.clear();
-    string_sink sink{&out};
-    packer pk(sink);
+    encoder e(out);
+    packer& pk = e.pk;
     pk.pack_map(7);
     pack_str(pk, "v");
     pk.pack_uint64(version);
@@ -416,7 +450,7 @@ void encode_event(const envelope& env, const Body& body, std::string& out) {
     pack_str(pk, "trace_id");
     pk.pack_uint64(env.trace_id);
     pack_str(pk, "data");
-    pack_value(pk, body);
+    pack_value(e, body);
 }
 
 void encode_event(const event& ev, std::string& out) {
@@ -426,14 +460,14 @@ void encode_event(const event& ev, std::string& out) {
 template <class Msg>
 void encode_control(const Msg& msg, std::string& out) {
     out.clear();
-    string_sink sink{&out};
-    packer pk(sink);
+    encoder e(out);
+    packer& pk = e.pk;
     pk.pack_map(count_fields(msg) + 2);
     pack_str(pk, "v");
     pk.pack_uint64(version);
     pack_str(pk, "type");
     pack_str(pk, Msg::type_name);
-    pack_fields(pk, msg);
+    pack_fields(e, msg);
 }
 
 void encode_control(const control_message& msg, std::string& out) {

@@ -17,7 +17,7 @@ namespace tradebus::schema {
 /// trace id of the tick that caused it (PROTOCOL.md "Envelope").
 struct envelope {
     std::string src;             // publishing node name
-    std::uint64_t seq = 0;       // per-source, starts at 1, +1 per event; gaps reveal drops
+    std::uint64_t seq = 0;       // per (src, topic): starts at 1, +1 per event; gap = drop
     std::int64_t ts_ns = 0;      // publish time, ns since Unix epoch (CLOCK_REALTIME)
     std::uint64_t trace_id = 0;  // new at the tick, copied into everything it causes
     template <class S, class V>
