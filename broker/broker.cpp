@@ -1,0 +1,240 @@
+#include "tradebus/broker/broker.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "tradebus/broker/control_plane.hpp"
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/broker/forwarder.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::broker {
+
+namespace {
+
+// What a node on this host connects to: the configured advertised endpoint, else the bound one
+// (ZMQ_LAST_ENDPOINT resolves a wildcard port) with a wildcard host replaced by loopback.
+std::string advertised(const std::string& configured, const zmq::socket_t& s) {
+    if (!configured.empty()) return configured;
+    std::string ep = s.get(zmq::sockopt::last_endpoint);
+    for (const auto& [any, local] :
+         {std::pair<std::string_view, std::string_view>{"tcp://0.0.0.0:", "tcp://127.0.0.1:"},
+          {"tcp://[::]:", "tcp://[::1]:"}}) {
+        if (ep.rfind(any, 0) == 0) ep = std::string(local) + ep.substr(any.size());
+    }
+    return ep;
+}
+
+class broker final : public event_sink {
+  public:
+    explicit broker(const broker_config& cfg)
+        : cfg_(cfg),
+          epoch_(new_epoch()),
+          start_ms_(common::mono_ms()),
+          stats_(cfg.data.max_topics_tracked),
+          xsub_(ctx_, zmq::socket_type::xsub),
+          xpub_(ctx_, zmq::socket_type::xpub),
+          control_(ctx_, zmq::socket_type::router),
+          forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_),
+          control_plane_(cfg, epoch_, *this, stats_, start_ms_) {}
+
+    int run() {
+        spdlog::info("tradebus-broker {} starting: config {}, pid {}, epoch {}", common::version(),
+                     cfg_.source, ::getpid(), epoch_);
+        if (!bind_all()) return 1;
+        control_plane_.set_advertised(advertised(cfg_.endpoints.xsub_advertised, xsub_),
+                                      advertised(cfg_.endpoints.xpub_advertised, xpub_));
+        const std::string control_ep = advertised(cfg_.endpoints.control_advertised, control_);
+        publish(
+            schema::topics::broker_started,
+            schema::broker_started{epoch_, std::string(common::version()),
+                                   advertised(cfg_.endpoints.xsub_advertised, xsub_),
+                                   advertised(cfg_.endpoints.xpub_advertised, xpub_), control_ep});
+        spdlog::info(
+            "ready: tradebus-broker {} config {} xsub {} xpub {} control {} pid {} epoch {}",
+            common::version(), cfg_.source, cfg_.endpoints.xsub, cfg_.endpoints.xpub,
+            cfg_.endpoints.control, ::getpid(), epoch_);
+        common::notify_ready("ready: epoch " + std::to_string(epoch_));
+        int code = 0;
+        try {
+            loop();
+            spdlog::info("stop requested; shutting down (linger {} ms)", defaults::linger_ms);
+        } catch (const zmq::error_t& e) {
+            spdlog::error("socket error {} ({}); shutting down", e.what(), e.num());
+            code = 1;
+        } catch (const std::exception& e) {
+            spdlog::error("{}; shutting down", e.what());
+            code = 1;
+        }
+        common::notify_stopping();
+        return code;
+    }
+
+    void publish(std::string_view topic, const schema::payload& body) override {
+        // Sequence numbers run per (src, topic) (PROTOCOL.md "Sequence numbers"); the broker
+        // publishes on a handful of sys.* topics, so this map stays tiny.
+        auto it = seq_.find(topic);
+        if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
+        schema::event ev{schema::envelope{cfg_.name, ++it->second, common::now_ns(), 0}, body};
+        schema::encode_event(ev, event_buf_);
+        forwarder_.publish(topic, event_buf_);
+    }
+
+  private:
+    bool bind_all() {
+        for (auto* s : {&xsub_, &xpub_, &control_})
+            s->set(zmq::sockopt::linger, defaults::linger_ms);
+        // XSUB: publishers' queue, and a transport cut-off far above what we forward.
+        xsub_.set(zmq::sockopt::rcvhwm, cfg_.data.rcvhwm);
+        xsub_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(cfg_.data.max_message_bytes) *
+                                                defaults::transport_limit_factor);
+        // XPUB: per-subscriber queue. Without NODROP a full queue drops for that subscriber
+        // only; with it one slow subscriber would stall everyone. XPUB_VERBOSE stays off: like
+        // zmq_proxy, only the first subscription to a prefix goes upstream. A last-value cache
+        // will need it on (to see every new subscriber).
+        xpub_.set(zmq::sockopt::sndhwm, cfg_.data.sndhwm);
+        xpub_.set(zmq::sockopt::maxmsgsize, defaults::max_subscription_frame_bytes);
+        control_.set(zmq::sockopt::maxmsgsize,
+                     static_cast<std::int64_t>(schema::limits::max_message_bytes) *
+                         defaults::transport_limit_factor);
+        const std::pair<zmq::socket_t*, const std::string*> binds[] = {
+            {&xsub_, &cfg_.endpoints.xsub},
+            {&xpub_, &cfg_.endpoints.xpub},
+            {&control_, &cfg_.endpoints.control}};
+        const char* names[] = {"xsub", "xpub", "control"};
+        for (std::size_t i = 0; i < 3; ++i) {
+            try {
+                binds[i].first->bind(*binds[i].second);
+            } catch (const zmq::error_t& e) {
+                spdlog::error("cannot bind {} endpoint {}: {}; not starting", names[i],
+                              *binds[i].second, e.what());
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void loop() {
+        zmq_pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {xpub_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {xsub_.handle(), 0, ZMQ_POLLIN, 0}};
+        const std::int64_t watchdog_ms = common::watchdog_interval().count();
+        std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
+        while (!common::stop_requested()) {
+            try {
+                turn(items, watchdog_ms, next_watchdog);
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EINTR) throw;  // a stop signal: the loop condition decides
+            }
+        }
+    }
+
+    // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
+    // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
+    // budget (control first, so it never starves behind data), then run the due timers.
+    void turn(zmq_pollitem_t (&items)[3], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
+        std::int64_t now = common::mono_ms();
+        const std::int64_t due = std::min(
+            {control_plane_.next_deadline(), next_watchdog, now + defaults::max_poll_wait_ms});
+        zmq::poll(items, 3, std::chrono::milliseconds(std::max<std::int64_t>(0, due - now)));
+        if ((items[0].revents & ZMQ_POLLIN) != 0) drain_control(defaults::control_drain_budget);
+        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+            forwarder_.drain_subscriptions(defaults::data_drain_budget);
+        }
+        if ((items[2].revents & ZMQ_POLLIN) != 0) {
+            forwarder_.drain_events(defaults::data_drain_budget);
+        }
+        now = common::mono_ms();
+        control_plane_.run_timers(now);
+        if (now >= next_watchdog) {
+            common::notify_watchdog();
+            next_watchdog = now + std::max<std::int64_t>(1, watchdog_ms / 2);
+        }
+    }
+
+    // One control request: [identity][...envelope...][""][body] from REQ, or [identity][body]
+    // from a DEALER that sends no delimiter. Every request gets exactly one reply, routed back
+    // through the same envelope; anything but exactly one body frame is a bad_request.
+    void drain_control(std::size_t budget) {
+        for (std::size_t n = 0; n < budget; ++n) {
+            frames_.clear();
+            zmq::message_t first;
+            if (!control_.recv(first, zmq::recv_flags::dontwait)) return;
+            bool more = first.more();
+            frames_.push_back(std::move(first));
+            std::size_t extra = 0;
+            while (more) {
+                zmq::message_t part;
+                (void)control_.recv(part, zmq::recv_flags::none);
+                more = part.more();
+                if (frames_.size() < defaults::max_control_frames) {
+                    frames_.push_back(std::move(part));
+                } else {
+                    ++extra;
+                }
+            }
+            answer(extra);
+        }
+    }
+
+    void answer(std::size_t extra_frames) {
+        std::size_t envelope_end = 1;
+        for (std::size_t i = 1; i < frames_.size(); ++i) {
+            if (frames_[i].size() == 0) {
+                envelope_end = i + 1;
+                break;
+            }
+        }
+        const std::size_t bodies = frames_.size() - envelope_end + extra_frames;
+        if (bodies == 1) {
+            control_plane_.handle_frame(frames_[envelope_end].to_string_view(), common::mono_ms(),
+                                        reply_buf_);
+        } else {
+            control_plane_.refuse("expected exactly one request frame after the envelope, got " +
+                                      std::to_string(bodies),
+                                  reply_buf_);
+        }
+        for (std::size_t i = 0; i < envelope_end; ++i) {
+            if (!control_.send(frames_[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+                return;  // the peer's queue is full: the reply is lost, as on any ROUTER
+            }
+        }
+        (void)control_.send(zmq::buffer(reply_buf_), zmq::send_flags::dontwait);
+    }
+
+    const broker_config& cfg_;
+    std::uint64_t epoch_;
+    std::int64_t start_ms_;
+    data_stats stats_;
+    zmq::context_t ctx_{1};
+    zmq::socket_t xsub_, xpub_, control_;
+    forwarder forwarder_;
+    control_plane control_plane_;
+    std::map<std::string, std::uint64_t, std::less<>> seq_;
+    std::string event_buf_, reply_buf_;
+    std::vector<zmq::message_t> frames_;
+};
+
+}  // namespace
+
+int run(const broker_config& cfg) {
+    try {
+        broker b(cfg);
+        return b.run();
+    } catch (const zmq::error_t& e) {
+        spdlog::error("socket error {} ({})", e.what(), e.num());
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+    }
+    return 1;
+}
+
+}  // namespace tradebus::broker

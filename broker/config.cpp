@@ -1,0 +1,197 @@
+#include "tradebus/broker/config.hpp"
+
+#include <algorithm>
+
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/broker/dependency_graph.hpp"
+#include "tradebus/common/config.hpp"
+
+namespace tradebus::broker {
+
+namespace {
+
+using common::section;
+
+constexpr std::string_view endpoint_expected = "a ZeroMQ endpoint (tcp://host:port or ipc://path)";
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// Bind endpoints: tcp or ipc (inproc cannot reach another process).
+std::string bind_endpoint(section& s, std::string_view key, std::string_view fallback) {
+    std::string ep = s.endpoint(key, std::string(fallback));
+    if (ep.rfind("inproc://", 0) == 0) {
+        s.error(key, "expected " + std::string(endpoint_expected) +
+                         " (inproc cannot reach other processes), got " + quoted(ep));
+        return std::string(fallback);
+    }
+    return ep;
+}
+
+// Advertised endpoints: what a node connects to, so no wildcard host or port.
+std::string advertised_endpoint(section& s, std::string_view key) {
+    std::string ep = s.endpoint(key, "");
+    if (ep.empty()) return ep;
+    const bool tcp = ep.rfind("tcp://", 0) == 0;
+    const bool wildcard = tcp && (ep.find("://*") != std::string::npos ||
+                                  ep.find("://0.0.0.0") != std::string::npos || ep.ends_with(":*"));
+    if (ep.rfind("inproc://", 0) == 0 || wildcard) {
+        s.error(key,
+                "expected an endpoint a node can connect to (no wildcard host or port, no "
+                "inproc), got " +
+                    quoted(ep));
+        return "";
+    }
+    return ep;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t prev = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cur = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            prev = cur;
+        }
+    }
+    return row[b.size()];
+}
+
+void load_pipeline(const toml::table& root, section& top, broker_config& cfg) {
+    section pipe = top.table("pipeline");
+    const toml::table* raw = root["pipeline"].as_table();
+    if (raw == nullptr) return;
+    std::vector<section> tables;
+    for (const auto& [key, value] : *raw) {
+        const std::string name(key.str());
+        section node = pipe.table(name);  // a non-table value is reported as "expected a table"
+        if (!value.is_table()) continue;
+        if (!valid_node_name(name)) {
+            pipe.error(name,
+                       "expected a node name (1..64 bytes of [A-Za-z0-9._-]), got " + quoted(name));
+        }
+        cfg.pipeline.push_back({name, node.strings("depends_on")});
+        tables.push_back(node);
+    }
+    dependency_graph graph;
+    for (const auto& n : cfg.pipeline) graph.add_configured(n.name, n.depends_on);
+    for (std::size_t i = 0; i < cfg.pipeline.size(); ++i) {
+        for (const auto& dep : cfg.pipeline[i].depends_on) {
+            if (graph.is_configured(dep)) continue;
+            std::string hint;
+            std::size_t best = 3;
+            for (const auto& other : cfg.pipeline) {
+                const std::size_t d = edit_distance(dep, other.name);
+                if (d < best) best = d, hint = " (did you mean " + quoted(other.name) + "?)";
+            }
+            tables[i].error("depends_on",
+                            "expected names of [pipeline] nodes, got " + quoted(dep) + hint);
+        }
+    }
+    if (graph.dangling_configured()) return;  // reported above; cycles need a whole graph
+    if (auto cycle = graph.find_cycle()) {
+        const auto at = std::find_if(cfg.pipeline.begin(), cfg.pipeline.end(),
+                                     [&](const auto& n) { return n.name == cycle->front(); });
+        tables[static_cast<std::size_t>(at - cfg.pipeline.begin())].error(
+            "depends_on",
+            "expected no dependency cycle, got " + dependency_graph::path_text(*cycle));
+    }
+}
+
+broker_config from_table(const toml::table& root, common::config_errors& errors) {
+    broker_config cfg;
+    cfg.source = errors.file();
+    section top(&root, "", errors);
+
+    section b = top.table("broker");
+    cfg.name = b.string("name", std::string(defaults::name));
+    if (!valid_node_name(cfg.name)) {
+        b.error("name",
+                "expected a node name (1..64 bytes of [A-Za-z0-9._-]), got " + quoted(cfg.name));
+    }
+    cfg.log_level =
+        b.choice("log_level", std::string(defaults::log_level),
+                 {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"});
+
+    section e = top.table("endpoints");
+    cfg.endpoints.xsub = bind_endpoint(e, "xsub", defaults::xsub_endpoint);
+    cfg.endpoints.xpub = bind_endpoint(e, "xpub", defaults::xpub_endpoint);
+    cfg.endpoints.control = bind_endpoint(e, "control", defaults::control_endpoint);
+    cfg.endpoints.xsub_advertised = advertised_endpoint(e, "xsub_advertised");
+    cfg.endpoints.xpub_advertised = advertised_endpoint(e, "xpub_advertised");
+    cfg.endpoints.control_advertised = advertised_endpoint(e, "control_advertised");
+    if (cfg.endpoints.xpub == cfg.endpoints.xsub) {
+        e.error("xpub", "expected an endpoint other than endpoints.xsub, got " +
+                            quoted(cfg.endpoints.xpub));
+    }
+    if (cfg.endpoints.control == cfg.endpoints.xsub ||
+        cfg.endpoints.control == cfg.endpoints.xpub) {
+        e.error("control",
+                "expected an endpoint other than endpoints.xsub and endpoints.xpub, got " +
+                    quoted(cfg.endpoints.control));
+    }
+
+    section d = top.table("data");
+    cfg.data.sndhwm = static_cast<int>(d.integer("sndhwm", defaults::sndhwm, 1, 10'000'000));
+    cfg.data.rcvhwm = static_cast<int>(d.integer("rcvhwm", defaults::rcvhwm, 1, 10'000'000));
+    cfg.data.max_message_bytes = static_cast<std::size_t>(
+        d.integer("max_message_bytes", defaults::max_message_bytes, 1024, 256 << 20));
+    cfg.data.max_topics_tracked = static_cast<std::size_t>(
+        d.integer("max_topics_tracked", defaults::max_topics_tracked, 1, 10'000'000));
+
+    section h = top.table("heartbeat");
+    cfg.heartbeat.interval_ms =
+        h.integer("interval_ms", defaults::heartbeat_interval_ms,
+                  defaults::min_heartbeat_interval_ms, defaults::max_heartbeat_interval_ms);
+    cfg.heartbeat.liveness = h.integer("liveness", defaults::liveness, 1, 100);
+    cfg.heartbeat.gone_after_ms =
+        h.integer("gone_after_ms", defaults::gone_after_ms, 10, 7 * 24 * 3600 * 1000LL);
+    const std::int64_t silent_ms = cfg.heartbeat.interval_ms * cfg.heartbeat.liveness;
+    if (h.has("gone_after_ms") && cfg.heartbeat.gone_after_ms <= silent_ms) {
+        h.error("gone_after_ms", "expected more than interval_ms x liveness (" +
+                                     std::to_string(silent_ms) + " ms), got " +
+                                     std::to_string(cfg.heartbeat.gone_after_ms));
+    }
+    cfg.heartbeat.gone_after_ms = std::max(cfg.heartbeat.gone_after_ms, silent_ms + 1);
+
+    load_pipeline(root, top, cfg);
+    top.finish();
+    return cfg;
+}
+
+}  // namespace
+
+bool valid_node_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+}
+
+broker_config load_config(const std::string& path) {
+    common::config_errors errors(path);
+    auto table = common::parse_config_file(path, errors);
+    if (!table) common::throw_if_errors(errors);
+    broker_config cfg = from_table(*table, errors);
+    common::throw_if_errors(errors);
+    return cfg;
+}
+
+broker_config parse_config(std::string_view toml_text, const std::string& source) {
+    common::config_errors errors(source);
+    try {
+        const toml::table table = toml::parse(toml_text, source);
+        broker_config cfg = from_table(table, errors);
+        common::throw_if_errors(errors);
+        return cfg;
+    } catch (const toml::parse_error& e) {
+        errors.add(e.source(), "(syntax)", std::string(e.description()));
+    }
+    common::throw_if_errors(errors);
+    return {};
+}
+
+}  // namespace tradebus::broker

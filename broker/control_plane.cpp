@@ -1,0 +1,482 @@
+#include "tradebus/broker/control_plane.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::broker {
+
+namespace {
+
+using schema::health;
+namespace code = schema::error_code;
+
+template <class... F>
+struct overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+// A peer-supplied string shown in a reason or a log line: at most `max` bytes, cut at a UTF-8
+// character boundary (the decoder already checked the string is valid UTF-8).
+std::string shown(std::string_view s, std::size_t max = 64) {
+    if (s.size() <= max) return "\"" + std::string(s) + "\"";
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0u) == 0x80u) --cut;
+    return "\"" + std::string(s.substr(0, cut)) + "...\"";
+}
+
+schema::error_reply error(std::string_view c, std::string reason) {
+    return schema::error_reply{std::string(c), std::move(reason)};
+}
+
+// Text for a reply: valid UTF-8 (invalid bytes become '?') of at most `max` bytes, so the reply
+// always decodes even when a decode error quotes raw input.
+std::string safe_text(std::string_view s, std::size_t max = 1024) {
+    std::string out;
+    out.reserve(std::min(s.size(), max));
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const std::size_t n = utf8_sequence(s, i);
+        if (out.size() + std::max<std::size_t>(n, 1) > max) break;
+        if (n == 0) {
+            out.push_back('?');
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
+bool ready_state(health h) noexcept { return h == health::healthy || h == health::degraded; }
+
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+}  // namespace
+
+std::uint64_t new_epoch() {
+    std::random_device rd;
+    const std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                               static_cast<std::uint64_t>(common::now_ns());
+    const std::uint64_t e = splitmix64(seed);
+    return e == 0 ? 1 : e;
+}
+
+control_plane::control_plane(const broker_config& cfg, std::uint64_t epoch, event_sink& sink,
+                             const data_stats& stats, std::int64_t start_ms)
+    : name_(cfg.name),
+      interval_ms_(cfg.heartbeat.interval_ms),
+      liveness_(cfg.heartbeat.liveness),
+      gone_after_ms_(cfg.heartbeat.gone_after_ms),
+      epoch_(epoch),
+      sink_(sink),
+      stats_(stats),
+      start_ms_(start_ms),
+      xsub_advertised_(cfg.endpoints.xsub_advertised.empty() ? cfg.endpoints.xsub
+                                                             : cfg.endpoints.xsub_advertised),
+      xpub_advertised_(cfg.endpoints.xpub_advertised.empty() ? cfg.endpoints.xpub
+                                                             : cfg.endpoints.xpub_advertised),
+      nodes_(defaults::max_nodes) {
+    for (const auto& n : cfg.pipeline) graph_.add_configured(n.name, n.depends_on);
+}
+
+void control_plane::set_advertised(std::string xsub, std::string xpub) {
+    xsub_advertised_ = std::move(xsub);
+    xpub_advertised_ = std::move(xpub);
+}
+
+schema::error_reply control_plane::decode_failure(const schema::decode_error& e) {
+    if (e.key == "v") return error(code::unsupported_version, e.to_string());
+    if (e.key == "type" && e.reason.rfind("unknown", 0) == 0) {
+        return error(code::unknown_type, e.to_string());
+    }
+    return error(code::bad_request, e.to_string());
+}
+
+void control_plane::handle_frame(std::string_view request, std::int64_t now_ms,
+                                 std::string& reply) {
+    try {
+        schema::control_message out;
+        if (request.size() > schema::limits::max_message_bytes) {
+            out = error(code::bad_request, "request of " + std::to_string(request.size()) +
+                                               " bytes, limit " +
+                                               std::to_string(schema::limits::max_message_bytes));
+        } else if (auto decoded = schema::decode_control(request)) {
+            out = handle(decoded.value(), now_ms);
+        } else {
+            out = decode_failure(decoded.error());
+        }
+        if (auto* e = std::get_if<schema::error_reply>(&out)) {
+            e->reason = safe_text(e->reason);
+            log_refused(*e);
+        }
+        schema::encode_control(out, reply);
+        // A status reply must stay decodable: halve its topic list until it fits.
+        if (auto* status = std::get_if<schema::status_reply>(&out)) {
+            while (reply.size() > schema::limits::max_message_bytes && !status->topics.empty()) {
+                status->topics.resize(status->topics.size() / 2);
+                schema::encode_control(out, reply);
+            }
+        }
+    } catch (const std::exception& e) {
+        schema::encode_control(
+            schema::control_message{
+                error(code::bad_request,
+                      std::string("broker could not handle the request: ") + e.what())},
+            reply);
+    }
+}
+
+void control_plane::refuse(std::string reason, std::string& reply) {
+    const schema::error_reply e = error(code::bad_request, safe_text(reason));
+    log_refused(e);
+    schema::encode_control(e, reply);
+}
+
+void control_plane::log_refused(const schema::error_reply& e) {
+    if (const std::uint64_t n = refused_log_.hit()) {
+        spdlog::warn("control request refused: {}: {} ({} refused in last 1s)", e.code, e.reason,
+                     n);
+    }
+}
+
+schema::control_message control_plane::handle(const schema::control_message& request,
+                                              std::int64_t now_ms) {
+    return std::visit(
+        overloaded{
+            [&](const schema::register_request& r) { return on_register(r, now_ms); },
+            [&](const schema::heartbeat_request& r) { return on_heartbeat(r, now_ms); },
+            [&](const schema::deregister_request& r) { return on_deregister(r, now_ms); },
+            [&](const schema::status_request& r) { return on_status(r, now_ms); },
+            [&](const schema::halt_request& r) {
+                return on_trading(schema::trading_state::halted, r.reason, r.by);
+            },
+            [&](const schema::resume_request& r) {
+                return on_trading(schema::trading_state::active, r.reason, r.by);
+            },
+            [&](const auto& reply) -> schema::control_message {
+                return error(code::bad_request,
+                             "\"" + std::string(std::decay_t<decltype(reply)>::type_name) +
+                                 "\" is a reply, not a request");
+            },
+        },
+        request);
+}
+
+std::vector<std::string> control_plane::waiting_for(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& dep : graph_.dependencies(name)) {
+        const node_record* r = nodes_.find(dep);
+        if (r == nullptr || !ready_state(r->state)) out.push_back(dep);
+    }
+    return out;
+}
+
+schema::control_message control_plane::on_register(const schema::register_request& r,
+                                                   std::int64_t now) {
+    if (!valid_node_name(r.name)) {
+        return error(code::bad_request,
+                     "name: expected 1..64 bytes of [A-Za-z0-9._-], got " + shown(r.name));
+    }
+    if (r.name == name_) {
+        return error(code::not_allowed, "name: " + shown(r.name) + " is the broker's own name");
+    }
+    if (r.host.empty()) return error(code::bad_request, "host: expected a host name, got \"\"");
+    if (r.pid < 0) {
+        return error(code::bad_request, "pid: expected >= 0, got " + std::to_string(r.pid));
+    }
+    std::int64_t interval = r.heartbeat_interval_ms;
+    if (interval == 0) {
+        interval = interval_ms_;
+    } else if (interval < defaults::min_heartbeat_interval_ms ||
+               interval > defaults::max_heartbeat_interval_ms) {
+        return error(code::bad_request, "heartbeat_interval_ms: expected 0 (the broker's) or " +
+                                            std::to_string(defaults::min_heartbeat_interval_ms) +
+                                            ".." +
+                                            std::to_string(defaults::max_heartbeat_interval_ms) +
+                                            ", got " + std::to_string(interval));
+    }
+    for (const auto& dep : r.depends_on) {
+        if (graph_.is_configured(dep)) continue;
+        const auto configured = graph_.configured_names();
+        return error(code::unknown_dependency,
+                     "depends_on: " + shown(dep) + " is not a node of the broker's [pipeline] (" +
+                         (configured.empty() ? std::string("none configured")
+                                             : "configured: " + join(configured)) +
+                         ")");
+    }
+    if (auto cycle = graph_.cycle_if_declared(r.name, r.depends_on)) {
+        return error(code::dependency_cycle, "depends_on would close the dependency cycle " +
+                                                 dependency_graph::path_text(*cycle));
+    }
+
+    node_record* existing = nodes_.find(r.name);
+    const health from = existing != nullptr ? existing->state : health::stopped;
+    const lifecycle_context ctx{false, existing != nullptr && existing->host == r.host};
+    const lifecycle_row& row = lifecycle_step(from, lifecycle_event::register_request, ctx);
+    if (row.is_error()) {
+        return error(row.error_code, "node " + shown(r.name) + " is registered from host " +
+                                         shown(existing->host) + " (pid " +
+                                         std::to_string(existing->pid) + ", " +
+                                         std::string(schema::to_string(existing->state)) +
+                                         "): " + std::string(row.reason));
+    }
+    if (!nodes_.has_room_for(r.name)) {
+        return error(code::not_allowed, "node table full (" + std::to_string(defaults::max_nodes) +
+                                            " nodes, none stopped)");
+    }
+
+    std::string reason(row.reason);
+    if (existing != nullptr && (mask(from) & live_states) != 0) {
+        reason += " (pid " + std::to_string(existing->pid) + " -> " + std::to_string(r.pid) + ")";
+        if (replaced_order_.size() >= defaults::max_replaced_sessions) {
+            replaced_.erase(replaced_order_.front());
+            replaced_order_.pop_front();
+        }
+        replaced_[existing->session_id] = replaced_session{r.name, r.host, r.pid};
+        replaced_order_.push_back(existing->session_id);
+    }
+
+    node_record& rec = nodes_.get_or_create(r.name);
+    graph_.declare(r.name, r.depends_on);
+    rec.kind = r.kind;
+    rec.host = r.host;
+    rec.version = r.version;
+    rec.pid = r.pid;
+    rec.publishes = r.publishes;
+    rec.subscribes = r.subscribes;
+    rec.interval_ms = interval;
+    rec.session_id = new_session_id();
+    rec.registered_ms = now;
+    rec.last_seen_ms = now;
+    rec.last_heartbeat_ms = -1;
+    rec.heartbeats = 0;
+    rec.counters = {};
+
+    const std::vector<std::string> waiting = waiting_for(rec.name);
+    spdlog::info(
+        "node {} registered: kind {}, host {}, pid {}, version {}, session {}; {}", rec.name,
+        shown(rec.kind), shown(rec.host), rec.pid, shown(rec.version), rec.session_id,
+        waiting.empty() ? std::string("dependencies ready") : "waiting for " + join(waiting));
+    sink_.publish(schema::topics::node_registered,
+                  schema::node_registered{rec.name, rec.kind, rec.host, rec.version, rec.pid,
+                                          rec.session_id});
+    move(rec, row.next, reason, now);
+    update_next_deadline();
+
+    schema::register_reply reply;
+    reply.session_id = rec.session_id;
+    reply.epoch = epoch_;
+    reply.xsub_endpoint = xsub_advertised_;
+    reply.xpub_endpoint = xpub_advertised_;
+    reply.heartbeat_interval_ms = interval;
+    reply.liveness = liveness_;
+    reply.waiting_for = waiting;
+    reply.ready = waiting.empty();
+    reply.trading = trading_;
+    return reply;
+}
+
+node_record* control_plane::session_of(std::string_view name, std::uint64_t session,
+                                       schema::error_reply& err) {
+    node_record* rec = nodes_.find(name);
+    if (rec != nullptr && session != 0 && rec->session_id == session) return rec;
+    if (auto it = replaced_.find(session); it != replaced_.end() && it->second.name == name) {
+        err = error(code::duplicate_name,
+                    "session " + std::to_string(session) + " of node " + shown(name) +
+                        " was replaced by a newer registration (pid " +
+                        std::to_string(it->second.by_pid) + " on host " + shown(it->second.host) +
+                        "); is another instance running?");
+        return nullptr;
+    }
+    err = error(code::unknown_session, "unknown session " + std::to_string(session) + " for node " +
+                                           shown(name) + " (broker epoch " +
+                                           std::to_string(epoch_) + "): register again");
+    return nullptr;
+}
+
+schema::control_message control_plane::on_heartbeat(const schema::heartbeat_request& r,
+                                                    std::int64_t now) {
+    schema::error_reply err;
+    node_record* rec = session_of(r.name, r.session_id, err);
+    if (rec == nullptr) return err;
+    const lifecycle_context ctx{waiting_for(rec->name).empty(), true};
+    const lifecycle_row& row = lifecycle_step(rec->state, heartbeat_event(r.state), ctx);
+    if (row.is_error()) return error(row.error_code, std::string(row.reason));
+
+    std::string reason(row.reason);
+    if (rec->state == health::unhealthy) {
+        reason += " (after " + std::to_string(now - rec->last_seen_ms) + " ms without one)";
+    }
+    rec->last_seen_ms = now;
+    rec->last_heartbeat_ms = now;
+    ++rec->heartbeats;
+    rec->counters = r.counters;
+    move(*rec, row.next, std::move(reason), now);
+    update_next_deadline();
+
+    schema::heartbeat_reply reply;
+    reply.epoch = epoch_;
+    reply.waiting_for = waiting_for(rec->name);
+    reply.ready = reply.waiting_for.empty();
+    reply.trading = trading_;
+    spdlog::debug("heartbeat from {} ({}), ready {}", rec->name, schema::to_string(r.state),
+                  reply.ready);
+    return reply;
+}
+
+schema::control_message control_plane::on_deregister(const schema::deregister_request& r,
+                                                     std::int64_t now) {
+    schema::error_reply err;
+    node_record* rec = session_of(r.name, r.session_id, err);
+    if (rec == nullptr) return err;
+    const lifecycle_row& row = lifecycle_step(rec->state, lifecycle_event::deregister, {});
+    if (row.is_error()) return error(row.error_code, std::string(row.reason));
+    move(*rec, row.next, std::string(row.reason), now);
+    const lifecycle_row& done = lifecycle_step(rec->state, lifecycle_event::deregistered, {});
+    if (!done.is_error()) move(*rec, done.next, std::string(done.reason), now);
+    update_next_deadline();
+    return schema::ok_reply{"deregistered " + rec->name};
+}
+
+schema::control_message control_plane::on_status(const schema::status_request& r,
+                                                 std::int64_t now) {
+    if (r.max_topics < 0) {
+        return error(code::bad_request,
+                     "max_topics: expected >= 0, got " + std::to_string(r.max_topics));
+    }
+    schema::status_reply s;
+    s.epoch = epoch_;
+    s.version = std::string(common::version());
+    s.uptime_ms = now - start_ms_;
+    s.trading = trading_;
+    s.trading_reason = trading_reason_;
+    for (const auto& [name, rec] : nodes_.records()) {
+        schema::node_status n;
+        n.name = rec.name;
+        n.kind = rec.kind;
+        n.host = rec.host;
+        n.version = rec.version;
+        n.pid = rec.pid;
+        n.state = rec.state;
+        n.last_heartbeat_age_ms = rec.last_heartbeat_ms < 0 ? -1 : now - rec.last_heartbeat_ms;
+        n.depends_on = graph_.dependencies(name);
+        n.counters = rec.counters;
+        s.nodes.push_back(std::move(n));
+    }
+    // Configured nodes that never registered show as stopped, pid 0, no heartbeat.
+    for (const auto& name : graph_.configured_names()) {
+        if (nodes_.find(name) != nullptr) continue;
+        schema::node_status n;
+        n.name = name;
+        n.state = health::stopped;
+        n.depends_on = graph_.dependencies(name);
+        s.nodes.push_back(std::move(n));
+    }
+    std::sort(s.nodes.begin(), s.nodes.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    s.start_order = graph_.start_order();
+    const auto limit =
+        std::min(static_cast<std::size_t>(r.max_topics), schema::limits::max_array_items);
+    s.topics = stats_.topics.busiest(limit);
+    s.topics_total = stats_.topics.tracked();
+    for (std::size_t i = 0; i < drop_reason_count; ++i) {
+        s.drops.push_back({std::string(drop_reason_names[i]), stats_.drops[i]});
+    }
+    return s;
+}
+
+schema::control_message control_plane::on_trading(schema::trading_state to,
+                                                  const std::string& reason,
+                                                  const std::string& by) {
+    const schema::trading_state from = trading_;
+    const bool halt = to == schema::trading_state::halted;
+    trading_ = to;
+    trading_reason_ = reason.empty() ? (halt ? "operator halt" : "operator resume") : reason;
+    const std::string who = by.empty() ? "operator" : by;
+    sink_.publish(schema::topics::trading, schema::trading_state_changed{to, trading_reason_, who});
+    const std::string detail = "trading " + std::string(schema::to_string(to)) + " (was " +
+                               std::string(schema::to_string(from)) + ")";
+    if (halt) {
+        spdlog::warn("{} by {}: {}", detail, shown(who), shown(trading_reason_, 200));
+    } else {
+        spdlog::info("{} by {}: {}", detail, shown(who), shown(trading_reason_, 200));
+    }
+    return schema::ok_reply{detail};
+}
+
+void control_plane::move(node_record& rec, health next, std::string reason, std::int64_t now) {
+    if (rec.state == next) return;
+    const health old = rec.state;
+    rec.state = next;
+    if (next == health::stopped) {
+        rec.stopped_ms = now;
+        graph_.forget(rec.name);
+    }
+    const auto level = next == health::unhealthy ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(level, "node {}: {} -> {} ({})", rec.name, schema::to_string(old),
+                schema::to_string(next), reason);
+    sink_.publish(schema::topics::node_health,
+                  schema::node_health{rec.name, rec.kind, old, next, std::move(reason)});
+}
+
+void control_plane::run_timers(std::int64_t now) {
+    if (now < next_deadline_) return;
+    for (auto& [name, rec] : nodes_.records()) {
+        // At most two steps: a node can be past both its liveness and its gone deadline.
+        for (int step = 0; step < 2; ++step) {
+            if (rec.deadline_ms(liveness_, gone_after_ms_) > now) break;
+            const auto ev = rec.state == health::unhealthy ? lifecycle_event::gone
+                                                           : lifecycle_event::liveness_missed;
+            const lifecycle_row& row = lifecycle_step(rec.state, ev, {});
+            if (row.is_error()) break;
+            const std::int64_t limit =
+                ev == lifecycle_event::gone
+                    ? rec.deadline_ms(liveness_, gone_after_ms_) - rec.last_seen_ms
+                    : rec.interval_ms * liveness_;
+            const std::string limit_text =
+                ev == lifecycle_event::gone
+                    ? std::to_string(limit) + " ms"
+                    : std::to_string(liveness_) + " x " + std::to_string(rec.interval_ms) + " ms";
+            move(rec, row.next,
+                 std::string(row.reason) + " (no heartbeat for " +
+                     std::to_string(now - rec.last_seen_ms) + " ms, limit " + limit_text + ")",
+                 now);
+        }
+    }
+    update_next_deadline();
+}
+
+void control_plane::update_next_deadline() {
+    next_deadline_ = no_deadline;
+    for (const auto& [name, rec] : nodes_.records()) {
+        next_deadline_ = std::min(next_deadline_, rec.deadline_ms(liveness_, gone_after_ms_));
+    }
+}
+
+std::uint64_t control_plane::new_session_id() {
+    // Derived from the epoch: sessions of an earlier broker incarnation are unknown here.
+    const std::uint64_t id = splitmix64(epoch_ ^ (++sessions_issued_ * 0x9e3779b97f4a7c15ULL));
+    return id == 0 ? 1 : id;
+}
+
+}  // namespace tradebus::broker

@@ -1,0 +1,97 @@
+#include "tradebus/broker/data_check.hpp"
+
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::broker {
+
+namespace {
+
+// Byte classes for the topic scan: 0 = printable ASCII allowed in a topic, 1 = never allowed
+// (space, control, DEL, '*', '>'), 2 = the lead byte of a multi-byte UTF-8 sequence or a stray
+// continuation byte, left to the UTF-8 decoder.
+constexpr std::array<std::uint8_t, 256> make_classes() {
+    std::array<std::uint8_t, 256> c{};
+    for (std::size_t i = 0; i < 256; ++i) {
+        if (i <= 0x20 || i == 0x7f || i == '*' || i == '>') {
+            c[i] = 1;
+        } else if (i >= 0x80) {
+            c[i] = 2;
+        }
+    }
+    return c;
+}
+constexpr auto byte_class = make_classes();
+
+}  // namespace
+
+std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+    const auto b0 = static_cast<std::uint8_t>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (b0 < 0x80u) return 1;
+    if ((b0 & 0xe0u) == 0xc0u) {
+        len = 2, cp = b0 & 0x1fu;
+    } else if ((b0 & 0xf0u) == 0xe0u) {
+        len = 3, cp = b0 & 0x0fu;
+    } else if ((b0 & 0xf8u) == 0xf0u) {
+        len = 4, cp = b0 & 0x07u;
+    } else {
+        return 0;
+    }
+    if (s.size() - i < len) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto b = static_cast<std::uint8_t>(s[i + k]);
+        if ((b & 0xc0u) != 0x80u) return 0;
+        cp = (cp << 6) | (b & 0x3fu);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
+std::string_view describe(drop_reason r) noexcept {
+    switch (r) {
+        case drop_reason::frame_count:
+            return "not exactly 2 frames [topic][body]";
+        case drop_reason::empty:
+            return "empty topic or body frame";
+        case drop_reason::topic_length:
+            return "topic longer than 255 bytes";
+        case drop_reason::topic_utf8:
+            return "topic is not valid UTF-8";
+        case drop_reason::topic_chars:
+            return "topic holds a space, control character or wildcard";
+        case drop_reason::oversized:
+            return "body larger than max_message_bytes";
+        case drop_reason::reserved_topic:
+            return "sys. topic other than sys.probe.<node> (only the broker publishes there)";
+        case drop_reason::bad_subscription:
+            return "frame is not a subscription (\\x01prefix) or unsubscription (\\x00prefix)";
+        case drop_reason::would_block:
+            return "send would block";
+    }
+    return "unknown";
+}
+
+std::optional<drop_reason> check_topic(std::string_view topic) noexcept {
+    if (topic.empty()) return drop_reason::empty;
+    if (topic.size() > schema::topics::max_topic_bytes) return drop_reason::topic_length;
+    std::size_t i = 0;
+    while (i < topic.size()) {
+        const auto cls = byte_class[static_cast<std::uint8_t>(topic[i])];
+        if (cls == 0) {
+            ++i;
+        } else if (cls == 1) {
+            return drop_reason::topic_chars;
+        } else {
+            const std::size_t n = utf8_sequence(topic, i);
+            if (n == 0) return drop_reason::topic_utf8;
+            i += n;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace tradebus::broker

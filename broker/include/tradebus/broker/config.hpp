@@ -1,0 +1,60 @@
+// The broker's configuration (config/broker.toml): loaded into a plain struct by one function
+// that validates every key through common::section and reports every problem at once as
+// `file:line:col: key: expected ..., got ...`, before anything is bound (STYLE.md §6).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tradebus::broker {
+
+struct endpoints_config {
+    std::string xsub, xpub, control;  // bind endpoints
+    // What a node on this host should connect to. Empty = derived from the bind endpoint after
+    // binding (a wildcard host becomes 127.0.0.1, a wildcard port the port bound).
+    std::string xsub_advertised, xpub_advertised, control_advertised;
+};
+
+struct data_config {
+    int sndhwm = 0;  // XPUB, messages per subscriber
+    int rcvhwm = 0;  // XSUB, messages per publisher
+    std::size_t max_message_bytes = 0;
+    std::size_t max_topics_tracked = 0;
+};
+
+struct heartbeat_config {
+    std::int64_t interval_ms = 0;
+    std::int64_t liveness = 0;
+    std::int64_t gone_after_ms = 0;
+};
+
+/// One [pipeline.<name>] table: a node the desk runs and the nodes it waits for.
+struct pipeline_node {
+    std::string name;
+    std::vector<std::string> depends_on;
+};
+
+struct broker_config {
+    std::string source;  // the file it came from (logs, --check-config)
+    std::string name;
+    std::string log_level;
+    endpoints_config endpoints;
+    data_config data;
+    heartbeat_config heartbeat;
+    std::vector<pipeline_node> pipeline;  // sorted by name
+};
+
+/// Loads and validates `path`. Throws common::config_error listing every problem (one
+/// `file:line:col: key: message` line each, then a summary line) when there is any.
+[[nodiscard]] broker_config load_config(const std::string& path);
+
+/// As load_config, from TOML text; `source` names it in error lines (tests, --check-config).
+[[nodiscard]] broker_config parse_config(std::string_view toml_text, const std::string& source);
+
+/// Node names: 1..64 bytes of [A-Za-z0-9._-]; they appear in topics' payloads, logs and file
+/// names, so no spaces or separators.
+[[nodiscard]] bool valid_node_name(std::string_view name) noexcept;
+
+}  // namespace tradebus::broker

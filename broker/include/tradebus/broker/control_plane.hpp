@@ -1,0 +1,115 @@
+// The control plane's logic, without sockets: one request frame in, exactly one reply frame
+// out (an `error` for anything malformed, unknown or not allowed), plus the sys.* events the
+// request caused, handed to an event_sink. Node states move only through the lifecycle table
+// (lifecycle.hpp); dependencies through the dependency_graph. The broker's loop owns it and
+// calls it from its one thread (THREADING.md); tests drive it directly with a fake clock.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tradebus/broker/config.hpp"
+#include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/dependency_graph.hpp"
+#include "tradebus/broker/lifecycle.hpp"
+#include "tradebus/broker/node_table.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/events.hpp"
+
+namespace tradebus::broker {
+
+/// Where the control plane's sys.* events go: the broker's XPUB, or a vector in tests.
+class event_sink {
+  public:
+    virtual ~event_sink() = default;
+    /// Publishes `body` on `topic` with the broker's envelope. Must not block.
+    virtual void publish(std::string_view topic, const schema::payload& body) = 0;
+};
+
+class control_plane {
+  public:
+    /// `stats` is read for status replies; `start_ms` is the broker's start on the mono clock.
+    control_plane(const broker_config& cfg, std::uint64_t epoch, event_sink& sink,
+                  const data_stats& stats, std::int64_t start_ms);
+
+    /// The data-plane endpoints REGISTER replies carry (set once the sockets are bound).
+    void set_advertised(std::string xsub, std::string xpub);
+
+    /// Decodes one request frame and encodes its reply into `reply` (cleared first). Never
+    /// throws on any input; the reply is always a valid control message within the codec's
+    /// size limits.
+    void handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply);
+
+    /// Encodes a bad_request error with `reason` into `reply` (a request with a malformed
+    /// envelope, seen by the socket layer) and logs it like any refused request.
+    void refuse(std::string reason, std::string& reply);
+
+    /// Handles one decoded message and returns the reply (an error for reply types).
+    schema::control_message handle(const schema::control_message& request, std::int64_t now_ms);
+
+    /// The reply for a request that could not be decoded.
+    [[nodiscard]] static schema::error_reply decode_failure(const schema::decode_error& e);
+
+    /// Applies every liveness / gone deadline due at `now_ms`.
+    void run_timers(std::int64_t now_ms);
+    /// The earliest deadline the timers must run at (mono ms), or no_deadline.
+    [[nodiscard]] std::int64_t next_deadline() const noexcept { return next_deadline_; }
+
+    [[nodiscard]] const node_table& nodes() const noexcept { return nodes_; }
+    [[nodiscard]] const dependency_graph& graph() const noexcept { return graph_; }
+    [[nodiscard]] schema::trading_state trading() const noexcept { return trading_; }
+    [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+
+    /// Dependencies of `name` that are not ready yet (ready = healthy or degraded).
+    [[nodiscard]] std::vector<std::string> waiting_for(std::string_view name) const;
+
+  private:
+    schema::control_message on_register(const schema::register_request& r, std::int64_t now);
+    schema::control_message on_heartbeat(const schema::heartbeat_request& r, std::int64_t now);
+    schema::control_message on_deregister(const schema::deregister_request& r, std::int64_t now);
+    schema::control_message on_status(const schema::status_request& r, std::int64_t now);
+    schema::control_message on_trading(schema::trading_state to, const std::string& reason,
+                                       const std::string& by);
+
+    /// Resolves a heartbeat / deregister to its record, or fills `error`.
+    node_record* session_of(std::string_view name, std::uint64_t session,
+                            schema::error_reply& error);
+    /// Moves `rec` to `next`, publishing sys.node.health when the state changes.
+    void move(node_record& rec, schema::health next, std::string reason, std::int64_t now);
+    void update_next_deadline();
+    void log_refused(const schema::error_reply& e);
+    [[nodiscard]] std::uint64_t new_session_id();
+
+    std::string name_;
+    std::int64_t interval_ms_, liveness_, gone_after_ms_;
+    std::uint64_t epoch_;
+    event_sink& sink_;
+    const data_stats& stats_;
+    std::int64_t start_ms_;
+    std::string xsub_advertised_, xpub_advertised_;
+
+    node_table nodes_;
+    dependency_graph graph_;
+    schema::trading_state trading_ = schema::trading_state::active;
+    std::string trading_reason_ = "broker started";
+    std::uint64_t sessions_issued_ = 0;
+    std::int64_t next_deadline_ = no_deadline;
+
+    struct replaced_session {
+        std::string name, host;
+        std::int64_t by_pid;
+    };
+    std::unordered_map<std::uint64_t, replaced_session> replaced_;
+    std::deque<std::uint64_t> replaced_order_;
+    common::rate_limited refused_log_;
+};
+
+/// A fresh broker incarnation id: random, non-zero.
+[[nodiscard]] std::uint64_t new_epoch();
+
+}  // namespace tradebus::broker

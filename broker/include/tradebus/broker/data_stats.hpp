@@ -1,0 +1,29 @@
+// Data-plane counters the forwarder keeps and the control plane reports in status replies.
+// Written only by the loop thread (THREADING.md); read by the same thread for status.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "tradebus/broker/data_check.hpp"
+#include "tradebus/broker/topic_counters.hpp"
+
+namespace tradebus::broker {
+
+struct data_stats {
+    explicit data_stats(std::size_t max_topics_tracked) : topics(max_topics_tracked) {}
+
+    topic_counters topics;  // every message sent on XPUB: forwarded and the broker's own
+    std::array<std::uint64_t, drop_reason_count> drops{};
+    std::uint64_t received = 0;         // messages read from XSUB, valid or not
+    std::uint64_t forwarded = 0;        // messages sent on XPUB (forwarded + own events)
+    std::uint64_t subscriptions = 0;    // \x01 frames passed upstream
+    std::uint64_t unsubscriptions = 0;  // \x00 frames passed upstream
+
+    void drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
+    [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {
+        return drops[static_cast<std::size_t>(r)];
+    }
+};
+
+}  // namespace tradebus::broker

@@ -1,0 +1,77 @@
+// Every broker default in one place, each with its unit and why (STYLE.md §6, nats const.go).
+// config/broker.toml ships the same values with a comment per key; config.cpp reads them from
+// here so the two cannot silently disagree with the code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tradebus::broker::defaults {
+
+// ---------------------------------------------------------------- [broker]
+/// The `src` of the broker's own sys.* events.
+inline constexpr std::string_view name = "broker";
+inline constexpr std::string_view log_level = "info";
+
+// ---------------------------------------------------------------- [endpoints]
+/// Loopback TCP: works for a one-host pipeline without touching the file system; LAN setups
+/// bind tcp://0.0.0.0:... and advertise a routable address.
+inline constexpr std::string_view xsub_endpoint = "tcp://127.0.0.1:5550";
+inline constexpr std::string_view xpub_endpoint = "tcp://127.0.0.1:5551";
+inline constexpr std::string_view control_endpoint = "tcp://127.0.0.1:5552";
+
+// ---------------------------------------------------------------- [data]
+/// Messages queued per subscriber before libzmq drops for that subscriber (silently: XPUB
+/// without NODROP). 100k absorbs a market-data burst of ~20 MB at ~200 B/message for one slow
+/// subscriber; libzmq's 1000 drops during ordinary bursts. Subscribers see drops as seq gaps.
+inline constexpr std::int64_t sndhwm = 100'000;
+/// Messages queued per publisher on XSUB before libzmq stops reading that publisher's TCP
+/// connection (the publisher's own PUB then drops at its HWM, never the broker).
+inline constexpr std::int64_t rcvhwm = 100'000;
+/// Largest body frame forwarded; matches schema::limits::max_message_bytes (1 MiB) so nothing
+/// the broker forwards is refused by a subscriber's decoder.
+inline constexpr std::int64_t max_message_bytes = 1 << 20;
+/// Distinct topics with their own counters; the rest are counted under other_topic. Bounds the
+/// memory a publisher inventing topics can make the broker spend (~100 B per topic).
+inline constexpr std::int64_t max_topics_tracked = 100'000;
+
+// ---------------------------------------------------------------- [heartbeat]
+/// The Guide's Paranoid Pirate numbers: 1 s interval, 3 missed => unhealthy.
+inline constexpr std::int64_t heartbeat_interval_ms = 1000;
+inline constexpr std::int64_t liveness = 3;
+/// An unhealthy node is declared gone (stopped) after this long without a heartbeat.
+inline constexpr std::int64_t gone_after_ms = 30'000;
+
+// ---------------------------------------------------------------- fixed (not in the TOML)
+/// Heartbeat intervals a node may ask for at REGISTER (0 = the broker's).
+inline constexpr std::int64_t min_heartbeat_interval_ms = 10;
+inline constexpr std::int64_t max_heartbeat_interval_ms = 60'000;
+/// Messages handled per socket per loop turn: the control plane and the liveness timers get a
+/// turn at least every `data_drain_budget` forwarded messages (czmq zproxy drains unbounded).
+inline constexpr std::size_t data_drain_budget = 1024;
+inline constexpr std::size_t control_drain_budget = 64;
+/// Longest poll wait: how late the loop may notice the stop flag set by SIGTERM (the handler
+/// only sets a flag, STYLE.md §9) and how late a watchdog ping may be.
+inline constexpr std::int64_t max_poll_wait_ms = 100;
+/// ZMQ_LINGER on every socket: shutdown never waits longer than this for unsent messages.
+inline constexpr int linger_ms = 200;
+/// ZMQ_MAXMSGSIZE: a frame above max_message_bytes * this factor makes libzmq drop the peer's
+/// connection before buffering it (memory protection; such drops are not counted). Frames
+/// between the two limits are received, counted as "oversized" and dropped.
+inline constexpr std::int64_t transport_limit_factor = 4;
+/// ZMQ_MAXMSGSIZE on XPUB: subscription frames are 1 byte + a prefix of at most 255 bytes.
+/// Kept small on purpose: libzmq stores prefixes in a trie walked recursively, so a huge
+/// prefix would cost stack depth in the broker (and in every publisher it is forwarded to).
+inline constexpr std::int64_t max_subscription_frame_bytes = 1024;
+/// Frames of one control request kept; extra frames are read and discarded (bad_request).
+inline constexpr std::size_t max_control_frames = 8;
+/// Node records kept (live + stopped); the oldest stopped record makes room for a new name.
+inline constexpr std::size_t max_nodes = 1024;
+/// Replaced sessions remembered, so the losing process of a duplicate is told why.
+inline constexpr std::size_t max_replaced_sessions = 1024;
+/// The pseudo-topic that counts messages beyond max_topics_tracked. '*' cannot appear in a
+/// forwarded topic (dropped as topic_chars), so it never collides with a real one.
+inline constexpr std::string_view other_topic = "*other*";
+
+}  // namespace tradebus::broker::defaults

@@ -1,0 +1,47 @@
+// The data plane's hot path: events XSUB -> XPUB and subscriptions XPUB -> XSUB, as zmq_proxy
+// moves them (so any plain SUB works), plus a per-message check, per-topic counters and drop
+// counting. Messages are moved between sockets as zmq::message_t (no copy of the payload and
+// no allocation per message; a counter row is allocated the first time a topic is seen).
+// Every send uses dontwait: the broker never blocks on a slow subscriber. Drops at a
+// subscriber's SNDHWM happen inside libzmq and are silent (XPUB without NODROP); subscribers
+// see them as sequence gaps (PROTOCOL.md "Broker behaviour").
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <zmq.hpp>
+
+#include "tradebus/broker/data_stats.hpp"
+#include "tradebus/common/process.hpp"
+
+namespace tradebus::broker {
+
+class forwarder {
+  public:
+    /// Both sockets and `stats` must outlive the forwarder; all are used from one thread.
+    forwarder(zmq::socket_t& xsub, zmq::socket_t& xpub, std::size_t max_message_bytes,
+              data_stats& stats);
+
+    /// Moves up to `budget` messages from XSUB to XPUB, dropping (and counting) invalid ones.
+    /// Returns how many messages were read; fewer than `budget` means XSUB is drained.
+    std::size_t drain_events(std::size_t budget);
+
+    /// Passes up to `budget` (un)subscription frames from XPUB to XSUB. Returns frames read.
+    std::size_t drain_subscriptions(std::size_t budget);
+
+    /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
+    void publish(std::string_view topic, std::string_view body);
+
+  private:
+    void dropped(drop_reason r, std::string_view socket);
+
+    zmq::socket_t& xsub_;
+    zmq::socket_t& xpub_;
+    std::size_t max_message_bytes_;
+    data_stats& stats_;
+    zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
+    std::array<common::rate_limited, drop_reason_count> warn_;
+};
+
+}  // namespace tradebus::broker

@@ -1,0 +1,109 @@
+// ZeroMQ clients for tests, each with a timeout so no test can hang: a control-plane REQ
+// client (Lazy Pirate: on timeout the socket is closed and reopened), a SUB and a PUB for the
+// data plane, and the slow-joiner wait (publish probes until one arrives). Every socket has
+// linger 0, so a test never waits for unsent messages at exit.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+#include "tradebus/schema/codec.hpp"
+
+namespace tradebus::test {
+
+using namespace std::chrono_literals;
+
+class control_client {
+  public:
+    control_client(zmq::context_t& ctx, std::string endpoint);
+
+    /// Sends `request` and waits up to `timeout` for one reply. nullopt on timeout (the REQ
+    /// socket is then reopened) or when the reply does not decode (`last_error()` says why).
+    std::optional<schema::control_message> request(const schema::control_message& request,
+                                                   std::chrono::milliseconds timeout = 5s);
+    /// Sends raw frames as one multipart request; returns the reply frame, nullopt on timeout.
+    std::optional<std::string> request_raw(const std::vector<std::string>& frames,
+                                           std::chrono::milliseconds timeout = 5s);
+
+    /// request() that must succeed with a `Reply` (fails the test otherwise, with the error).
+    template <class Reply>
+    Reply call(const schema::control_message& req, std::chrono::milliseconds timeout = 5s) {
+        auto reply = request(req, timeout);
+        REQUIRE_MESSAGE(reply.has_value(), "no reply from " << endpoint_ << ": " << last_error_);
+        if (const auto* e = std::get_if<schema::error_reply>(&*reply)) {
+            FAIL("expected " << Reply::type_name << ", got error " << e->code << ": " << e->reason);
+        }
+        REQUIRE_MESSAGE(std::holds_alternative<Reply>(*reply),
+                        "expected " << Reply::type_name << ", got " << schema::type_name(*reply));
+        return std::get<Reply>(*reply);
+    }
+
+    /// request() that must come back as an error reply.
+    schema::error_reply call_error(const schema::control_message& req,
+                                   std::chrono::milliseconds timeout = 5s);
+
+    [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
+
+  private:
+    void reset();
+    zmq::context_t& ctx_;
+    std::string endpoint_;
+    std::unique_ptr<zmq::socket_t> socket_;
+    std::string last_error_;
+};
+
+/// One data-plane message as received.
+struct bus_message {
+    std::string topic;
+    std::string body;
+    std::size_t frames = 0;
+    /// The decoded body, when it is a valid event.
+    [[nodiscard]] std::optional<schema::event> event() const;
+};
+
+class subscriber {
+  public:
+    subscriber(zmq::context_t& ctx, const std::string& xpub_endpoint,
+               const std::vector<std::string>& prefixes);
+    /// The next message within `timeout`, or nullopt.
+    std::optional<bus_message> recv(std::chrono::milliseconds timeout);
+    /// Receives until `match` accepts a message (returned) or `timeout` passes (nullopt);
+    /// messages it rejects are discarded.
+    std::optional<bus_message> recv_until(const std::function<bool(const bus_message&)>& match,
+                                          std::chrono::milliseconds timeout);
+    zmq::socket_t& socket() noexcept { return socket_; }
+
+  private:
+    zmq::socket_t socket_;
+};
+
+class publisher {
+  public:
+    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint);
+    void send(std::string_view topic, std::string_view body);
+    /// Any frames as one multipart message (garbage tests).
+    void send_frames(const std::vector<std::string>& frames);
+    zmq::socket_t& socket() noexcept { return socket_; }
+
+  private:
+    zmq::socket_t socket_;
+};
+
+/// The slow-joiner wait: publishes `probe_topic` on `pub` until `sub` (subscribed to a prefix
+/// of it) receives one, which proves both connections and the subscription are through.
+/// Fails the test after `timeout`. Returns the probes sent.
+std::size_t wait_until_flowing(publisher& pub, subscriber& sub, std::string_view probe_topic,
+                               std::chrono::milliseconds timeout = 10s);
+
+/// An encoded event body for tests (a tick from `src` with sequence `seq`).
+[[nodiscard]] std::string sample_tick(std::string_view symbol, std::uint64_t seq);
+
+}  // namespace tradebus::test

@@ -1,0 +1,186 @@
+// The broker's config loader: the shipped file is valid, and each bad config produces its
+// `file:line:col: key: ...` line (a table, as nats config_check_test.go).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tradebus/broker/config.hpp"
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/common/config.hpp"
+
+using namespace tradebus::broker;
+using tradebus::common::config_error;
+
+namespace {
+// The repository root, from this file's path (CMake compiles it by absolute path).
+std::string source_dir() {
+    const std::string file = __FILE__;
+    return file.substr(0, file.rfind("/tests/unit/"));
+}
+
+std::string errors_of(const std::string& toml) {
+    try {
+        (void)parse_config(toml, "broker.toml");
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return {};
+}
+}  // namespace
+
+TEST_CASE("broker config: an empty file gives every default") {
+    const auto cfg = parse_config("", "broker.toml");
+    CHECK(cfg.name == defaults::name);
+    CHECK(cfg.endpoints.xsub == defaults::xsub_endpoint);
+    CHECK(cfg.endpoints.xpub == defaults::xpub_endpoint);
+    CHECK(cfg.endpoints.control == defaults::control_endpoint);
+    CHECK(cfg.endpoints.xsub_advertised.empty());
+    CHECK(cfg.data.sndhwm == defaults::sndhwm);
+    CHECK(cfg.data.max_message_bytes == static_cast<std::size_t>(defaults::max_message_bytes));
+    CHECK(cfg.heartbeat.interval_ms == defaults::heartbeat_interval_ms);
+    CHECK(cfg.heartbeat.liveness == defaults::liveness);
+    CHECK(cfg.pipeline.empty());
+}
+
+TEST_CASE("broker config: the shipped config/broker.toml is valid") {
+    const auto cfg = load_config(source_dir() + "/config/broker.toml");
+    CHECK(cfg.pipeline.size() >= 4);
+    CHECK(cfg.heartbeat.liveness == defaults::liveness);
+}
+
+TEST_CASE("broker config: a full file is read into the struct") {
+    const auto cfg = parse_config(R"(
+[broker]
+name = "hub"
+log_level = "debug"
+[endpoints]
+xsub = "ipc:///tmp/x.sock"
+xpub = "tcp://*:6001"
+control = "tcp://127.0.0.1:6002"
+xpub_advertised = "tcp://10.0.0.5:6001"
+[data]
+sndhwm = 5
+rcvhwm = 6
+max_message_bytes = 2048
+max_topics_tracked = 7
+[heartbeat]
+interval_ms = 100
+liveness = 4
+gone_after_ms = 500
+[pipeline.b]
+depends_on = ["a"]
+[pipeline.a]
+)",
+                                  "broker.toml");
+    CHECK(cfg.name == "hub");
+    CHECK(cfg.endpoints.xsub == "ipc:///tmp/x.sock");
+    CHECK(cfg.endpoints.xpub_advertised == "tcp://10.0.0.5:6001");
+    CHECK(cfg.data.sndhwm == 5);
+    CHECK(cfg.data.rcvhwm == 6);
+    CHECK(cfg.data.max_message_bytes == 2048);
+    CHECK(cfg.data.max_topics_tracked == 7);
+    CHECK(cfg.heartbeat.gone_after_ms == 500);
+    REQUIRE(cfg.pipeline.size() == 2);
+    CHECK(cfg.pipeline[0].name == "a");
+    CHECK(cfg.pipeline[0].depends_on.empty());
+    CHECK(cfg.pipeline[1].depends_on == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("broker config: each bad config names file, line, key and what was expected") {
+    struct row {
+        const char* toml;
+        const char* expect;  // a substring of the error text
+    };
+    const row rows[] = {
+        {"[broker]\nnmae = \"x\"\n",
+         "broker.toml:2:1: broker.nmae: unknown key (did you mean \"name\"?)"},
+        {"[brokr]\nname = \"x\"\n",
+         "broker.toml:1:2: brokr: unknown key (did you mean \"broker\"?)"},
+        {"[broker]\nname = 5\n", "broker.toml:2:8: broker.name: expected a string, got 5"},
+        {"[broker]\nname = \"a b\"\n", "broker.toml:2:8: broker.name: expected a node name"},
+        {"[broker]\nlog_level = \"loud\"\n",
+         "broker.toml:2:13: broker.log_level: expected one of trace|debug|info"},
+        {"[endpoints]\nxsub = \"localhost\"\n",
+         "broker.toml:2:8: endpoints.xsub: expected a ZeroMQ endpoint (tcp://host:port or "
+         "ipc://path): missing transport"},
+        {"[endpoints]\nxpub = \"tcp://127.0.0.1:70000\"\n",
+         "broker.toml:2:8: endpoints.xpub: expected a ZeroMQ endpoint (tcp://host:port or "
+         "ipc://path): port must be 1..65535 or *, got \"tcp://127.0.0.1:70000\""},
+        {"[endpoints]\ncontrol = \"inproc://x\"\n",
+         "broker.toml:2:11: endpoints.control: expected a ZeroMQ endpoint"},
+        {"[endpoints]\nxsub = \"tcp://127.0.0.1:1\"\nxpub = \"tcp://127.0.0.1:1\"\n",
+         "broker.toml:3:8: endpoints.xpub: expected an endpoint other than endpoints.xsub"},
+        {"[endpoints]\nxsub_advertised = \"tcp://*:5550\"\n",
+         "broker.toml:2:19: endpoints.xsub_advertised: expected an endpoint a node can connect "
+         "to"},
+        {"[data]\nsndhwm = \"big\"\n",
+         "broker.toml:2:10: data.sndhwm: expected an integer, got \"big\""},
+        {"[data]\nsndhwm = 0\n",
+         "broker.toml:2:10: data.sndhwm: expected an integer in [1, 10000000], got 0"},
+        {"[data]\nmax_message_bytes = 1.5\n",
+         "broker.toml:2:21: data.max_message_bytes: expected an integer, got 1.5"},
+        {"[heartbeat]\nliveness = 0\n",
+         "broker.toml:2:12: heartbeat.liveness: expected an integer in [1, 100], got 0"},
+        {"[heartbeat]\ninterval_ms = 1000\nliveness = 3\ngone_after_ms = 3000\n",
+         "broker.toml:4:17: heartbeat.gone_after_ms: expected more than interval_ms x liveness "
+         "(3000 ms), got 3000"},
+        {"[heartbeat]\ninterval = 5\n",
+         "broker.toml:2:1: heartbeat.interval: unknown key (did you mean \"interval_ms\"?)"},
+        {"[pipeline.a]\ndepends_on = [\"b\"]\n",
+         "broker.toml:2:14: pipeline.a.depends_on: expected names of [pipeline] nodes, got \"b\""},
+        {"[pipeline.risk]\n[pipeline.exec]\ndepends_on = [\"rsik\"]\n",
+         "pipeline.exec.depends_on: expected names of [pipeline] nodes, got \"rsik\" (did you mean "
+         "\"risk\"?)"},
+        {"[pipeline.a]\ndepends_on = [\"b\"]\n[pipeline.b]\ndepends_on = "
+         "[\"c\"]\n[pipeline.c]\ndepends_on = [\"a\"]\n",
+         "broker.toml:2:14: pipeline.a.depends_on: expected no dependency cycle, got a -> b -> c "
+         "-> a"},
+        {"[pipeline.a]\ndepends_on = [\"a\"]\n",
+         "pipeline.a.depends_on: expected no dependency cycle, got a -> a"},
+        {"[pipeline.a]\ndepends_on = \"b\"\n",
+         "broker.toml:2:14: pipeline.a.depends_on: expected an array of strings, got \"b\""},
+        {"[pipeline.a]\ndepend_on = []\n",
+         "broker.toml:2:1: pipeline.a.depend_on: unknown key (did you mean \"depends_on\"?)"},
+        {"[pipeline]\na = [\"b\"]\n",
+         "broker.toml:2:5: pipeline.a: expected a table, got an array"},
+        {"[pipeline.\"a b\"]\n", "pipeline.a b: expected a node name"},
+        {"[broker\nname = 1\n", "broker.toml:1:8: (syntax):"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.toml);
+        const std::string got = errors_of(r.toml);
+        CAPTURE(got);
+        CHECK(got.find(r.expect) != std::string::npos);
+    }
+}
+
+TEST_CASE("broker config: every error is reported at once") {
+    const std::string got = errors_of(
+        "[broker]\nname = 1\n[data]\nsndhwm = -1\n[heartbeat]\nliveness = \"x\"\nbogus = 1\n");
+    CHECK(got.find("broker.name") != std::string::npos);
+    CHECK(got.find("data.sndhwm") != std::string::npos);
+    CHECK(got.find("heartbeat.liveness") != std::string::npos);
+    CHECK(got.find("heartbeat.bogus: unknown key") != std::string::npos);
+    CHECK(got.find("4 config errors in broker.toml") != std::string::npos);
+}
+
+TEST_CASE("broker config: a missing file is an error, not a default") {
+    try {
+        (void)load_config("/nonexistent/broker.toml");
+        FAIL("expected config_error");
+    } catch (const config_error& e) {
+        CHECK(std::string(e.what()).find("/nonexistent/broker.toml: (file): cannot open") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("broker config: node names") {
+    CHECK(valid_node_name("risk"));
+    CHECK(valid_node_name("strategy-aapl_2.b"));
+    CHECK(valid_node_name(std::string(64, 'a')));
+    CHECK_FALSE(valid_node_name(""));
+    CHECK_FALSE(valid_node_name(std::string(65, 'a')));
+    CHECK_FALSE(valid_node_name("a b"));
+    CHECK_FALSE(valid_node_name("a/b"));
+    CHECK_FALSE(valid_node_name("caf\xc3\xa9"));
+}
