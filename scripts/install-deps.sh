@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev           # libFuzzer targets and their short CI run
   libbenchmark-dev                   # codec micro-benchmarks (bench/)
   iproute2                           # network-namespace LAN test (ip netns, veth)
+  jq                                 # LAN test reads `tradebus status --json`
   systemd                            # systemd-analyze verify on our unit files
   python3                            # protocol conformance test: a client written from PROTOCOL.md
   python3-msgpack python3-zmq
