@@ -44,21 +44,6 @@ std::string advertised_endpoint(section& s, std::string_view key) {
     return ep;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t prev = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t cur = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            prev = cur;
-        }
-    }
-    return row[b.size()];
-}
-
 void load_pipeline(const toml::table& root, section& top, broker_config& cfg) {
     section pipe = top.table("pipeline");
     const toml::table* raw = root["pipeline"].as_table();
@@ -83,7 +68,7 @@ void load_pipeline(const toml::table& root, section& top, broker_config& cfg) {
             std::string hint;
             std::size_t best = 3;
             for (const auto& other : cfg.pipeline) {
-                const std::size_t d = edit_distance(dep, other.name);
+                const std::size_t d = common::edit_distance(dep, other.name);
                 if (d < best) best = d, hint = " (did you mean " + quoted(other.name) + "?)";
             }
             tables[i].error("depends_on",

@@ -46,6 +46,8 @@ std::string describe(const toml::node& node) {
     return out.str();
 }
 
+}  // namespace
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
     for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -60,8 +62,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
     return row[b.size()];
 }
-
-}  // namespace
 
 void config_errors::add(const toml::source_region& where, std::string_view key,
                         std::string_view message) {

@@ -99,6 +99,9 @@ std::optional<toml::table> parse_config_file(const std::string& path, config_err
 /// Throws config_error listing every line when `errors` is not empty.
 void throw_if_errors(const config_errors& errors);
 
+/// Levenshtein distance, for "did you mean" hints on unknown keys and names.
+[[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
+
 /// Why `endpoint` is not a usable ZeroMQ endpoint, or nullopt.
 [[nodiscard]] std::optional<std::string> endpoint_error(std::string_view endpoint);
 
