@@ -8,7 +8,8 @@
 namespace tradebus::journal::format {
 
 void put_u16(char* p, std::uint16_t v) noexcept {
-    for (int i = 0; i < 2; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFFU);
+    const unsigned wide = v;  // explicit promotion: UBSan builds warn on the implicit one
+    for (unsigned i = 0; i < 2; ++i) p[i] = static_cast<char>((wide >> (8U * i)) & 0xFFU);
 }
 void put_u32(char* p, std::uint32_t v) noexcept {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFFU);

@@ -1,0 +1,144 @@
+// Writes the fuzzers' seed corpus and dictionaries, generated from the schema itself so they
+// never go stale: one encoded sample of every event / control message (all fields set, from
+// tests/unit/schema_samples.hpp) plus its default-valued twin, and a libFuzzer dictionary of
+// every wire key, type name and enum name as msgpack str bytes.
+// Usage: tradebus_fuzz_seeds OUT_DIR  ->  OUT_DIR/<target>/*.msgpack, OUT_DIR/<target>.dict
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "schema_samples.hpp"
+#include "tradebus/schema/codec.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace tradebus::schema;
+
+struct probe_visitor {
+    template <class F>
+    void operator()(std::string_view, const F&) {}
+};
+template <class T>
+concept described = requires(const T& t, probe_visitor& p) {
+    T::fields(t, p);
+};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+// Every key (recursively) and every enum name a type can put on the wire.
+template <class T>
+void collect_words(std::set<std::string>& words);
+
+struct word_collector {
+    std::set<std::string>* words;
+    template <class F>
+    void operator()(std::string_view key, const F&) {
+        words->emplace(key);
+        collect_words<F>(*words);
+    }
+};
+
+template <class T>
+void collect_words(std::set<std::string>& words) {
+    if constexpr (described<T>) {
+        const T value{};
+        word_collector c{&words};
+        T::fields(value, c);
+    } else if constexpr (is_vector<T>::value) {
+        collect_words<typename T::value_type>(words);
+    } else if constexpr (std::is_enum_v<T>) {
+        for (const auto name : enum_names<T>::names) words.emplace(name);
+    }
+}
+
+bool write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return static_cast<bool>(out);
+}
+
+// A dictionary entry: the word as a msgpack fixstr (header byte + text), \xNN-escaped.
+std::string dict_line(std::string_view word) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string bytes(1, static_cast<char>(0xa0 | (word.size() & 0x1f)));
+    bytes.append(word);
+    std::string line = "\"";
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x20 && b < 0x7f && c != '"' && c != '\\') {
+            line.push_back(c);
+        } else {
+            line += "\\x";
+            line.push_back(digits[b >> 4]);
+            line.push_back(digits[b & 0x0f]);
+        }
+    }
+    return line + "\"\n";
+}
+
+template <class Variant, class Encode>
+bool write_target(const fs::path& dir, const fs::path& dict, std::set<std::string> words,
+                  Encode encode) {
+    fs::create_directories(dir);
+    bool ok = true;
+    std::string bytes;
+    for (const Variant& sample : samples::all_samples<Variant>()) {
+        std::visit(
+            [&](const auto& value) {
+                using T = std::decay_t<decltype(value)>;
+                words.emplace(T::type_name);
+                collect_words<T>(words);
+                encode(value, bytes);
+                ok = write_file(dir / (std::string(T::type_name) + ".msgpack"), bytes) && ok;
+                encode(T{}, bytes);
+                ok = write_file(dir / (std::string(T::type_name) + "-defaults.msgpack"), bytes) &&
+                     ok;
+            },
+            sample);
+    }
+    std::ofstream out(dict);
+    for (const auto& w : words) {
+        if (w.size() < 32) out << dict_line(w);
+    }
+    // Format bytes that change structure: 32-bit lengths, 64-bit numbers, the reserved byte.
+    out << "\"\\xdb\\xff\\xff\\xff\\xff\"\n\"\\xdd\\x00\\x01\\x00\\x00\"\n\"\\xdf\\x00\\x00\\x00\\x"
+           "41\"\n"
+        << "\"\\xcf\\x80\\x00\\x00\\x00\\x00\\x00\\x00\\x00\"\n\"\\xd3\\xff\\xff\\xff\\xff\\xff\\xf"
+           "f\\xff\\xff\"\n"
+        << "\"\\xcb\\x43\\xf0\\x00\\x00\\x00\\x00\\x00\\x00\"\n\"\\xc1\"\n";
+    return ok && static_cast<bool>(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+        return 2;
+    }
+    const fs::path out = argv[1];
+    const std::set<std::string> envelope_words = {"v",     "type",     "src", "seq",
+                                                  "ts_ns", "trace_id", "data"};
+    const bool ok =
+        write_target<payload>(out / "fuzz_event_decoder", out / "fuzz_event_decoder.dict",
+                              envelope_words,
+                              [](const auto& body, std::string& bytes) {
+                                  encode_event(samples::sample_envelope(), body, bytes);
+                              }) &&
+        write_target<control_message>(
+            out / "fuzz_control_decoder", out / "fuzz_control_decoder.dict", {"v", "type"},
+            [](const auto& msg, std::string& bytes) { encode_control(msg, bytes); });
+    if (!ok) {
+        std::fprintf(stderr, "tradebus_fuzz_seeds: cannot write under %s\n", out.c_str());
+        return 1;
+    }
+    return 0;
+}

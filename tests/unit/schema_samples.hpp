@@ -1,0 +1,239 @@
+// One sample value of every event payload and every control message, with a non-default value
+// in every field (nested vectors non-empty, enums off their defaults, some non-ASCII text).
+// Shared by the codec unit tests and the fuzz seed generator (tests/fuzz/make_seeds.cpp).
+// A new alternative in `payload` or `control_message` fails to compile here until it gets a
+// sample: all_samples<V>() asks for one per alternative.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tradebus/schema/control.hpp"
+#include "tradebus/schema/events.hpp"
+
+namespace tradebus::schema::samples {
+
+inline envelope sample_envelope() {
+    return {.src = "marketdata-1",
+            .seq = 42,
+            .ts_ns = 1'700'000'000'123'456'789,
+            .trace_id = 0x0123'4567'89ab'cdefULL};
+}
+
+inline tick make(std::type_identity<tick>) {
+    return {.symbol = "AAPL",
+            .bid_px = 18'951'000'000,
+            .bid_qty = 300,
+            .ask_px = 18'953'000'000,
+            .ask_qty = 200,
+            .last_px = 18'952'000'000,
+            .last_qty = 50,
+            .exch_ts_ns = 1'700'000'000'100'000'000};
+}
+inline bar make(std::type_identity<bar>) {
+    return {.symbol = "MSFT",
+            .interval_ms = 60'000,
+            .start_ts_ns = 1'700'000'040'000'000'000,
+            .open_px = 37'010'000'000,
+            .high_px = 37'120'000'000,
+            .low_px = 36'990'000'000,
+            .close_px = 37'050'000'000,
+            .volume = 12'345,
+            .ticks = 678};
+}
+inline schema::signal make(std::type_identity<schema::signal>) {
+    return {.signal_id = 7,
+            .symbol = "AAPL",
+            .dir = side::buy,
+            .qty = 100,
+            .confidence = 0.75,
+            .ref_px = 18'952'000'000,
+            .reason = "ema_fast 189.6 > ema_slow 189.2, rsi 61"};
+}
+inline order make(std::type_identity<order>) {
+    return {.order_id = "risk-1-1700000000123-3",
+            .symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 80,
+            .requested_qty = 100,
+            .kind = order_type::limit,
+            .limit_px = 18'950'000'000,
+            .signal_src = "strategy-1",
+            .signal_id = 7};
+}
+inline order_rejected make(std::type_identity<order_rejected>) {
+    return {.symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 500,
+            .signal_src = "strategy-1",
+            .signal_id = 8,
+            .rule = "max_order_qty",
+            .reason = "qty 500 > max_order_qty 100"};
+}
+inline order_ack make(std::type_identity<order_ack>) {
+    return {.order_id = "risk-1-1700000000123-3",
+            .symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 80,
+            .kind = order_type::limit,
+            .limit_px = 18'950'000'000};
+}
+inline fill make(std::type_identity<fill>) {
+    return {.order_id = "risk-1-1700000000123-3",
+            .fill_id = "exec-1-17",
+            .symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 30,
+            .px = 18'950'500'000,
+            .leaves_qty = 50};
+}
+inline exec_reject make(std::type_identity<exec_reject>) {
+    return {.order_id = "risk-1-1700000000123-4",
+            .symbol = "AAPL",
+            .code = "no_quote",
+            .reason = "no quote for AAPL yet"};
+}
+inline position make(std::type_identity<position>) {
+    return {.symbol = "AAPL",
+            .qty = -30,
+            .avg_px = 18'950'500'000,
+            .realized_pnl = -1'234'567'890,
+            .unrealized_pnl = 987'654'321};
+}
+inline node_health make(std::type_identity<node_health>) {
+    return {.node = "risk-1",
+            .kind = "risk",
+            .old_state = health::healthy,
+            .new_state = health::unhealthy,
+            .reason = "missed 3 heartbeats (1500 ms)"};
+}
+inline node_registered make(std::type_identity<node_registered>) {
+    return {.node = "risk-1",
+            .kind = "risk",
+            .host = "desk-a",
+            .version = "0.1.0",
+            .pid = 4242,
+            .session_id = 99};
+}
+inline broker_started make(std::type_identity<broker_started>) {
+    return {.epoch = 3,
+            .version = "0.1.0",
+            .xsub_endpoint = "tcp://127.0.0.1:5555",
+            .xpub_endpoint = "tcp://127.0.0.1:5556",
+            .control_endpoint = "tcp://127.0.0.1:5557"};
+}
+inline trading_state_changed make(std::type_identity<trading_state_changed>) {
+    return {.state = trading_state::halted,
+            .reason = "daily loss \xe2\x82\xac 50k reached",  // the euro sign: non-ASCII text
+            .by = "operator"};
+}
+
+inline probe make(std::type_identity<probe>) {
+    return {.node = "strategy-1", .nonce = 0x5eed'0000'0001ULL};
+}
+
+inline node_counters sample_counters(std::uint64_t base) {
+    return {.published = base + 1,
+            .received = base + 2,
+            .gaps = base + 3,
+            .decode_errors = base + 4,
+            .queue_depth = base + 5};
+}
+
+inline register_request make(std::type_identity<register_request>) {
+    return {.name = "risk-1",
+            .kind = "risk",
+            .host = "desk-a",
+            .version = "0.1.0",
+            .pid = 4242,
+            .publishes = {"risk.approved.", "risk.rejected.", "risk.position."},
+            .subscribes = {"strategy.signal.", "exec.fill."},
+            .depends_on = {"marketdata-1", "strategy-1"},
+            .heartbeat_interval_ms = 500};
+}
+// ready=true together with a non-empty waiting_for is not a state the broker sends; the codec
+// does not care, and every field must differ from its default here.
+inline register_reply make(std::type_identity<register_reply>) {
+    return {.session_id = 99,
+            .epoch = 3,
+            .xsub_endpoint = "tcp://127.0.0.1:5555",
+            .xpub_endpoint = "tcp://127.0.0.1:5556",
+            .heartbeat_interval_ms = 500,
+            .liveness = 3,
+            .ready = true,
+            .waiting_for = {"execution-1"},
+            .trading = trading_state::reducing};
+}
+inline heartbeat_request make(std::type_identity<heartbeat_request>) {
+    return {.name = "risk-1",
+            .session_id = 99,
+            .state = health::degraded,
+            .counters = sample_counters(10)};
+}
+inline heartbeat_reply make(std::type_identity<heartbeat_reply>) {
+    return {.epoch = 3,
+            .ready = true,
+            .waiting_for = {"strategy-1", "marketdata-1"},
+            .trading = trading_state::halted};
+}
+inline deregister_request make(std::type_identity<deregister_request>) {
+    return {.name = "risk-1", .session_id = 99};
+}
+inline ok_reply make(std::type_identity<ok_reply>) { return {.detail = "halted by operator"}; }
+inline status_request make(std::type_identity<status_request>) { return {.max_topics = 25}; }
+inline status_reply make(std::type_identity<status_reply>) {
+    return {.epoch = 3,
+            .version = "0.1.0",
+            .uptime_ms = 123'456,
+            .trading = trading_state::halted,
+            .trading_reason = "operator: end of day",
+            .nodes = {{.name = "marketdata-1",
+                       .kind = "marketdata",
+                       .host = "desk-a",
+                       .version = "0.1.0",
+                       .pid = 4000,
+                       .state = health::healthy,
+                       .last_heartbeat_age_ms = 120,
+                       .depends_on = {"broker"},
+                       .counters = sample_counters(100)},
+                      {.name = "risk-1",
+                       .kind = "risk",
+                       .host = "desk-b",
+                       .version = "0.1.1",
+                       .pid = 4242,
+                       .state = health::degraded,
+                       .last_heartbeat_age_ms = 2'500,
+                       .depends_on = {"marketdata-1", "strategy-1"},
+                       .counters = sample_counters(200)}},
+            .start_order = {"marketdata-1", "strategy-1", "risk-1"},
+            .topics = {{.topic = "md.tick.AAPL", .messages = 1'000, .bytes = 150'000},
+                       {.topic = "exec.fill.AAPL", .messages = 3, .bytes = 600}},
+            .topics_total = 17,
+            .drops = {{.reason = "frame_count", .count = 2}, {.reason = "oversized", .count = 1}}};
+}
+inline halt_request make(std::type_identity<halt_request>) {
+    return {.reason = "daily loss limit", .by = "operator"};
+}
+inline resume_request make(std::type_identity<resume_request>) {
+    return {.reason = "limits reset", .by = "operator"};
+}
+inline error_reply make(std::type_identity<error_reply>) {
+    return {.code = "unknown_session", .reason = "session 98 is not known; register again"};
+}
+
+/// One sample per alternative of `Variant`, in variant order.
+template <class Variant>
+std::vector<Variant> all_samples() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::vector<Variant>{
+            Variant(std::in_place_index<I>,
+                    make(std::type_identity<std::variant_alternative_t<I, Variant>>{}))...};
+    }
+    (std::make_index_sequence<std::variant_size_v<Variant>>{});
+}
+
+}  // namespace tradebus::schema::samples
