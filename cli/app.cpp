@@ -1,0 +1,359 @@
+// Argument parsing for `tradebus` (CLI11): the subcommands, their options and help texts, and
+// the mapping of every failure to an exit code (app.hpp). The commands themselves live in
+// sniff.cpp and control_commands.cpp.
+#include "tradebus/cli/app.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
+#include <ostream>
+
+#include "tradebus/cli/endpoints.hpp"
+#include "tradebus/cli/journal_view.hpp"
+#include "tradebus/cli/pattern.hpp"
+#include "tradebus/cli/usage_error.hpp"
+#include "tradebus/common/process.hpp"
+
+namespace tradebus::cli {
+namespace {
+
+constexpr const char* sniff_footer = R"(
+Patterns (several allowed; a topic is shown when any matches; none = every topic):
+  md.tick.AAPL   a plain prefix, as ZeroMQ matches it (also md.tick.AAPLX)
+  md.tick.*      '*' is exactly one dot-separated token: md.tick.AAPL, not md.tick.A.B
+  exec.>         a trailing '>' is one or more tokens: exec.fill.AAPL, exec.ack.SPY
+The broker filters on each pattern's literal prefix (md.tick.); the rest is matched here.
+
+Output: one line per event: time (publish time, local or --utc), topic, source#seq, and the
+payload's key fields, prices as decimals. --json writes one JSON object per line with the
+topic and every envelope and payload field exactly as on the wire: prices and money are
+fixed-point integers in 1e-8 units, times are ns since the Unix epoch, enums their wire names
+(jq '.data.bid_px / 1e8' gives the decimal). A message that does not decode (or has a type
+this version does not know) is never dropped: it is shown as UNDECODABLE with the reason and
+its bytes in hex ({"undecodable": "<reason>", "hex": ...} in JSON).
+
+Examples:
+  tradebus sniff                          everything
+  tradebus sniff 'md.tick.*' 'exec.>'     ticks and everything from execution
+  tradebus sniff --json --count 10 exec.fill. | jq .data.px
+  tradebus sniff --stats                  live per-topic rates, totals and gaps)";
+
+constexpr const char* status_footer = R"(
+Prints the broker's node table (state, last heartbeat, dependencies, counters), the start
+order, the trading state, the busiest topics, drops by reason, uptime and epoch.
+Exit code 1 when the broker does not answer within --timeout (it never hangs).)";
+
+constexpr const char* trading_footer = R"(
+Sent over the control plane; the broker publishes the new trading_state on sys.trading, risk
+stops approving orders at once and execution refuses new ones until `tradebus resume`.
+`tradebus status` shows the state. Exit code 1 when the broker refuses or does not answer
+within --timeout (then the state is unknown: check it with `tradebus status`).)";
+
+constexpr const char* journal_footer = R"(
+The journal node writes every bus message to a segmented, checksummed log. `cat` prints the
+records in log order exactly as `sniff` shows live messages (the same line and JSON formats),
+plus a JOURNAL GAP line where the journal saw a sequence gap; damaged records are reported on
+stderr with their segment and offset and skipped (exit 1). `verify` checks every record and
+lists every torn or corrupt one (exit 1 if any). replay and report are not written yet.)";
+
+constexpr const char* journal_cat_footer = R"(
+--since / --until select by the time the journal received each record:
+  2024-05-01T14:03:22  "2024-05-01 14:03"  2024-05-01   local time (UTC with --utc or a Z)
+  14:03 / 14:03:22.5                                   that time today
+  -10m, -90s, -2h, -1d                                 that long ago
+  @1700000000                                          seconds since the Unix epoch
+Patterns as for sniff: md.tick.*, exec.>, plain prefixes.)";
+
+constexpr const char* main_footer = R"(
+Endpoints: every command talks to the broker on 127.0.0.1 by default (xpub :5551, control
+:5552); --config FILE reads them from the broker's TOML (or a node's [broker] section), and
+--xpub / --control override both. Exit codes: 0 ok, 1 runtime failure (broker not answering,
+error reply), 2 bad arguments or config.
+Run 'tradebus <command> --help' for a command's options.)";
+
+// Options every command that talks to the broker shares.
+struct endpoint_flags {
+    std::string config, xpub, control;
+
+    void add(CLI::App* cmd, bool with_xpub) {
+        cmd->add_option("--config", config,
+                        "Read the broker endpoints from this TOML file (the broker's config, or "
+                        "a node's, whose [broker] section names them)")
+            ->type_name("FILE");
+        if (with_xpub) {
+            cmd->add_option("--xpub", xpub,
+                            "The broker's XPUB endpoint to subscribe on [default: " +
+                                std::string(defaults::xpub_endpoint) + "]")
+                ->type_name("ENDPOINT");
+        }
+        cmd->add_option("--control", control,
+                        "The broker's control endpoint [default: " +
+                            std::string(defaults::control_endpoint) + "]" +
+                            (with_xpub ? " (accepted for symmetry: sniff only subscribes)" : ""))
+            ->type_name("ENDPOINT");
+    }
+
+    [[nodiscard]] broker_endpoints resolve() const {
+        broker_endpoints ep = config.empty() ? broker_endpoints{} : read_endpoints(config);
+        if (!xpub.empty()) ep.xpub = connect_endpoint("--xpub", xpub);
+        if (!control.empty()) ep.control = connect_endpoint("--control", control);
+        return ep;
+    }
+};
+
+// Largest count or number of seconds accepted: far beyond any real use, and small enough that
+// seconds converted to milliseconds cannot overflow.
+constexpr double max_number = 1e12;
+
+// A number check with a message a person can act on (CLI11's own says "Value x not in range
+// 0.000000 to 1.79e308"). `whole`: digits only.
+CLI::Validator positive(bool whole, bool allow_zero = false) {
+    return CLI::Validator(
+        [whole, allow_zero](std::string& text) -> std::string {
+            double value = 0;
+            const char* end = text.data() + text.size();
+            const auto [p, ec] = std::from_chars(text.data(), end, value);
+            const bool digits_only = text.find_first_not_of("0123456789") == std::string::npos;
+            const bool in_range = (allow_zero ? value >= 0 : value > 0) && value <= max_number;
+            if (ec != std::errc{} || p != end || !in_range || (whole && !digits_only)) {
+                return std::string("expected ") + (whole ? "a whole number" : "a number") +
+                       (allow_zero ? " >= 0" : " > 0") + " (at most 1e12), got \"" + text + "\"";
+            }
+            return {};
+        },
+        allow_zero ? "NONNEGATIVE" : "POSITIVE");
+}
+
+CLI::Option* add_timeout(CLI::App* cmd, double& timeout_s) {
+    return cmd
+        ->add_option("--timeout", timeout_s,
+                     "Seconds to wait for the broker's answer before giving up (exit 1)")
+        ->type_name("SECONDS")
+        ->check(positive(false))
+        ->capture_default_str();
+}
+
+double parse_seconds(std::string_view option, const std::string& text, double fallback) {
+    if (text.empty()) return fallback;
+    double value = 0;
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || p != text.data() + text.size() || !(value > 0) || value > 86'400) {
+        throw usage_error(std::string(option) + ": expected seconds (0 < s <= 86400), got \"" +
+                          text + "\"");
+    }
+    return value;
+}
+
+// The journal node's default directory (nodes/journal read_config).
+constexpr std::string_view default_journal_dir = "var/journal";
+
+std::optional<std::int64_t> parse_time_option(std::string_view option, const std::string& text,
+                                              std::int64_t now_ns, bool utc) {
+    if (text.empty()) return std::nullopt;
+    auto t = parse_time(text, now_ns, utc);
+    if (!t) {
+        throw usage_error(std::string(option) +
+                          ": expected a time (2024-05-01T14:03:22, 14:03, -10m, @1700000000), "
+                          "got \"" +
+                          text + "\"");
+    }
+    return t;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, environment& env) {
+    CLI::App app{"tradebus: watch and operate a tradebus message bus", "tradebus"};
+    app.set_version_flag("--version", std::string(common::version()), "Print the version and exit");
+    app.require_subcommand(1);
+    app.footer(main_footer);
+
+    // ------------------------------------------------------------------ sniff
+    sniff_options sniff;
+    endpoint_flags sniff_ep;
+    auto* sniff_cmd = app.add_subcommand(
+        "sniff", "Watch events on the bus: readable lines, JSON lines or live per-topic stats");
+    sniff_cmd->footer(sniff_footer);
+    sniff_cmd->add_option("PATTERN", sniff.patterns,
+                          "Topic patterns to show (prefixes, '*' = one token, trailing '>' = "
+                          "the rest); none = every topic");
+    auto* json_flag = sniff_cmd->add_flag(
+        "--json", sniff.json,
+        "One JSON object per line, every field exactly as on the wire (fixed-point ints)");
+    auto* stats_flag = sniff_cmd->add_flag(
+        "--stats", sniff.stats,
+        "A live per-topic table (msgs/s, bytes/s, totals, gaps per source) every second "
+        "instead of the events");
+    json_flag->excludes(stats_flag);
+    sniff_cmd->add_option("--count", sniff.count, "Stop after N messages (exit 0)")
+        ->type_name("N")
+        ->check(positive(true));
+    sniff_cmd
+        ->add_option("--duration", sniff.duration_s,
+                     "Stop after SECONDS (fractions allowed; exit 0)")
+        ->type_name("SECONDS")
+        ->check(positive(false));
+    sniff_cmd->add_flag("--last", sniff.last,
+                        "Print each matching topic's last value first, then follow live (the "
+                        "broker has no last-value cache yet: says so and follows live)");
+    sniff_cmd->add_flag("--utc", sniff.utc, "Show times in UTC instead of local time");
+    sniff_ep.add(sniff_cmd, true);
+
+    // ------------------------------------------------------------------ status
+    status_options status;
+    endpoint_flags status_ep;
+    std::string watch_text;
+    auto* status_cmd =
+        app.add_subcommand("status", "Show the broker's node table, topics and trading state");
+    status_cmd->footer(status_footer);
+    status_cmd->add_flag("--json", status.json,
+                         "Print the broker's status reply as one JSON object (per refresh)");
+    auto* watch_opt =
+        status_cmd
+            ->add_option("--watch", watch_text,
+                         "Refresh every SECONDS (default 2) until Ctrl-C; a broker that stops "
+                         "answering is reported and asked again")
+            ->type_name("[SECONDS]")
+            ->expected(0, 1);
+    add_timeout(status_cmd, status.timeout_s);
+    status_cmd->add_option("--topics", status.topics, "Rows of the topic table, busiest first")
+        ->type_name("N")
+        ->check(positive(true, true))
+        ->capture_default_str();
+    status_ep.add(status_cmd, false);
+
+    // ------------------------------------------------------------------ halt / resume
+    trading_options halt, resume;
+    resume.halt = false;
+    endpoint_flags halt_ep, resume_ep;
+    const auto add_trading = [&](const char* name, const char* what, trading_options& opts,
+                                 endpoint_flags& ep) {
+        auto* cmd = app.add_subcommand(name, what);
+        cmd->footer(trading_footer);
+        cmd->add_option("--reason", opts.reason, "Why (shown in status and on the bus)")
+            ->type_name("TEXT");
+        cmd->add_option("--by", opts.by, "Who, instead of <$USER>@<host>")->type_name("TEXT");
+        add_timeout(cmd, opts.timeout_s);
+        ep.add(cmd, false);
+        return cmd;
+    };
+    auto* halt_cmd = add_trading(
+        "halt", "Kill switch: halt trading (risk approves nothing, execution takes no new orders)",
+        halt, halt_ep);
+    auto* resume_cmd = add_trading("resume", "Resume trading after a halt", resume, resume_ep);
+
+    // ------------------------------------------------------------------ journal
+    journal_options jcat, jverify;
+    std::string jcat_config, jverify_config, since_text, until_text;
+    auto* journal_cmd =
+        app.add_subcommand("journal", "Read the journal: print records (cat), check them (verify)");
+    journal_cmd->require_subcommand(1);
+    journal_cmd->footer(journal_footer);
+    const auto add_dir = [](CLI::App* cmd, journal_options& opts, std::string& config) {
+        auto* dir = cmd->add_option("--dir", opts.dir,
+                                    "The journal directory [default: var/journal, the journal "
+                                    "node's default]")
+                        ->type_name("DIR");
+        cmd->add_option("--config", config,
+                        "Take the directory from a journal node's TOML ([journal] dir)")
+            ->type_name("FILE")
+            ->excludes(dir);
+    };
+    auto* jcat_cmd =
+        journal_cmd->add_subcommand("cat", "Print journaled records the way sniff shows them");
+    jcat_cmd->footer(journal_cat_footer);
+    jcat_cmd->add_option("PATTERN", jcat.patterns, "Topic patterns to show; none = every topic");
+    add_dir(jcat_cmd, jcat, jcat_config);
+    jcat_cmd->add_flag("--json", jcat.json, "One JSON object per line, fields as on the wire");
+    jcat_cmd->add_flag("--utc", jcat.utc, "Show and read times in UTC instead of local time");
+    jcat_cmd->add_option("--since", since_text, "Only records received at or after TIME")
+        ->type_name("TIME");
+    jcat_cmd->add_option("--until", until_text, "Only records received before TIME")
+        ->type_name("TIME");
+    jcat_cmd->add_option("--count", jcat.count, "Stop after N records")
+        ->type_name("N")
+        ->check(positive(true));
+    auto* jverify_cmd = journal_cmd->add_subcommand(
+        "verify", "Check every record's checksum; report torn or corrupt ones (exit 1 if any)");
+    add_dir(jverify_cmd, jverify, jverify_config);
+    jverify_cmd->add_flag("--json", jverify.json, "Print the report as one JSON object");
+
+    try {
+        // CLI11 would report an unknown command or option here as "A subcommand is required".
+        if (args.size() > 1 && args[1].starts_with('-') && args[1] != "-h" && args[1] != "--help" &&
+            args[1] != "--version") {
+            throw usage_error("unknown option \"" + args[1] + "\" (see tradebus --help)");
+        }
+        if (args.size() > 1 && !args[1].empty() && args[1].front() != '-') {
+            const auto& subs = app.get_subcommands({});
+            if (std::none_of(subs.begin(), subs.end(),
+                             [&](const CLI::App* s) { return s->check_name(args[1]); })) {
+                throw usage_error(
+                    "unknown command \"" + args[1] +
+                    "\" (commands: sniff, status, halt, resume, journal; see tradebus --help)");
+            }
+        }
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        if (!reversed.empty()) reversed.pop_back();  // the program name
+        app.parse(reversed);
+
+        if (sniff_cmd->parsed()) {
+            (void)topic_filter::parse(sniff.patterns);  // bad patterns are usage errors
+            sniff.xpub = sniff_ep.resolve().xpub;
+            return run_sniff(sniff, env);
+        }
+        if (status_cmd->parsed()) {
+            if (watch_opt->count() > 0) status.watch_s = parse_seconds("--watch", watch_text, 2);
+            status.control = status_ep.resolve().control;
+            return run_status(status, env);
+        }
+        for (auto [cmd, opts, ep] :
+             {std::tuple{halt_cmd, &halt, &halt_ep}, std::tuple{resume_cmd, &resume, &resume_ep}}) {
+            if (!cmd->parsed()) continue;
+            if (opts->by.empty()) opts->by = operator_identity();
+            if (opts->reason.empty()) {
+                opts->reason =
+                    opts->halt ? "halted from the command line" : "resumed from the command line";
+            }
+            opts->control = ep->resolve().control;
+            return run_trading(*opts, env);
+        }
+        for (auto [cmd, opts, config] : {std::tuple{jcat_cmd, &jcat, &jcat_config},
+                                         std::tuple{jverify_cmd, &jverify, &jverify_config}}) {
+            if (!cmd->parsed()) continue;
+            if (opts->dir.empty()) {
+                opts->dir =
+                    config->empty() ? std::string(default_journal_dir) : read_journal_dir(*config);
+            }
+            if (cmd == jverify_cmd) return run_journal_verify(*opts, env);
+            (void)topic_filter::parse(opts->patterns);
+            const std::int64_t now = common::now_ns();
+            opts->since_ns = parse_time_option("--since", since_text, now, opts->utc);
+            opts->until_ns = parse_time_option("--until", until_text, now, opts->utc);
+            if (opts->since_ns && opts->until_ns && *opts->since_ns >= *opts->until_ns) {
+                throw usage_error("--since " + since_text + " is not before --until " + until_text);
+            }
+            return run_journal_cat(*opts, env);
+        }
+        return exit_code::usage;       // unreachable: require_subcommand(1)
+    } catch (const CLI::Success& e) {  // --help, --version
+        app.exit(e, env.out, env.err);
+        return exit_code::ok;
+    } catch (const CLI::ParseError& e) {
+        const auto chosen = app.get_subcommands();
+        const std::string cmd = chosen.empty() ? "" : chosen.front()->get_name() + " ";
+        env.err << "tradebus: " << e.what() << "\nRun 'tradebus " << cmd << "--help' for usage.\n";
+        return exit_code::usage;
+    } catch (const usage_error& e) {
+        env.err << "tradebus: " << e.what() << "\n";
+        return exit_code::usage;
+    } catch (const zmq::error_t& e) {
+        env.err << "tradebus: " << e.what() << " (zmq errno " << e.num() << ")\n";
+        return exit_code::failure;
+    } catch (const std::exception& e) {
+        env.err << "tradebus: " << e.what() << "\n";
+        return exit_code::failure;
+    }
+}
+
+}  // namespace tradebus::cli

@@ -1,0 +1,100 @@
+// The `tradebus` command: argument parsing (CLI11) and the subcommands. main.cpp hands argv
+// and the standard streams to run(); tests call run() with string streams, and the
+// subcommands directly with options, against in-process sockets.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+namespace tradebus::cli {
+
+/// Exit codes (STYLE.md §4): 2 = usage or config, 1 = runtime failure.
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int failure = 1;
+inline constexpr int usage = 2;
+inline constexpr int interrupted = 130;  // Ctrl-C during a one-shot request
+}  // namespace exit_code
+
+/// What a command writes to and talks through. main passes std::cout/std::cerr.
+struct environment {
+    std::ostream& out;
+    std::ostream& err;
+    zmq::context_t& zmq;
+    bool out_is_tty = false;  // redraw --stats / --watch in place with ANSI escapes
+};
+
+struct sniff_options {
+    std::vector<std::string> patterns;  // empty = every topic
+    bool json = false;
+    bool stats = false;
+    bool last = false;
+    bool utc = false;
+    std::uint64_t count = 0;  // stop after this many messages; 0 = never
+    double duration_s = 0;    // stop after this long; 0 = never
+    std::string xpub;         // endpoint to connect the SUB socket to
+};
+
+struct status_options {
+    bool json = false;
+    double watch_s = 0;  // refresh period; 0 = ask once
+    double timeout_s = 2;
+    std::size_t topics = 20;  // rows of the topic table (text view)
+    std::string control;
+};
+
+struct trading_options {
+    bool halt = true;  // false: resume
+    std::string reason;
+    std::string by;
+    double timeout_s = 2;
+    std::string control;
+};
+
+struct journal_options {
+    std::string dir;                    // the journal directory (segments journal-*.tjl)
+    std::vector<std::string> patterns;  // cat: topics to show; empty = all
+    bool json = false;
+    bool utc = false;
+    std::optional<std::int64_t> since_ns, until_ns;  // cat: receive-time window [since, until)
+    std::uint64_t count = 0;                         // cat: stop after this many; 0 = never
+};
+
+/// Parses `args` (args[0] is the program name) and runs the chosen subcommand. Returns the
+/// process exit code: 0 for --help/--version and success, 2 for bad arguments (the message
+/// on env.err), otherwise the subcommand's code. Never throws.
+int run(const std::vector<std::string>& args, environment& env);
+
+/// `tradebus sniff`: subscribes to `xpub` and prints until --count/--duration or a stop
+/// signal (common::stop_requested()). Returns 0 then; 1 on a socket error.
+int run_sniff(const sniff_options& opts, environment& env);
+
+/// `tradebus status`: one status request (or one per --watch period until a stop signal).
+/// 0 on an answer; 1 when the broker does not answer within the timeout or replies with an
+/// error (in --watch, a missing answer is reported and retried instead).
+int run_status(const status_options& opts, environment& env);
+
+/// `tradebus halt` / `tradebus resume`. 0 when the broker replies ok; 1 on an error reply
+/// or no reply within the timeout (then the outcome is unknown, and the message says so).
+int run_trading(const trading_options& opts, environment& env);
+
+/// `tradebus journal cat`: prints the records that match, in log order, as sniff would have.
+/// Damaged records are reported on stderr (segment and offset) and skipped; returns 1 when
+/// there were any, 0 otherwise; 1 when the directory cannot be read.
+int run_journal_cat(const journal_options& opts, environment& env);
+
+/// `tradebus journal verify`: checks every record's checksum and the index continuity and
+/// prints every problem with its segment and offset. 0 when clean, 1 otherwise.
+int run_journal_verify(const journal_options& opts, environment& env);
+
+/// The journal directory a journal node's TOML names ([journal] dir). Throws usage_error.
+[[nodiscard]] std::string read_journal_dir(const std::string& path);
+
+/// "<user>@<host>" for the `by` of halt/resume: $USER, or "operator" when unset.
+[[nodiscard]] std::string operator_identity();
+
+}  // namespace tradebus::cli

@@ -1,0 +1,108 @@
+// Text rendering of the broker's status reply (status_view.hpp).
+#include "tradebus/cli/status_view.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "text_table.hpp"
+#include "tradebus/cli/format.hpp"
+
+namespace tradebus::cli {
+
+namespace {
+using detail::text_table;
+
+std::string join(const std::vector<std::string>& items, std::string_view sep,
+                 std::string_view none) {
+    if (items.empty()) return std::string(none);
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out.append(sep);
+        out.append(printable(item));
+    }
+    return out;
+}
+
+// Configured nodes that never registered have no kind, host or pid yet.
+std::string or_dash(const std::string& text) { return text.empty() ? "-" : printable(text); }
+
+std::string heartbeat_age(std::int64_t ms) {
+    return ms < 0 ? "never" : format_duration_ms(ms) + " ago";
+}
+}  // namespace
+
+std::string format_status(const schema::status_reply& s, std::string_view endpoint,
+                          std::size_t max_topics) {
+    std::string out = "broker " + printable(s.version) + " at " + printable(endpoint) + "  epoch " +
+                      std::to_string(s.epoch) + "  up " + format_duration_ms(s.uptime_ms) + "\n";
+    std::string trading(schema::to_string(s.trading));
+    for (auto& c : trading) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += "trading: " + trading;
+    if (!s.trading_reason.empty()) out += " (" + printable(s.trading_reason) + ")";
+    out += "\n\n";
+
+    if (s.nodes.empty()) {
+        out += "no nodes registered\n";
+    } else {
+        text_table nodes({{"NODE"},
+                          {"KIND"},
+                          {"HOST"},
+                          {"PID", text_table::align::right},
+                          {"STATE"},
+                          {"HEARTBEAT", text_table::align::right},
+                          {"DEPENDS ON"},
+                          {"PUBLISHED", text_table::align::right},
+                          {"RECEIVED", text_table::align::right},
+                          {"GAPS", text_table::align::right},
+                          {"DECODE ERR", text_table::align::right}});
+        for (const auto& n : s.nodes) {
+            nodes.add({printable(n.name), or_dash(n.kind), or_dash(n.host),
+                       n.pid > 0 ? std::to_string(n.pid) : "-",
+                       std::string(schema::to_string(n.state)),
+                       heartbeat_age(n.last_heartbeat_age_ms), join(n.depends_on, ",", "-"),
+                       std::to_string(n.counters.published), std::to_string(n.counters.received),
+                       std::to_string(n.counters.gaps), std::to_string(n.counters.decode_errors)});
+        }
+        out += nodes.render();
+    }
+    out += "\nstart order: " + join(s.start_order, " -> ", "(none)") + "\n\n";
+
+    if (s.topics.empty()) {
+        out += "no topics seen yet\n";
+    } else {
+        // Busiest first whatever order the broker sent (it should already be).
+        auto topics = s.topics;
+        std::stable_sort(topics.begin(), topics.end(),
+                         [](const auto& a, const auto& b) { return a.messages > b.messages; });
+        text_table table({{"TOPIC"},
+                          {"MESSAGES", text_table::align::right},
+                          {"BYTES", text_table::align::right}});
+        const std::size_t shown = std::min(max_topics, topics.size());
+        for (std::size_t i = 0; i < shown; ++i) {
+            table.add({printable(topics[i].topic), std::to_string(topics[i].messages),
+                       format_bytes(static_cast<double>(topics[i].bytes))});
+        }
+        out += table.render();
+        const std::uint64_t total = std::max<std::uint64_t>(s.topics_total, topics.size());
+        if (shown < total) {
+            out += "(" + std::to_string(shown) + " of " + std::to_string(total) +
+                   " topics shown; --topics N for more)\n";
+        }
+    }
+
+    // Only the reasons that happened; the broker lists every reason it counts.
+    std::uint64_t dropped = 0;
+    std::string parts;
+    for (const auto& d : s.drops) {
+        if (d.count == 0) continue;
+        dropped += d.count;
+        if (!parts.empty()) parts += ", ";
+        parts += printable(d.reason) + " " + std::to_string(d.count);
+    }
+    out += "\ndrops: " +
+           (dropped == 0 ? std::string("none") : std::to_string(dropped) + " (" + parts + ")");
+    out += "\n";
+    return out;
+}
+
+}  // namespace tradebus::cli

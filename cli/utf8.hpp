@@ -1,0 +1,38 @@
+// UTF-8 well-formedness, shared by the JSON escaper and the terminal-safe printer.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace tradebus::cli::detail {
+
+// Length of the well-formed UTF-8 sequence starting at text[i], or 0 when it is not one
+// (Unicode table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+inline std::size_t utf8_sequence(std::string_view text, std::size_t i) noexcept {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+    const unsigned char b0 = byte(0);
+    if (b0 < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (i + n > text.size()) return 0;
+    if (byte(1) < lo || byte(1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k) {
+        if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+    }
+    return n;
+}
+
+}  // namespace tradebus::cli::detail
