@@ -379,6 +379,16 @@ class engine final : public context {
             lose_session();
             return;
         }
+        if (e.code == schema::error_code::duplicate_name && session_ != 0) {
+            // Our session was handed to a newer instance of this node while we were silent
+            // (frozen, partitioned). Two instances of one node would act twice on every
+            // event, so the older one gives way: it stops without deregistering the new one.
+            spdlog::critical("broker gave our name to another instance ({}): stopping", e.reason);
+            session_ = 0;
+            exit_code_ = 1;
+            stop_ = true;
+            return;
+        }
         // A refused registration (duplicate name, dependency cycle, ...) needs a human; keep
         // retrying at the backoff cap so the node comes up once the conflict is resolved.
         if (auto n = refusal_log_.hit()) {

@@ -31,6 +31,7 @@ broker_process::broker_process(zmq::context_t& ctx, const temp_dir& dir, broker_
     toml += "[endpoints]\nxsub = \"" + xsub + "\"\nxpub = \"" + xpub + "\"\ncontrol = \"" +
             control + "\"\n";
     toml += "[data]\nmax_message_bytes = " + std::to_string(s.max_message_bytes) + "\n";
+    if (s.sndhwm > 0) toml += "sndhwm = " + std::to_string(s.sndhwm) + "\n";
     toml += "[heartbeat]\ninterval_ms = " + std::to_string(s.interval_ms) +
             "\nliveness = " + std::to_string(s.liveness) +
             "\ngone_after_ms = " + std::to_string(s.gone_after_ms) + "\n";
