@@ -13,6 +13,7 @@
 #include "tradebus/cli/pattern.hpp"
 #include "tradebus/cli/usage_error.hpp"
 #include "tradebus/common/process.hpp"
+#include "tradebus/schema/topics.hpp"
 
 namespace tradebus::cli {
 namespace {
@@ -54,7 +55,47 @@ The journal node writes every bus message to a segmented, checksummed log. `cat`
 records in log order exactly as `sniff` shows live messages (the same line and JSON formats),
 plus a JOURNAL GAP line where the journal saw a sequence gap; damaged records are reported on
 stderr with their segment and offset and skipped (exit 1). `verify` checks every record and
-lists every torn or corrupt one (exit 1 if any). replay and report are not written yet.)";
+lists every torn or corrupt one (exit 1 if any). `replay` republishes records into the bus
+(original topics or under --prefix); `report` prints a per-day trading summary.)";
+
+constexpr const char* journal_replay_footer = R"(
+Publishes each matching record again through the broker's XSUB (--xsub, or --config with the
+broker's TOML; default tcp://127.0.0.1:5550): the topic (with --prefix in front) and the body
+byte for byte as journaled. The envelope is not rewritten: subscribers see the original src,
+seq and ts_ns, so a live node that follows that src/topic will see the sequence go back (a
+restart or gap). Replay under --prefix replay. so live nodes are not confused.
+
+Skipped and counted in the summary: the journal's gap markers, undecodable records, and sys.*
+topics (the broker drops every sys.* message that it did not publish itself; a --prefix that
+moves them out of sys., e.g. replay.sys.trading, replays them).
+
+Pacing: --speed 1 replays at the recorded pace (receive times), --speed 10 ten times faster,
+--speed 0 as fast as the broker takes them (never dropping: replay waits when the queue is
+full). Before sending, replay waits for the broker to forward its subscriptions (ZeroMQ's slow
+joiner), at most --settle seconds, then a short quiet period; with none it sends nothing and
+exits 1. A subscriber that subscribes after that point misses what was sent before.
+
+--since / --until / --count and the patterns select as for cat (patterns match the original
+topics). Exit 0 when done or stopped by Ctrl-C, 1 when the journal cannot be read or has
+damaged records (they are reported on stderr and skipped), 2 on bad arguments.
+
+Examples:
+  tradebus journal replay --prefix replay. --speed 0 'md.tick.*'
+  tradebus journal replay --since 2024-05-01T14:00 --until 2024-05-01T14:30 --speed 10 md.)";
+
+constexpr const char* journal_report_footer = R"(
+Per day (local days of the journal's receive times; UTC days with --utc), from the journal:
+  fills, volume (sum of quantities), bought, sold, end-of-day position, average price and
+    realized P&L per symbol, computed from exec.fill.* with average-cost accounting (buys
+    and sells add to a position at its average cost; the opposite side realizes
+    (price - average) x quantity for a long, the reverse for a short, and a fill larger than
+    the position closes it and opens the other side at the fill price). Positions carry over
+    from day to day within the journal; a journal that does not start flat gives P&L
+    relative to its first fills.
+  risk rejections by rule (risk.rejected.*), execution rejects by code (exec.reject.*),
+  halts and resumes (trading_state on sys.trading and risk.state), and the sequence gaps and
+    publisher restarts the journal recorded.
+--json: one object, prices and money as fixed-point integers (1e-8 units) as on the wire.)";
 
 constexpr const char* journal_cat_footer = R"(
 --since / --until select by the time the journal received each record:
@@ -66,8 +107,8 @@ Patterns as for sniff: md.tick.*, exec.>, plain prefixes.)";
 
 constexpr const char* main_footer = R"(
 Endpoints: every command talks to the broker on 127.0.0.1 by default (xpub :5551, control
-:5552); --config FILE reads them from the broker's TOML (or a node's [broker] section), and
---xpub / --control override both. Exit codes: 0 ok, 1 runtime failure (broker not answering,
+:5552; journal replay publishes to xsub :5550); --config FILE reads them from the broker's
+TOML (or a node's [broker] section), and --xpub / --control / --xsub override both. Exit codes: 0 ok, 1 runtime failure (broker not answering,
 error reply), 2 bad arguments or config.
 Run 'tradebus <command> --help' for a command's options.)";
 
@@ -160,6 +201,16 @@ std::optional<std::int64_t> parse_time_option(std::string_view option, const std
     return t;
 }
 
+bool valid_day(const std::string& day) {
+    if (day.size() != 10 || day[4] != '-' || day[7] != '-') return false;
+    for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u}) {
+        if (day[i] < '0' || day[i] > '9') return false;
+    }
+    const int month = (day[5] - '0') * 10 + (day[6] - '0');
+    const int mday = (day[8] - '0') * 10 + (day[9] - '0');
+    return month >= 1 && month <= 12 && mday >= 1 && mday <= 31;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args, environment& env) {
@@ -244,9 +295,15 @@ int run(const std::vector<std::string>& args, environment& env) {
 
     // ------------------------------------------------------------------ journal
     journal_options jcat, jverify;
+    replay_options jreplay;
+    bool jreplay_utc = false;
+    report_options jreport;
+    std::string jreplay_config, jreplay_xsub, jreport_config, replay_since, replay_until;
     std::string jcat_config, jverify_config, since_text, until_text;
     auto* journal_cmd =
-        app.add_subcommand("journal", "Read the journal: print records (cat), check them (verify)");
+        app.add_subcommand("journal",
+                           "Read the journal: print (cat), republish (replay), summarize "
+                           "(report) or check (verify) its records");
     journal_cmd->require_subcommand(1);
     journal_cmd->footer(journal_footer);
     const auto add_dir = [](CLI::App* cmd, journal_options& opts, std::string& config) {
@@ -277,6 +334,70 @@ int run(const std::vector<std::string>& args, environment& env) {
         "verify", "Check every record's checksum; report torn or corrupt ones (exit 1 if any)");
     add_dir(jverify_cmd, jverify, jverify_config);
     jverify_cmd->add_flag("--json", jverify.json, "Print the report as one JSON object");
+
+    auto* jreplay_cmd = journal_cmd->add_subcommand(
+        "replay", "Republish journaled events into the bus (original topics or under a prefix)");
+    jreplay_cmd->footer(journal_replay_footer);
+    jreplay_cmd->add_option("PATTERN", jreplay.patterns,
+                            "Topic patterns to replay (original topics); none = every topic");
+    jreplay_cmd->add_option("--dir", jreplay.dir, "The journal directory [default: var/journal]")
+        ->type_name("DIR");
+    jreplay_cmd
+        ->add_option("--config", jreplay_config,
+                     "Read the broker's XSUB endpoint from this TOML (the broker's config, or "
+                     "a node's [broker] xsub_endpoint)")
+        ->type_name("FILE");
+    jreplay_cmd
+        ->add_option("--xsub", jreplay_xsub,
+                     "The broker's XSUB endpoint to publish to [default: " +
+                         std::string(defaults::xsub_endpoint) + "]")
+        ->type_name("ENDPOINT");
+    jreplay_cmd
+        ->add_option("--prefix", jreplay.prefix,
+                     "Publish under PREFIX + the original topic (e.g. replay.), so live nodes "
+                     "are not confused; also moves sys.* out of sys. so they are replayed")
+        ->type_name("PREFIX");
+    jreplay_cmd
+        ->add_option("--speed", jreplay.speed,
+                     "1 = recorded pace, N = N times faster, 0 = as fast as possible")
+        ->type_name("N")
+        ->check(positive(false, true))
+        ->capture_default_str();
+    jreplay_cmd->add_option("--since", replay_since, "Only records received at or after TIME")
+        ->type_name("TIME");
+    jreplay_cmd->add_option("--until", replay_until, "Only records received before TIME")
+        ->type_name("TIME");
+    jreplay_cmd->add_option("--count", jreplay.count, "Stop after sending N records")
+        ->type_name("N")
+        ->check(positive(true));
+    jreplay_cmd
+        ->add_option("--settle", jreplay.settle_s,
+                     "Longest wait for the broker's subscriptions before sending (exit 1 if "
+                     "none arrive)")
+        ->type_name("SECONDS")
+        ->check(positive(false))
+        ->capture_default_str();
+    jreplay_cmd->add_flag("--utc", jreplay_utc, "Read --since/--until in UTC");
+
+    auto* jreport_cmd = journal_cmd->add_subcommand(
+        "report", "Per-day trading summary: fills, volume, realized P&L, rejections, halts");
+    jreport_cmd->footer(journal_report_footer);
+    {
+        auto* dir = jreport_cmd
+                        ->add_option("--dir", jreport.dir,
+                                     "The journal directory [default: var/journal, the journal "
+                                     "node's default]")
+                        ->type_name("DIR");
+        jreport_cmd
+            ->add_option("--config", jreport_config,
+                         "Take the directory from a journal node's TOML ([journal] dir)")
+            ->type_name("FILE")
+            ->excludes(dir);
+    }
+    jreport_cmd->add_option("--day", jreport.day, "Only this day (default: every day)")
+        ->type_name("YYYY-MM-DD");
+    jreport_cmd->add_flag("--utc", jreport.utc, "Group by UTC day instead of the local day");
+    jreport_cmd->add_flag("--json", jreport.json, "Print the report as one JSON object");
 
     try {
         // CLI11 would report an unknown command or option here as "A subcommand is required".
@@ -317,6 +438,35 @@ int run(const std::vector<std::string>& args, environment& env) {
             }
             opts->control = ep->resolve().control;
             return run_trading(*opts, env);
+        }
+        if (jreplay_cmd->parsed()) {
+            (void)topic_filter::parse(jreplay.patterns);
+            if (jreplay.dir.empty()) jreplay.dir = std::string(default_journal_dir);
+            if (auto error = schema::topics::prefix_error(jreplay.prefix)) {
+                throw usage_error("--prefix \"" + jreplay.prefix + "\": " + *error);
+            }
+            broker_endpoints ep =
+                jreplay_config.empty() ? broker_endpoints{} : read_endpoints(jreplay_config, true);
+            if (!jreplay_xsub.empty()) ep.xsub = connect_endpoint("--xsub", jreplay_xsub);
+            jreplay.xsub = ep.xsub;
+            const std::int64_t now = common::now_ns();
+            jreplay.since_ns = parse_time_option("--since", replay_since, now, jreplay_utc);
+            jreplay.until_ns = parse_time_option("--until", replay_until, now, jreplay_utc);
+            if (jreplay.since_ns && jreplay.until_ns && *jreplay.since_ns >= *jreplay.until_ns) {
+                throw usage_error("--since " + replay_since + " is not before --until " +
+                                  replay_until);
+            }
+            return run_journal_replay(jreplay, env);
+        }
+        if (jreport_cmd->parsed()) {
+            if (jreport.dir.empty()) {
+                jreport.dir = jreport_config.empty() ? std::string(default_journal_dir)
+                                                     : read_journal_dir(jreport_config);
+            }
+            if (!jreport.day.empty() && !valid_day(jreport.day)) {
+                throw usage_error("--day: expected YYYY-MM-DD, got \"" + jreport.day + "\"");
+            }
+            return run_journal_report(jreport, env);
         }
         for (auto [cmd, opts, config] : {std::tuple{jcat_cmd, &jcat, &jcat_config},
                                          std::tuple{jverify_cmd, &jverify, &jverify_config}}) {

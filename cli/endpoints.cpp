@@ -28,7 +28,7 @@ std::string connect_endpoint(std::string_view option, std::string_view endpoint)
     return *usable;
 }
 
-broker_endpoints read_endpoints(const std::string& path) {
+broker_endpoints read_endpoints(const std::string& path, bool with_xsub) {
     common::config_errors errors(path);
     broker_endpoints out;
     auto table = common::parse_config_file(path, errors);
@@ -53,6 +53,7 @@ broker_endpoints read_endpoints(const std::string& path) {
                 dest = from_node;
             }
         };
+        if (with_xsub) pick(out.xsub, "xsub");
         pick(out.xpub, "xpub");
         pick(out.control, "control");
     }

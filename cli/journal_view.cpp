@@ -79,10 +79,7 @@ bool clock_time(scanner& sc, std::tm& tm, std::int64_t& frac) {
     return true;
 }
 
-struct gap_fields {
-    std::string kind, src, topic;
-    std::uint64_t expected_seq = 0, got_seq = 0, missing = 0;
-};
+}  // namespace
 
 // The journal's gap marker body: a small msgpack map (journal_node.hpp encode_gap_marker).
 // Limits keep a damaged body from making the unpacker allocate much.
@@ -112,8 +109,6 @@ std::optional<gap_fields> decode_gap(std::string_view body) {
         return std::nullopt;
     }
 }
-
-}  // namespace
 
 std::optional<std::int64_t> parse_time(std::string_view text, std::int64_t now_ns, bool utc) {
     if (text == "now") return now_ns;

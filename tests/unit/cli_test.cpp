@@ -6,16 +6,19 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/format.hpp"
+#include "tradebus/cli/journal_report.hpp"
 #include "tradebus/cli/journal_view.hpp"
 #include "tradebus/cli/json.hpp"
 #include "tradebus/cli/pattern.hpp"
@@ -1142,4 +1145,299 @@ TEST_CASE("cli: journal verify reports every damaged record with segment and off
     captured missing;
     CHECK(run_args(missing, {"journal", "verify", "--dir", (dir.path / "nope").string()}) == 1);
     CHECK(contains(missing.err.str(), "cannot list journal directory"));
+}
+
+// ------------------------------------------------------------------ journal report / replay
+
+namespace {
+// Fixed point (1e-8 units).
+constexpr std::int64_t px(std::int64_t whole) { return whole * 100'000'000; }
+
+// A journal of one trading day (2023-11-14 UTC) and a fill the next day, written by the
+// journal's own writer.
+struct trading_journal {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("tradebus-cli-report-" + std::to_string(::getpid()));
+    std::int64_t t = 1'700'000'000'000'000'000;  // 2023-11-14 22:13:20 UTC
+    std::uint64_t seq = 0;
+    std::optional<journal::writer> w;
+    trading_journal() {
+        std::filesystem::remove_all(path);
+        journal::writer_options o;
+        o.dir = path.string();
+        o.fsync = journal::fsync_policy::none;
+        w.emplace(o);
+        const auto fill = [&](schema::side dir, std::int64_t qty, std::int64_t price) {
+            add("exec.fill.AAPL", schema::fill{.order_id = "o",
+                                               .fill_id = "f" + std::to_string(seq),
+                                               .symbol = "AAPL",
+                                               .dir = dir,
+                                               .qty = qty,
+                                               .px = px(price),
+                                               .leaves_qty = 0});
+        };
+        fill(schema::side::buy, 10, 100);
+        fill(schema::side::buy, 10, 110);
+        const auto reject = [&](const char* rule) {
+            add("risk.rejected.AAPL", schema::order_rejected{.symbol = "AAPL",
+                                                             .dir = schema::side::buy,
+                                                             .qty = 500,
+                                                             .signal_src = "s",
+                                                             .signal_id = 1,
+                                                             .rule = rule,
+                                                             .reason = "r"});
+        };
+        reject("max_order_qty");
+        reject("halted");
+        reject("max_order_qty");
+        add("exec.reject.AAPL",
+            schema::exec_reject{
+                .order_id = "o", .symbol = "AAPL", .code = "no_quote", .reason = "r"});
+        fill(schema::side::sell, 15, 120);
+        add("sys.trading",
+            schema::trading_state_changed{
+                .state = schema::trading_state::halted, .reason = "lunch", .by = "op"});
+        add("risk.state", schema::trading_state_changed{
+                              .state = schema::trading_state::active, .reason = "", .by = "risk"});
+        fill(schema::side::sell, 10, 100);
+        add("exec.fill.MSFT", schema::fill{.order_id = "m",
+                                           .fill_id = "m1",
+                                           .symbol = "MSFT",
+                                           .dir = schema::side::sell,
+                                           .qty = 3,
+                                           .px = px(50),
+                                           .leaves_qty = 0});
+        w->append("md.tick.AAPL",
+                  journal::encode_gap_marker({.kind = "gap",
+                                              .src = "md-1",
+                                              .topic = "md.tick.AAPL",
+                                              .expected_seq = 5,
+                                              .got_seq = 9,
+                                              .missing = 4}),
+                  t += 1'000'000'000, journal::format::flags::gap_marker);
+        // The next day: buy back the short 5 at 90 (+50).
+        t += 86'400'000'000'000;
+        fill(schema::side::buy, 5, 90);
+        w.reset();
+    }
+    void add(const std::string& topic, const schema::payload& body) {
+        w->append(topic, encoded(env_of("n", ++seq), body), t += 1'000'000'000);
+    }
+    ~trading_journal() { std::filesystem::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("cli: journal report average-cost P&L: add, reduce, close, flip, short") {
+    symbol_summary s;
+    s.apply_fill(true, 10, px(100));
+    s.apply_fill(true, 10, px(110));
+    CHECK(s.position == 20);
+    CHECK(s.avg_px() == px(105));
+    s.apply_fill(false, 15, px(120));
+    CHECK(s.realized_pnl == px(225));  // (120 - 105) x 15
+    CHECK(s.position == 5);
+    CHECK(s.avg_px() == px(105));
+    s.apply_fill(false, 10, px(100));  // closes 5 at a loss of 25, opens short 5 @ 100
+    CHECK(s.realized_pnl == px(200));
+    CHECK(s.position == -5);
+    CHECK(s.avg_px() == px(100));
+    s.apply_fill(false, 5, px(80));  // short more: avg (500 + 400) / 10 = 90
+    CHECK(s.avg_px() == px(90));
+    s.apply_fill(true, 4, px(85));  // cover 4: +5 each
+    CHECK(s.realized_pnl == px(220));
+    CHECK(s.position == -6);
+    s.apply_fill(true, 6, px(95));  // cover the rest: -5 each, flat
+    CHECK(s.realized_pnl == px(190));
+    CHECK(s.position == 0);
+    CHECK(s.avg_px() == 0);
+    CHECK(s.fills == 7);
+    CHECK(s.volume == 60);
+}
+
+TEST_CASE("cli: journal report per day from a real journal") {
+    trading_journal j;
+    captured c;
+    CHECK(run_args(c, {"journal", "report", "--dir", j.path.string(), "--utc", "--json"}) == 0);
+    const std::string out = c.out.str();
+    CAPTURE(out);
+    CHECK(valid_json(lines_of(out).at(0)));
+    CHECK(contains(out, R"({"day":"2023-11-14","records":12,"symbols":{"AAPL":{"fills":4,)"
+                        R"("volume":45,"bought":20,"sold":25,"position":-5,"avg_px":10000000000,)"
+                        R"("realized_pnl":20000000000},"MSFT":{"fills":1,"volume":3,"bought":0,)"
+                        R"("sold":3,"position":-3,"avg_px":5000000000,"realized_pnl":0}},)"
+                        R"("realized_pnl":20000000000,)"
+                        R"("rejections_by_rule":{"halted":1,"max_order_qty":2},)"
+                        R"("exec_rejects_by_code":{"no_quote":1},"trading":[)"));
+    CHECK(contains(out, R"("topic":"sys.trading","state":"halted","by":"op","reason":"lunch"})"));
+    CHECK(contains(out, R"("topic":"risk.state","state":"active","by":"risk","reason":""})"));
+    CHECK(contains(out, R"("gaps":1,"missing":4,"restarts":0,"undecodable":0})"));
+    // The next day carries the short over: buying 5 back at 90 realizes +50.
+    CHECK(contains(out, R"({"day":"2023-11-15","records":1,"symbols":{"AAPL":{"fills":1,)"
+                        R"("volume":5,"bought":5,"sold":0,"position":0,"avg_px":0,)"
+                        R"("realized_pnl":5000000000}})"));
+
+    captured text;
+    CHECK(run_args(text, {"journal", "report", "--dir", j.path.string(), "--utc", "--day",
+                          "2023-11-14"}) == 0);
+    const std::string t = text.out.str();
+    CAPTURE(t);
+    CHECK(contains(t, "== 2023-11-14 (UTC)"));
+    CHECK_FALSE(contains(t, "2023-11-15"));
+    CHECK(contains(t, "SYMBOL"));
+    CHECK(contains(t, "REALIZED P&L"));
+    bool aapl_row = false;
+    for (const auto& l : lines_of(t)) {
+        if (l.rfind("AAPL ", 0) == 0) {
+            aapl_row = true;
+            CHECK(contains(l, " -5 "));
+            CHECK(contains(l, " 100.00 "));
+            CHECK(l.ends_with(" 200.00"));
+        }
+    }
+    CHECK(aapl_row);
+    CHECK(contains(t, "risk rejections: 3 (halted 1, max_order_qty 2)"));
+    CHECK(contains(t, "exec rejects: 1 (no_quote 1)"));
+    CHECK(contains(t, "trading state: 1 halt(s), 1 resume(s)"));
+    CHECK(contains(t, "sys.trading halted by op: lunch"));
+    CHECK(contains(t, "journal gaps: 1 (4 messages lost), 0 publisher restart(s)"));
+
+    captured none;
+    CHECK(run_args(none, {"journal", "report", "--dir", j.path.string(), "--day", "1999-01-01"}) ==
+          0);
+    CHECK(contains(none.out.str(), "no records for that selection"));
+
+    captured bad;
+    CHECK(run_args(bad, {"journal", "report", "--dir", j.path.string(), "--day", "2023-13-01"}) ==
+          2);
+    CHECK(contains(bad.err.str(), "--day: expected YYYY-MM-DD"));
+    captured missing;
+    CHECK(run_args(missing, {"journal", "report", "--dir", (j.path / "nope").string()}) == 1);
+}
+
+namespace {
+using bus_messages = std::vector<std::pair<std::string, std::string>>;
+
+// Runs `tradebus <args> --xsub <endpoint>` on a thread against a SUB bound at `endpoint`
+// (standing in for the broker's XSUB), serviced meanwhile by this thread: a socket only
+// sends its subscriptions (and takes messages) when its own thread calls into it.
+int replay_into(captured& c, std::vector<std::string> args, const std::string& endpoint,
+                bus_messages& got) {
+    zmq::socket_t sub(c.ctx, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::subscribe, "");
+    sub.set(zmq::sockopt::rcvtimeo, 50);
+    sub.bind(endpoint);
+    args.insert(args.end(), {"--xsub", endpoint});
+    std::atomic<bool> done{false};
+    int rc = -1;
+    std::thread runner([&] {
+        rc = run_args(c, args);
+        done = true;
+    });
+    zmq::message_t topic, body;
+    int idle_after_done = 0;
+    while (idle_after_done < 4) {
+        if (sub.recv(topic)) {
+            if (!topic.more() || !sub.recv(body)) break;
+            got.emplace_back(topic.to_string(), body.to_string());
+        } else if (done) {
+            ++idle_after_done;
+        }
+    }
+    runner.join();
+    return rc;
+}
+}  // namespace
+
+TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps and sys.*") {
+    journal_dir dir;
+    const auto& all = samples();
+    captured c;
+    bus_messages got;
+    CHECK(replay_into(c, {"journal", "replay", "--dir", dir.path.string(), "--speed", "0"},
+                      "inproc://replay-all", got) == 0);
+    CAPTURE(c.out.str());
+    CAPTURE(c.err.str());
+    std::vector<std::pair<std::string, std::string>> want;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (std::string_view(all[i].topic).starts_with("sys.")) continue;
+        want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
+    }
+    CHECK(want.size() == 9);
+    CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
+    CHECK(contains(c.out.str(), "replayed 9 record(s)"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 5 sys.*"));
+}
+
+TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
+    journal_dir dir;
+    const auto& all = samples();
+    {
+        captured c;
+        bus_messages got;
+        CHECK(replay_into(c,
+                          {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
+                           "--prefix", "replay.", "exec.>", "--count", "2"},
+                          "inproc://replay-prefix", got) == 0);
+        REQUIRE(got.size() == 2);
+        CHECK(got[0].first == "replay.exec.ack.AAPL");
+        CHECK(got[1].first == "replay.exec.fill.AAPL");
+        CHECK(got[1].second == encoded(env_of("n", 7), all[6].body));
+    }
+    {  // A prefix moves sys.* out of sys.: they are replayed.
+        captured c;
+        bus_messages got;
+        CHECK(replay_into(c,
+                          {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
+                           "--prefix", "replay.", "sys."},
+                          "inproc://replay-sys", got) == 0);
+        REQUIRE(got.size() == 5);
+        CHECK(got[0].first == "replay.sys.node.health");
+        CHECK(got[4].first == "replay.sys.probe.strategy-1");
+        CHECK(contains(c.out.str(), "0 sys.*"));
+    }
+    {  // Without one they are skipped and counted.
+        captured c;
+        bus_messages got;
+        CHECK(replay_into(c,
+                          {"journal", "replay", "--dir", dir.path.string(), "--speed", "0", "sys."},
+                          "inproc://replay-nosys", got) == 0);
+        CHECK(got.empty());
+        CHECK(contains(c.out.str(), "replayed 0 record(s)"));
+        CHECK(contains(c.out.str(), "5 sys.*"));
+    }
+    {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
+        captured c;
+        bus_messages got;
+        const auto start = std::chrono::steady_clock::now();
+        CHECK(replay_into(c,
+                          {"journal", "replay", "--dir", dir.path.string(), "--speed", "4",
+                           "--since", "@1700000002", "--until", "@1700000005"},
+                          "inproc://replay-window", got) == 0);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        REQUIRE(got.size() == 3);
+        CHECK(got[0].first == "md.bar.MSFT");
+        CHECK(got[2].first == "risk.approved.AAPL");
+        CHECK(elapsed >= std::chrono::milliseconds(450));
+    }
+}
+
+TEST_CASE("cli: journal replay errors: no subscriber, bad arguments") {
+    journal_dir dir;
+    captured c;
+    CHECK(run_args(c, {"journal", "replay", "--dir", dir.path.string(), "--xsub",
+                       "inproc://replay-nobody", "--settle", "0.2"}) == 1);
+    CHECK(contains(c.err.str(), "no subscription arrived from inproc://replay-nobody"));
+    CHECK(contains(c.err.str(), "Nothing was sent"));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"journal", "replay", "--prefix", "bad prefix"},
+          std::vector<std::string>{"journal", "replay", "--speed", "-1"},
+          std::vector<std::string>{"journal", "replay", "--xsub", "nonsense"},
+          std::vector<std::string>{"journal", "replay", "--since", "10:00", "--until", "09:00"}}) {
+        captured bad;
+        CHECK(run_args(bad, args) == 2);
+    }
+    captured help;
+    CHECK(run_args(help, {"journal", "replay", "--help"}) == 0);
+    CHECK(contains(help.out.str(), "sys.*"));
+    CHECK(contains(help.out.str(), "original src"));
 }

@@ -64,6 +64,24 @@ struct journal_options {
     std::uint64_t count = 0;                         // cat: stop after this many; 0 = never
 };
 
+struct replay_options {
+    std::string dir;
+    std::vector<std::string> patterns;  // topics to replay (original topics); empty = all
+    std::string prefix;                 // prepended to every topic ("replay."); empty = none
+    double speed = 1;                   // 1 = recorded pace, N = N times faster, 0 = no pauses
+    std::optional<std::int64_t> since_ns, until_ns;  // receive-time window [since, until)
+    std::uint64_t count = 0;                         // stop after this many sent; 0 = never
+    double settle_s = 2;  // longest wait for the broker's subscriptions before sending
+    std::string xsub;     // endpoint to connect the publishing socket to
+};
+
+struct report_options {
+    std::string dir;
+    std::string day;  // YYYY-MM-DD; empty = every day in the journal
+    bool json = false;
+    bool utc = false;  // group by UTC day (default: local day, as cat shows local times)
+};
+
 /// Parses `args` (args[0] is the program name) and runs the chosen subcommand. Returns the
 /// process exit code: 0 for --help/--version and success, 2 for bad arguments (the message
 /// on env.err), otherwise the subcommand's code. Never throws.
@@ -90,6 +108,18 @@ int run_journal_cat(const journal_options& opts, environment& env);
 /// `tradebus journal verify`: checks every record's checksum and the index continuity and
 /// prints every problem with its segment and offset. 0 when clean, 1 otherwise.
 int run_journal_verify(const journal_options& opts, environment& env);
+
+/// `tradebus journal replay`: republishes the matching records through a publisher connected
+/// to `xsub`, bodies byte for byte, topics with the prefix; skips gap markers, undecodable
+/// records and sys.* topics (the broker drops those) and prints a summary. 0 when done (or
+/// stopped by a signal); 1 when the journal cannot be read, has damaged records, or no
+/// subscription arrives within settle_s (nothing would be delivered).
+int run_journal_replay(const replay_options& opts, environment& env);
+
+/// `tradebus journal report`: per-day fills, volume, realized P&L (average cost), rejections
+/// by rule, exec rejects by code, halts/resumes and journal gaps. 0 ok; 1 when the journal
+/// cannot be read or has damaged records (the report is still printed).
+int run_journal_report(const report_options& opts, environment& env);
 
 /// The journal directory a journal node's TOML names ([journal] dir). Throws usage_error.
 [[nodiscard]] std::string read_journal_dir(const std::string& path);

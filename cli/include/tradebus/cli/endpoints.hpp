@@ -11,11 +11,13 @@ namespace tradebus::cli {
 
 /// The broker's defaults (config/broker.toml ships the same).
 namespace defaults {
+inline constexpr std::string_view xsub_endpoint = "tcp://127.0.0.1:5550";
 inline constexpr std::string_view xpub_endpoint = "tcp://127.0.0.1:5551";
 inline constexpr std::string_view control_endpoint = "tcp://127.0.0.1:5552";
 }  // namespace defaults
 
 struct broker_endpoints {
+    std::string xsub{defaults::xsub_endpoint};  // read only when asked (journal replay)
     std::string xpub{defaults::xpub_endpoint};
     std::string control{defaults::control_endpoint};
 };
@@ -27,7 +29,9 @@ struct broker_endpoints {
 /// Keys the file does not have keep their defaults. Throws usage_error (file:line:col: key:
 /// what was expected) for a missing file, a syntax error, a bad endpoint, or a bind on a
 /// wildcard port (no way to know which port the broker got).
-[[nodiscard]] broker_endpoints read_endpoints(const std::string& path);
+/// `with_xsub`: also read xsub (xsub_advertised / xsub, or a node's [broker] xsub_endpoint);
+/// only `journal replay` publishes, so the other commands never fail on a wildcard xsub port.
+[[nodiscard]] broker_endpoints read_endpoints(const std::string& path, bool with_xsub = false);
 
 /// The endpoint to connect to for a bind endpoint: tcp://*:5551 and tcp://0.0.0.0:5551
 /// become tcp://127.0.0.1:5551; anything else is returned unchanged. nullopt for a wildcard

@@ -30,6 +30,15 @@ namespace tradebus::cli {
 [[nodiscard]] std::string render_record(const journal::record& rec, output_format format,
                                         const line_options& opts);
 
+/// A journal gap marker's fields (FORMAT.md "Gap markers").
+struct gap_fields {
+    std::string kind, src, topic;
+    std::uint64_t expected_seq = 0, got_seq = 0, missing = 0;
+};
+
+/// Decodes a gap marker's body; nullopt when it is not a readable journal_gap map.
+[[nodiscard]] std::optional<gap_fields> decode_gap(std::string_view body);
+
 /// The verify report: one "<segment>:<offset>: <reason> (N bytes)" line per problem, then a
 /// summary line ("clean" or "N problems"). Ends with '\n'.
 [[nodiscard]] std::string format_verify(const journal::verify_report& report, std::string_view dir);

@@ -1,0 +1,82 @@
+// `tradebus journal report`: the pure part. Folds journal records into per-day trading
+// summaries (fills, volume and realized P&L per symbol with average-cost accounting,
+// rejections, halts, journal gaps) and renders them as a text report or one JSON object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tradebus/journal/reader.hpp"
+
+namespace tradebus::cli {
+
+/// One symbol's fills over a day. Prices and money are fixed point (1e-8 units), quantities
+/// lots. Position and P&L carry over from earlier days of the same journal.
+struct symbol_summary {
+    std::uint64_t fills = 0;
+    std::int64_t volume = 0;  // sum of fill quantities, both sides
+    std::int64_t bought = 0, sold = 0;
+    std::int64_t position = 0;      // signed: >0 long, <0 short, at the end of the day
+    std::int64_t cost = 0;          // signed cost basis of `position` (px * qty summed)
+    std::int64_t realized_pnl = 0;  // money realized by this day's fills
+    [[nodiscard]] std::int64_t avg_px() const noexcept;  // cost / position, 0 when flat
+
+    /// Average-cost accounting of one fill (qty > 0, buy or sell): adds to the position at
+    /// its average cost, or reduces / closes it (realizing (px - avg) * qty for a long,
+    /// (avg - px) * qty for a short) and opens the other side with the rest at px.
+    void apply_fill(bool buy, std::int64_t qty, std::int64_t px);
+};
+
+struct state_change {
+    std::int64_t recv_ts_ns = 0;
+    std::string topic, state, by, reason;
+};
+
+struct day_summary {
+    std::string day;  // YYYY-MM-DD
+    std::uint64_t records = 0;
+    std::map<std::string, symbol_summary> symbols;
+    std::map<std::string, std::uint64_t> rejections_by_rule;  // risk.rejected.* rule
+    std::map<std::string, std::uint64_t> exec_rejects_by_code;
+    std::vector<state_change> trading;                  // sys.trading and risk.state, in log order
+    std::uint64_t gaps = 0, missing = 0, restarts = 0;  // the journal's gap markers
+    std::uint64_t undecodable = 0;
+    [[nodiscard]] std::int64_t realized_pnl() const noexcept;
+};
+
+/// Folds records in log order into days (UTC or local days of recv_ts_ns).
+class report_builder {
+  public:
+    explicit report_builder(bool utc) : utc_(utc) {}
+    void add(const journal::record& rec);
+    void add_damaged() noexcept { ++damaged_; }
+    /// The days seen, in order; only `day` when it is not empty.
+    [[nodiscard]] std::vector<day_summary> days(std::string_view day = {}) const;
+    [[nodiscard]] std::uint64_t damaged() const noexcept { return damaged_; }
+
+  private:
+    day_summary& today(std::int64_t ts_ns);
+    bool utc_;
+    std::vector<day_summary> days_;
+    std::map<std::string, symbol_summary> book_;  // positions carried across days
+    std::uint64_t damaged_ = 0;
+};
+
+/// "YYYY-MM-DD" of a time, UTC or local.
+[[nodiscard]] std::string format_day(std::int64_t ts_ns, bool utc);
+
+/// The text report ("no records" lines for an empty selection). Ends with '\n'.
+[[nodiscard]] std::string format_report(const std::vector<day_summary>& days, std::string_view dir,
+                                        bool utc, std::uint64_t damaged);
+
+/// One JSON object: {"dir","utc","damaged","days":[{"day","records","symbols":{SYM:{"fills",
+/// "volume","bought","sold","position","avg_px","realized_pnl"}},"realized_pnl",
+/// "rejections_by_rule":{..},"exec_rejects_by_code":{..},"trading":[{"recv_ts_ns","topic",
+/// "state","by","reason"}],"gaps","missing","restarts","undecodable"}]}; fixed-point ints.
+[[nodiscard]] std::string report_json(const std::vector<day_summary>& days, std::string_view dir,
+                                      bool utc, std::uint64_t damaged);
+
+}  // namespace tradebus::cli
