@@ -1,0 +1,50 @@
+// Round-trip latency through a bus target: A publishes a tick on md.tick.<sym> at a fixed rate
+// (an open-loop schedule: a slow reply never delays the next send), B receives it and
+// publishes the same bytes back on exec.fill.<sym>, A receives that. The round trip is taken
+// from just before A's send to just after A's receive, on one monotonic clock (A's sender and
+// receiver are two threads of one process). Each message is matched by its envelope seq.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+#include <zmq.hpp>
+
+#include "bus_target.hpp"
+
+namespace tradebus::bench {
+
+struct latency_options {
+    double rate_per_s = 1000;
+    std::uint64_t messages = 5000;  // recorded, after the warm-up
+    std::uint64_t warmup = 200;     // sent first, not recorded
+    std::chrono::milliseconds time_limit{20'000};
+};
+
+struct percentiles {
+    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+};
+
+struct latency_result {
+    std::uint64_t sent = 0;      // recorded messages sent
+    std::uint64_t answered = 0;  // of those, echoes received
+    bool timed_out = false;
+    double achieved_rate = 0;  // recorded messages / send duration
+    percentiles us;
+    std::vector<double> samples_us;  // every recorded round trip, sorted
+    std::vector<percentiles> runs;   // each run's own percentiles (one, or one per half)
+
+    /// Adds another run's samples and counts (for runs split in ABBA order) and recomputes
+    /// the percentiles over all samples.
+    void merge(const latency_result& other);
+};
+
+/// Nearest-rank percentiles of `samples` (sorted in place), in the samples' unit.
+[[nodiscard]] percentiles compute_percentiles(std::vector<double>& samples);
+
+/// Runs one latency measurement through `target`. Throws std::runtime_error when the probes
+/// cannot get through or the target has exited.
+[[nodiscard]] latency_result run_latency(zmq::context_t& ctx, bus_target& target,
+                                         const latency_options& opts);
+
+}  // namespace tradebus::bench
