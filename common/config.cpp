@@ -209,7 +209,10 @@ std::string section::choice(std::string_view key, std::string fallback,
     const toml::node* node = lookup(key);
     if (node == nullptr) return fallback;
     std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : "|") + std::string(a);
+    for (auto a : allowed) {
+        if (!list.empty()) list += '|';
+        list.append(a);
+    }
     if (node->is_string()) {
         auto v = *node->value<std::string>();
         if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
