@@ -43,7 +43,7 @@ void still_serving(zmq::context_t& ctx, broker_process& broker, const std::strin
 
 }  // namespace
 
-TEST_CASE("broker: garbage on XSUB is dropped and counted by reason; forwarding goes on") {
+TEST_CASE("broker: garbage on XSUB is dropped and counted by reason, forwarding goes on") {
     zmq::context_t ctx;
     temp_dir dir;
     broker_process broker(ctx, dir, {.max_message_bytes = 4096});

@@ -380,7 +380,7 @@ TEST_CASE("faults: with risk killed nothing new is approved or executed") {
     CHECK(p.node("strategy").running());
 }
 
-TEST_CASE("faults: halt stops approvals and execution; resume lets orders flow again") {
+TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow again") {
     zmq::context_t ctx;
     temp_dir dir;
     pipeline p(ctx, dir, interval_ms);

@@ -963,7 +963,7 @@ TEST_CASE("cli: sniff prints matching events as JSON lines, undecodable ones fla
     }
 }
 
-TEST_CASE("cli: sniff --stats --count ends with a final table; --last says there is no cache") {
+TEST_CASE("cli: sniff --stats --count ends with a final table, --last says there is no cache") {
     captured c;
     zmq::socket_t pub(c.ctx, zmq::socket_type::pub);
     pub.set(zmq::sockopt::linger, 0);

@@ -166,7 +166,7 @@ TEST_CASE("marketdata: csv reader skips bad rows, counting them with their line 
     CHECK(rd.rows_bad() == 6);
 }
 
-TEST_CASE("marketdata: csv reader without header uses the default order; bad headers refuse") {
+TEST_CASE("marketdata: csv reader without header uses the default order, bad headers refuse") {
     scratch_dir dir("md");
     write_file(dir.file("plain.csv"), "1000,AAPL,10.00,1,10.01,2,,\n2000,AAPL,10.00,1,10.01,2,,\n");
     csv_reader plain(dir.file("plain.csv"));

@@ -332,7 +332,7 @@ TEST_CASE("risk: a reduced order records requested_qty and qty") {
     CHECK(o.qty == 100);
 }
 
-TEST_CASE("risk: order ids are unique and carry the prefix; LIMIT prices round passively") {
+TEST_CASE("risk: order ids are unique and carry the prefix, LIMIT prices round passively") {
     auto cfg = open_config();
     cfg.order_kind = schema::order_type::limit;
     cfg.limit_offset_bps = 10.0;
@@ -466,7 +466,7 @@ TEST_CASE("risk: position book rounds the average to the nearest 1e-8 and satura
     CHECK(b.find("BIG")->avg_px == to_fixed(100'000.0));
 }
 
-TEST_CASE("risk: trading states active, reducing, halted; operator commands are idempotent") {
+TEST_CASE("risk: trading states active, reducing, halted, operator commands are idempotent") {
     trading_state_machine t(to_fixed(500), to_fixed(300));
     CHECK(t.state() == trading_state::active);
     CHECK(t.by() == "risk");
@@ -482,7 +482,7 @@ TEST_CASE("risk: trading states active, reducing, halted; operator commands are 
     CHECK_FALSE(t.loss_driven());
 }
 
-TEST_CASE("risk: daily loss latches reducing then halted; resume only once recovered") {
+TEST_CASE("risk: daily loss latches reducing then halted, resume only once recovered") {
     trading_state_machine t(to_fixed(500), to_fixed(300));
     CHECK_FALSE(t.on_pnl(to_fixed(-299.99)));
     CHECK(t.on_pnl(to_fixed(-300)));

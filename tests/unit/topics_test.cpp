@@ -33,7 +33,7 @@ TEST_CASE("topics: prefix and fixed topic constants") {
     CHECK(topics::probe == "sys.probe.");
 }
 
-TEST_CASE("topics: every constant is a valid prefix; fixed topics are valid topics") {
+TEST_CASE("topics: every constant is a valid prefix, fixed topics are valid topics") {
     const std::vector<std::string_view> prefixes = {
         topics::md_tick,     topics::md_bar,   topics::signal,   topics::approved,
         topics::rejected,    topics::position, topics::exec_ack, topics::exec_fill,
