@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config_loading.hpp"
 #include "fake_node_context.hpp"
 #include "tradebus/risk/order_rate_limiter.hpp"
 #include "tradebus/risk/position_book.hpp"
@@ -559,19 +560,9 @@ TEST_CASE("risk: fail-safe: degraded when market data goes silent, healthy when 
 }
 
 namespace {
-struct loaded_config {
-    risk_config cfg;
-    std::vector<std::string> errors;
-};
-loaded_config load(const std::string& toml_text) {
-    auto table = toml::parse(toml_text);
-    common::config_errors errors("risk.toml");
-    common::section root(&table, "", errors);
-    auto own = root.table("risk");
-    loaded_config out{load_risk_config(own), {}};
-    root.finish();
-    out.errors = errors.lines();
-    return out;
+auto load(const std::string& toml_text) {
+    return testing::load_own_table(toml_text, "risk.toml", "risk",
+                                   [](common::section& own) { return load_risk_config(own); });
 }
 }  // namespace
 

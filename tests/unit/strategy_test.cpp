@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config_loading.hpp"
 #include "fake_node_context.hpp"
 #include "tradebus/schema/topics.hpp"
 #include "tradebus/strategy/signal_engine.hpp"
@@ -435,19 +436,9 @@ TEST_CASE("strategy: signal_every_tick node publishes one signal per tick with r
 }
 
 namespace {
-struct loaded_config {
-    strategy_config cfg;
-    std::vector<std::string> errors;
-};
-loaded_config load(const std::string& toml_text) {
-    auto table = toml::parse(toml_text);
-    common::config_errors errors("strategy.toml");
-    common::section root(&table, "", errors);
-    auto own = root.table("strategy");
-    loaded_config out{load_strategy_config(own), {}};
-    root.finish();
-    out.errors = errors.lines();
-    return out;
+auto load(const std::string& toml_text) {
+    return testing::load_own_table(toml_text, "strategy.toml", "strategy",
+                                   [](common::section& own) { return load_strategy_config(own); });
 }
 }  // namespace
 
