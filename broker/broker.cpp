@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <vector>
 #include <zmq.hpp>
 
 #include "tradebus/broker/control_plane.hpp"
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/broker/forwarder.hpp"
+#include "tradebus/broker/recorder.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -49,7 +51,7 @@ class broker final : public event_sink {
     int run() {
         spdlog::info("tradebus-broker {} starting: config {}, pid {}, epoch {}", common::version(),
                      cfg_.source, ::getpid(), epoch_);
-        if (!bind_all()) return 1;
+        if (!bind_all() || !bind_recorder()) return 1;
         control_plane_.set_advertised(advertised(cfg_.endpoints.xsub_advertised, xsub_),
                                       advertised(cfg_.endpoints.xpub_advertised, xpub_));
         const std::string control_ep = advertised(cfg_.endpoints.control_advertised, control_);
@@ -89,6 +91,23 @@ class broker final : public event_sink {
     }
 
   private:
+    // The lossless journal link (recorder.hpp), only when [endpoints] recorder is set.
+    bool bind_recorder() {
+        if (cfg_.endpoints.recorder.empty()) return true;
+        recorder_ = std::make_unique<recorder>(ctx_, cfg_.data.sndhwm, stats_);
+        try {
+            recorder_->bind(cfg_.endpoints.recorder);
+        } catch (const zmq::error_t& e) {
+            spdlog::error("cannot bind recorder endpoint {}: {}; not starting",
+                          cfg_.endpoints.recorder, e.what());
+            return false;
+        }
+        forwarder_.attach_recorder(recorder_.get());
+        spdlog::info("recorder link on {}: every message goes there first (XPUB_NODROP)",
+                     cfg_.endpoints.recorder);
+        return true;
+    }
+
     bool bind_all() {
         for (auto* s : {&xsub_, &xpub_, &control_})
             s->set(zmq::sockopt::linger, defaults::linger_ms);
@@ -123,9 +142,11 @@ class broker final : public event_sink {
     }
 
     void loop() {
-        zmq_pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
-                                  {xpub_.handle(), 0, ZMQ_POLLIN, 0},
-                                  {xsub_.handle(), 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {
+            {control_.handle(), 0, ZMQ_POLLIN, 0},
+            {xpub_.handle(), 0, ZMQ_POLLIN, 0},
+            {xsub_.handle(), 0, ZMQ_POLLIN, 0},
+            {recorder_ ? recorder_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
         const std::int64_t watchdog_ms = common::watchdog_interval().count();
         std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
         while (!common::stop_requested()) {
@@ -140,11 +161,21 @@ class broker final : public event_sink {
     // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
     // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
     // budget (control first, so it never starves behind data), then run the due timers.
-    void turn(zmq_pollitem_t (&items)[3], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
+    void turn(zmq_pollitem_t (&items)[4], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
         const std::int64_t due = std::min(
             {control_plane_.next_deadline(), next_watchdog, now + defaults::max_poll_wait_ms});
-        zmq::poll(items, 3, std::chrono::milliseconds(std::max<std::int64_t>(0, due - now)));
+        // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
+        // recorder socket is writable; control and subscriptions are served meanwhile.
+        const bool stalled = recorder_ && recorder_->stalled();
+        items[2].events = stalled ? 0 : ZMQ_POLLIN;
+        items[3].events = static_cast<short>(ZMQ_POLLIN | (stalled ? ZMQ_POLLOUT : 0));
+        zmq::poll(items, recorder_ ? 4 : 3,
+                  std::chrono::milliseconds(std::max<std::int64_t>(0, due - now)));
+        if ((items[3].revents & ZMQ_POLLIN) != 0) {
+            forwarder_.drain_recorder_subscriptions(defaults::data_drain_budget);
+        }
+        if ((items[3].revents & ZMQ_POLLOUT) != 0 && stalled) forwarder_.resume_recorder();
         if ((items[0].revents & ZMQ_POLLIN) != 0) drain_control(defaults::control_drain_budget);
         if ((items[1].revents & ZMQ_POLLIN) != 0) {
             forwarder_.drain_subscriptions(defaults::data_drain_budget);
@@ -217,6 +248,7 @@ class broker final : public event_sink {
     zmq::context_t ctx_{1};
     zmq::socket_t xsub_, xpub_, control_;
     forwarder forwarder_;
+    std::unique_ptr<recorder> recorder_;
     control_plane control_plane_;
     std::map<std::string, std::uint64_t, std::less<>> seq_;
     std::string event_buf_, reply_buf_;

@@ -104,6 +104,15 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
     cfg.endpoints.xsub = bind_endpoint(e, "xsub", defaults::xsub_endpoint);
     cfg.endpoints.xpub = bind_endpoint(e, "xpub", defaults::xpub_endpoint);
     cfg.endpoints.control = bind_endpoint(e, "control", defaults::control_endpoint);
+    if (e.has("recorder")) cfg.endpoints.recorder = bind_endpoint(e, "recorder", "");
+    for (const std::string* other :
+         {&cfg.endpoints.xsub, &cfg.endpoints.xpub, &cfg.endpoints.control}) {
+        if (!cfg.endpoints.recorder.empty() && cfg.endpoints.recorder == *other) {
+            e.error("recorder",
+                    "expected an endpoint other than endpoints.xsub, xpub and control, got " +
+                        quoted(cfg.endpoints.recorder));
+        }
+    }
     cfg.endpoints.xsub_advertised = advertised_endpoint(e, "xsub_advertised");
     cfg.endpoints.xpub_advertised = advertised_endpoint(e, "xpub_advertised");
     cfg.endpoints.control_advertised = advertised_endpoint(e, "control_advertised");

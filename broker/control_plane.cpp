@@ -402,6 +402,15 @@ schema::control_message control_plane::on_status(const schema::status_request& r
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         s.drops.push_back({std::string(drop_reason_names[i]), stats_.drops[i]});
     }
+    const recorder_counters& rec = stats_.recorder;
+    const bool stalled = rec.held > 0;
+    s.recorder = {
+        rec.enabled,
+        stalled,
+        rec.sent,
+        rec.stalls,
+        rec.stalled_ms + (stalled ? static_cast<std::uint64_t>(now - rec.stalled_since_ms) : 0),
+        rec.overflow};
     return s;
 }
 

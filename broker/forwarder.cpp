@@ -20,6 +20,7 @@ void forwarder::dropped(drop_reason r, std::string_view socket) {
 
 std::size_t forwarder::drain_events(std::size_t budget) {
     std::size_t n = 0;
+    if (recorder_ != nullptr && recorder_->stalled()) return 0;
     for (; n < budget; ++n) {
         if (!xsub_.recv(topic_, zmq::recv_flags::dontwait)) break;
         ++stats_.received;
@@ -40,29 +41,47 @@ std::size_t forwarder::drain_events(std::size_t budget) {
             dropped(*why, "xsub");
             continue;
         }
-        const std::size_t bytes = topic_.size() + body_.size();
-        topic_count& counter = stats_.topics.slot(topic);  // before send() empties topic_
-        if (!xpub_.send(topic_, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
-            !xpub_.send(body_, zmq::send_flags::dontwait)) {
-            dropped(drop_reason::would_block, "xpub");
-            continue;
-        }
-        ++counter.messages;
-        counter.bytes += bytes;
-        ++stats_.forwarded;
+        if (recorder_ != nullptr && !recorder_->offer(topic_, body_)) return n + 1;  // held
+        to_xpub(topic_, body_);
     }
     return n;
 }
 
+void forwarder::to_xpub(zmq::message_t& topic, zmq::message_t& body) {
+    const std::size_t bytes = topic.size() + body.size();
+    topic_count& counter = stats_.topics.slot(topic.to_string_view());  // before send() empties it
+    if (!xpub_.send(topic, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+        !xpub_.send(body, zmq::send_flags::dontwait)) {
+        dropped(drop_reason::would_block, "xpub");
+        return;
+    }
+    ++counter.messages;
+    counter.bytes += bytes;
+    ++stats_.forwarded;
+}
+
+bool forwarder::resume_recorder() {
+    return recorder_->flush([this](zmq::message_t& t, zmq::message_t& b) { to_xpub(t, b); });
+}
+
 std::size_t forwarder::drain_subscriptions(std::size_t budget) {
+    return pass_subscriptions(xpub_, "xpub", budget);
+}
+
+std::size_t forwarder::drain_recorder_subscriptions(std::size_t budget) {
+    return pass_subscriptions(recorder_->socket(), "recorder", budget);
+}
+
+std::size_t forwarder::pass_subscriptions(zmq::socket_t& from, std::string_view name,
+                                          std::size_t budget) {
     std::size_t n = 0;
     for (; n < budget; ++n) {
-        if (!xpub_.recv(body_, zmq::recv_flags::dontwait)) break;
+        if (!from.recv(body_, zmq::recv_flags::dontwait)) break;
         if (body_.more()) {
             do {
-                (void)xpub_.recv(extra_, zmq::recv_flags::none);
+                (void)from.recv(extra_, zmq::recv_flags::none);
             } while (extra_.more());
-            dropped(drop_reason::bad_subscription, "xpub");
+            dropped(drop_reason::bad_subscription, name);
             continue;
         }
         const auto* data = body_.data<unsigned char>();
@@ -70,7 +89,7 @@ std::size_t forwarder::drain_subscriptions(std::size_t budget) {
         // subscription tries shallow.
         if (body_.size() == 0 || (data[0] != 0 && data[0] != 1) ||
             body_.size() > 1 + schema::topics::max_topic_bytes) {
-            dropped(drop_reason::bad_subscription, "xpub");
+            dropped(drop_reason::bad_subscription, name);
             continue;
         }
         const bool subscribe = data[0] == 1;
@@ -89,15 +108,8 @@ std::size_t forwarder::drain_subscriptions(std::size_t budget) {
 void forwarder::publish(std::string_view topic, std::string_view body) {
     zmq::message_t t(topic.data(), topic.size());
     zmq::message_t b(body.data(), body.size());
-    topic_count& counter = stats_.topics.slot(topic);
-    if (!xpub_.send(t, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
-        !xpub_.send(b, zmq::send_flags::dontwait)) {
-        dropped(drop_reason::would_block, "xpub");
-        return;
-    }
-    ++counter.messages;
-    counter.bytes += topic.size() + body.size();
-    ++stats_.forwarded;
+    if (recorder_ != nullptr && !recorder_->offer(t, b)) return;  // held: sent on resume
+    to_xpub(t, b);
 }
 
 }  // namespace tradebus::broker

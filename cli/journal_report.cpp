@@ -93,7 +93,9 @@ void report_builder::add(const journal::record& rec) {
     ++d.records;
     if ((rec.flags & journal::format::flags::gap_marker) != 0) {
         if (const auto g = decode_gap(rec.body)) {
-            if (g->kind == "restart") {
+            if (g->kind == "broker_restart") {
+                ++d.broker_restarts;
+            } else if (g->kind == "restart") {
                 ++d.restarts;
             } else {
                 ++d.gaps;
@@ -231,7 +233,8 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
                    (c.reason.empty() ? "" : ": " + printable(c.reason)) + "\n";
         }
         out += "journal gaps: " + std::to_string(d.gaps) + " (" + std::to_string(d.missing) +
-               " messages lost), " + std::to_string(d.restarts) + " publisher restart(s)";
+               " messages lost), " + std::to_string(d.restarts) + " publisher restart(s), " +
+               std::to_string(d.broker_restarts) + " broker restart(s)";
         if (d.undecodable > 0) out += ", " + std::to_string(d.undecodable) + " undecodable";
         out += "\n";
     }
@@ -288,6 +291,7 @@ std::string report_json(const std::vector<day_summary>& days, std::string_view d
         out += "],\"gaps\":" + std::to_string(d.gaps) +
                ",\"missing\":" + std::to_string(d.missing) +
                ",\"restarts\":" + std::to_string(d.restarts) +
+               ",\"broker_restarts\":" + std::to_string(d.broker_restarts) +
                ",\"undecodable\":" + std::to_string(d.undecodable) + "}";
     }
     out += "]}";

@@ -102,6 +102,8 @@ std::optional<gap_fields> decode_gap(std::string_view body) {
             if (key == "expected_seq") g.expected_seq = kv.val.as<std::uint64_t>();
             if (key == "got_seq") g.got_seq = kv.val.as<std::uint64_t>();
             if (key == "missing") g.missing = kv.val.as<std::uint64_t>();
+            if (key == "old_epoch") g.old_epoch = kv.val.as<std::uint64_t>();
+            if (key == "new_epoch") g.new_epoch = kv.val.as<std::uint64_t>();
         }
         if (type != "journal_gap") return std::nullopt;
         return g;
@@ -180,11 +182,19 @@ std::string render_record(const journal::record& rec, output_format format,
                 append_json_string(out, g->src);
                 out += ",\"expected_seq\":" + std::to_string(g->expected_seq) +
                        ",\"got_seq\":" + std::to_string(g->got_seq) +
-                       ",\"missing\":" + std::to_string(g->missing) +
-                       ",\"recv_ts_ns\":" + std::to_string(rec.recv_ts_ns) + "}";
+                       ",\"missing\":" + std::to_string(g->missing);
+                if (g->kind == "broker_restart") {
+                    out += ",\"old_epoch\":" + std::to_string(g->old_epoch) +
+                           ",\"new_epoch\":" + std::to_string(g->new_epoch);
+                }
+                out += ",\"recv_ts_ns\":" + std::to_string(rec.recv_ts_ns) + "}";
                 return out;
             }
-            std::string what = g->kind == "restart"
+            std::string what = g->kind == "broker_restart"
+                                   ? "broker restarted (epoch " + std::to_string(g->old_epoch) +
+                                         " -> " + std::to_string(g->new_epoch) +
+                                         "): what was published while it was down is lost"
+                               : g->kind == "restart"
                                    ? printable(g->src) + " restarted its sequence (expected seq " +
                                          std::to_string(g->expected_seq) + ", got " +
                                          std::to_string(g->got_seq) + ")"

@@ -102,6 +102,13 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
     out += "\ndrops: " +
            (dropped == 0 ? std::string("none") : std::to_string(dropped) + " (" + parts + ")");
     out += "\n";
+    if (const auto& r = s.recorder; r.enabled) {
+        out += "recorder: " + std::string(r.stalled ? "STALLED" : "flowing") + ", sent " +
+               std::to_string(r.sent) + ", stalls " + std::to_string(r.stalls) + " (" +
+               std::to_string(r.stalled_ms) + " ms)";
+        if (r.overflow > 0) out += ", overflow " + std::to_string(r.overflow);
+        out += "\n";
+    }
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "tradebus/journal/format.hpp"
+#include "tradebus/schema/topics.hpp"
 
 namespace tradebus::journal {
 
@@ -43,8 +44,9 @@ void mp_uint(std::string& out, std::uint64_t v) {
 }  // namespace
 
 std::string encode_gap_marker(const gap_marker& m) {
+    const bool broker = m.kind == "broker_restart";
     std::string out;
-    out += static_cast<char>(0x80 | 7);  // fixmap, 7 entries
+    out += static_cast<char>(0x80 | (broker ? 9 : 7));  // fixmap
     mp_str(out, "type");
     mp_str(out, "journal_gap");
     mp_str(out, "kind");
@@ -59,6 +61,12 @@ std::string encode_gap_marker(const gap_marker& m) {
     mp_uint(out, m.got_seq);
     mp_str(out, "missing");
     mp_uint(out, m.missing);
+    if (broker) {
+        mp_str(out, "old_epoch");
+        mp_uint(out, m.old_epoch);
+        mp_str(out, "new_epoch");
+        mp_uint(out, m.new_epoch);
+    }
     return out;
 }
 
@@ -78,6 +86,13 @@ journal_config read_config(common::section& own) {
     w.buffer_bytes = static_cast<std::uint64_t>(
         own.integer("buffer_bytes", static_cast<std::int64_t>(w.buffer_bytes), 4096, 1LL << 30));
     c.record_gaps = own.boolean("record_gaps", c.record_gaps);
+    c.source = own.choice("source", c.source, {"bus", "recorder"});
+    c.recorder_endpoint = own.endpoint("recorder_endpoint", "");
+    if (c.source == "recorder" && c.recorder_endpoint.empty()) {
+        own.error("recorder_endpoint",
+                  "expected the broker's [endpoints] recorder endpoint (source = \"recorder\"), "
+                  "got nothing");
+    }
     return c;
 }
 
@@ -125,6 +140,20 @@ void journal_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
         }
     }
     store(ctx, in.topic, in.raw, now, 0);
+}
+
+std::string journal_node::data_endpoint() const {
+    return cfg_.source == "recorder" ? cfg_.recorder_endpoint : std::string();
+}
+
+void journal_node::on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
+                                     std::uint64_t new_epoch) {
+    gap_marker m{"broker_restart", "",       std::string(schema::topics::broker_started), 0, 0, 0,
+                 old_epoch,        new_epoch};
+    store(ctx, m.topic, encode_gap_marker(m), ctx.now_ns(), format::flags::gap_marker);
+    ++gaps_recorded_;
+    spdlog::warn("journal: broker restarted (epoch {} -> {}): marker recorded", old_epoch,
+                 new_epoch);
 }
 
 void journal_node::on_undecodable(runtime::context& ctx, std::string_view topic,

@@ -139,10 +139,12 @@ class engine final : public context {
     // ------------------------------------------------------------------ data plane
     void connect_data(const std::string& xsub, const std::string& xpub) {
         if (connected_) return;
+        const std::string own = logic_->data_endpoint();
+        const std::string& from = own.empty() ? xpub : own;
         pub_.connect(xsub);
-        sub_.connect(xpub);
+        sub_.connect(from);
         connected_ = true;
-        spdlog::info("data plane: publishing to {}, subscribed via {} ({})", xsub, xpub,
+        spdlog::info("data plane: publishing to {}, subscribed via {} ({})", xsub, from,
                      join(logic_->subscriptions()));
     }
 
@@ -265,6 +267,7 @@ class engine final : public context {
             }
         } else if (const auto* b = std::get_if<schema::broker_started>(&ev.body)) {
             if (session_ != 0 && b->epoch != epoch_) {
+                note_epoch(b->epoch);
                 spdlog::warn("broker restarted (epoch {} -> {}): re-registering", epoch_, b->epoch);
                 lose_session();
             }
@@ -282,6 +285,15 @@ class engine final : public context {
     }
 
     // ------------------------------------------------------------------ control plane
+    // Tells the logic about a broker restart once per new epoch, whichever path saw it first
+    // (sys.broker.started, a heartbeat reply, or the re-registration).
+    void note_epoch(std::uint64_t epoch) {
+        if (epoch == 0 || epoch == seen_epoch_) return;
+        const std::uint64_t old = seen_epoch_;
+        seen_epoch_ = epoch;
+        if (old != 0 && started_) logic_->on_broker_restart(*this, old, epoch);
+    }
+
     void lose_session() {
         session_ = 0;
         probe_ok_ = false;  // prove the data plane again through the new broker
@@ -349,6 +361,7 @@ class engine final : public context {
 
     void on_reply(const schema::register_reply& r) {
         const bool new_epoch = epoch_ != 0 && r.epoch != epoch_;
+        note_epoch(r.epoch);
         session_ = r.session_id;
         epoch_ = r.epoch;
         liveness_ = r.liveness;
@@ -365,6 +378,7 @@ class engine final : public context {
 
     void on_reply(const schema::heartbeat_reply& r) {
         if (r.epoch != epoch_) {
+            note_epoch(r.epoch);
             spdlog::warn("broker epoch changed ({} -> {}): re-registering", epoch_, r.epoch);
             lose_session();
             return;
@@ -466,6 +480,7 @@ class engine final : public context {
 
     bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;
     std::uint64_t probe_nonce_ = 0, session_ = 0, epoch_ = 0, unconnected_drops_ = 0;
+    std::uint64_t seen_epoch_ = 0;  // the last epoch on_broker_restart was told about
     std::int64_t next_probe_ms_ = 0, next_control_ms_ = 0, timer_due_ns_ = 0;
     std::int64_t heartbeat_ms_ = cfg_.heartbeat_interval_ms, liveness_ = 0;
     int failures_ = 0;

@@ -87,6 +87,7 @@ name = "broker"
 xsub = "tcp://$addr_a:5550"
 xpub = "tcp://$addr_a:5551"
 control = "$control"
+recorder = "tcp://$addr_a:5553"
 [heartbeat]
 interval_ms = 250
 [pipeline.journal]
@@ -107,6 +108,7 @@ for n in "${nodes[@]}"; do
     sed -e "s|^control_endpoint = .*|control_endpoint = \"$control\"|" \
         -e "s|^heartbeat_interval_ms = .*|heartbeat_interval_ms = 250|" \
         -e "s|^dir = \"var/journal\"|dir = \"$tmp/journal\"|" \
+        -e "s|^recorder_endpoint = .*|recorder_endpoint = \"tcp://$addr_a:5553\"|" \
         "$config_dir/$n.toml" >"$tmp/$n.toml"
     grep -q "^control_endpoint = \"$control\"" "$tmp/$n.toml" ||
         fail "$n.toml: no [broker] control_endpoint line to point at $control"

@@ -213,7 +213,13 @@ inline status_reply make(std::type_identity<status_reply>) {
             .topics = {{.topic = "md.tick.AAPL", .messages = 1'000, .bytes = 150'000},
                        {.topic = "exec.fill.AAPL", .messages = 3, .bytes = 600}},
             .topics_total = 17,
-            .drops = {{.reason = "frame_count", .count = 2}, {.reason = "oversized", .count = 1}}};
+            .drops = {{.reason = "frame_count", .count = 2}, {.reason = "oversized", .count = 1}},
+            .recorder = {.enabled = true,
+                         .stalled = true,
+                         .sent = 1'003,
+                         .stalls = 2,
+                         .stalled_ms = 15,
+                         .overflow = 1}};
 }
 inline halt_request make(std::type_identity<halt_request>) {
     return {.reason = "daily loss limit", .by = "operator"};

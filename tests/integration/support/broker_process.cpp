@@ -20,16 +20,22 @@ broker_process::broker_process(zmq::context_t& ctx, const temp_dir& dir, broker_
         xsub = ipc_endpoint(dir, "xsub.ipc");
         xpub = ipc_endpoint(dir, "xpub.ipc");
         control = ipc_endpoint(dir, "control.ipc");
+        if (s.recorder) recorder = ipc_endpoint(dir, "recorder.ipc");
     } else {
         xsub = free_tcp_endpoint();
         xpub = free_tcp_endpoint();
         control = free_tcp_endpoint();
         while (xpub == xsub) xpub = free_tcp_endpoint();
         while (control == xsub || control == xpub) control = free_tcp_endpoint();
+        while (s.recorder &&
+               (recorder.empty() || recorder == xsub || recorder == xpub || recorder == control)) {
+            recorder = free_tcp_endpoint();
+        }
     }
     std::string toml = "[broker]\nname = \"broker\"\nlog_level = \"debug\"\n";
     toml += "[endpoints]\nxsub = \"" + xsub + "\"\nxpub = \"" + xpub + "\"\ncontrol = \"" +
             control + "\"\n";
+    if (!recorder.empty()) toml += "recorder = \"" + recorder + "\"\n";
     toml += "[data]\nmax_message_bytes = " + std::to_string(s.max_message_bytes) + "\n";
     if (s.sndhwm > 0) toml += "sndhwm = " + std::to_string(s.sndhwm) + "\n";
     toml += "[heartbeat]\ninterval_ms = " + std::to_string(s.interval_ms) +

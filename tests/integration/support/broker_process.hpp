@@ -30,6 +30,7 @@ struct broker_settings {
     std::int64_t max_message_bytes = 1 << 20;
     std::int64_t sndhwm = 0;         // per-subscriber queue on XPUB; 0 = the broker's default
     bool ipc = false;                // ipc:// endpoints in the temp dir instead of loopback TCP
+    bool recorder = false;           // bind the lossless recorder endpoint too
     std::string extra_toml{};        // appended verbatim
     std::vector<std::string> env{};  // extra environment for the process ("KEY=VALUE")
 };
@@ -48,6 +49,7 @@ class broker_process {
     [[nodiscard]] schema::status_reply status(std::int64_t max_topics = 1000);
 
     std::string xsub, xpub, control;
+    std::string recorder;  // empty unless broker_settings::recorder
     std::filesystem::path config_path;
 
   private:

@@ -52,7 +52,9 @@ std::string node_executable(const std::string& kind) {
 
 pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms)
     : broker(ctx, dir,
-             broker_settings{.pipeline_toml = pipeline_broker_toml(), .interval_ms = interval_ms}),
+             broker_settings{.pipeline_toml = pipeline_broker_toml(),
+                             .interval_ms = interval_ms,
+                             .recorder = true}),
       journal_dir(dir.file("journal")),
       dir_(dir),
       interval_ms_(interval_ms) {}
@@ -63,6 +65,12 @@ void pipeline::configure(const std::string& kind, const std::string& own) {
                        "\nheartbeat_interval_ms = " + std::to_string(interval_ms_) +
                        "\nlog_level = \"info\"\n[broker]\ncontrol_endpoint = \"" + broker.control +
                        "\"\nrequest_timeout_ms = 500\nretry_max_ms = 500\n" + own;
+    const std::string table = "[journal]\n";
+    const auto at = text.find(table);
+    if (kind == "journal" && at != std::string::npos && own.find("source =") == std::string::npos) {
+        text.insert(at + table.size(),
+                    "source = \"recorder\"\nrecorder_endpoint = \"" + broker.recorder + "\"\n");
+    }
     dir_.write(kind + ".toml", text);
 }
 

@@ -32,7 +32,9 @@ class pipeline {
     pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms = 200);
 
     /// Writes `kind`.toml: the [node]/[broker] header for this test's broker, then `own` (the
-    /// node's own tables, verbatim). Call before start(kind).
+    /// node's own tables, verbatim). As in the shipped config, the journal reads the broker's
+    /// lossless recorder endpoint: `source`/`recorder_endpoint` are added to its [journal]
+    /// table unless `own` sets `source`. Call before start(kind).
     void configure(const std::string& kind, const std::string& own);
     /// Starts (or restarts) the node process.
     void start(const std::string& kind);

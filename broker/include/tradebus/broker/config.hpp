@@ -12,6 +12,7 @@ namespace tradebus::broker {
 
 struct endpoints_config {
     std::string xsub, xpub, control;  // bind endpoints
+    std::string recorder;             // the journal's lossless link; empty = none
     // What a node on this host should connect to. Empty = derived from the bind endpoint after
     // binding (a wildcard host becomes 127.0.0.1, a wildcard port the port bound).
     std::string xsub_advertised, xpub_advertised, control_advertised;

@@ -10,6 +10,17 @@
 
 namespace tradebus::broker {
 
+/// The recorder link (recorder.hpp); all zero when no recorder endpoint is configured.
+struct recorder_counters {
+    bool enabled = false;               // a recorder endpoint is bound
+    std::uint64_t sent = 0;             // messages the recorder socket took
+    std::uint64_t stalls = 0;           // times XSUB reading stopped for the recorder
+    std::uint64_t stalled_ms = 0;       // total time of finished stalls
+    std::int64_t stalled_since_ms = 0;  // monotonic start of the current stall
+    std::uint64_t held = 0;             // messages waiting for the recorder now
+    std::uint64_t overflow = 0;         // own events dropped: hold queue full
+};
+
 struct data_stats {
     explicit data_stats(std::size_t max_topics_tracked) : topics(max_topics_tracked) {}
 
@@ -19,6 +30,7 @@ struct data_stats {
     std::uint64_t forwarded = 0;        // messages sent on XPUB (forwarded + own events)
     std::uint64_t subscriptions = 0;    // \x01 frames passed upstream
     std::uint64_t unsubscriptions = 0;  // \x00 frames passed upstream
+    recorder_counters recorder;
 
     void drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {

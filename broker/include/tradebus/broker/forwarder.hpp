@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/recorder.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
@@ -30,16 +31,29 @@ class forwarder {
     /// Passes up to `budget` (un)subscription frames from XPUB to XSUB. Returns frames read.
     std::size_t drain_subscriptions(std::size_t budget);
 
+    /// The lossless link (recorder.hpp): every message goes to `r` before XPUB, and
+    /// drain_events() reads nothing while `r` is stalled. Null (the default) = no recorder.
+    void attach_recorder(recorder* r) noexcept { recorder_ = r; }
+    /// The recorder socket became writable: sends what it held on to the recorder and XPUB.
+    /// Returns true when the recorder is no longer stalled.
+    bool resume_recorder();
+    /// Passes the recorder's (un)subscription frames to XSUB, so publishers send what only
+    /// the journal subscribes to.
+    std::size_t drain_recorder_subscriptions(std::size_t budget);
+
     /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
     void publish(std::string_view topic, std::string_view body);
 
   private:
     void dropped(drop_reason r, std::string_view socket);
+    void to_xpub(zmq::message_t& topic, zmq::message_t& body);
+    std::size_t pass_subscriptions(zmq::socket_t& from, std::string_view name, std::size_t budget);
 
     zmq::socket_t& xsub_;
     zmq::socket_t& xpub_;
     std::size_t max_message_bytes_;
     data_stats& stats_;
+    recorder* recorder_ = nullptr;
     zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
     std::array<common::rate_limited, drop_reason_count> warn_;
 };

@@ -26,7 +26,8 @@ namespace tradebus::cli {
 /// One journal record as a line (no newline): an event or undecodable message as sniff shows
 /// it, or for a gap marker "<time> <topic> JOURNAL GAP <src> lost N (expected seq E, got G)"
 /// / {"topic":..,"type":"journal_gap","kind":..,"src":..,"expected_seq":..,"got_seq":..,
-/// "missing":..,"recv_ts_ns":..}. `rec.recv_ts_ns` stands in as the receive time.
+/// "missing":..,"recv_ts_ns":..} (a broker_restart marker adds "old_epoch","new_epoch").
+/// `rec.recv_ts_ns` stands in as the receive time.
 [[nodiscard]] std::string render_record(const journal::record& rec, output_format format,
                                         const line_options& opts);
 
@@ -34,6 +35,7 @@ namespace tradebus::cli {
 struct gap_fields {
     std::string kind, src, topic;
     std::uint64_t expected_seq = 0, got_seq = 0, missing = 0;
+    std::uint64_t old_epoch = 0, new_epoch = 0;  // kind "broker_restart"
 };
 
 /// Decodes a gap marker's body; nullopt when it is not a readable journal_gap map.

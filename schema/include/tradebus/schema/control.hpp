@@ -141,6 +141,21 @@ struct drop_status {
     }
 };
 
+/// The broker's lossless link to the journal (PROTOCOL.md "Broker behaviour").
+struct recorder_status {
+    bool enabled = false;          // a recorder endpoint is bound
+    bool stalled = false;          // XSUB is unread right now, waiting for the recorder
+    std::uint64_t sent = 0;        // messages the recorder took
+    std::uint64_t stalls = 0;      // times the broker stopped reading XSUB for it
+    std::uint64_t stalled_ms = 0;  // total time stalled, ms (the current stall included)
+    std::uint64_t overflow = 0;    // broker events dropped during a stall (hold queue full)
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("enabled", s.enabled), v("stalled", s.stalled), v("sent", s.sent);
+        v("stalls", s.stalls), v("stalled_ms", s.stalled_ms), v("overflow", s.overflow);
+    }
+};
+
 struct status_reply {
     static constexpr std::string_view type_name = "status_ok";
     std::uint64_t epoch = 0;
@@ -153,12 +168,13 @@ struct status_reply {
     std::vector<topic_status> topics;      // busiest first, at most max_topics
     std::uint64_t topics_total = 0;
     std::vector<drop_status> drops;
+    recorder_status recorder;
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("epoch", s.epoch), v("version", s.version), v("uptime_ms", s.uptime_ms);
         v("trading_state", s.trading), v("trading_reason", s.trading_reason);
         v("nodes", s.nodes), v("start_order", s.start_order), v("topics", s.topics);
-        v("topics_total", s.topics_total), v("drops", s.drops);
+        v("topics_total", s.topics_total), v("drops", s.drops), v("recorder", s.recorder);
     }
 };
 

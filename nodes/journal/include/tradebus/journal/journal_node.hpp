@@ -22,6 +22,10 @@ namespace tradebus::journal {
 struct journal_config {
     writer_options writer;
     bool record_gaps = true;
+    /// Where events come from: "recorder" = the broker's lossless recorder endpoint
+    /// (`recorder_endpoint`), "bus" = the broker's XPUB like every node (lossy under load).
+    std::string source = "bus";
+    std::string recorder_endpoint;
 };
 
 /// Reads [journal] (`own`); problems are recorded in `own`.
@@ -29,14 +33,17 @@ journal_config read_config(common::section& own);
 
 /// What a gap marker says (its body is this as a msgpack map; FORMAT.md "Gap markers").
 struct gap_marker {
-    std::string kind;  // "gap" (messages lost) or "restart" (the publisher's seq began again)
+    // "gap" (messages lost), "restart" (the publisher's seq began again) or "broker_restart"
+    // (the broker's epoch changed: what was published while it was down is lost)
+    std::string kind;
     std::string src;
     std::string topic;
     std::uint64_t expected_seq = 0, got_seq = 0, missing = 0;
+    std::uint64_t old_epoch = 0, new_epoch = 0;  // broker_restart only
 };
 
 /// Encodes `m` as a msgpack map with string keys: type ("journal_gap"), kind, src, topic,
-/// expected_seq, got_seq, missing.
+/// expected_seq, got_seq, missing, and for kind broker_restart also old_epoch, new_epoch.
 [[nodiscard]] std::string encode_gap_marker(const gap_marker& m);
 
 class journal_node final : public runtime::node_logic {
@@ -45,6 +52,7 @@ class journal_node final : public runtime::node_logic {
 
     [[nodiscard]] std::vector<std::string> subscriptions() const override { return {""}; }
     [[nodiscard]] std::vector<std::string> publications() const override { return {}; }
+    [[nodiscard]] std::string data_endpoint() const override;
     /// Opens the journal (recovering a torn tail). Throws std::runtime_error when the directory
     /// cannot be used: the runtime exits 1 with that message.
     void on_start(runtime::context& ctx) override;
@@ -53,6 +61,9 @@ class journal_node final : public runtime::node_logic {
                         const schema::decode_error& why) override;
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_stop(runtime::context& ctx) override;
+    /// Writes a broker_restart marker (FORMAT.md "Gap markers").
+    void on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
+                           std::uint64_t new_epoch) override;
 
     [[nodiscard]] const writer* log() const noexcept { return writer_ ? &*writer_ : nullptr; }
     [[nodiscard]] std::uint64_t gaps_recorded() const noexcept { return gaps_recorded_; }

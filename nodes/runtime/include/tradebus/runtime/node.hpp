@@ -65,6 +65,10 @@ class node_logic {
     /// Topic prefixes this node publishes (reported at registration; documentation for ACLs).
     [[nodiscard]] virtual std::vector<std::string> publications() const = 0;
 
+    /// Where the SUB socket connects instead of the broker's XPUB (empty = XPUB). The journal
+    /// returns the broker's recorder endpoint here (the lossless link, PROTOCOL.md).
+    [[nodiscard]] virtual std::string data_endpoint() const { return {}; }
+
     /// Called once the node is registered and every dependency is ready, before any event.
     virtual void on_start(context&) {}
 
@@ -81,6 +85,11 @@ class node_logic {
     /// Returning a deadline <= now means "call me again as soon as inbound traffic is drained"
     /// (a CSV replay running as fast as possible). Publish a bounded batch per call.
     virtual std::int64_t on_timer(context&, std::int64_t /*now_ns*/) { return 0; }
+
+    /// The runtime saw a new broker epoch (the broker restarted; the node re-registers by
+    /// itself). Called once per change, after on_start, as soon as the new epoch is known.
+    virtual void on_broker_restart(context&, std::uint64_t /*old_epoch*/,
+                                   std::uint64_t /*new_epoch*/) {}
 
     /// Called on clean shutdown (SIGTERM/SIGINT or request_stop), before deregistering.
     virtual void on_stop(context&) {}
