@@ -1270,7 +1270,8 @@ TEST_CASE("cli: journal report per day from a real journal") {
                         R"("exec_rejects_by_code":{"no_quote":1},"trading":[)"));
     CHECK(contains(out, R"("topic":"sys.trading","state":"halted","by":"op","reason":"lunch"})"));
     CHECK(contains(out, R"("topic":"risk.state","state":"active","by":"risk","reason":""})"));
-    CHECK(contains(out, R"("gaps":1,"missing":4,"restarts":0,"broker_restarts":0,"undecodable":0})"));
+    CHECK(
+        contains(out, R"("gaps":1,"missing":4,"restarts":0,"broker_restarts":0,"undecodable":0})"));
     // The next day carries the short over: buying 5 back at 90 realizes +50.
     CHECK(contains(out, R"({"day":"2023-11-15","records":1,"symbols":{"AAPL":{"fills":1,)"
                         R"("volume":5,"bought":5,"sold":0,"position":0,"avg_px":0,)"
