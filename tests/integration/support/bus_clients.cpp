@@ -118,9 +118,10 @@ std::optional<bus_message> subscriber::recv_until(
     }
 }
 
-publisher::publisher(zmq::context_t& ctx, const std::string& xsub_endpoint)
+publisher::publisher(zmq::context_t& ctx, const std::string& xsub_endpoint, int sndhwm)
     : socket_(ctx, zmq::socket_type::pub) {
     socket_.set(zmq::sockopt::linger, 0);
+    if (sndhwm > 0) socket_.set(zmq::sockopt::sndhwm, sndhwm);
     socket_.connect(xsub_endpoint);
 }
 

@@ -87,7 +87,8 @@ class subscriber {
 
 class publisher {
   public:
-    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint);
+    /// `sndhwm` > 0 sets the PUB's queue (messages) before connecting; 0 = libzmq's 1000.
+    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint, int sndhwm = 0);
     void send(std::string_view topic, std::string_view body);
     /// Any frames as one multipart message (garbage tests).
     void send_frames(const std::vector<std::string>& frames);

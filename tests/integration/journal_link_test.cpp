@@ -1,0 +1,255 @@
+// The journal as the record of truth (issue 7, Overload and Faults): through the broker's
+// recorder link it has every message the broker forwarded even when it falls behind, every
+// publisher-side loss is a gap marker in it, and a broker restart is a marker too. Real broker
+// and journal processes; the journal is made slow by freezing it (SIGSTOP), the slowest a
+// journal can be. Deadlines are hang guards, not timing assertions.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <thread>
+
+#include "broker_process.hpp"
+#include "bus_clients.hpp"
+#include "node_process.hpp"
+#include "tradebus/cli/journal_view.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/journal/format.hpp"
+#include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/topics.hpp"
+
+using namespace tradebus;
+using namespace tradebus::test;
+
+namespace {
+
+constexpr std::string_view flood_topic = "md.tick.FLOOD";
+
+// What a journal holds for one topic: its events' sequence numbers and its gap markers.
+struct topic_view {
+    std::vector<std::uint64_t> seqs;
+    std::uint64_t gap_markers = 0, missing = 0;
+};
+
+topic_view view_of(const journal_contents& j, std::string_view topic) {
+    topic_view v;
+    for (const auto& r : j.records) {
+        if (r.topic != topic) continue;
+        if ((r.flags & journal::format::flags::gap_marker) != 0) {
+            const auto g = cli::decode_gap(r.body);
+            REQUIRE(g.has_value());
+            if (g->kind == "gap") {
+                ++v.gap_markers;
+                v.missing += g->missing;
+            }
+            continue;
+        }
+        const auto ev = schema::decode_event(r.body);
+        if (ev) v.seqs.push_back(ev.value().env.seq);
+    }
+    return v;
+}
+
+std::uint64_t topic_messages(const schema::status_reply& st, std::string_view topic) {
+    for (const auto& t : st.topics) {
+        if (t.topic == topic) return t.messages;
+    }
+    return 0;
+}
+
+// Polls the journal files until `topic` has an event with sequence `seq` (hang guard).
+void wait_journaled(const std::filesystem::path& dir, std::string_view topic, std::uint64_t seq,
+                    process_guard& journal) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        REQUIRE(journal.running());
+        const auto v = view_of(read_journal(dir), topic);
+        if (!v.seqs.empty() && v.seqs.back() >= seq) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling files only
+    }
+    FAIL("seq " << seq << " on " << topic << " not journaled within 30 s");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "journal link: a frozen journal stalls the broker and still gets every forwarded message") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    // Small queues everywhere, so the flood below overflows them within a fraction of a second.
+    broker_process broker(ctx, dir,
+                          broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
+                                          .sndhwm = 1000,
+                                          .rcvhwm = 1000,
+                                          .recorder = true});
+    const auto journal_dir = dir.file("journal");
+    auto journal =
+        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
+    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+
+    publisher pub(ctx, broker.xsub, 1000);
+    {
+        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
+        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
+    }
+    // The journal stops reading: the recorder's queue fills, the broker stops reading XSUB,
+    // its XSUB queue and then this PUB's queue fill, and the PUB drops the rest.
+    journal->signal(SIGSTOP);
+    constexpr std::uint64_t flood = 300'000;
+    for (std::uint64_t seq = 1; seq <= flood; ++seq) {
+        pub.send(std::string(flood_topic), sample_tick("FLOOD", seq));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    schema::status_reply st = broker.status();
+    while (!st.recorder.stalled && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling status only
+        st = broker.status();
+    }
+    CHECK(st.recorder.enabled);
+    CHECK(st.recorder.stalled);
+    // Stalled on the recorder, the broker still serves the control plane (this status).
+    CHECK(broker.process().running());
+    journal->signal(SIGCONT);
+    // Then one more message at a time until the journal has the latest: queues may still be
+    // draining (a PUB drops what it sends while its own queue is full), so the last sequence
+    // number sent is only known once one arrived.
+    std::uint64_t last = flood;
+    const auto tail_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < tail_deadline,
+                        "the journal did not catch up within 30 s");
+        REQUIRE(journal->running());
+        pub.send(std::string(flood_topic), sample_tick("FLOOD", ++last));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing the tail only
+        const auto v = view_of(read_journal(journal_dir), flood_topic);
+        if (!v.seqs.empty() && v.seqs.back() == last) break;
+    }
+    st = broker.status();
+    CHECK(journal->stop() == 0);
+
+    const auto v = view_of(read_journal(journal_dir), flood_topic);
+    const std::uint64_t forwarded = topic_messages(st, flood_topic);
+    INFO("forwarded ", forwarded, ", journaled ", v.seqs.size(), ", gap markers ", v.gap_markers,
+         " (", v.missing, " missing), stalls ", st.recorder.stalls, " (", st.recorder.stalled_ms,
+         " ms)");
+    CHECK(st.recorder.stalls >= 1);
+    CHECK(st.recorder.stalled_ms > 0);
+    // Every message the broker forwarded on the topic is in the journal...
+    CHECK(v.seqs.size() == forwarded);
+    // ... in order, and every loss (the publisher's PUB dropped at its HWM) is a gap marker.
+    CHECK(std::is_sorted(v.seqs.begin(), v.seqs.end()));
+    CHECK(v.missing > 0);
+    CHECK(v.gap_markers > 0);
+    CHECK(v.seqs.size() + v.missing == last);
+    CHECK(v.seqs.front() == 1);
+    CHECK(v.seqs.back() == last);
+}
+
+TEST_CASE("journal link: with no recorder connected nothing is gated") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir, broker_settings{.sndhwm = 1000, .recorder = true});
+    publisher pub(ctx, broker.xsub);
+    subscriber sub(ctx, broker.xpub, {"md.tick."});
+    wait_until_flowing(pub, sub, "md.tick.PROBE");
+    constexpr std::uint64_t n = 5000;
+    for (std::uint64_t seq = 1; seq <= n; ++seq) {
+        pub.send("md.tick.FREE", sample_tick("FREE", seq));
+        if (seq % 500 == 0) {  // stay within every queue: this test is about gating, not loss
+            for (std::uint64_t k = 0; k < 500; ++k) {
+                auto m =
+                    sub.recv_until([](const bus_message& b) { return b.topic == "md.tick.FREE"; },
+                                   std::chrono::seconds(5));
+                REQUIRE_MESSAGE(m.has_value(), "forwarding stopped at seq " << seq);
+            }
+        }
+    }
+    const auto st = broker.status();
+    CHECK(st.recorder.enabled);
+    CHECK(st.recorder.stalls == 0);
+    CHECK_FALSE(st.recorder.stalled);
+    CHECK(topic_messages(st, "md.tick.FREE") == n);
+}
+
+TEST_CASE(
+    "journal link: kill -9 of the broker leaves a broker_restart marker and recording goes on") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir,
+                          broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
+                                          .recorder = true});
+    const auto journal_dir = dir.file("journal");
+    auto journal =
+        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
+    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    publisher pub(ctx, broker.xsub);
+    {
+        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
+        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
+    }
+    pub.send("md.tick.BEFORE", sample_tick("BEFORE", 1));
+    wait_journaled(journal_dir, "md.tick.BEFORE", 1, *journal);
+    const std::uint64_t old_epoch = broker.status().epoch;
+
+    broker.process().signal(SIGKILL);
+    REQUIRE(broker.process().wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    broker.start();
+    const std::uint64_t new_epoch = broker.status().epoch;
+    REQUIRE(new_epoch != old_epoch);
+    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    // The journal's SUB reconnected to the new broker's recorder by itself; this PUB too.
+    {
+        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
+        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
+    }
+    for (std::uint64_t seq = 1; seq <= 3; ++seq)
+        pub.send("md.tick.AFTER", sample_tick("AFTER", seq));
+    wait_journaled(journal_dir, "md.tick.AFTER", 3, *journal);
+    CHECK(journal->stop() == 0);
+
+    const auto j = read_journal(journal_dir);
+    CHECK(j.damage.empty());
+    std::optional<std::uint64_t> marker_at, before_at, after_at;
+    for (const auto& r : j.records) {
+        if ((r.flags & journal::format::flags::gap_marker) != 0) {
+            const auto g = cli::decode_gap(r.body);
+            REQUIRE(g.has_value());
+            if (g->kind != "broker_restart") continue;
+            CHECK_FALSE(marker_at.has_value());  // exactly one
+            marker_at = r.index;
+            CHECK(r.topic == schema::topics::broker_started);
+            CHECK(g->old_epoch == old_epoch);
+            CHECK(g->new_epoch == new_epoch);
+        } else if (r.topic == "md.tick.BEFORE") {
+            before_at = r.index;
+        } else if (r.topic == "md.tick.AFTER" && !after_at) {
+            after_at = r.index;
+        }
+    }
+    REQUIRE(marker_at.has_value());
+    REQUIRE(before_at.has_value());
+    REQUIRE(after_at.has_value());
+    CHECK(*before_at < *marker_at);
+    CHECK(*marker_at < *after_at);
+
+#ifdef TRADEBUS_EXE_TRADEBUS
+    // The CLI shows it: cat (text and JSON) and the per-day report.
+    const auto cat =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS, {"journal", "cat", "--dir", journal_dir.string()},
+                    dir.file("cat.out"));
+    CHECK(cat.status == 0);
+    CHECK(cat.output.find("broker restarted (epoch " + std::to_string(old_epoch) + " -> " +
+                          std::to_string(new_epoch) + ")") != std::string::npos);
+    const auto json = run_to_exit(TRADEBUS_EXE_TRADEBUS,
+                                  {"journal", "cat", "--json", "--dir", journal_dir.string()},
+                                  dir.file("cat_json.out"));
+    CHECK(json.status == 0);
+    CHECK(json.output.find("\"kind\":\"broker_restart\"") != std::string::npos);
+    CHECK(json.output.find("\"old_epoch\":" + std::to_string(old_epoch) +
+                           ",\"new_epoch\":" + std::to_string(new_epoch)) != std::string::npos);
+    const auto report =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS, {"journal", "report", "--dir", journal_dir.string()},
+                    dir.file("report.out"));
+    CHECK(report.status == 0);
+    CHECK(report.output.find("1 broker restart(s)") != std::string::npos);
+#endif
+}

@@ -1,0 +1,81 @@
+#include "node_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "pipeline.hpp"
+#include "tradebus/journal/reader.hpp"
+
+namespace tradebus::test {
+
+std::unique_ptr<process_guard> start_node(const broker_process& broker, const temp_dir& dir,
+                                          const std::string& kind, const std::string& name,
+                                          const std::string& own, std::int64_t interval_ms) {
+    const std::string toml =
+        "[node]\nkind = \"" + kind + "\"\nname = \"" + name +
+        "\"\ndepends_on = []\nheartbeat_interval_ms = " + std::to_string(interval_ms) +
+        "\n[broker]\ncontrol_endpoint = \"" + broker.control +
+        "\"\nrequest_timeout_ms = 500\nretry_max_ms = 500\n" + own;
+    const auto path = dir.write(name + ".toml", toml);
+    return std::make_unique<process_guard>(node_executable(kind),
+                                           std::vector<std::string>{"--config", path.string()},
+                                           dir.file(name + ".log"));
+}
+
+std::string journal_table(const broker_process& broker, const std::filesystem::path& journal_dir,
+                          const std::string& extra) {
+    std::string t = "[journal]\ndir = \"" + journal_dir.string() +
+                    "\"\nfsync = \"none\"\nflush_interval_ms = 20\n";
+    if (!broker.recorder.empty()) {
+        t += "source = \"recorder\"\nrecorder_endpoint = \"" + broker.recorder + "\"\n";
+    }
+    return t + extra;
+}
+
+schema::node_status wait_node_state(broker_process& broker, const std::string& name,
+                                    schema::health state, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string last = "not registered";
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const auto& n : broker.status().nodes) {
+            if (n.name != name) continue;
+            if (n.state == state) return n;
+            last = std::string(schema::to_string(n.state));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling interval only
+    }
+    FAIL(name << " not " << schema::to_string(state) << " within " << timeout.count()
+              << " ms (last: " << last << ")");
+    return {};
+}
+
+std::uint64_t peak_rss_bytes(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    REQUIRE_MESSAGE(in.good(), "no /proc/" << pid << "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // kB
+    }
+    FAIL("no VmHWM line in /proc/" << pid << "/status");
+    return 0;
+}
+
+journal_contents read_journal(const std::filesystem::path& dir) {
+    journal_contents out;
+    if (!std::filesystem::exists(dir)) return out;
+    journal::reader reader(dir.string());
+    while (const auto* item = reader.next()) {
+        if (item->what == journal::read_item::status::corrupt) {
+            out.damage.push_back(
+                {std::string(item->segment), item->offset, std::string(item->reason)});
+            continue;
+        }
+        out.records.push_back({item->rec.index, item->rec.flags, std::string(item->rec.topic),
+                               std::string(item->rec.body)});
+    }
+    return out;
+}
+
+}  // namespace tradebus::test

@@ -1,0 +1,63 @@
+// A single node executable against a test's broker_process (without the whole pipeline): its
+// TOML written into the test's temp dir, started under a process_guard; plus waiting for a
+// node's state in the broker's status, reading a process's peak memory, and reading back
+// everything a journal directory holds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker_process.hpp"
+#include "process_guard.hpp"
+#include "temp_dir.hpp"
+#include "tradebus/schema/control.hpp"
+
+namespace tradebus::test {
+
+/// Writes <name>.toml for a node of `kind` talking to `broker` (heartbeat `interval_ms`, no
+/// dependencies), followed by `own` (its own tables, verbatim), and starts it.
+std::unique_ptr<process_guard> start_node(const broker_process& broker, const temp_dir& dir,
+                                          const std::string& kind, const std::string& name,
+                                          const std::string& own, std::int64_t interval_ms = 100);
+
+/// The [journal] table of a journal writing to `journal_dir`; reading the broker's recorder
+/// endpoint when `broker.recorder` is set, else the bus. `extra` is appended to the table.
+[[nodiscard]] std::string journal_table(const broker_process& broker,
+                                        const std::filesystem::path& journal_dir,
+                                        const std::string& extra = "");
+
+/// Polls status until node `name` is in `state`; fails the test after `timeout`.
+schema::node_status wait_node_state(broker_process& broker, const std::string& name,
+                                    schema::health state, std::chrono::milliseconds timeout);
+
+/// Peak resident set size (VmHWM from /proc/<pid>/status) in bytes; fails the test when the
+/// process is gone or the line is missing.
+[[nodiscard]] std::uint64_t peak_rss_bytes(int pid);
+
+/// One journal record, copied out of the reader.
+struct journaled {
+    std::uint64_t index = 0;
+    std::uint16_t flags = 0;
+    std::string topic, body;
+};
+
+/// One damage report of the reader.
+struct journal_damage {
+    std::string segment;
+    std::uint64_t offset = 0;
+    std::string reason;
+};
+
+struct journal_contents {
+    std::vector<journaled> records;
+    std::vector<journal_damage> damage;
+};
+
+/// Everything in `dir`, in index order (an empty result when the directory does not exist yet).
+[[nodiscard]] journal_contents read_journal(const std::filesystem::path& dir);
+
+}  // namespace tradebus::test
