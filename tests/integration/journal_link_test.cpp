@@ -56,19 +56,6 @@ std::uint64_t topic_messages(const schema::status_reply& st, std::string_view to
     return 0;
 }
 
-// Polls the journal files until `topic` has an event with sequence `seq` (hang guard).
-void wait_journaled(const std::filesystem::path& dir, std::string_view topic, std::uint64_t seq,
-                    process_guard& journal) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-        REQUIRE(journal.running());
-        const auto v = view_of(read_journal(dir), topic);
-        if (!v.seqs.empty() && v.seqs.back() >= seq) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling files only
-    }
-    FAIL("seq " << seq << " on " << topic << " not journaled within 30 s");
-}
-
 }  // namespace
 
 TEST_CASE(

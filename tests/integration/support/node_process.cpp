@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "pipeline.hpp"
+#include "tradebus/journal/format.hpp"
 #include "tradebus/journal/reader.hpp"
+#include "tradebus/schema/codec.hpp"
 
 namespace tradebus::test {
 
@@ -76,6 +78,21 @@ journal_contents read_journal(const std::filesystem::path& dir) {
                                std::string(item->rec.body)});
     }
     return out;
+}
+
+void wait_journaled(const std::filesystem::path& dir, std::string_view topic, std::uint64_t seq,
+                    process_guard& journal) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        REQUIRE(journal.running());
+        for (const auto& r : read_journal(dir).records) {
+            if (r.topic != topic || (r.flags & journal::format::flags::gap_marker) != 0) continue;
+            const auto ev = schema::decode_event(r.body);
+            if (ev && ev.value().env.seq >= seq) return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling files only
+    }
+    FAIL("seq " << seq << " on " << topic << " not journaled within 30 s");
 }
 
 }  // namespace tradebus::test

@@ -60,4 +60,9 @@ struct journal_contents {
 /// Everything in `dir`, in index order (an empty result when the directory does not exist yet).
 [[nodiscard]] journal_contents read_journal(const std::filesystem::path& dir);
 
+/// Polls the journal files in `dir` until `topic` has an event with sequence number `seq` or
+/// more; fails the test when `journal` exits or after 30 s (a hang guard).
+void wait_journaled(const std::filesystem::path& dir, std::string_view topic, std::uint64_t seq,
+                    process_guard& journal);
+
 }  // namespace tradebus::test
