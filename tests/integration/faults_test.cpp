@@ -6,6 +6,7 @@
 // publisher's CLOCK_REALTIME timestamp, comparable with the test's common::now_ns().
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <functional>
@@ -14,8 +15,10 @@
 #include <thread>
 
 #include "bus_clients.hpp"
+#include "node_process.hpp"
 #include "pipeline.hpp"
 #include "tradebus/common/process.hpp"
+#include "tradebus/journal/format.hpp"
 #include "tradebus/schema/topics.hpp"
 
 using namespace tradebus;
@@ -527,4 +530,107 @@ TEST_CASE("faults: a subscriber that stops reading does not slow the broker or a
     CHECK(expected == total + 10);
     CHECK(slow_gaps > 0);
     CHECK(broker.process().running());
+}
+
+namespace {
+
+// Garbage bodies a raw PUB can put on the consumed topics (the broker forwards any 2-frame
+// message with a valid topic and a non-empty body; only the nodes decode).
+std::vector<std::string> garbage_bodies() {
+    std::string truncated = sample_tick("AAPL", 1);
+    truncated.resize(truncated.size() / 2);
+    // A whole tick envelope with `seq` as a string: the right shape, a wrong type.
+    std::string wrong_type = sample_tick("AAPL", 1);
+    const auto at = wrong_type.find("\xa3seq");
+    REQUIRE(at != std::string::npos);
+    wrong_type.replace(at + 4, 1, "\xa1x");  // seq 1 (positive fixint) -> "x"
+    return {
+        std::string("\x00\x01\x02 not msgpack at all \xff\xfe", 26),
+        truncated,
+        wrong_type,
+        std::string("\xdd\xff\xff\xff\xff", 5),               // array32 claiming 4G items
+        std::string("\xdf\xff\xff\xff\xff\xa1v\x01", 8),      // map32 claiming 4G entries
+        std::string("\x81\xa1v\xdb\xff\xff\xff\xf0xyz", 11),  // str32 claiming ~4 GiB
+        std::string(4000, '\x91') + '\x01',                   // 4000 nested arrays
+        std::string("\x2a", 1),                               // a msgpack int, not a map
+    };
+}
+
+std::uint64_t decode_errors_of(const schema::status_reply& st, const std::string& name) {
+    const auto* n = find_node(st, name);
+    REQUIRE(n != nullptr);
+    return n->counters.decode_errors;
+}
+
+}  // namespace
+
+TEST_CASE("faults: garbage on the topics every node consumes is counted, journaled raw, survived") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, interval_ms);
+    bus_log fills(ctx, p.broker.xpub, {std::string(topics::exec_fill)});
+    publisher raw(ctx, p.broker.xsub);
+    wait_until_flowing(raw, fills.sub(), std::string(topics::exec_fill) + "TESTPROBE");
+    start_nodes(p, dir, pipeline_kinds);
+    (void)fills.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+    const std::vector<std::string> consumers = {"strategy", "risk", "execution", "journal"};
+    const auto before = p.broker.status();
+
+    // Every garbage body on a topic each consuming node subscribes to (md.tick.AAPL reaches
+    // all four; the others reach strategy, risk and execution as their subscriptions say).
+    const auto bodies = garbage_bodies();
+    const std::vector<std::string> targets = {"md.tick.AAPL", "strategy.signal.AAPL",
+                                              "risk.approved.AAPL", "exec.fill.AAPL"};
+    for (const auto& topic : targets) {
+        for (const auto& body : bodies) raw.send(topic, body);
+    }
+    const std::int64_t after_ns = common::now_ns();
+
+    // Each node counted them (heartbeat counters, as `tradebus status` shows them) ...
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    schema::status_reply st = p.broker.status();
+    for (const auto& name : consumers) {
+        CAPTURE(name);
+        while (decode_errors_of(st, name) < decode_errors_of(before, name) + bodies.size() &&
+               std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling status only
+            st = p.broker.status();
+        }
+        CHECK(decode_errors_of(st, name) >= decode_errors_of(before, name) + bodies.size());
+    }
+#ifdef TRADEBUS_EXE_TRADEBUS
+    const auto status =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS, {"status", "--json", "--control", p.broker.control},
+                    dir.file("status.out"));
+    CHECK(status.status == 0);
+    for (const auto& name : consumers) {
+        CAPTURE(name);
+        const auto at = status.output.find("\"name\":\"" + name + "\"");
+        REQUIRE(at != std::string::npos);
+        const auto key = status.output.find("\"decode_errors\":", at);
+        REQUIRE(key != std::string::npos);
+        CHECK(std::stoull(status.output.substr(key + 16)) >= bodies.size());
+    }
+#endif
+    // ... every node keeps serving: the pipeline still trades ...
+    (void)fills.expect(from("execution", topics::exec_fill, after_ns), std::chrono::seconds(15),
+                       "fill after the garbage");
+    for (const auto& kind : pipeline_kinds) {
+        CAPTURE(kind);
+        CHECK(p.node(kind).running());
+    }
+    // ... and the journal kept each garbage message's bytes, flagged undecodable.
+    REQUIRE(p.stop("journal") == 0);
+    const auto j = read_journal(p.journal_dir);
+    for (const auto& topic : targets) {
+        for (const auto& body : bodies) {
+            CAPTURE(topic);
+            CAPTURE(body.size());
+            const bool kept = std::any_of(j.records.begin(), j.records.end(), [&](const auto& r) {
+                return r.topic == topic && r.body == body &&
+                       (r.flags & journal::format::flags::undecodable) != 0;
+            });
+            CHECK(kept);
+        }
+    }
 }

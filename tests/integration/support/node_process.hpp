@@ -19,7 +19,9 @@
 namespace tradebus::test {
 
 /// Writes <name>.toml for a node of `kind` talking to `broker` (heartbeat `interval_ms`, no
-/// dependencies), followed by `own` (its own tables, verbatim), and starts it.
+/// dependencies), followed by `own` (its own tables, verbatim), and starts it. `own` follows
+/// the [broker] table directly, so keys before its first table header (`rcvhwm = 100`) are
+/// [broker] keys.
 std::unique_ptr<process_guard> start_node(const broker_process& broker, const temp_dir& dir,
                                           const std::string& kind, const std::string& name,
                                           const std::string& own, std::int64_t interval_ms = 100);
