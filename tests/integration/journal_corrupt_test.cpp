@@ -70,19 +70,12 @@ TEST_CASE(
     "journal corrupt: verify and cat name the flipped and the torn record and print the rest") {
     zmq::context_t ctx;
     temp_dir dir;
-    broker_process broker(ctx, dir,
-                          broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
-                                          .recorder = true});
+    broker_process broker(ctx, dir, recording_broker());
     const auto journal_dir = dir.file("journal");
     // Small segments: 600 ticks make a dozen of them.
-    auto journal = start_node(broker, dir, "journal", "journal",
-                              journal_table(broker, journal_dir, "segment_bytes = 4096\n"));
-    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    auto journal = start_journal(broker, dir, journal_dir, "segment_bytes = 4096\n");
     publisher pub(ctx, broker.xsub);
-    {
-        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
-        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
-    }
+    wait_publisher_through(ctx, broker, pub, "md.tick.PROBE");
     for (std::uint64_t seq = 1; seq <= 600; ++seq) {
         pub.send("md.tick.CRPT", sample_tick("CRPT", seq));
     }

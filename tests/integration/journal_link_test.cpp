@@ -63,21 +63,12 @@ TEST_CASE(
     zmq::context_t ctx;
     temp_dir dir;
     // Small queues everywhere, so the flood below overflows them within a fraction of a second.
-    broker_process broker(ctx, dir,
-                          broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
-                                          .sndhwm = 1000,
-                                          .rcvhwm = 1000,
-                                          .recorder = true});
+    broker_process broker(ctx, dir, recording_broker(1000));
     const auto journal_dir = dir.file("journal");
-    auto journal =
-        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
-    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    auto journal = start_journal(broker, dir, journal_dir);
 
     publisher pub(ctx, broker.xsub, 1000);
-    {
-        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
-        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
-    }
+    wait_publisher_through(ctx, broker, pub, "md.tick.PROBE");
     // The journal stops reading: the recorder's queue fills, the broker stops reading XSUB,
     // its XSUB queue and then this PUB's queue fill, and the PUB drops the rest.
     journal->signal(SIGSTOP);
@@ -161,18 +152,11 @@ TEST_CASE(
     "journal link: kill -9 of the broker leaves a broker_restart marker and recording goes on") {
     zmq::context_t ctx;
     temp_dir dir;
-    broker_process broker(ctx, dir,
-                          broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
-                                          .recorder = true});
+    broker_process broker(ctx, dir, recording_broker());
     const auto journal_dir = dir.file("journal");
-    auto journal =
-        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
-    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    auto journal = start_journal(broker, dir, journal_dir);
     publisher pub(ctx, broker.xsub);
-    {
-        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
-        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
-    }
+    wait_publisher_through(ctx, broker, pub, "md.tick.PROBE");
     pub.send("md.tick.BEFORE", sample_tick("BEFORE", 1));
     wait_journaled(journal_dir, "md.tick.BEFORE", 1, *journal);
     const std::uint64_t old_epoch = broker.status().epoch;
@@ -184,10 +168,7 @@ TEST_CASE(
     REQUIRE(new_epoch != old_epoch);
     (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
     // The journal's SUB reconnected to the new broker's recorder by itself; this PUB too.
-    {
-        subscriber probe_sub(ctx, broker.xpub, {"md.tick.PROBE"});
-        wait_until_flowing(pub, probe_sub, "md.tick.PROBE");
-    }
+    wait_publisher_through(ctx, broker, pub, "md.tick.PROBE");
     for (std::uint64_t seq = 1; seq <= 3; ++seq)
         pub.send("md.tick.AFTER", sample_tick("AFTER", seq));
     wait_journaled(journal_dir, "md.tick.AFTER", 3, *journal);

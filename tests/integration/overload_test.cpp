@@ -70,10 +70,7 @@ TEST_CASE("overload: a burst far above the rate keeps broker and node memory bou
     (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
     (void)wait_node_state(broker, "busjournal", schema::health::healthy, std::chrono::seconds(15));
     publisher pub(ctx, broker.xsub, static_cast<int>(hwm));
-    {
-        subscriber probe_sub(ctx, broker.xpub, {"strategy.signal.PROBE"});
-        wait_until_flowing(pub, probe_sub, "strategy.signal.PROBE");
-    }
+    wait_publisher_through(ctx, broker, pub, "strategy.signal.PROBE");
 
     // 60 000 x 2 KiB = 120 MiB sent as fast as the PUB takes it: far more than fits anywhere
     // (the journal writes what it gets, the rest is dropped at the PUB's own HWM).

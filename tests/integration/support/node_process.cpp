@@ -36,6 +36,28 @@ std::string journal_table(const broker_process& broker, const std::filesystem::p
     return t + extra;
 }
 
+broker_settings recording_broker(std::int64_t hwm) {
+    return broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n",
+                           .sndhwm = hwm,
+                           .rcvhwm = hwm,
+                           .recorder = true};
+}
+
+std::unique_ptr<process_guard> start_journal(broker_process& broker, const temp_dir& dir,
+                                             const std::filesystem::path& journal_dir,
+                                             const std::string& extra) {
+    auto journal =
+        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir, extra));
+    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    return journal;
+}
+
+void wait_publisher_through(zmq::context_t& ctx, const broker_process& broker, publisher& pub,
+                            std::string_view probe_topic) {
+    subscriber probe_sub(ctx, broker.xpub, {std::string(probe_topic)});
+    (void)wait_until_flowing(pub, probe_sub, probe_topic);
+}
+
 schema::node_status wait_node_state(broker_process& broker, const std::string& name,
                                     schema::health state, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

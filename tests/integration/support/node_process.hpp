@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "broker_process.hpp"
+#include "bus_clients.hpp"
 #include "process_guard.hpp"
 #include "temp_dir.hpp"
 #include "tradebus/schema/control.hpp"
@@ -32,9 +33,24 @@ std::unique_ptr<process_guard> start_node(const broker_process& broker, const te
                                         const std::filesystem::path& journal_dir,
                                         const std::string& extra = "");
 
+/// A broker for a lone journal: its [pipeline] lists "journal", the recorder endpoint is
+/// bound, and `hwm` > 0 sets its XSUB and XPUB (and so recorder) queues.
+[[nodiscard]] broker_settings recording_broker(std::int64_t hwm = 0);
+
+/// Starts a journal node named "journal" (journal_table(broker, journal_dir, extra)) and waits
+/// until the broker reports it healthy.
+std::unique_ptr<process_guard> start_journal(broker_process& broker, const temp_dir& dir,
+                                             const std::filesystem::path& journal_dir,
+                                             const std::string& extra = "");
+
 /// Polls status until node `name` is in `state`; fails the test after `timeout`.
 schema::node_status wait_node_state(broker_process& broker, const std::string& name,
                                     schema::health state, std::chrono::milliseconds timeout);
+
+/// The slow-joiner wait for a publisher alone: a probe subscriber on `probe_topic` (closed
+/// again after) proves `pub` reaches the broker's subscribers.
+void wait_publisher_through(zmq::context_t& ctx, const broker_process& broker, publisher& pub,
+                            std::string_view probe_topic);
 
 /// Peak resident set size (VmHWM from /proc/<pid>/status) in bytes; fails the test when the
 /// process is gone or the line is missing.
