@@ -2,7 +2,9 @@
 // never go stale: one encoded sample of every event / control message (all fields set, from
 // tests/unit/schema_samples.hpp) plus its default-valued twin, and a libFuzzer dictionary of
 // every wire key, type name and enum name as msgpack str bytes.
-// Usage: tradebus_fuzz_seeds OUT_DIR  ->  OUT_DIR/<target>/*.msgpack, OUT_DIR/<target>.dict
+// The control-plane target gets the control samples framed as requests, plus one input that
+// sends them all in turn; the journal-reader target gets a small real journal segment.
+// Usage: tradebus_fuzz_seeds OUT_DIR  ->  OUT_DIR/<target>/*, OUT_DIR/<target>.dict
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <variant>
 
 #include "schema_samples.hpp"
+#include "tradebus/journal/writer.hpp"
 #include "tradebus/schema/codec.hpp"
 
 namespace {
@@ -117,6 +120,60 @@ bool write_target(const fs::path& dir, const fs::path& dict, std::set<std::strin
     return ok && static_cast<bool>(out);
 }
 
+// fuzz_control_plane input framing: [op 0 = request][length u16 LE][bytes].
+std::string framed(const std::string& request) {
+    std::string out(1, '\0');
+    out.push_back(static_cast<char>(request.size() & 0xff));
+    out.push_back(static_cast<char>((request.size() >> 8) & 0xff));
+    return out + request;
+}
+
+bool write_control_plane(const fs::path& dir, const fs::path& dict, const fs::path& decoder_dict) {
+    fs::create_directories(dir);
+    bool ok = true;
+    std::string bytes, all;
+    for (const control_message& sample : samples::all_samples<control_message>()) {
+        encode_control(sample, bytes);
+        ok = write_file(dir / (std::string(type_name(sample)) + ".req"), framed(bytes)) && ok;
+        all += framed(bytes);
+        all += std::string("\x03\x0a\x00", 3);  // then 100 ms pass
+    }
+    ok = write_file(dir / "all-in-turn.req", all) && ok;
+    std::error_code ec;
+    fs::copy_file(decoder_dict, dict, fs::copy_options::overwrite_existing, ec);
+    return ok && !ec;
+}
+
+bool write_journal_reader(const fs::path& dir, const fs::path& dict) {
+    fs::create_directories(dir);
+    const fs::path tmp = dir / "tmp-journal";
+    fs::remove_all(tmp);
+    {
+        tradebus::journal::writer_options opts;
+        opts.dir = tmp.string();
+        opts.fsync = tradebus::journal::fsync_policy::none;
+        tradebus::journal::writer w(opts);
+        std::string bytes;
+        std::int64_t ts = 1'700'000'000'000'000'000;
+        for (const payload& body : samples::all_samples<payload>()) {
+            encode_event(event{samples::sample_envelope(), body}, bytes);
+            (void)w.append("md.tick.AAPL", bytes, ts++, 0);
+        }
+        (void)w.append("md.tick.AAPL", "\xc1", ts++, 1);  // an undecodable one, flagged
+    }
+    bool ok = false;
+    for (const auto& entry : fs::directory_iterator(tmp)) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        ok = write_file(dir / "segment.tjl", bytes);
+        ok = write_file(dir / "two-segments.tjl", bytes + "\n--\n" + bytes) && ok;
+    }
+    fs::remove_all(tmp);
+    std::ofstream out(dict);
+    out << "\"TBJ1\"\n\"\\x0a--\\x0a\"\n\"\\x01\\x00\\x20\\x00\"\n\"\\xff\\xff\\xff\\xff\"\n";
+    return ok && static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,7 +192,10 @@ int main(int argc, char** argv) {
                               }) &&
         write_target<control_message>(
             out / "fuzz_control_decoder", out / "fuzz_control_decoder.dict", {"v", "type"},
-            [](const auto& msg, std::string& bytes) { encode_control(msg, bytes); });
+            [](const auto& msg, std::string& bytes) { encode_control(msg, bytes); }) &&
+        write_control_plane(out / "fuzz_control_plane", out / "fuzz_control_plane.dict",
+                            out / "fuzz_control_decoder.dict") &&
+        write_journal_reader(out / "fuzz_journal_reader", out / "fuzz_journal_reader.dict");
     if (!ok) {
         std::fprintf(stderr, "tradebus_fuzz_seeds: cannot write under %s\n", out.c_str());
         return 1;
