@@ -166,16 +166,19 @@ class broker final : public event_sink {
         const std::int64_t due = std::min(
             {control_plane_.next_deadline(), next_watchdog, now + defaults::max_poll_wait_ms});
         // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
-        // recorder socket is writable; control and subscriptions are served meanwhile.
+        // recorder takes the held message; control and subscriptions are served meanwhile.
+        // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say
+        // when; the held message is retried every recorder_retry_ms instead of spinning.
         const bool stalled = recorder_ && recorder_->stalled();
         items[2].events = stalled ? 0 : ZMQ_POLLIN;
-        items[3].events = static_cast<short>(ZMQ_POLLIN | (stalled ? ZMQ_POLLOUT : 0));
+        const std::int64_t wait =
+            stalled ? std::min(due - now, defaults::recorder_retry_ms) : due - now;
         zmq::poll(items, recorder_ ? 4 : 3,
-                  std::chrono::milliseconds(std::max<std::int64_t>(0, due - now)));
+                  std::chrono::milliseconds(std::max<std::int64_t>(0, wait)));
         if ((items[3].revents & ZMQ_POLLIN) != 0) {
             forwarder_.drain_recorder_subscriptions(defaults::data_drain_budget);
         }
-        if ((items[3].revents & ZMQ_POLLOUT) != 0 && stalled) forwarder_.resume_recorder();
+        if (stalled) forwarder_.resume_recorder();
         if ((items[0].revents & ZMQ_POLLIN) != 0) drain_control(defaults::control_drain_budget);
         if ((items[1].revents & ZMQ_POLLIN) != 0) {
             forwarder_.drain_subscriptions(defaults::data_drain_budget);

@@ -54,6 +54,9 @@ inline constexpr std::size_t control_drain_budget = 64;
 /// Longest poll wait: how late the loop may notice the stop flag set by SIGTERM (the handler
 /// only sets a flag, STYLE.md §9) and how late a watchdog ping may be.
 inline constexpr std::int64_t max_poll_wait_ms = 100;
+/// While the recorder is stalled, how often the held message is offered again, ms. Short: the
+/// bus waits on it; not zero: XPUB cannot signal when its queue has room, so 0 would spin.
+inline constexpr std::int64_t recorder_retry_ms = 1;
 /// ZMQ_LINGER on every socket: shutdown never waits longer than this for unsent messages.
 inline constexpr int linger_ms = 200;
 /// ZMQ_MAXMSGSIZE: a frame above max_message_bytes * this factor makes libzmq drop the peer's

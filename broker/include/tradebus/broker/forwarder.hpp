@@ -34,7 +34,7 @@ class forwarder {
     /// The lossless link (recorder.hpp): every message goes to `r` before XPUB, and
     /// drain_events() reads nothing while `r` is stalled. Null (the default) = no recorder.
     void attach_recorder(recorder* r) noexcept { recorder_ = r; }
-    /// The recorder socket became writable: sends what it held on to the recorder and XPUB.
+    /// Offers what the recorder holds to it again and sends what it took on to XPUB.
     /// Returns true when the recorder is no longer stalled.
     bool resume_recorder();
     /// Passes the recorder's (un)subscription frames to XSUB, so publishers send what only

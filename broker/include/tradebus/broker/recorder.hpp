@@ -2,10 +2,11 @@
 // behaviour"): an XPUB with ZMQ_XPUB_NODROP bound on its own endpoint ([endpoints] recorder).
 // The forwarder offers every message it forwards, and every sys.* event the broker publishes,
 // here first. When the recorder's queue is full (EAGAIN) the message is held here, in order,
-// and the broker stops reading XSUB until this socket is writable again (POLLOUT); then the
-// held messages go to the recorder and on to XPUB. So nothing reaches XPUB that the recorder
-// did not get, and a slow journal paces the bus (publishers' PUB high-water marks then drop,
-// which every subscriber, the journal included, sees as sequence gaps).
+// and the broker stops reading XSUB, offering the held message again every
+// defaults::recorder_retry_ms (an XPUB always polls writable, so POLLOUT cannot tell when its
+// queue has room) until the recorder takes it; then the held messages go on to XPUB. So nothing
+// reaches XPUB that the recorder did not get, and a slow journal paces the bus (publishers' PUB
+// high-water marks then drop, which every subscriber, the journal included, sees as sequence gaps).
 // With no recorder subscribed a send matches no pipe and succeeds at once: nothing is gated.
 #pragma once
 
@@ -35,7 +36,7 @@ class recorder {
     /// flush() sends them on later. Never blocks.
     bool offer(zmq::message_t& topic, zmq::message_t& body);
 
-    /// While stalled() the broker must not read XSUB and polls this socket for POLLOUT.
+    /// While stalled() the broker must not read XSUB and calls flush() every few ms.
     [[nodiscard]] bool stalled() const noexcept { return !held_.empty(); }
 
     /// Sends held messages to the recorder, in order, calling `forward` for each one it took.
