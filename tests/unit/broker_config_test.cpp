@@ -110,6 +110,11 @@ TEST_CASE("broker config: each bad config names file, line, key and what was exp
          "broker.toml:2:11: endpoints.control: expected a ZeroMQ endpoint"},
         {"[endpoints]\nxsub = \"tcp://127.0.0.1:1\"\nxpub = \"tcp://127.0.0.1:1\"\n",
          "broker.toml:3:8: endpoints.xpub: expected an endpoint other than endpoints.xsub"},
+        {"[endpoints]\nrecorder = \"tcp://127.0.0.1:5551\"\n",
+         "broker.toml:2:12: endpoints.recorder: expected an endpoint other than endpoints.xsub, "
+         "xpub and control, got \"tcp://127.0.0.1:5551\""},
+        {"[endpoints]\nrecorder = \"inproc://rec\"\n",
+         "broker.toml:2:12: endpoints.recorder: expected a ZeroMQ endpoint"},
         {"[endpoints]\nxsub_advertised = \"tcp://*:5550\"\n",
          "broker.toml:2:19: endpoints.xsub_advertised: expected an endpoint a node can connect "
          "to"},

@@ -522,6 +522,45 @@ TEST_CASE("journal: gap marker is a msgpack map with string keys") {
                  "expected_seq\x03") != std::string::npos);  // positive fixint
 }
 
+TEST_CASE("journal: a broker_restart marker carries both epochs") {
+    gap_marker m{"broker_restart", "", "sys.broker.started", 0, 0, 0, 7, 300};
+    const auto b = encode_gap_marker(m);
+    CHECK(static_cast<unsigned char>(b[0]) == 0x89);  // fixmap of 9
+    CHECK(b.find("\xae"
+                 "broker_restart") != std::string::npos);
+    CHECK(b.find("\xa9old_epoch\x07") != std::string::npos);
+    CHECK(b.find("\xa9new_epoch\xcf") != std::string::npos);  // 300 > 127: uint64 form
+}
+
+TEST_CASE("journal: source recorder needs the recorder endpoint") {
+    common::config_errors ok("journal.toml");
+    auto tbl = toml::parse(
+        "[journal]\nsource = \"recorder\"\nrecorder_endpoint = \"tcp://127.0.0.1:5553\"\n");
+    common::section root(&tbl, "", ok);
+    auto own = root.table("journal");
+    const journal_node node(read_config(own));
+    own.finish();
+    CHECK(ok.empty());
+    CHECK(node.data_endpoint() == "tcp://127.0.0.1:5553");
+
+    common::config_errors bad("journal.toml");
+    auto tbl2 = toml::parse("[journal]\nsource = \"recorder\"\n");
+    common::section root2(&tbl2, "", bad);
+    auto own2 = root2.table("journal");
+    (void)read_config(own2);
+    own2.finish();
+    REQUIRE(bad.lines().size() == 1);
+    CHECK(bad.lines()[0].find("journal.recorder_endpoint: expected the broker's [endpoints] "
+                              "recorder endpoint") != std::string::npos);
+
+    common::config_errors dflt("journal.toml");
+    auto tbl3 = toml::parse("[journal]\n");
+    common::section root3(&tbl3, "", dflt);
+    auto own3 = root3.table("journal");
+    const journal_node bus(read_config(own3));
+    CHECK(bus.data_endpoint().empty());  // the broker's XPUB, as every node
+}
+
 TEST_CASE("journal: config keys are read and checked") {
     common::config_errors errors("journal.toml");
     auto tbl = toml::parse(R"(
