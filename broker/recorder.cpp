@@ -52,10 +52,12 @@ bool recorder::offer(zmq::message_t& topic, zmq::message_t& body) {
     if (held_.empty() && try_send(topic, body)) return true;
     if (held_.size() >= max_held) {
         ++stats_.recorder.overflow;
-        spdlog::error(
-            "recorder stalled with {} messages held: dropped one more (the journal "
-            "will not have it)",
-            held_.size());
+        if (const std::uint64_t n = overflow_log_.hit()) {
+            spdlog::error(
+                "recorder stalled with {} messages held: dropped a broker event the journal "
+                "will not have ({} in last 1s, {} in all)",
+                held_.size(), n, stats_.recorder.overflow);
+        }
         return false;
     }
     hold(topic, body);

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
+#include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
 
@@ -58,6 +59,7 @@ class recorder {
     std::deque<std::pair<zmq::message_t, zmq::message_t>> held_;
     zmq::message_t topic_copy_, body_copy_;
     bool topic_sent_ = false;  // the head's topic frame went out, its body did not yet
+    common::rate_limited overflow_log_;
 };
 
 }  // namespace tradebus::broker
