@@ -26,6 +26,24 @@ int fill(recorder& r) {
     }
 }
 
+// A recorder bound on `endpoint` with a queue of 10, and a subscriber to everything (queue 10)
+// that reads only when told to.
+struct recorder_link {
+    zmq::context_t ctx;
+    data_stats stats{16};
+    recorder rec{ctx, 10, stats};
+    zmq::socket_t sub{ctx, zmq::socket_type::sub};
+
+    explicit recorder_link(const std::string& endpoint) {
+        rec.bind(endpoint);
+        sub.set(zmq::sockopt::rcvhwm, 10);
+        sub.set(zmq::sockopt::subscribe, "");
+        sub.connect(endpoint);
+        zmq::message_t subscription;  // the XPUB sees it: from now on its sends match
+        REQUIRE(rec.socket().recv(subscription));
+    }
+};
+
 }  // namespace
 
 TEST_CASE("broker recorder: no subscriber, nothing is held") {
@@ -44,16 +62,10 @@ TEST_CASE("broker recorder: no subscriber, nothing is held") {
 }
 
 TEST_CASE("broker recorder: a full subscriber queue holds messages in order until it reads") {
-    zmq::context_t ctx;
-    data_stats stats(16);
-    recorder r(ctx, 10, stats);
-    r.bind("inproc://recorder-full");
-    zmq::socket_t sub(ctx, zmq::socket_type::sub);
-    sub.set(zmq::sockopt::rcvhwm, 10);
-    sub.set(zmq::sockopt::subscribe, "");
-    sub.connect("inproc://recorder-full");
-    zmq::message_t subscription;  // the XPUB sees the subscription: from now on it matches
-    REQUIRE(r.socket().recv(subscription));
+    recorder_link l("inproc://recorder-full");
+    recorder& r = l.rec;
+    const data_stats& stats = l.stats;
+    zmq::socket_t& sub = l.sub;
 
     const int taken = fill(r);
     CHECK(taken > 0);
@@ -100,16 +112,9 @@ TEST_CASE("broker recorder: a full subscriber queue holds messages in order unti
 }
 
 TEST_CASE("broker recorder: beyond max_held an offer is dropped and counted as overflow") {
-    zmq::context_t ctx;
-    data_stats stats(16);
-    recorder r(ctx, 10, stats);
-    r.bind("inproc://recorder-overflow");
-    zmq::socket_t sub(ctx, zmq::socket_type::sub);
-    sub.set(zmq::sockopt::rcvhwm, 10);
-    sub.set(zmq::sockopt::subscribe, "");
-    sub.connect("inproc://recorder-overflow");
-    zmq::message_t subscription;
-    REQUIRE(r.socket().recv(subscription));
+    recorder_link l("inproc://recorder-overflow");
+    recorder& r = l.rec;
+    const data_stats& stats = l.stats;
     (void)fill(r);
     for (std::size_t i = 1; i < recorder::max_held + 5; ++i) {
         auto t = msg("t");

@@ -532,32 +532,32 @@ TEST_CASE("journal: a broker_restart marker carries both epochs") {
     CHECK(b.find("\xa9new_epoch\xcf") != std::string::npos);  // 300 > 127: uint64 form
 }
 
+// Reads [journal] from `text` as the node does; problems land in `errors`.
+static journal_config parse_journal(std::string_view text, common::config_errors& errors) {
+    auto tbl = toml::parse(text);
+    common::section root(&tbl, "", errors);
+    auto own = root.table("journal");
+    journal_config cfg = read_config(own);
+    own.finish();
+    return cfg;
+}
+
 TEST_CASE("journal: source recorder needs the recorder endpoint") {
     common::config_errors ok("journal.toml");
-    auto tbl = toml::parse(
-        "[journal]\nsource = \"recorder\"\nrecorder_endpoint = \"tcp://127.0.0.1:5553\"\n");
-    common::section root(&tbl, "", ok);
-    auto own = root.table("journal");
-    const journal_node node(read_config(own));
-    own.finish();
+    const journal_node node(parse_journal(
+        "[journal]\nsource = \"recorder\"\nrecorder_endpoint = \"tcp://127.0.0.1:5553\"\n", ok));
     CHECK(ok.empty());
     CHECK(node.data_endpoint() == "tcp://127.0.0.1:5553");
 
     common::config_errors bad("journal.toml");
-    auto tbl2 = toml::parse("[journal]\nsource = \"recorder\"\n");
-    common::section root2(&tbl2, "", bad);
-    auto own2 = root2.table("journal");
-    (void)read_config(own2);
-    own2.finish();
+    (void)parse_journal("[journal]\nsource = \"recorder\"\n", bad);
     REQUIRE(bad.lines().size() == 1);
     CHECK(bad.lines()[0].find("journal.recorder_endpoint: expected the broker's [endpoints] "
                               "recorder endpoint") != std::string::npos);
 
     common::config_errors dflt("journal.toml");
-    auto tbl3 = toml::parse("[journal]\n");
-    common::section root3(&tbl3, "", dflt);
-    auto own3 = root3.table("journal");
-    const journal_node bus(read_config(own3));
+    const journal_node bus(parse_journal("[journal]\n", dflt));
+    CHECK(dflt.empty());
     CHECK(bus.data_endpoint().empty());  // the broker's XPUB, as every node
 }
 
@@ -585,10 +585,6 @@ TEST_CASE("journal: config keys are read and checked") {
     CHECK(cfg.writer.buffer_bytes == 65536);
 
     common::config_errors bad("journal.toml");
-    auto tbl2 = toml::parse("[journal]\nfsync = \"sometimes\"\nsegment_bytes = 10\n");
-    common::section root2(&tbl2, "", bad);
-    auto own2 = root2.table("journal");
-    (void)read_config(own2);
-    own2.finish();
+    (void)parse_journal("[journal]\nfsync = \"sometimes\"\nsegment_bytes = 10\n", bad);
     CHECK(bad.lines().size() == 2);
 }
