@@ -40,6 +40,10 @@ std::size_t forwarder::drain_events(std::size_t budget) {
             dropped(*why, "xsub");
             continue;
         }
+        if (acl_ != nullptr && !acl_->allows(zmq_msg_gets(topic_.handle(), "User-Id"), topic)) {
+            stats_.drop(drop_reason::acl);  // logged and reported per sender by the ACL
+            continue;
+        }
         const std::size_t bytes = topic_.size() + body_.size();
         topic_count& counter = stats_.topics.slot(topic);  // before send() empties topic_
         if (!xpub_.send(topic_, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||

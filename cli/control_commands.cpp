@@ -89,7 +89,7 @@ std::string operator_identity() {
 }
 
 int run_status(const status_options& opts, environment& env) {
-    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s));
+    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
     const bool watch = opts.watch_s > 0;
     try {
         do {
@@ -126,7 +126,7 @@ int run_status(const status_options& opts, environment& env) {
 
 int run_trading(const trading_options& opts, environment& env) {
     const std::string_view verb = opts.halt ? "halt" : "resume";
-    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s));
+    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
     schema::control_message request;
     if (opts.halt) {
         request = schema::halt_request{.reason = opts.reason, .by = opts.by};

@@ -178,7 +178,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 14, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 15, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -294,6 +294,9 @@ std::vector<sample> samples() {
          "halted by=\"alice@desk\" reason=\"daily loss \xe2\x82\xac 50k\""},
         {"sys.probe.strategy-1", probe{.node = "strategy-1", .nonce = 5},
          "node=strategy-1 nonce=5"},
+        {"sys.acl.violation",
+         acl_violation{.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 3},
+         "node=strategy-1 topic=exec.fill.AAPL dropped=3"},
     };
 }
 

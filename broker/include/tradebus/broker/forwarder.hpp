@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/topic_acl.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
@@ -30,6 +31,10 @@ class forwarder {
     /// Passes up to `budget` (un)subscription frames from XPUB to XSUB. Returns frames read.
     std::size_t drain_subscriptions(std::size_t budget);
 
+    /// CURVE on: check every event's sender against `acl` (which must outlive the forwarder).
+    /// Without this call (plaintext) the hot path never looks at connection metadata.
+    void enforce(topic_acl& acl) noexcept { acl_ = &acl; }
+
     /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
     void publish(std::string_view topic, std::string_view body);
 
@@ -40,6 +45,7 @@ class forwarder {
     zmq::socket_t& xpub_;
     std::size_t max_message_bytes_;
     data_stats& stats_;
+    topic_acl* acl_ = nullptr;
     zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
     std::array<common::rate_limited, drop_reason_count> warn_;
 };
