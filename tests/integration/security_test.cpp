@@ -5,6 +5,7 @@
 // real node runs secured from its [security] table.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <thread>
 
 #include "broker_process.hpp"
@@ -263,4 +264,37 @@ TEST_CASE("security: a real node runs secured from its [security] table") {
     CHECK(tick->topic == "md.tick.AAPL");
     CHECK(drops(s.broker.status(), "acl") == 0);
     CHECK(node.log().find(k.marketdata.secret_key) == std::string::npos);
+}
+
+TEST_CASE("security: the whole pipeline runs secured, trades end to end, nothing is refused") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, 200, true);
+    subscriber all(ctx, p.broker.xpub, {"exec.fill.", "sys.acl."}, p.observer);
+    const std::map<std::string, std::string> own = {
+        {"journal", "[journal]\ndir = \"" + dir.file("journal").string() +
+                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+        {"marketdata",
+         "[marketdata]\nsource = \"synthetic\"\n[marketdata.synthetic]\nrate_per_sec = 100.0\n"
+         "seed = 7\n[marketdata.synthetic.symbols.AAPL]\nstart_px = 171.0\n"},
+        {"execution", "[execution]\nslippage_bps = 1.0\n"},
+        {"risk",
+         "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_order_qty = 100\nmax_position = 300\n"
+         "max_gross_notional = 1000000.0\nmax_orders_per_sec = 5\nprice_band_bps = 100.0\n"},
+        {"strategy",
+         "[strategy]\ntrade_symbols = [\"AAPL\"]\nsignal_every_tick = true\n"
+         "order_qty = 20\n"},
+    };
+    for (const auto& kind : pipeline_kinds) {
+        p.configure(kind, own.at(kind));
+        p.start(kind);
+    }
+    (void)p.wait_healthy(pipeline_kinds, 30s);
+    auto fill = all.recv(10s);
+    REQUIRE_MESSAGE(fill.has_value(), "no fill through the secured pipeline");
+    CHECK(fill->topic == "exec.fill.AAPL");
+    const auto status = p.broker.status();
+    CHECK(drops(status, "acl") == 0);
+    CHECK(drops(status, "unknown_key") == 0);
+    for (const auto& kind : pipeline_kinds) CHECK(p.stop(kind) == 0);
 }
