@@ -97,7 +97,13 @@ int run_status(const status_options& opts, environment& env) {
                 ask(client, schema::status_request{}, opts.timeout_s);
             if (!reply) {
                 env.err << "tradebus status: " << problem
-                        << (timed_out ? " (is tradebus-broker running?)" : "") << std::endl;
+                        << (!timed_out ? ""
+                            : env.curve.enabled()
+                                ? " (is tradebus-broker running, with this key's public part in "
+                                  "its [[security.client]]?)"
+                                : " (is tradebus-broker running? a CURVE broker answers only "
+                                  "--key-file clients)")
+                        << std::endl;
                 if (!watch) return exit_code::failure;
             } else if (const auto* s = std::get_if<schema::status_reply>(&*reply)) {
                 if (opts.json) {

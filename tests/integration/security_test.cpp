@@ -298,3 +298,29 @@ TEST_CASE("security: the whole pipeline runs secured, trades end to end, nothing
     CHECK(drops(status, "unknown_key") == 0);
     for (const auto& kind : pipeline_kinds) CHECK(p.stop(kind) == 0);
 }
+
+TEST_CASE("security: the tradebus CLI talks to a CURVE broker with --key-file only") {
+    zmq::context_t ctx;
+    keyed_dir k;
+    secured_broker s(ctx, k.dir);
+    const std::string keys = k.dir.file("keys").string();
+    const auto plain = run_to_exit(TRADEBUS_EXE_TRADEBUS,
+                                   {"status", "--control", s.broker.control, "--timeout", "0.5"},
+                                   k.dir.file("cli-plain.log"));
+    CHECK(plain.status == 1);
+    CHECK(plain.output.find("a CURVE broker answers only --key-file clients") != std::string::npos);
+    const auto keyed =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS,
+                    {"halt", "--control", s.broker.control, "--reason", "cli drill", "--key-file",
+                     keys + "/ops.key", "--broker-key-file", keys + "/broker.pub"},
+                    k.dir.file("cli-keyed.log"));
+    CHECK_MESSAGE(keyed.status == 0, keyed.output);
+    CHECK(s.broker.status().trading == schema::trading_state::halted);
+    const auto refused = run_to_exit(TRADEBUS_EXE_TRADEBUS,
+                                     {"resume", "--control", s.broker.control, "--key-file",
+                                      keys + "/risk.key", "--broker-key", s.broker_keys.public_key},
+                                     k.dir.file("cli-risk.log"));
+    CHECK(refused.status == 1);
+    CHECK(refused.output.find("not an operator") != std::string::npos);
+    CHECK(s.broker.status().trading == schema::trading_state::halted);
+}

@@ -420,3 +420,45 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt only as an 
     // No authenticated name (cannot happen behind ZAP): refused, not trusted.
     CHECK(std::holds_alternative<schema::error_reply>(p.call(schema::status_request{}, "")));
 }
+
+TEST_CASE("cli: CURVE key flags are checked before anything is sent") {
+    scratch_dir dir("clikeys");
+    const auto broker_pair = common::generate_key_pair();
+    const auto ops = common::generate_key_pair();
+    (void)common::write_key_files(dir.path().string(), "broker", broker_pair, false);
+    (void)common::write_key_files(dir.path().string(), "ops", ops, false);
+    const auto run = [](const std::vector<std::string>& args) {
+        std::ostringstream out, err;
+        zmq::context_t ctx;
+        cli::environment env{out, err, ctx, false};
+        std::vector<std::string> argv{"tradebus"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const int code = cli::run(argv, env);
+        return std::pair{code, err.str()};
+    };
+    struct row {
+        std::vector<std::string> args;
+        std::string expected;
+    };
+    const std::vector<row> rows{
+        {{"status", "--key-file", dir.file("ops.key")}, "--key-file needs the broker's public key"},
+        {{"status", "--broker-key", broker_pair.public_key},
+         "--broker-key needs this client's key pair too"},
+        {{"halt", "--broker-key", "short", "--key-file", dir.file("ops.key")},
+         "--broker-key: expected a 40-character Z85 key, got 5 characters"},
+        {{"sniff", "--broker-key-file", dir.file("nope.pub"), "--key-file", dir.file("ops.key")},
+         "nope.pub: cannot read"},
+        {{"status", "--broker-key-file", dir.file("broker.pub"), "--key-file", dir.file("ops.pub")},
+         "ops.pub: permissions 0644 are too open"},
+        {{"journal", "replay", "--broker-key", broker_pair.public_key, "--broker-key-file",
+          dir.file("broker.pub"), "--key-file", dir.file("ops.key")},
+         "--broker-key and --broker-key-file: give one of them"},
+    };
+    for (const auto& r : rows) {
+        const auto [code, err] = run(r.args);
+        INFO(r.args.front(), " -> ", err);
+        CHECK(code == 2);
+        CHECK(err.find(r.expected) != std::string::npos);
+        CHECK(err.find(ops.secret_key) == std::string::npos);
+    }
+}
