@@ -31,13 +31,13 @@ class zap_handler {
     /// Answers up to `budget` pending ZAP requests. Returns how many were answered.
     std::size_t drain(std::size_t budget);
 
-    /// The answer for one request's frames (status code, status text, user id): pure, tested.
+  private:
     struct verdict {
         std::string status_code, status_text, user_id;
     };
+    /// The answer for one request's frames; counts and logs a refused key.
     [[nodiscard]] verdict judge(const std::vector<zmq::message_t>& request);
 
-  private:
     zmq::socket_t socket_;
     data_stats& stats_;
     std::map<common::curve_key_bytes, const client_rule*> by_key_;
