@@ -139,8 +139,8 @@ class broker final : public event_sink {
     }
 
     void loop() {
-        // The ZAP socket, when there is one, is polled last (a handshake waits on it, so it is
-        // answered every turn; its requests are few).
+        // The ZAP socket (CURVE on) is answered first each turn: a client's handshake waits on
+        // it. Its requests are few (one per connection attempt).
         zmq_pollitem_t items[] = {{control_.handle(), 0, ZMQ_POLLIN, 0},
                                   {xpub_.handle(), 0, ZMQ_POLLIN, 0},
                                   {xsub_.handle(), 0, ZMQ_POLLIN, 0},
