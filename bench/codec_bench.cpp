@@ -82,6 +82,7 @@ trading_state_changed sample(trading_state_changed*) {
     return {trading_state::halted, "daily loss limit reached", "risk"};
 }
 probe sample(probe*) { return {"strategy", 0x5eed'1234}; }
+acl_violation sample(acl_violation*) { return {"strategy", "exec.fill.AAPL", 3}; }
 
 template <class T>
 void encode(benchmark::State& state) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 #include <zmq.hpp>
 
@@ -14,6 +15,8 @@
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/broker/forwarder.hpp"
 #include "tradebus/broker/recorder.hpp"
+#include "tradebus/broker/zap_handler.hpp"
+#include "tradebus/common/curve.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -95,6 +98,9 @@ class broker final : public event_sink {
     bool bind_recorder() {
         if (cfg_.endpoints.recorder.empty()) return true;
         recorder_ = std::make_unique<recorder>(ctx_, cfg_.data.sndhwm, stats_);
+        if (cfg_.security.curve) {
+            common::set_curve_server(recorder_->socket(), cfg_.security.secret_key);
+        }
         try {
             recorder_->bind(cfg_.endpoints.recorder);
         } catch (const zmq::error_t& e) {
@@ -108,7 +114,20 @@ class broker final : public event_sink {
         return true;
     }
 
+    // CURVE on: the ZAP handler first (a handshake without one fails), then every broker
+    // socket becomes a CURVE server, and the forwarder checks topic ACLs.
+    void secure() {
+        const security_config& sec = cfg_.security;
+        zap_.emplace(ctx_, sec, stats_);
+        for (auto* s : {&xsub_, &xpub_, &control_}) common::set_curve_server(*s, sec.secret_key);
+        acl_.emplace(sec, *this);
+        forwarder_.enforce(*acl_);
+        spdlog::info("CURVE on: broker public key {}, {} client key(s) allowed", sec.public_key,
+                     sec.clients.size());
+    }
+
     bool bind_all() {
+        if (cfg_.security.curve) secure();
         for (auto* s : {&xsub_, &xpub_, &control_})
             s->set(zmq::sockopt::linger, defaults::linger_ms);
         // XSUB: publishers' queue, and a transport cut-off far above what we forward.
@@ -142,11 +161,15 @@ class broker final : public event_sink {
     }
 
     void loop() {
+        // The ZAP socket (CURVE on) is answered first each turn: a client's handshake waits on
+        // it. Its requests are few (one per connection attempt). Unused slots hold a null
+        // socket, which zmq_poll ignores.
         zmq_pollitem_t items[] = {
             {control_.handle(), 0, ZMQ_POLLIN, 0},
             {xpub_.handle(), 0, ZMQ_POLLIN, 0},
             {xsub_.handle(), 0, ZMQ_POLLIN, 0},
-            {recorder_ ? recorder_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+            {recorder_ ? recorder_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
+            {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
         const std::int64_t watchdog_ms = common::watchdog_interval().count();
         std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
         while (!common::stop_requested()) {
@@ -161,7 +184,7 @@ class broker final : public event_sink {
     // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
     // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
     // budget (control first, so it never starves behind data), then run the due timers.
-    void turn(zmq_pollitem_t (&items)[4], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
+    void turn(zmq_pollitem_t (&items)[5], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
         const std::int64_t due = std::min(
             {control_plane_.next_deadline(), next_watchdog, now + defaults::max_poll_wait_ms});
@@ -173,9 +196,12 @@ class broker final : public event_sink {
         items[2].events = stalled ? 0 : ZMQ_POLLIN;
         const std::int64_t wait =
             stalled ? std::min(due - now, defaults::recorder_retry_ms) : due - now;
-        zmq::poll(items, recorder_ ? 4 : 3,
+        zmq::poll(items, std::size(items),
                   std::chrono::milliseconds(std::max<std::int64_t>(0, wait)));
-        if ((items[3].revents & ZMQ_POLLIN) != 0) {
+        if (zap_ && (items[4].revents & ZMQ_POLLIN) != 0) {
+            zap_->drain(defaults::control_drain_budget);
+        }
+        if (recorder_ && (items[3].revents & ZMQ_POLLIN) != 0) {
             forwarder_.drain_recorder_subscriptions(defaults::data_drain_budget);
         }
         if (stalled) forwarder_.resume_recorder();
@@ -229,8 +255,11 @@ class broker final : public event_sink {
         }
         const std::size_t bodies = frames_.size() - envelope_end + extra_frames;
         if (bodies == 1) {
+            // CURVE on: the name the client's key authenticated as (the ZAP User-Id).
+            const char* peer =
+                zap_ ? zmq_msg_gets(frames_[envelope_end].handle(), "User-Id") : nullptr;
             control_plane_.handle_frame(frames_[envelope_end].to_string_view(), common::mono_ms(),
-                                        reply_buf_);
+                                        reply_buf_, peer == nullptr ? "" : peer);
         } else {
             control_plane_.refuse("expected exactly one request frame after the envelope, got " +
                                       std::to_string(bodies),
@@ -253,6 +282,8 @@ class broker final : public event_sink {
     forwarder forwarder_;
     std::unique_ptr<recorder> recorder_;
     control_plane control_plane_;
+    std::optional<zap_handler> zap_;  // CURVE on only
+    std::optional<topic_acl> acl_;
     std::map<std::string, std::uint64_t, std::less<>> seq_;
     std::string event_buf_, reply_buf_;
     std::vector<zmq::message_t> frames_;

@@ -151,6 +151,7 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
     cfg.heartbeat.gone_after_ms = std::max(cfg.heartbeat.gone_after_ms, silent_ms + 1);
 
     load_pipeline(root, top, cfg);
+    cfg.security = read_security(top);
     top.finish();
     return cfg;
 }

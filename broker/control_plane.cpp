@@ -95,6 +95,7 @@ control_plane::control_plane(const broker_config& cfg, std::uint64_t epoch, even
                                                              : cfg.endpoints.xsub_advertised),
       xpub_advertised_(cfg.endpoints.xpub_advertised.empty() ? cfg.endpoints.xpub
                                                              : cfg.endpoints.xpub_advertised),
+      security_(cfg.security.curve ? &cfg.security : nullptr),
       nodes_(defaults::max_nodes) {
     for (const auto& n : cfg.pipeline) graph_.add_configured(n.name, n.depends_on);
 }
@@ -112,8 +113,8 @@ schema::error_reply control_plane::decode_failure(const schema::decode_error& e)
     return error(code::bad_request, e.to_string());
 }
 
-void control_plane::handle_frame(std::string_view request, std::int64_t now_ms,
-                                 std::string& reply) {
+void control_plane::handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply,
+                                 std::string_view peer) {
     try {
         schema::control_message out;
         if (request.size() > schema::limits::max_message_bytes) {
@@ -121,7 +122,7 @@ void control_plane::handle_frame(std::string_view request, std::int64_t now_ms,
                                                " bytes, limit " +
                                                std::to_string(schema::limits::max_message_bytes));
         } else if (auto decoded = schema::decode_control(request)) {
-            out = handle(decoded.value(), now_ms);
+            out = handle(decoded.value(), now_ms, peer);
         } else {
             out = decode_failure(decoded.error());
         }
@@ -159,8 +160,43 @@ void control_plane::log_refused(const schema::error_reply& e) {
     }
 }
 
+std::optional<schema::error_reply> control_plane::authorize(const schema::control_message& request,
+                                                            std::string_view peer) const {
+    const client_rule* client = security_->find(peer);
+    if (client == nullptr) {
+        return error(code::not_allowed, "this connection carries no authenticated client name");
+    }
+    const auto as_self = [&](std::string_view what,
+                             const std::string& name) -> std::optional<schema::error_reply> {
+        if (name == client->name) return std::nullopt;
+        return error(code::not_allowed, std::string(what) + " as " + shown(name) +
+                                            " refused: this client's CURVE key is " +
+                                            shown(client->name) + "'s ([[security.client]])");
+    };
+    const auto operator_only = [&](std::string_view what) -> std::optional<schema::error_reply> {
+        if (client->is_operator) return std::nullopt;
+        return error(code::not_allowed, std::string(what) + " refused: client " +
+                                            shown(client->name) +
+                                            " is not an operator ([[security.client]] operator "
+                                            "= true)");
+    };
+    return std::visit(
+        overloaded{
+            [&](const schema::register_request& r) { return as_self("register", r.name); },
+            [&](const schema::heartbeat_request& r) { return as_self("heartbeat", r.name); },
+            [&](const schema::deregister_request& r) { return as_self("deregister", r.name); },
+            [&](const schema::halt_request&) { return operator_only("halt"); },
+            [&](const schema::resume_request&) { return operator_only("resume"); },
+            [&](const auto&) -> std::optional<schema::error_reply> { return std::nullopt; },
+        },
+        request);
+}
+
 schema::control_message control_plane::handle(const schema::control_message& request,
-                                              std::int64_t now_ms) {
+                                              std::int64_t now_ms, std::string_view peer) {
+    if (security_ != nullptr) {
+        if (auto refused = authorize(request, peer)) return *refused;
+    }
     return std::visit(
         overloaded{
             [&](const schema::register_request& r) { return on_register(r, now_ms); },

@@ -71,6 +71,10 @@ std::string_view describe(drop_reason r) noexcept {
             return "frame is not a subscription (\\x01prefix) or unsubscription (\\x00prefix)";
         case drop_reason::would_block:
             return "send would block";
+        case drop_reason::acl:
+            return "topic outside the sender's publish prefixes ([[security.client]] publish)";
+        case drop_reason::unknown_key:
+            return "CURVE handshake refused: public key not in [[security.client]]";
     }
     return "unknown";
 }

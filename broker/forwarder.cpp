@@ -41,6 +41,10 @@ std::size_t forwarder::drain_events(std::size_t budget) {
             dropped(*why, "xsub");
             continue;
         }
+        if (acl_ != nullptr && !acl_->allows(zmq_msg_gets(topic_.handle(), "User-Id"), topic)) {
+            stats_.drop(drop_reason::acl);  // logged and reported per sender by the ACL
+            continue;
+        }
         if (recorder_ != nullptr && !recorder_->offer(topic_, body_)) return n + 1;  // held
         to_xpub(topic_, body_);
     }

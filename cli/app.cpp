@@ -13,6 +13,7 @@
 #include "tradebus/cli/pattern.hpp"
 #include "tradebus/cli/usage_error.hpp"
 #include "tradebus/common/process.hpp"
+#include "tradebus/runtime/node_config.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::cli {
@@ -112,9 +113,31 @@ TOML (or a node's [broker] section), and --xpub / --control / --xsub override bo
 error reply), 2 bad arguments or config.
 Run 'tradebus <command> --help' for a command's options.)";
 
+// CURVE keys for a broker with [security] curve = true.
+struct curve_flags {
+    std::string key_file, broker_key, broker_key_file;
+
+    void add(CLI::App* cmd) {
+        cmd->add_option("--key-file", key_file,
+                        "This client's key pair (NAME.key from tradebus keygen; mode 0600), for a "
+                        "CURVE broker")
+            ->type_name("FILE");
+        cmd->add_option("--broker-key", broker_key, "The broker's public key (Z85), for CURVE")
+            ->type_name("KEY");
+        cmd->add_option("--broker-key-file", broker_key_file,
+                        "The broker's public key file (broker.pub from tradebus keygen)")
+            ->type_name("FILE");
+    }
+
+    [[nodiscard]] common::curve_client resolve(common::curve_client from_config) const {
+        return curve_keys(std::move(from_config), key_file, broker_key, broker_key_file);
+    }
+};
+
 // Options every command that talks to the broker shares.
 struct endpoint_flags {
     std::string config, xpub, control;
+    curve_flags keys;
 
     void add(CLI::App* cmd, bool with_xpub) {
         cmd->add_option("--config", config,
@@ -132,12 +155,14 @@ struct endpoint_flags {
                             std::string(defaults::control_endpoint) + "]" +
                             (with_xpub ? " (accepted for symmetry: sniff only subscribes)" : ""))
             ->type_name("ENDPOINT");
+        keys.add(cmd);
     }
 
     [[nodiscard]] broker_endpoints resolve() const {
         broker_endpoints ep = config.empty() ? broker_endpoints{} : read_endpoints(config);
         if (!xpub.empty()) ep.xpub = connect_endpoint("--xpub", xpub);
         if (!control.empty()) ep.control = connect_endpoint("--control", control);
+        ep.curve = keys.resolve(std::move(ep.curve));
         return ep;
     }
 };
@@ -299,6 +324,7 @@ int run(const std::vector<std::string>& args, environment& env) {
     bool jreplay_utc = false;
     report_options jreport;
     std::string jreplay_config, jreplay_xsub, jreport_config, replay_since, replay_until;
+    curve_flags jreplay_keys;
     std::string jcat_config, jverify_config, since_text, until_text;
     auto* journal_cmd =
         app.add_subcommand("journal",
@@ -352,6 +378,7 @@ int run(const std::vector<std::string>& args, environment& env) {
                      "The broker's XSUB endpoint to publish to [default: " +
                          std::string(defaults::xsub_endpoint) + "]")
         ->type_name("ENDPOINT");
+    jreplay_keys.add(jreplay_cmd);
     jreplay_cmd
         ->add_option("--prefix", jreplay.prefix,
                      "Publish under PREFIX + the original topic (e.g. replay.), so live nodes "
@@ -399,6 +426,16 @@ int run(const std::vector<std::string>& args, environment& env) {
     jreport_cmd->add_flag("--utc", jreport.utc, "Group by UTC day instead of the local day");
     jreport_cmd->add_flag("--json", jreport.json, "Print the report as one JSON object");
 
+    keygen_options keygen;
+    auto* keygen_cmd = app.add_subcommand(
+        "keygen", "Make a CURVE key pair: DIR/NAME.key (secret, 0600) and DIR/NAME.pub");
+    keygen_cmd->add_option("NAME", keygen.name, "The key's owner: a node name, or an operator's")
+        ->required();
+    keygen_cmd->add_option("--dir", keygen.dir, "Where to write the two files")
+        ->type_name("DIR")
+        ->capture_default_str();
+    keygen_cmd->add_flag("--force", keygen.force, "Replace existing NAME.key / NAME.pub");
+
     try {
         // CLI11 would report an unknown command or option here as "A subcommand is required".
         if (args.size() > 1 && args[1].starts_with('-') && args[1] != "-h" && args[1] != "--help" &&
@@ -409,23 +446,34 @@ int run(const std::vector<std::string>& args, environment& env) {
             const auto& subs = app.get_subcommands({});
             if (std::none_of(subs.begin(), subs.end(),
                              [&](const CLI::App* s) { return s->check_name(args[1]); })) {
-                throw usage_error(
-                    "unknown command \"" + args[1] +
-                    "\" (commands: sniff, status, halt, resume, journal; see tradebus --help)");
+                throw usage_error("unknown command \"" + args[1] +
+                                  "\" (commands: sniff, status, halt, resume, journal, keygen; see "
+                                  "tradebus --help)");
             }
         }
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         if (!reversed.empty()) reversed.pop_back();  // the program name
         app.parse(reversed);
 
+        if (keygen_cmd->parsed()) {
+            if (!runtime::valid_node_name(keygen.name)) {
+                throw usage_error("NAME: expected 1..64 characters of [a-z0-9_-], got \"" +
+                                  keygen.name + "\"");
+            }
+            return run_keygen(keygen, env);
+        }
         if (sniff_cmd->parsed()) {
             (void)topic_filter::parse(sniff.patterns);  // bad patterns are usage errors
-            sniff.xpub = sniff_ep.resolve().xpub;
+            const broker_endpoints ep = sniff_ep.resolve();
+            sniff.xpub = ep.xpub;
+            env.curve = ep.curve;
             return run_sniff(sniff, env);
         }
         if (status_cmd->parsed()) {
             if (watch_opt->count() > 0) status.watch_s = parse_seconds("--watch", watch_text, 2);
-            status.control = status_ep.resolve().control;
+            const broker_endpoints ep = status_ep.resolve();
+            status.control = ep.control;
+            env.curve = ep.curve;
             return run_status(status, env);
         }
         for (auto [cmd, opts, ep] :
@@ -436,7 +484,9 @@ int run(const std::vector<std::string>& args, environment& env) {
                 opts->reason =
                     opts->halt ? "halted from the command line" : "resumed from the command line";
             }
-            opts->control = ep->resolve().control;
+            const broker_endpoints resolved = ep->resolve();
+            opts->control = resolved.control;
+            env.curve = resolved.curve;
             return run_trading(*opts, env);
         }
         if (jreplay_cmd->parsed()) {
@@ -448,6 +498,7 @@ int run(const std::vector<std::string>& args, environment& env) {
             broker_endpoints ep =
                 jreplay_config.empty() ? broker_endpoints{} : read_endpoints(jreplay_config, true);
             if (!jreplay_xsub.empty()) ep.xsub = connect_endpoint("--xsub", jreplay_xsub);
+            env.curve = jreplay_keys.resolve(std::move(ep.curve));
             jreplay.xsub = ep.xsub;
             const std::int64_t now = common::now_ns();
             jreplay.since_ns = parse_time_option("--since", replay_since, now, jreplay_utc);

@@ -89,7 +89,7 @@ std::string operator_identity() {
 }
 
 int run_status(const status_options& opts, environment& env) {
-    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s));
+    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
     const bool watch = opts.watch_s > 0;
     try {
         do {
@@ -97,7 +97,13 @@ int run_status(const status_options& opts, environment& env) {
                 ask(client, schema::status_request{}, opts.timeout_s);
             if (!reply) {
                 env.err << "tradebus status: " << problem
-                        << (timed_out ? " (is tradebus-broker running?)" : "") << std::endl;
+                        << (!timed_out ? ""
+                            : env.curve.enabled()
+                                ? " (is tradebus-broker running, with this key's public part in "
+                                  "its [[security.client]]?)"
+                                : " (is tradebus-broker running? a CURVE broker answers only "
+                                  "--key-file clients)")
+                        << std::endl;
                 if (!watch) return exit_code::failure;
             } else if (const auto* s = std::get_if<schema::status_reply>(&*reply)) {
                 if (opts.json) {
@@ -126,7 +132,7 @@ int run_status(const status_options& opts, environment& env) {
 
 int run_trading(const trading_options& opts, environment& env) {
     const std::string_view verb = opts.halt ? "halt" : "resume";
-    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s));
+    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
     schema::control_message request;
     if (opts.halt) {
         request = schema::halt_request{.reason = opts.reason, .by = opts.by};

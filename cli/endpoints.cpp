@@ -16,6 +16,39 @@ std::optional<std::string> connectable(std::string_view bind_endpoint) {
     return ep;
 }
 
+common::curve_client curve_keys(common::curve_client from_config, const std::string& key_file,
+                                const std::string& broker_key, const std::string& broker_key_file) {
+    common::curve_client out = std::move(from_config);
+    try {
+        if (!broker_key.empty() && !broker_key_file.empty()) {
+            throw usage_error("--broker-key and --broker-key-file: give one of them");
+        }
+        if (!broker_key.empty()) {
+            if (auto why = common::z85_key_error(broker_key)) {
+                throw usage_error("--broker-key: " + *why);
+            }
+            out.server_key = broker_key;
+        }
+        if (!broker_key_file.empty())
+            out.server_key = common::load_public_key_file(broker_key_file);
+        if (!key_file.empty()) {
+            const auto pair = common::load_key_file(key_file);
+            out.public_key = pair.public_key;
+            out.secret_key = pair.secret_key;
+        }
+    } catch (const common::key_error& e) {
+        throw usage_error(e.what());
+    }
+    if (out.server_key.empty() != out.secret_key.empty()) {
+        throw usage_error(out.server_key.empty()
+                              ? "--key-file needs the broker's public key too (--broker-key or "
+                                "--broker-key-file)"
+                              : "--broker-key needs this client's key pair too (--key-file, "
+                                "a NAME.key from tradebus keygen)");
+    }
+    return out;
+}
+
 std::string connect_endpoint(std::string_view option, std::string_view endpoint) {
     if (auto error = common::endpoint_error(endpoint)) {
         throw usage_error(std::string(option) + " \"" + std::string(endpoint) + "\": " + *error);
@@ -53,6 +86,8 @@ broker_endpoints read_endpoints(const std::string& path, bool with_xsub) {
                 dest = from_node;
             }
         };
+        common::section security = root.table("security");
+        if (!security.has("curve")) out.curve = common::read_curve_client(security);
         if (with_xsub) pick(out.xsub, "xsub");
         pick(out.xpub, "xpub");
         pick(out.control, "control");

@@ -116,6 +116,11 @@ std::string describe(const trading_state_changed& t) {
     return std::string(to_string(t.state)) + " by=" + quoted(t.by) + " reason=" + quoted(t.reason);
 }
 
+std::string describe(const acl_violation& a) {
+    return "node=" + printable(a.node) + " topic=" + printable(a.topic) +
+           " dropped=" + num(a.dropped);
+}
+
 std::string describe(const probe& p) {
     return "node=" + printable(p.node) + " nonce=" + num(p.nonce);
 }

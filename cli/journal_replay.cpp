@@ -113,6 +113,7 @@ int run_journal_replay(const replay_options& opts, environment& env) {
 
     zmq::socket_t pub(env.zmq, zmq::socket_type::xpub);
     pub.set(zmq::sockopt::xpub_nodrop, 1);
+    common::set_curve_client(pub, env.curve);
     pub.set(zmq::sockopt::linger, 5000);  // let the queued tail reach the broker on exit
     pub.connect(opts.xsub);
     if (!settle(pub, opts.settle_s)) {

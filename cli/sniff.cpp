@@ -129,6 +129,7 @@ int run_sniff(const sniff_options& opts, environment& env) {
     zmq::socket_t sub(env.zmq, zmq::socket_type::sub);
     sub.set(zmq::sockopt::linger, 0);
     sub.set(zmq::sockopt::rcvhwm, sub_rcvhwm);
+    common::set_curve_client(sub, env.curve);
     for (const auto& prefix : filter.subscriptions()) sub.set(zmq::sockopt::subscribe, prefix);
 
     const std::int64_t start_ms = common::mono_ms();

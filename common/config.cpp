@@ -236,6 +236,27 @@ section section::table(std::string_view key, bool required) {
     return section(child);
 }
 
+std::vector<section> section::tables(std::string_view key) {
+    const toml::node* node = lookup(key);
+    std::vector<section> out;
+    if (node == nullptr) return out;
+    const toml::array* arr = node->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+        mismatch(*node, key, "an array of tables ([[" + full(key) + "]])");
+        return out;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        auto child = std::make_shared<state>(state{arr->get(i)->as_table(),
+                                                   full(key) + "[" + std::to_string(i) + "]",
+                                                   state_->errors,
+                                                   {},
+                                                   {}});
+        state_->children.push_back(child);
+        out.push_back(section(child));
+    }
+    return out;
+}
+
 std::vector<std::string> section::table_keys() const {
     std::vector<std::string> out;
     if (state_->table == nullptr) return out;

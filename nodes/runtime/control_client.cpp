@@ -5,14 +5,15 @@
 namespace tradebus::runtime {
 
 control_client::control_client(zmq::context_t& ctx, std::string endpoint,
-                               std::chrono::milliseconds timeout)
-    : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_(timeout) {
+                               std::chrono::milliseconds timeout, common::curve_client curve)
+    : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_(timeout), curve_(std::move(curve)) {
     open();
 }
 
 void control_client::open() {
     socket_ = zmq::socket_t(ctx_, zmq::socket_type::req);
     socket_.set(zmq::sockopt::linger, 0);  // an abandoned request must not hold the process
+    common::set_curve_client(socket_, curve_);
     socket_.connect(endpoint_);
     busy_ = false;
 }

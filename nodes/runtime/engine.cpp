@@ -50,8 +50,11 @@ class engine final : public context {
           rng_(std::random_device{}()),
           pub_(zmq_, zmq::socket_type::pub),
           sub_(zmq_, zmq::socket_type::sub),
-          control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms)),
+          control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
+                   cfg_.curve),
           probe_topic_(std::string(topics::probe) + cfg_.name) {
+        common::set_curve_client(pub_, cfg_.curve);
+        common::set_curve_client(sub_, cfg_.curve);
         pub_.set(zmq::sockopt::sndhwm, static_cast<int>(cfg_.sndhwm));
         pub_.set(zmq::sockopt::linger, 500);  // flush what we published, but never hang on exit
         sub_.set(zmq::sockopt::rcvhwm, static_cast<int>(cfg_.rcvhwm));

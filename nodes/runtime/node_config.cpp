@@ -46,6 +46,10 @@ node_config read_node_config(common::section& root, std::string_view expected_ki
     cfg.retry_max_ms = broker.integer("retry_max_ms", defaults::retry_max_ms, 10, 600'000);
     cfg.sndhwm = broker.integer("sndhwm", defaults::sndhwm, 0, 100'000'000);
     cfg.rcvhwm = broker.integer("rcvhwm", defaults::rcvhwm, 0, 100'000'000);
+
+    // [security]: broker_public_key(_file) + key_file = CURVE on every socket to the broker.
+    auto security = root.table("security");
+    cfg.curve = common::read_curve_client(security);
     return cfg;
 }
 

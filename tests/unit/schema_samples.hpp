@@ -136,6 +136,10 @@ inline probe make(std::type_identity<probe>) {
     return {.node = "strategy-1", .nonce = 0x5eed'0000'0001ULL};
 }
 
+inline acl_violation make(std::type_identity<acl_violation>) {
+    return {.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 12};
+}
+
 inline node_counters sample_counters(std::uint64_t base) {
     return {.published = base + 1,
             .received = base + 2,

@@ -15,7 +15,7 @@ std::string broker_executable() { return TRADEBUS_EXE_TRADEBUS_BROKER; }
 std::string source_dir() { return TRADEBUS_SOURCE_DIR; }
 
 broker_process::broker_process(zmq::context_t& ctx, const temp_dir& dir, broker_settings s)
-    : ctx_(ctx), log_path_(dir.file("broker.log")), env_(s.env) {
+    : ctx_(ctx), keys_(s.keys), log_path_(dir.file("broker.log")), env_(s.env) {
     if (s.ipc) {
         xsub = ipc_endpoint(dir, "xsub.ipc");
         xpub = ipc_endpoint(dir, "xpub.ipc");
@@ -52,21 +52,22 @@ void broker_process::start() {
     process_ = std::make_unique<process_guard>(
         broker_executable(), std::vector<std::string>{"--config", config_path.string()}, log_path_,
         env_);
-    (void)wait_until_answering(ctx_, control, process_.get());
+    (void)wait_until_answering(ctx_, control, process_.get(), std::chrono::seconds(15), keys_);
 }
 
 int broker_process::stop() { return process_->stop(); }
 
 schema::status_reply broker_process::status(std::int64_t max_topics) {
-    control_client c(ctx_, control);
+    control_client c(ctx_, control, keys_);
     schema::status_request req;
     req.max_topics = max_topics;
     return c.call<schema::status_reply>(req);
 }
 
 schema::status_reply wait_until_answering(zmq::context_t& ctx, const std::string& control_endpoint,
-                                          process_guard* proc, std::chrono::milliseconds timeout) {
-    control_client c(ctx, control_endpoint);
+                                          process_guard* proc, std::chrono::milliseconds timeout,
+                                          const common::curve_client& keys) {
+    control_client c(ctx, control_endpoint, keys);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         if (proc != nullptr && !proc->running()) {

@@ -13,6 +13,7 @@
 
 #include "process_guard.hpp"
 #include "temp_dir.hpp"
+#include "tradebus/common/curve.hpp"
 #include "tradebus/schema/control.hpp"
 
 namespace tradebus::test {
@@ -34,6 +35,7 @@ struct broker_settings {
     bool recorder = false;           // bind the lossless recorder endpoint too
     std::string extra_toml{};        // appended verbatim
     std::vector<std::string> env{};  // extra environment for the process ("KEY=VALUE")
+    common::curve_client keys{};     // CURVE broker: the keys the harness's own requests use
 };
 
 class broker_process {
@@ -55,6 +57,7 @@ class broker_process {
 
   private:
     zmq::context_t& ctx_;
+    common::curve_client keys_;
     std::filesystem::path log_path_;
     std::vector<std::string> env_;
     std::unique_ptr<process_guard> process_;
@@ -64,6 +67,7 @@ class broker_process {
 /// sleeping). Fails the test when `timeout` passes or `proc` exits first.
 schema::status_reply wait_until_answering(
     zmq::context_t& ctx, const std::string& control_endpoint, process_guard* proc,
-    std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    std::chrono::milliseconds timeout = std::chrono::seconds(15),
+    const common::curve_client& keys = {});
 
 }  // namespace tradebus::test

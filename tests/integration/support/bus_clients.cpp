@@ -25,14 +25,15 @@ std::vector<std::string> recv_all(zmq::socket_t& s) {
 
 // ---------------------------------------------------------------- control_client
 
-control_client::control_client(zmq::context_t& ctx, std::string endpoint)
-    : ctx_(ctx), endpoint_(std::move(endpoint)) {
+control_client::control_client(zmq::context_t& ctx, std::string endpoint, common::curve_client keys)
+    : ctx_(ctx), endpoint_(std::move(endpoint)), keys_(std::move(keys)) {
     reset();
 }
 
 void control_client::reset() {
     socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::req);
     socket_->set(zmq::sockopt::linger, 0);
+    common::set_curve_client(*socket_, keys_);
     socket_->connect(endpoint_);
 }
 
@@ -87,9 +88,10 @@ std::optional<schema::event> bus_message::event() const {
 }
 
 subscriber::subscriber(zmq::context_t& ctx, const std::string& xpub_endpoint,
-                       const std::vector<std::string>& prefixes)
+                       const std::vector<std::string>& prefixes, const common::curve_client& keys)
     : socket_(ctx, zmq::socket_type::sub) {
     socket_.set(zmq::sockopt::linger, 0);
+    common::set_curve_client(socket_, keys);
     socket_.set(zmq::sockopt::rcvhwm, 0);  // tests count what arrives: never drop here
     for (const auto& p : prefixes) socket_.set(zmq::sockopt::subscribe, p);
     socket_.connect(xpub_endpoint);
@@ -118,10 +120,12 @@ std::optional<bus_message> subscriber::recv_until(
     }
 }
 
-publisher::publisher(zmq::context_t& ctx, const std::string& xsub_endpoint, int sndhwm)
+publisher::publisher(zmq::context_t& ctx, const std::string& xsub_endpoint,
+                     const common::curve_client& keys, int sndhwm)
     : socket_(ctx, zmq::socket_type::pub) {
     socket_.set(zmq::sockopt::linger, 0);
     if (sndhwm > 0) socket_.set(zmq::sockopt::sndhwm, sndhwm);
+    common::set_curve_client(socket_, keys);
     socket_.connect(xsub_endpoint);
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "tradebus/common/curve.hpp"
 #include "tradebus/schema/codec.hpp"
 
 namespace tradebus::test {
@@ -23,7 +24,8 @@ using namespace std::chrono_literals;
 
 class control_client {
   public:
-    control_client(zmq::context_t& ctx, std::string endpoint);
+    /// `keys`: CURVE client keys for a secured broker (empty = plaintext), as for every client.
+    control_client(zmq::context_t& ctx, std::string endpoint, common::curve_client keys = {});
 
     /// Sends `request` and waits up to `timeout` for one reply. nullopt on timeout (the REQ
     /// socket is then reopened) or when the reply does not decode (`last_error()` says why).
@@ -56,6 +58,7 @@ class control_client {
     void reset();
     zmq::context_t& ctx_;
     std::string endpoint_;
+    common::curve_client keys_;
     std::unique_ptr<zmq::socket_t> socket_;
     std::string last_error_;
 };
@@ -72,7 +75,7 @@ struct bus_message {
 class subscriber {
   public:
     subscriber(zmq::context_t& ctx, const std::string& xpub_endpoint,
-               const std::vector<std::string>& prefixes);
+               const std::vector<std::string>& prefixes, const common::curve_client& keys = {});
     /// The next message within `timeout`, or nullopt.
     std::optional<bus_message> recv(std::chrono::milliseconds timeout);
     /// Receives until `match` accepts a message (returned) or `timeout` passes (nullopt);
@@ -88,7 +91,10 @@ class subscriber {
 class publisher {
   public:
     /// `sndhwm` > 0 sets the PUB's queue (messages) before connecting; 0 = libzmq's 1000.
-    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint, int sndhwm = 0);
+    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint,
+              const common::curve_client& keys = {}, int sndhwm = 0);
+    publisher(zmq::context_t& ctx, const std::string& xsub_endpoint, int sndhwm)
+        : publisher(ctx, xsub_endpoint, common::curve_client{}, sndhwm) {}
     void send(std::string_view topic, std::string_view body);
     /// Any frames as one multipart message (garbage tests).
     void send_frames(const std::vector<std::string>& frames);

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "tradebus/common/curve.hpp"
+
 namespace tradebus::test {
 
 namespace {
@@ -17,6 +19,47 @@ const std::map<std::string, std::string>& depends_on() {
     };
     return deps;
 }
+// Each kind's topic ACL in a secured pipeline (what it publishes, README "Security").
+const std::map<std::string, std::string>& publishes() {
+    static const std::map<std::string, std::string> acl = {
+        {"journal", "[]"},        {"marketdata", R"(["md."])"},     {"execution", R"(["exec."])"},
+        {"risk", R"(["risk."])"}, {"strategy", R"(["strategy."])"},
+    };
+    return acl;
+}
+
+std::string keys_dir(const temp_dir& dir) { return dir.file("keys").string(); }
+
+// Secured: writes a key pair for the broker, each kind and the observer into dir/keys and
+// returns the observer's client keys; otherwise nothing.
+common::curve_client make_keys(const temp_dir& dir, bool secured) {
+    if (!secured) return {};
+    std::map<std::string, common::curve_key_pair> pairs;
+    for (const auto& name :
+         {"broker", "journal", "marketdata", "execution", "risk", "strategy", "observer"}) {
+        pairs[name] = common::generate_key_pair();
+        (void)common::write_key_files(keys_dir(dir), name, pairs[name], false);
+    }
+    return {pairs["broker"].public_key, pairs["observer"].public_key, pairs["observer"].secret_key};
+}
+
+broker_settings settings_for(const temp_dir& dir, std::int64_t interval_ms,
+                             const common::curve_client& observer) {
+    broker_settings s{
+        .pipeline_toml = pipeline_broker_toml(), .interval_ms = interval_ms, .recorder = true};
+    if (!observer.enabled()) return s;
+    const std::string keys = keys_dir(dir);
+    s.extra_toml = "[security]\ncurve = true\nsecret_key_file = \"" + keys + "/broker.key\"\n";
+    for (const auto& [kind, acl] : publishes()) {
+        s.extra_toml += "[[security.client]]\nname = \"" + kind + "\"\npublic_key_file = \"" +
+                        keys + "/" + kind + ".pub\"\npublish = " + acl + "\n";
+    }
+    s.extra_toml += "[[security.client]]\nname = \"observer\"\npublic_key_file = \"" + keys +
+                    "/observer.pub\"\noperator = true\n";
+    s.keys = observer;
+    return s;
+}
+
 }  // namespace
 
 std::string pipeline_broker_toml() {
@@ -50,11 +93,9 @@ std::string node_executable(const std::string& kind) {
     return it->second;
 }
 
-pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms)
-    : broker(ctx, dir,
-             broker_settings{.pipeline_toml = pipeline_broker_toml(),
-                             .interval_ms = interval_ms,
-                             .recorder = true}),
+pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms, bool secured)
+    : observer(make_keys(dir, secured)),
+      broker(ctx, dir, settings_for(dir, interval_ms, observer)),
       journal_dir(dir.file("journal")),
       dir_(dir),
       interval_ms_(interval_ms) {}
@@ -64,7 +105,12 @@ void pipeline::configure(const std::string& kind, const std::string& own) {
                        "\"\ndepends_on = " + depends_on().at(kind) +
                        "\nheartbeat_interval_ms = " + std::to_string(interval_ms_) +
                        "\nlog_level = \"info\"\n[broker]\ncontrol_endpoint = \"" + broker.control +
-                       "\"\nrequest_timeout_ms = 500\nretry_max_ms = 500\n" + own;
+                       "\"\nrequest_timeout_ms = 500\nretry_max_ms = 500\n";
+    if (observer.enabled()) {
+        text += "[security]\nbroker_public_key_file = \"" + keys_dir(dir_) +
+                "/broker.pub\"\nkey_file = \"" + keys_dir(dir_) + "/" + kind + ".key\"\n";
+    }
+    text += own;
     const std::string table = "[journal]\n";
     const auto at = text.find(table);
     if (kind == "journal" && at != std::string::npos && own.find("source =") == std::string::npos) {

@@ -29,7 +29,10 @@ inline const std::vector<std::string> pipeline_kinds = {"journal", "marketdata",
 class pipeline {
   public:
     /// Starts a broker (heartbeat `interval_ms`) in `dir`. Nodes are started with start().
-    pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms = 200);
+    /// `secured`: CURVE on, with a key pair per node, the default topic ACL (each kind publishes
+    /// under its own prefix, the journal nothing) and an `observer` operator key for the test.
+    pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms = 200,
+             bool secured = false);
 
     /// Writes `kind`.toml: the [node]/[broker] header for this test's broker, then `own` (the
     /// node's own tables, verbatim). As in the shipped config, the journal reads the broker's
@@ -46,6 +49,7 @@ class pipeline {
     schema::status_reply wait_healthy(const std::vector<std::string>& kinds,
                                       std::chrono::milliseconds timeout);
 
+    common::curve_client observer;  // secured: the test's own keys (an operator); else empty
     broker_process broker;
     std::filesystem::path journal_dir;
 

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tradebus/broker/security.hpp"
+
 namespace tradebus::broker {
 
 struct endpoints_config {
@@ -45,6 +47,7 @@ struct broker_config {
     data_config data;
     heartbeat_config heartbeat;
     std::vector<pipeline_node> pipeline;  // sorted by name
+    security_config security;             // [security]: CURVE, ZAP clients, topic ACLs
 };
 
 /// Loads and validates `path`. Throws common::config_error listing every problem (one

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,15 +43,20 @@ class control_plane {
 
     /// Decodes one request frame and encodes its reply into `reply` (cleared first). Never
     /// throws on any input; the reply is always a valid control message within the codec's
-    /// size limits.
-    void handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply);
+    /// size limits. `peer`: with CURVE on, the name the sender's key authenticated as.
+    void handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply,
+                      std::string_view peer = {});
 
     /// Encodes a bad_request error with `reason` into `reply` (a request with a malformed
     /// envelope, seen by the socket layer) and logs it like any refused request.
     void refuse(std::string reason, std::string& reply);
 
-    /// Handles one decoded message and returns the reply (an error for reply types).
-    schema::control_message handle(const schema::control_message& request, std::int64_t now_ms);
+    /// Handles one decoded message and returns the reply (an error for reply types). With CURVE
+    /// on ([security] curve), `peer` is the authenticated client name and the request is
+    /// authorized first: register / heartbeat / deregister only as `peer` itself, halt / resume
+    /// only from an operator client; anything else gets a not_allowed error.
+    schema::control_message handle(const schema::control_message& request, std::int64_t now_ms,
+                                   std::string_view peer = {});
 
     /// The reply for a request that could not be decoded.
     [[nodiscard]] static schema::error_reply decode_failure(const schema::decode_error& e);
@@ -73,6 +79,9 @@ class control_plane {
     schema::control_message on_heartbeat(const schema::heartbeat_request& r, std::int64_t now);
     schema::control_message on_deregister(const schema::deregister_request& r, std::int64_t now);
     schema::control_message on_status(const schema::status_request& r, std::int64_t now);
+    /// CURVE on: why `peer` may not send `request` (an error reply), or nullopt.
+    [[nodiscard]] std::optional<schema::error_reply> authorize(
+        const schema::control_message& request, std::string_view peer) const;
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
                                        const std::string& by);
 
@@ -92,6 +101,7 @@ class control_plane {
     const data_stats& stats_;
     std::int64_t start_ms_;
     std::string xsub_advertised_, xpub_advertised_;
+    const security_config* security_;  // nullptr: CURVE off, every request is allowed
 
     node_table nodes_;
     dependency_graph graph_;

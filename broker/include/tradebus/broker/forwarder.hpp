@@ -14,6 +14,7 @@
 
 #include "tradebus/broker/data_stats.hpp"
 #include "tradebus/broker/recorder.hpp"
+#include "tradebus/broker/topic_acl.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
@@ -40,6 +41,9 @@ class forwarder {
     /// Passes the recorder's (un)subscription frames to XSUB, so publishers send what only
     /// the journal subscribes to.
     std::size_t drain_recorder_subscriptions(std::size_t budget);
+    /// CURVE on: check every event's sender against `acl` (which must outlive the forwarder).
+    /// Without this call (plaintext) the hot path never looks at connection metadata.
+    void enforce(topic_acl& acl) noexcept { acl_ = &acl; }
 
     /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
     void publish(std::string_view topic, std::string_view body);
@@ -54,6 +58,7 @@ class forwarder {
     std::size_t max_message_bytes_;
     data_stats& stats_;
     recorder* recorder_ = nullptr;
+    topic_acl* acl_ = nullptr;
     zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
     std::array<common::rate_limited, drop_reason_count> warn_;
 };

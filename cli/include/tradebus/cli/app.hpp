@@ -10,6 +10,8 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "tradebus/common/curve.hpp"
+
 namespace tradebus::cli {
 
 /// Exit codes (STYLE.md §4): 2 = usage or config, 1 = runtime failure.
@@ -25,7 +27,8 @@ struct environment {
     std::ostream& out;
     std::ostream& err;
     zmq::context_t& zmq;
-    bool out_is_tty = false;  // redraw --stats / --watch in place with ANSI escapes
+    bool out_is_tty = false;       // redraw --stats / --watch in place with ANSI escapes
+    common::curve_client curve{};  // keys for a CURVE broker (--key-file...); empty = plaintext
 };
 
 struct sniff_options {
@@ -120,6 +123,17 @@ int run_journal_replay(const replay_options& opts, environment& env);
 /// by rule, exec rejects by code, halts/resumes and journal gaps. 0 ok; 1 when the journal
 /// cannot be read or has damaged records (the report is still printed).
 int run_journal_report(const report_options& opts, environment& env);
+
+struct keygen_options {
+    std::string name;  // NAME.key / NAME.pub; a node name ([a-z0-9_-])
+    std::string dir = ".";
+    bool force = false;  // replace existing files
+};
+
+/// `tradebus keygen`: a fresh CURVE key pair as DIR/NAME.key (0600) and DIR/NAME.pub (0644).
+/// Prints the public key (only) on out, what it wrote on err. Refuses to overwrite without
+/// --force (exit 1).
+int run_keygen(const keygen_options& opts, environment& env);
 
 /// The journal directory a journal node's TOML names ([journal] dir). Throws usage_error.
 [[nodiscard]] std::string read_journal_dir(const std::string& path);

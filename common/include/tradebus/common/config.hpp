@@ -62,6 +62,9 @@ class section {
 
     /// A nested table; absent = a section whose getters all return defaults.
     section table(std::string_view key, bool required = false);
+    /// An array of tables ([[key]] in TOML): one section each, named key[0], key[1], ...
+    /// Absent = none; a value that is not an array of tables is recorded as an error.
+    std::vector<section> tables(std::string_view key);
     /// Keys of the nested tables of this table (e.g. per-symbol parameter tables).
     [[nodiscard]] std::vector<std::string> table_keys() const;
 

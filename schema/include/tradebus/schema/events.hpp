@@ -230,10 +230,24 @@ struct probe {
     }
 };
 
+/// sys.acl.violation: the broker dropped messages an authenticated node published on a topic
+/// outside its [[security.client]] publish prefixes (CURVE on). Rate-limited: at most one per
+/// node per second, `dropped` counting every message refused since the previous one.
+struct acl_violation {
+    static constexpr std::string_view type_name = "acl_violation";
+    std::string node;   // the sender, as its CURVE key authenticated it
+    std::string topic;  // the latest refused topic
+    std::uint64_t dropped = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("node", s.node), v("topic", s.topic), v("dropped", s.dropped);
+    }
+};
+
 /// The payload of a decoded event. Order matters only for std::variant indices.
-using payload =
-    std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
-                 node_health, node_registered, broker_started, trading_state_changed, probe>;
+using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject,
+                             position, node_health, node_registered, broker_started,
+                             trading_state_changed, probe, acl_violation>;
 
 /// A decoded data-plane event.
 struct event {

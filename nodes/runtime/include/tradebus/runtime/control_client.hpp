@@ -11,11 +11,15 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "tradebus/common/curve.hpp"
+
 namespace tradebus::runtime {
 
 class control_client {
   public:
-    control_client(zmq::context_t& ctx, std::string endpoint, std::chrono::milliseconds timeout);
+    /// `curve`: the keys for a CURVE broker (set on every socket it opens); empty = plaintext.
+    control_client(zmq::context_t& ctx, std::string endpoint, std::chrono::milliseconds timeout,
+                   common::curve_client curve = {});
 
     /// True while a request is in flight (waiting for a reply or for its deadline).
     [[nodiscard]] bool busy() const noexcept { return busy_; }
@@ -40,6 +44,7 @@ class control_client {
     zmq::context_t& ctx_;
     std::string endpoint_;
     std::chrono::milliseconds timeout_;
+    common::curve_client curve_;
     zmq::socket_t socket_;
     bool busy_ = false;
     std::int64_t deadline_ms_ = 0;

@@ -1,5 +1,5 @@
-// The part of every node's TOML that the runtime reads: [node] and [broker]. The node's own
-// table ([risk], [marketdata], ...) is handed to its logic_factory.
+// The part of every node's TOML that the runtime reads: [node], [broker] and [security]. The node's
+// own table ([risk], [marketdata], ...) is handed to its logic_factory.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tradebus/common/config.hpp"
+#include "tradebus/common/curve.hpp"
 
 namespace tradebus::runtime {
 
@@ -32,10 +33,11 @@ struct node_config {
     std::int64_t request_timeout_ms = defaults::request_timeout_ms;
     std::int64_t retry_max_ms = defaults::retry_max_ms;
     std::int64_t sndhwm = defaults::sndhwm, rcvhwm = defaults::rcvhwm;
+    common::curve_client curve;  // [security]: empty = plaintext
 };
 
-/// Reads [node] and [broker] from `root`. `expected_kind` is the executable's kind; a file for
-/// another kind is an error. Problems are recorded in `root`'s error list.
+/// Reads [node], [broker] and [security] from `root`. `expected_kind` is the executable's kind; a
+/// file for another kind is an error. Problems are recorded in `root`'s error list.
 node_config read_node_config(common::section& root, std::string_view expected_kind);
 
 /// Node names: 1..64 bytes of [a-z0-9_-] (they appear in topics and in logs).
