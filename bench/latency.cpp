@@ -22,20 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using bench_clock = std::chrono::steady_clock;
 
-std::int64_t mono_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-void sleep_until_ns(std::int64_t when) {
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(when / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(when % 1'000'000'000);
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-}
-
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type) {
     zmq::socket_t s(ctx, type);
     s.set(zmq::sockopt::linger, 0);
@@ -67,6 +53,20 @@ void probe_path(zmq::socket_t& pub, zmq::socket_t& sub, const std::string& topic
 }
 
 }  // namespace
+
+std::int64_t mono_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void sleep_until_ns(std::int64_t when) {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(when / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(when % 1'000'000'000);
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+}
 
 percentiles compute_percentiles(std::vector<double>& v) {
     percentiles p;

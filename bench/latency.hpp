@@ -39,6 +39,11 @@ struct latency_result {
     void merge(const latency_result& other);
 };
 
+/// CLOCK_MONOTONIC in ns, and an absolute sleep until such a time (for open-loop schedules;
+/// set PR_SET_TIMERSLACK low in the sleeping thread or every wake-up is ~50 us late).
+[[nodiscard]] std::int64_t mono_ns();
+void sleep_until_ns(std::int64_t when);
+
 /// Nearest-rank percentiles of `samples` (sorted in place), in the samples' unit.
 [[nodiscard]] percentiles compute_percentiles(std::vector<double>& samples);
 
