@@ -617,11 +617,19 @@ class suite {
             ladder_result lr;
             for (const double rate : b_.pl_ladder) {
                 const auto quotes = static_cast<std::uint64_t>(rate * b_.pl_step_s);
-                chain_result r = target.run(chain_run(rate, quotes));
-                const std::string why = r.unsustainable_because();
-                progress(std::string("pipeline ladder, ") + what + " @ " + rate_label(rate) +
-                         ": p99 " + fmt_fixed(r.us.p99, 0) + " us, " + answered(r) +
-                         (why.empty() ? ": sustainable" : ": NOT sustainable, " + why));
+                chain_result r;
+                std::string why;
+                // A step that fails is tried once more before the climb stops: on a shared
+                // machine one neighbour's burst can spoil a 2 s step.
+                for (int attempt = 0; attempt < 2; ++attempt) {
+                    r = target.run(chain_run(rate, quotes));
+                    why = r.unsustainable_because();
+                    progress(std::string("pipeline ladder, ") + what + " @ " + rate_label(rate) +
+                             ": p50 " + fmt_fixed(r.us.p50, 0) + " us, p99 " +
+                             fmt_fixed(r.us.p99, 0) + " us, " + answered(r) +
+                             (why.empty() ? ": sustainable" : ": NOT sustainable, " + why));
+                    if (why.empty()) break;
+                }
                 if (!why.empty()) {
                     lr.stopped_by = rate_label(rate) + ": " + why;
                     break;
@@ -636,6 +644,7 @@ class suite {
             return lr;
         };
         const ladder_result pl = climb(rig, "pipeline");
+        rig.drain();  // the pipeline's last, overloaded step must not slow the raw chain's
         const ladder_result raw = climb(chain, "raw hops");
         const auto best = [](const ladder_result& l) {
             return l.best > 0 ? rate_label(l.best) : std::string("below the first step");
@@ -646,7 +655,8 @@ class suite {
                     best(pl), best(raw),
                     raw.best > 0 ? fmt_fixed(pl.best / raw.best, 2) : std::string(),
                     "sustainable: every quote filled, source >= 95% of the rate, second-half "
-                    "p99 <= 2x first-half p99 + 1 ms; stopped by " +
+                    "p90 <= 2x first-half p90 + 2 ms (a failed step is tried twice); stopped "
+                    "by " +
                         pl.stopped_by + " vs " + raw.stopped_by});
         const auto at_best = [&](const ladder_result& l) {
             return l.best > 0 ? fmt_percentiles(l.at_best.us) + " @ " + best(l) : std::string();

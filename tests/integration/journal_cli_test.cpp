@@ -15,6 +15,7 @@
 
 #include "bus_clients.hpp"
 #include "cli_runner.hpp"
+#include "fill_book.hpp"
 #include "pipeline.hpp"
 #include "tradebus/journal/reader.hpp"
 #include "tradebus/schema/codec.hpp"
@@ -114,35 +115,12 @@ TEST_CASE("journal cli: report --json matches the fills and rejections the journ
 
     // What the test computes: per symbol fills, volume and average-cost realized P&L; the
     // rejections by rule; and risk's last position update per symbol.
-    struct book {
-        std::uint64_t fills = 0;
-        std::int64_t volume = 0;
-        double qty = 0, avg = 0, realized = 0;
-    };
-    std::map<std::string, book> books;
+    std::map<std::string, fill_book> books;
     std::map<std::string, std::uint64_t> rejections;
     std::map<std::string, schema::position> last_position;
     for (const auto& r : records) {
         if (const auto* f = std::get_if<schema::fill>(&r.ev.body)) {
-            book& b = books[f->symbol];
-            ++b.fills;
-            b.volume += f->qty;
-            const double q = static_cast<double>(f->dir == schema::side::buy ? f->qty : -f->qty);
-            const double px = schema::from_fixed(f->px);
-            if (b.qty == 0 || (b.qty > 0) == (q > 0)) {
-                b.avg =
-                    (std::abs(b.qty) * b.avg + std::abs(q) * px) / (std::abs(b.qty) + std::abs(q));
-                b.qty += q;
-            } else {
-                const double closed = std::min(std::abs(b.qty), std::abs(q));
-                b.realized += closed * (b.qty > 0 ? px - b.avg : b.avg - px);
-                b.qty += q;
-                if (b.qty == 0) {
-                    b.avg = 0;
-                } else if ((b.qty > 0) == (q > 0)) {
-                    b.avg = px;
-                }
-            }
+            books[f->symbol].add(*f);
         } else if (const auto* rej = std::get_if<schema::order_rejected>(&r.ev.body)) {
             ++rejections[rej->rule];
         } else if (const auto* pos = std::get_if<schema::position>(&r.ev.body)) {
