@@ -95,6 +95,15 @@ struct chain_topics {
     bool key_by_trace = true;  // pipeline: trace id; raw chain: seq
 };
 
+// The pipeline's: quotes, fills and both kinds of rejection of the benchmark's symbol.
+chain_topics pipeline_topics() {
+    return {topics::for_symbol(topics::md_tick, symbol),
+            topics::for_symbol(topics::exec_fill, symbol),
+            {topics::for_symbol(topics::rejected, symbol),
+             topics::for_symbol(topics::exec_reject, symbol)},
+            true};
+}
+
 zmq::socket_t subscribe(zmq::context_t& ctx, const std::string& xpub, const chain_topics& t) {
     zmq::socket_t sub(ctx, zmq::socket_type::sub);
     sub.set(zmq::sockopt::linger, 0);
@@ -296,11 +305,7 @@ void pipeline_rig::check_nodes_alive() {
 }
 
 void pipeline_rig::drain() {
-    const chain_topics t{topics::for_symbol(topics::md_tick, symbol),
-                         topics::for_symbol(topics::exec_fill, symbol),
-                         {topics::for_symbol(topics::rejected, symbol),
-                          topics::for_symbol(topics::exec_reject, symbol)},
-                         true};
+    const chain_topics t = pipeline_topics();
     zmq::socket_t sub = subscribe(ctx_, broker_->xpub(), t);
     sub.set(zmq::sockopt::rcvtimeo, 20);
     zmq::socket_t pub = publisher(ctx_, *broker_);
@@ -328,11 +333,7 @@ void pipeline_rig::drain() {
 chain_result pipeline_rig::run(const chain_options& o) {
     check_nodes_alive();
     drain();  // what an overloaded run left queued must not count against this one
-    const chain_topics t{topics::for_symbol(topics::md_tick, symbol),
-                         topics::for_symbol(topics::exec_fill, symbol),
-                         {topics::for_symbol(topics::rejected, symbol),
-                          topics::for_symbol(topics::exec_reject, symbol)},
-                         true};
+    const chain_topics t = pipeline_topics();
     zmq::socket_t sub = subscribe(ctx_, broker_->xpub(), t);
     sub.set(zmq::sockopt::rcvtimeo, 20);
     {
