@@ -119,7 +119,7 @@ traffic getting through, 2 bad arguments.)";
 
 constexpr const char* main_footer = R"(
 Endpoints: every command talks to the broker on 127.0.0.1 by default (xpub :5551, control
-:5552; journal replay publishes to xsub :5550); --config FILE reads them from the broker's
+:5552; journal replay and bench publish to xsub :5550); --config FILE reads them from the broker's
 TOML (or a node's [broker] section), and --xpub / --control / --xsub override both. Exit codes: 0 ok, 1 runtime failure (broker not answering,
 error reply), 2 bad arguments or config.
 Run 'tradebus <command> --help' for a command's options.)";
