@@ -12,11 +12,20 @@
 #include <string>
 #include <zmq.hpp>
 
-#include "child_process.hpp"
 #include "proc_stats.hpp"
+#include "tradebus/common/child_process.hpp"
 #include "tradebus/schema/control.hpp"
 
 namespace tradebus::bench {
+
+using common::child_process;
+
+/// The run's scratch directory: $TMPDIR/tradebus-bench-XXXXXX (configs, logs, ipc:// paths,
+/// journals), removed at the end unless --keep-temp.
+class temp_dir : public common::scratch_dir {
+  public:
+    temp_dir() : common::scratch_dir("tradebus-bench") {}
+};
 
 enum class target_kind : std::uint8_t { broker, bare };
 enum class transport : std::uint8_t { tcp, ipc };
@@ -27,6 +36,7 @@ enum class transport : std::uint8_t { tcp, ipc };
 /// Where the executables are (the driver's flags; defaults from the build).
 struct executables {
     std::string broker, proxy, codec;
+    std::string marketdata, strategy, risk, execution;  // the pipeline section's nodes
 };
 
 struct target_options {
@@ -39,6 +49,8 @@ struct target_options {
     std::string broker_data_toml;
     /// Distinguishes this target's files (config, log, ipc paths) in the temp dir.
     std::string label;
+    /// Broker only: more tables for its config, verbatim (e.g. [pipeline.<node>]).
+    std::string broker_extra_toml{};
 };
 
 class bus_target {
@@ -55,6 +67,8 @@ class bus_target {
     [[nodiscard]] transport via() const noexcept { return opts_.via; }
     [[nodiscard]] const std::string& xsub() const noexcept { return xsub_; }
     [[nodiscard]] const std::string& xpub() const noexcept { return xpub_; }
+    /// The broker's control endpoint (nodes register there).
+    [[nodiscard]] const std::string& control() const noexcept { return control_; }
     [[nodiscard]] pid_t pid() const noexcept { return process_->pid(); }
     [[nodiscard]] std::optional<memory_sample> memory() const { return read_memory(pid()); }
     [[nodiscard]] std::optional<double> cpu_seconds() const { return read_cpu_seconds(pid()); }

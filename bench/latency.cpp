@@ -22,20 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using bench_clock = std::chrono::steady_clock;
 
-std::int64_t mono_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-void sleep_until_ns(std::int64_t when) {
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(when / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(when % 1'000'000'000);
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-}
-
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type) {
     zmq::socket_t s(ctx, type);
     s.set(zmq::sockopt::linger, 0);
@@ -67,23 +53,6 @@ void probe_path(zmq::socket_t& pub, zmq::socket_t& sub, const std::string& topic
 }
 
 }  // namespace
-
-percentiles compute_percentiles(std::vector<double>& v) {
-    percentiles p;
-    if (v.empty()) return p;
-    std::sort(v.begin(), v.end());
-    const auto rank = [&](double q) {
-        const auto n = static_cast<double>(v.size());
-        const auto k = static_cast<std::size_t>(std::ceil(q * n));
-        return v[std::min(v.size() - 1, k == 0 ? 0 : k - 1)];
-    };
-    p.p50 = rank(0.50);
-    p.p90 = rank(0.90);
-    p.p99 = rank(0.99);
-    p.p999 = rank(0.999);
-    p.max = v.back();
-    return p;
-}
 
 latency_result run_latency(zmq::context_t& ctx, bus_target& target, const latency_options& o) {
     target.check_alive();
@@ -168,7 +137,7 @@ latency_result run_latency(zmq::context_t& ctx, bus_target& target, const latenc
         const std::uint64_t seq = sent + 1;
         t.exch_ts_ns = common::now_ns();
         schema::encode_event(schema::envelope{"bench-a", seq, t.exch_ts_ns, seq}, t, buf);
-        sleep_until_ns(when);
+        sleep_until_mono_ns(when);
         const std::int64_t now = mono_ns();
         sent_ns[sent].store(now, std::memory_order_release);
         (void)a_pub.send(zmq::buffer(ping), zmq::send_flags::sndmore);

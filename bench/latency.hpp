@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "bus_target.hpp"
+#include "tradebus/common/pacing.hpp"
 
 namespace tradebus::bench {
 
@@ -21,9 +22,10 @@ struct latency_options {
     std::chrono::milliseconds time_limit{20'000};
 };
 
-struct percentiles {
-    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
-};
+using common::compute_percentiles;
+using common::mono_ns;
+using common::percentiles;  // microseconds here
+using common::sleep_until_mono_ns;
 
 struct latency_result {
     std::uint64_t sent = 0;      // recorded messages sent
@@ -38,9 +40,6 @@ struct latency_result {
     /// the percentiles over all samples.
     void merge(const latency_result& other);
 };
-
-/// Nearest-rank percentiles of `samples` (sorted in place), in the samples' unit.
-[[nodiscard]] percentiles compute_percentiles(std::vector<double>& samples);
 
 /// Runs one latency measurement through `target`. Throws std::runtime_error when the probes
 /// cannot get through or the target has exited.

@@ -3,6 +3,12 @@
 // nothing but libzmq's own forwarding. SIGTERM/SIGINT stop it cleanly: a signal thread
 // (the only thread with the signals unblocked, via sigwait) shuts the context down, which makes
 // zmq_proxy return ETERM. Exit codes: 0 clean stop, 1 runtime error, 2 usage error.
+//
+// With --relay-from/--relay-to it is one raw hop of the pipeline benchmark's baseline instead:
+// a SUB connected to --xpub (subscribed to the from-topic) and a PUB connected to --xsub that
+// republishes every message's body, untouched, under the to-topic. A chain of these through
+// one bare proxy has the same ZeroMQ hops as marketdata -> strategy -> risk -> execution
+// through the broker, with none of the nodes' work (bench/README.md, "pipeline").
 #include <pthread.h>
 #include <zmq.h>
 
@@ -20,6 +26,33 @@ void fail(const char* what) {
     std::fprintf(stderr, "tradebus-bench-proxy: %s: %s\n", what, zmq_strerror(zmq_errno()));
 }
 
+// Relay mode: every message's first frame is replaced by `to`, the other frames pass untouched.
+// Returns 0 when the context is shut down (a stop signal), 1 on another error.
+int run_relay(void* sub, void* pub, const std::string& to) {
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    int code = 0;
+    for (;;) {
+        if (zmq_msg_recv(&frame, sub, 0) < 0) {
+            if (zmq_errno() == EINTR) continue;
+            if (zmq_errno() != ETERM) {
+                fail("relay recv");
+                code = 1;
+            }
+            break;
+        }
+        bool more = zmq_msg_more(&frame) != 0;
+        if (zmq_send(pub, to.data(), to.size(), more ? ZMQ_SNDMORE : 0) < 0) break;
+        while (more) {
+            if (zmq_msg_recv(&frame, sub, 0) < 0) break;
+            more = zmq_msg_more(&frame) != 0;
+            if (zmq_msg_send(&frame, pub, more ? ZMQ_SNDMORE : 0) < 0) break;
+        }
+    }
+    zmq_msg_close(&frame);
+    return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,6 +68,12 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 100'000'000));
     app.add_option("--rcvhwm", rcvhwm, "XSUB ZMQ_RCVHWM, messages per publisher")
         ->check(CLI::Range(0, 100'000'000));
+    std::string relay_from, relay_to;
+    auto* from_opt = app.add_option("--relay-from", relay_from,
+                                    "relay mode: connect to --xpub/--xsub, subscribe to TOPIC");
+    app.add_option("--relay-to", relay_to, "relay mode: republish every body under TOPIC")
+        ->needs(from_opt);
+    from_opt->needs(app.get_option("--relay-to"));
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -52,16 +91,25 @@ int main(int argc, char** argv) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+    const bool relay = !relay_from.empty();
     void* ctx = zmq_ctx_new();
-    void* xsub = zmq_socket(ctx, ZMQ_XSUB);
-    void* xpub = zmq_socket(ctx, ZMQ_XPUB);
+    // Proxy: XSUB and XPUB bound. Relay: "xsub" is its SUB on the proxy's XPUB, "xpub" its
+    // PUB on the proxy's XSUB.
+    void* xsub = zmq_socket(ctx, relay ? ZMQ_SUB : ZMQ_XSUB);
+    void* xpub = zmq_socket(ctx, relay ? ZMQ_PUB : ZMQ_XPUB);
     const int linger = 0;
     zmq_setsockopt(xsub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(xpub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(xsub, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(xpub, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     int code = 0;
-    if (zmq_bind(xsub, xsub_ep.c_str()) != 0) {
+    if (relay) {
+        zmq_setsockopt(xsub, ZMQ_SUBSCRIBE, relay_from.data(), relay_from.size());
+        if (zmq_connect(xsub, xpub_ep.c_str()) != 0 || zmq_connect(xpub, xsub_ep.c_str()) != 0) {
+            fail("cannot connect");
+            code = 1;
+        }
+    } else if (zmq_bind(xsub, xsub_ep.c_str()) != 0) {
         fail(("cannot bind " + xsub_ep).c_str());
         code = 1;
     } else if (zmq_bind(xpub, xpub_ep.c_str()) != 0) {
@@ -76,7 +124,11 @@ int main(int argc, char** argv) {
         signalled.store(true);
         zmq_ctx_shutdown(ctx);  // thread-safe: the blocked zmq_proxy returns ETERM
     });
-    if (code == 0) {
+    if (code == 0 && relay) {
+        std::fprintf(stderr, "ready: tradebus-bench-proxy relay %s -> %s\n", relay_from.c_str(),
+                     relay_to.c_str());
+        code = run_relay(xsub, xpub, relay_to);
+    } else if (code == 0) {
         std::fprintf(stderr, "ready: tradebus-bench-proxy xsub %s xpub %s sndhwm %d rcvhwm %d\n",
                      xsub_ep.c_str(), xpub_ep.c_str(), sndhwm, rcvhwm);
         if (zmq_proxy(xsub, xpub, nullptr) != 0 && zmq_errno() != ETERM) {

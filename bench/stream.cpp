@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "latency.hpp"
 #include "seq_scan.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
@@ -22,12 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using bench_clock = std::chrono::steady_clock;
-
-std::int64_t mono_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               bench_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string probe_topic(std::size_t publisher) {
     return schema::topics::for_symbol(schema::topics::probe, "bench-p" + std::to_string(publisher));

@@ -14,9 +14,9 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "child_process.hpp"
 #include "journal_rate.hpp"
 #include "latency.hpp"
+#include "pipeline_latency.hpp"
 #include "report.hpp"
 #include "seq_scan.hpp"
 #include "stream.hpp"
@@ -44,6 +44,9 @@ struct budget {
     std::chrono::milliseconds run_limit;
     std::string codec_min_time;
     int codec_repetitions;
+    std::uint64_t pl_quotes_1k, pl_quotes_10k;  // pipeline: recorded quotes per cell
+    double pl_warmup_s, pl_step_s;              // warm-up, and each step of the rate ladder
+    std::vector<double> pl_ladder;              // rates tried for the highest sustainable one
 };
 
 budget full_budget() {
@@ -64,7 +67,13 @@ budget full_budget() {
             .scale_rounds = 3,
             .run_limit = 20'000ms,
             .codec_min_time = "0.1",
-            .codec_repetitions = 3};
+            .codec_repetitions = 3,
+            .pl_quotes_1k = 5'000,
+            .pl_quotes_10k = 30'000,
+            .pl_warmup_s = 0.3,
+            .pl_step_s = 2.0,
+            .pl_ladder = {2'000, 5'000, 10'000, 15'000, 20'000, 30'000, 40'000, 60'000, 80'000,
+                          120'000, 160'000}};
 }
 
 budget quick_budget() {
@@ -85,7 +94,12 @@ budget quick_budget() {
             .scale_rounds = 1,
             .run_limit = 8'000ms,
             .codec_min_time = "0.01",
-            .codec_repetitions = 1};
+            .codec_repetitions = 1,
+            .pl_quotes_1k = 300,
+            .pl_quotes_10k = 2'000,
+            .pl_warmup_s = 0.1,
+            .pl_step_s = 0.3,
+            .pl_ladder = {2'000, 5'000}};
 }
 
 double median(std::vector<double> v) {
@@ -104,6 +118,13 @@ std::string pct(std::uint64_t part, std::uint64_t whole) {
     return whole == 0
                ? "0%"
                : fmt_fixed(100.0 * static_cast<double>(part) / static_cast<double>(whole), 1) + "%";
+}
+
+// "p50 188 / p90 257 / p99 1162 / p99.9 3370 / max 5215"
+std::string fmt_percentiles(const percentiles& p) {
+    return "p50 " + fmt_fixed(p.p50, 0) + " / p90 " + fmt_fixed(p.p90, 0) + " / p99 " +
+           fmt_fixed(p.p99, 0) + " / p99.9 " + fmt_fixed(p.p999, 0) + " / max " +
+           fmt_fixed(p.max, 0);
 }
 
 void progress(const std::string& line) { std::cerr << "tradebus-bench: " << line << std::endl; }
@@ -144,6 +165,7 @@ class suite {
             if (wanted("loss")) guarded("loss", [&] { loss(); });
             if (wanted("latency")) guarded("latency", [&] { latency(); });
         }
+        if (wanted("pipeline")) guarded("pipeline", [&] { pipeline(); });
         if (wanted("codec")) guarded("codec", [&] { codec(); });
         if (wanted("journal")) guarded("journal", [&] { journal(); });
         if (t_.broker_tcp) {
@@ -443,11 +465,7 @@ class suite {
                                           {transport::tcp, 10'000, b_.lat_messages_10k},
                                           {transport::ipc, 1000, b_.lat_messages_1k},
                                           {transport::ipc, 10'000, b_.lat_messages_10k}};
-        const auto cell = [](const percentiles& p) {
-            return "p50 " + fmt_fixed(p.p50, 0) + " / p90 " + fmt_fixed(p.p90, 0) + " / p99 " +
-                   fmt_fixed(p.p99, 0) + " / p99.9 " + fmt_fixed(p.p999, 0) + " / max " +
-                   fmt_fixed(p.max, 0);
-        };
+        const auto cell = fmt_percentiles;
         unsigned i = 0;
         for (const auto& c : cases) {
             latency_options lo;
@@ -515,6 +533,154 @@ class suite {
                               : " (target: no worse than bare, MISSED beyond the spread "
                                 "between halves)"));
         }
+    }
+
+    // ------------------------------------------------------------------ pipeline
+
+    chain_options chain_run(double rate, std::uint64_t quotes) const {
+        chain_options co;
+        co.rate_per_s = rate;
+        co.quotes = quotes;
+        co.warmup = std::max<std::uint64_t>(100, static_cast<std::uint64_t>(rate * b_.pl_warmup_s));
+        // The run's own length plus room for a slow start; a run that needs more is reported.
+        co.time_limit = std::chrono::milliseconds(
+            static_cast<std::int64_t>(1000.0 * static_cast<double>(quotes + co.warmup) / rate) +
+            10'000);
+        return co;
+    }
+
+    static std::string rate_label(double rate) {
+        return rate >= 1000 ? fmt_fixed(rate / 1000, 0) + "k/s" : fmt_fixed(rate, 0) + "/s";
+    }
+
+    static std::string answered(const chain_result& r) {
+        return fmt_count(r.filled) + "/" + fmt_count(r.quotes) + " filled" +
+               (r.rejected > 0 ? ", " + fmt_count(r.rejected) + " rejected" : "") +
+               (r.timed_out ? ", time limit hit" : "");
+    }
+
+    void pipeline() {
+        // The baseline first, then the pipeline; both stay up for the whole section.
+        raw_chain chain(ctx_, o_.exe, dir_);
+        pipeline_rig rig(ctx_, o_.exe, dir_, o_.source_dir);
+        progress("pipeline: broker + strategy + risk + execution up; raw chain of " +
+                 std::to_string(chain_relays) + " relays through a bare zmq_proxy up");
+        const auto label = [](const chain_result& r, const char* what) {
+            return std::string(what) + " " + fmt_percentiles(r.us) + ", " + answered(r);
+        };
+
+        // Two fixed rates, alternating which goes first.
+        struct cell {
+            double rate;
+            std::uint64_t quotes;
+        };
+        unsigned i = 0;
+        for (const cell c : {cell{1000, b_.pl_quotes_1k}, cell{10'000, b_.pl_quotes_10k}}) {
+            const chain_options co = chain_run(c.rate, c.quotes);
+            chain_result pl, raw;
+            if (i++ % 2 == 0) {
+                pl = rig.run(co);
+                raw = chain.run(co);
+            } else {
+                raw = chain.run(co);
+                pl = rig.run(co);
+            }
+            const std::string name = "quote -> fill @ " + rate_label(c.rate) + ", us";
+            progress("pipeline " + name + ": " + label(pl, "pipeline") + "; " +
+                     label(raw, "raw hops"));
+            const double r50 = raw.us.p50 > 0 ? pl.us.p50 / raw.us.p50 : 0;
+            const double r99 = raw.us.p99 > 0 ? pl.us.p99 / raw.us.p99 : 0;
+            table_.add({"pipeline", name, fmt_percentiles(pl.us), fmt_percentiles(raw.us),
+                        "p50 " + fmt_fixed(r50, 1) + ", p99 " + fmt_fixed(r99, 1),
+                        answered(pl) + " vs " + answered(raw) + "; quotes at " +
+                            fmt_rate(pl.achieved_rate) + " vs " + fmt_rate(raw.achieved_rate) +
+                            "; p99 first/second half " + fmt_fixed(pl.first_half.p99, 0) + "/" +
+                            fmt_fixed(pl.second_half.p99, 0) + " vs " +
+                            fmt_fixed(raw.first_half.p99, 0) + "/" +
+                            fmt_fixed(raw.second_half.p99, 0)});
+            finding("pipeline quote -> fill @ " + rate_label(c.rate) + ": p50 " +
+                    fmt_fixed(pl.us.p50, 0) + " us, p99 " + fmt_fixed(pl.us.p99, 0) +
+                    " us through broker, strategy, risk and execution; the same " +
+                    std::to_string(chain_relays + 1) + " broker passes as raw ZeroMQ hops: p50 " +
+                    fmt_fixed(raw.us.p50, 0) + " us, p99 " + fmt_fixed(raw.us.p99, 0) + " us (" +
+                    fmt_fixed(r50, 1) + "x / " + fmt_fixed(r99, 1) + "x the physical limit); " +
+                    answered(pl));
+        }
+
+        // The highest sustainable rate of each: up the ladder until a step is not.
+        struct ladder_result {
+            double best = 0;
+            chain_result at_best;
+            std::string stopped_by;
+        };
+        const auto climb = [&](auto& target, const char* what) {
+            ladder_result lr;
+            for (const double rate : b_.pl_ladder) {
+                const auto quotes = static_cast<std::uint64_t>(rate * b_.pl_step_s);
+                chain_result r;
+                std::string why;
+                // A step that fails is tried once more before the climb stops: on a shared
+                // machine one neighbour's burst can spoil a 2 s step.
+                for (int attempt = 0; attempt < 2; ++attempt) {
+                    r = target.run(chain_run(rate, quotes));
+                    why = r.unsustainable_because();
+                    progress(std::string("pipeline ladder, ") + what + " @ " + rate_label(rate) +
+                             ": p50 " + fmt_fixed(r.us.p50, 0) + " us, p99 " +
+                             fmt_fixed(r.us.p99, 0) + " us, " + answered(r) +
+                             (why.empty() ? ": sustainable" : ": NOT sustainable, " + why));
+                    if (why.empty()) break;
+                }
+                if (!why.empty()) {
+                    lr.stopped_by = rate_label(rate) + ": " + why;
+                    break;
+                }
+                lr.best = rate;
+                lr.at_best = std::move(r);
+            }
+            if (lr.stopped_by.empty()) {
+                lr.stopped_by =
+                    "nothing: the ladder's top step (" + rate_label(lr.best) + ") was sustained";
+            }
+            return lr;
+        };
+        const ladder_result pl = climb(rig, "pipeline");
+        rig.drain();  // the pipeline's last, overloaded step must not slow the raw chain's
+        const ladder_result raw = climb(chain, "raw hops");
+        const auto best = [](const ladder_result& l) {
+            return l.best > 0 ? rate_label(l.best) : std::string("below the first step");
+        };
+        table_.add({"pipeline",
+                    "highest sustainable quote rate (ladder of " + fmt_fixed(b_.pl_step_s, 1) +
+                        " s steps)",
+                    best(pl), best(raw),
+                    raw.best > 0 ? fmt_fixed(pl.best / raw.best, 2) : std::string(),
+                    "sustainable: every quote filled, source >= 95% of the rate, second-half "
+                    "p90 <= 2x first-half p90 + 2 ms (a failed step is tried twice); stopped "
+                    "by " +
+                        pl.stopped_by + " vs " + raw.stopped_by});
+        const auto at_best = [&](const ladder_result& l) {
+            return l.best > 0 ? fmt_percentiles(l.at_best.us) + " @ " + best(l) : std::string();
+        };
+        table_.add({"pipeline", "quote -> fill at each one's highest sustainable rate, us",
+                    at_best(pl), at_best(raw), "",
+                    (pl.best > 0 ? answered(pl.at_best) : std::string("-")) + " vs " +
+                        (raw.best > 0 ? answered(raw.at_best) : std::string("-"))});
+        finding("pipeline: highest sustainable quote rate " + best(pl) + " (raw hops " + best(raw) +
+                "); pipeline stopped by " + pl.stopped_by);
+
+        // Memory of every process of the section, peak over all its runs.
+        const auto mem = rig.peak_rss_kib();
+        const auto raw_mem = chain.peak_rss_kib();
+        std::string nodes;
+        for (const char* n : {"broker", "marketdata", "strategy", "risk", "execution"}) {
+            nodes += (nodes.empty() ? "" : ", ") + std::string(n) + " " + mib(mem.at(n));
+        }
+        table_.add({"memory", "peak RSS (VmHWM) of each process, pipeline runs, MiB", nodes,
+                    "proxy " + mib(raw_mem.at("proxy")) + ", relay " + mib(raw_mem.at("relay")), "",
+                    "marketdata: the largest of its runs (one process per run)"});
+        finding("peak RSS during the pipeline runs (MiB): " + nodes);
+        rig.stop();
+        chain.stop();
     }
 
     // ------------------------------------------------------------------ codec

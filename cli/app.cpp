@@ -71,7 +71,7 @@ topics (the broker drops every sys.* message that it did not publish itself; a -
 moves them out of sys., e.g. replay.sys.trading, replays them).
 
 Pacing: --speed 1 replays at the recorded pace (receive times), --speed 10 ten times faster,
---speed 0 as fast as the broker takes them (never dropping: replay waits when the queue is
+--speed 0 (or max) as fast as the broker takes them (never dropping: replay waits when the queue is
 full). Before sending, replay waits for the broker to forward its subscriptions (ZeroMQ's slow
 joiner), at most --settle seconds, then a short quiet period; with none it sends nothing and
 exits 1. A subscriber that subscribes after that point misses what was sent before.
@@ -106,9 +106,21 @@ constexpr const char* journal_cat_footer = R"(
   @1700000000                                          seconds since the Unix epoch
 Patterns as for sniff: md.tick.*, exec.>, plain prefixes.)";
 
+constexpr const char* bench_footer = R"(
+Like `nats bench`: measures the broker you point it at, with real traffic on topics under
+bench.<run>. (a random run id; nothing else subscribes there). First a status request must
+be answered (exit 1 if not). Throughput: --pubs publishers each send --count events of --size
+bytes (at --rate each, or as fast as possible), --subs subscribers receive them all and check
+every publisher's sequence numbers, so "lost" is counted, not guessed; at full speed the
+high-water marks (100000 on the broker and here) may drop messages, as they would for a node.
+Round trip: A publishes --latency-count events at --latency-rate, B echoes each on another
+topic, A times the round trip (percentiles in microseconds). Each part is bounded by
+--duration (seconds). Exit codes: 0 measured (whatever the loss), 1 broker not answering or no
+traffic getting through, 2 bad arguments.)";
+
 constexpr const char* main_footer = R"(
 Endpoints: every command talks to the broker on 127.0.0.1 by default (xpub :5551, control
-:5552; journal replay publishes to xsub :5550); --config FILE reads them from the broker's
+:5552; journal replay and bench publish to xsub :5550); --config FILE reads them from the broker's
 TOML (or a node's [broker] section), and --xpub / --control / --xsub override both. Exit codes: 0 ok, 1 runtime failure (broker not answering,
 error reply), 2 bad arguments or config.
 Run 'tradebus <command> --help' for a command's options.)";
@@ -318,6 +330,66 @@ int run(const std::vector<std::string>& args, environment& env) {
         halt, halt_ep);
     auto* resume_cmd = add_trading("resume", "Resume trading after a halt", resume, resume_ep);
 
+    // ------------------------------------------------------------------ bench
+    bench_options bench;
+    endpoint_flags bench_ep;
+    std::string bench_xsub, bench_only;
+    auto* bench_cmd = app.add_subcommand(
+        "bench", "Measure a running broker: forwarding throughput, loss and round-trip latency");
+    bench_cmd->footer(bench_footer);
+    bench_cmd->add_option("--pubs", bench.publishers, "Publishers (one socket and thread each)")
+        ->type_name("N")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+        ->capture_default_str();
+    bench_cmd->add_option("--subs", bench.subscribers, "Subscribers (one socket and thread each)")
+        ->type_name("N")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+        ->capture_default_str();
+    bench_cmd->add_option("--size", bench.size, "Bytes of each message body (an event)")
+        ->type_name("BYTES")
+        ->check(positive(true))
+        ->capture_default_str();
+    bench_cmd->add_option("--count", bench.count, "Messages per publisher")
+        ->type_name("N")
+        ->check(positive(true))
+        ->capture_default_str();
+    bench_cmd
+        ->add_option("--rate", bench.rate,
+                     "Messages per second per publisher; 0 = as fast as possible")
+        ->type_name("N")
+        ->check(positive(false, true))
+        ->capture_default_str();
+    bench_cmd
+        ->add_option("--duration", bench.duration_s,
+                     "Longest time each measurement may take, seconds")
+        ->type_name("SECONDS")
+        ->check(positive(false))
+        ->capture_default_str();
+    bench_cmd->add_option("--latency-rate", bench.latency_rate, "Round trips started per second")
+        ->type_name("N")
+        ->check(positive(false))
+        ->capture_default_str();
+    bench_cmd->add_option("--latency-count", bench.latency_count, "Round trips to time")
+        ->type_name("N")
+        ->check(positive(true))
+        ->capture_default_str();
+    bench_cmd->add_option("--only", bench_only, "Run only one part")
+        ->type_name("throughput|latency")
+        ->check(CLI::IsMember({"throughput", "latency"}));
+    bench_cmd->add_flag("--json", bench.json, "Print the results as one JSON object");
+    add_timeout(bench_cmd, bench.timeout_s);
+    bench_ep.add(bench_cmd, true);
+    bench_cmd->get_option("--control")
+        ->description(
+            "The broker's control endpoint, asked for status before measuring "
+            "[default: " +
+            std::string(defaults::control_endpoint) + "]");
+    bench_cmd
+        ->add_option("--xsub", bench_xsub,
+                     "The broker's XSUB endpoint to publish to [default: " +
+                         std::string(defaults::xsub_endpoint) + "]")
+        ->type_name("ENDPOINT");
+
     // ------------------------------------------------------------------ journal
     journal_options jcat, jverify;
     replay_options jreplay;
@@ -386,8 +458,14 @@ int run(const std::vector<std::string>& args, environment& env) {
         ->type_name("PREFIX");
     jreplay_cmd
         ->add_option("--speed", jreplay.speed,
-                     "1 = recorded pace, N = N times faster, 0 = as fast as possible")
-        ->type_name("N")
+                     "1 = recorded pace, N = N times faster, 0 or max = as fast as possible")
+        ->type_name("N|max")
+        ->transform(CLI::Validator(
+            [](std::string& text) {
+                if (text == "max") text = "0";
+                return std::string();
+            },
+            ""))
         ->check(positive(false, true))
         ->capture_default_str();
     jreplay_cmd->add_option("--since", replay_since, "Only records received at or after TIME")
@@ -447,8 +525,8 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (std::none_of(subs.begin(), subs.end(),
                              [&](const CLI::App* s) { return s->check_name(args[1]); })) {
                 throw usage_error("unknown command \"" + args[1] +
-                                  "\" (commands: sniff, status, halt, resume, journal, keygen; see "
-                                  "tradebus --help)");
+                                  "\" (commands: sniff, status, halt, resume, journal, bench, "
+                                  "keygen; see tradebus --help)");
             }
         }
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -488,6 +566,21 @@ int run(const std::vector<std::string>& args, environment& env) {
             opts->control = resolved.control;
             env.curve = resolved.curve;
             return run_trading(*opts, env);
+        }
+        if (bench_cmd->parsed()) {
+            broker_endpoints ep = bench_ep.config.empty() ? broker_endpoints{}
+                                                          : read_endpoints(bench_ep.config, true);
+            if (!bench_xsub.empty()) ep.xsub = connect_endpoint("--xsub", bench_xsub);
+            if (!bench_ep.xpub.empty()) ep.xpub = connect_endpoint("--xpub", bench_ep.xpub);
+            if (!bench_ep.control.empty()) {
+                ep.control = connect_endpoint("--control", bench_ep.control);
+            }
+            bench.xsub = ep.xsub;
+            bench.xpub = ep.xpub;
+            bench.control = ep.control;
+            bench.throughput = bench_only != "latency";
+            bench.latency = bench_only != "throughput";
+            return run_bench(bench, env);
         }
         if (jreplay_cmd->parsed()) {
             (void)topic_filter::parse(jreplay.patterns);

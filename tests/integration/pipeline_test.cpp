@@ -12,6 +12,7 @@
 #include <set>
 
 #include "bus_clients.hpp"
+#include "fill_book.hpp"
 #include "tradebus/journal/reader.hpp"
 #include "tradebus/schema/topics.hpp"
 
@@ -141,29 +142,11 @@ TEST_CASE("pipeline: five nodes started in any order trade end to end and journa
 
     // ---- P&L consistent with the fills: replay the fills with average-cost accounting and
     // compare with risk's last published position per symbol.
-    struct book {
-        double qty = 0, avg = 0, realized = 0;
-    };
-    std::map<std::string, book> books;
+    std::map<std::string, fill_book> books;
     std::map<std::string, schema::position> last_position;
     for (const auto& e : events) {
         if (const auto* f = std::get_if<schema::fill>(&e.ev.body)) {
-            book& b = books[f->symbol];
-            const double q = static_cast<double>(f->dir == schema::side::buy ? f->qty : -f->qty);
-            const double px = schema::from_fixed(f->px);
-            if (b.qty == 0 || (b.qty > 0) == (q > 0)) {
-                b.avg =
-                    (std::abs(b.qty) * b.avg + std::abs(q) * px) / (std::abs(b.qty) + std::abs(q));
-                b.qty += q;
-            } else {
-                const double closed = std::min(std::abs(b.qty), std::abs(q));
-                b.realized += closed * (b.qty > 0 ? px - b.avg : b.avg - px);
-                b.qty += q;
-                if (b.qty == 0)
-                    b.avg = 0;
-                else if ((b.qty > 0) == (q > 0))
-                    b.avg = px;
-            }
+            books[f->symbol].add(*f);
         } else if (const auto* pos = std::get_if<schema::position>(&e.ev.body)) {
             last_position[pos->symbol] = *pos;
         }

@@ -1,133 +1,19 @@
 #include "process_guard.hpp"
 
-#include <fcntl.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
 
 #include "test_status.hpp"
 
-extern char** environ;
-
 namespace tradebus::test {
 
-namespace {
-
-int decode_status(int raw) {
-    if (WIFEXITED(raw)) return WEXITSTATUS(raw);
-    if (WIFSIGNALED(raw)) return 128 + WTERMSIG(raw);
-    return -1;
-}
-
-}  // namespace
-
-process_guard::process_guard(std::string executable, std::vector<std::string> args,
-                             std::filesystem::path log_path, std::vector<std::string> env)
-    : executable_(std::move(executable)), log_path_(std::move(log_path)) {
-    // Everything the child needs is prepared before fork(): between fork and exec only
-    // async-signal-safe calls are allowed (the test process has ZeroMQ threads).
-    std::vector<std::string> argv_store{executable_};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_store) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) {
-        const std::string entry(*e);
-        const auto key = entry.substr(0, entry.find('=') + 1);
-        bool replaced = false;
-        for (const auto& extra : env) replaced = replaced || extra.rfind(key, 0) == 0;
-        if (!replaced) env_store.push_back(entry);
-    }
-    env_store.insert(env_store.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& e : env_store) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error("cannot open " + log_path_.string());
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) {
-        ::close(fd);
-        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid_ == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
-        if (::getppid() != parent) ::_exit(127);
-        ::dup2(fd, STDOUT_FILENO);
-        ::dup2(fd, STDERR_FILENO);
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-        ::execve(argv[0], argv.data(), envp.data());
-        static constexpr char msg[] = "process_guard: execve failed\n";
-        (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
-        ::_exit(127);
-    }
-    ::close(fd);
-}
-
 process_guard::~process_guard() {
-    if (pid_ > 0 && !status_) stop(std::chrono::seconds(10));
+    (void)stop();  // before the log is read: everything the child wrote is in it
     if (current_test_failed()) dump_log();
 }
 
-bool process_guard::running() { return !wait_exit(std::chrono::milliseconds(0)).has_value(); }
-
-std::optional<int> process_guard::wait_exit(std::chrono::milliseconds timeout) {
-    if (status_) return status_;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        int raw = 0;
-        const pid_t r = ::waitpid(pid_, &raw, WNOHANG);
-        if (r == pid_) {
-            status_ = decode_status(raw);
-            return status_;
-        }
-        if (r < 0 && errno != EINTR) {
-            status_ = -1;
-            return status_;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(2));  // polling waitpid, not readiness
-    }
-}
-
-void process_guard::signal(int sig) {
-    if (pid_ > 0 && !status_) ::kill(pid_, sig);
-}
-
-int process_guard::stop(std::chrono::milliseconds grace) {
-    signal(SIGTERM);
-    if (auto s = wait_exit(grace)) return *s;
-    std::cerr << "process_guard: " << executable_ << " (pid " << pid_ << ") ignored SIGTERM for "
-              << grace.count() << " ms; sending SIGKILL\n";
-    signal(SIGKILL);
-    return wait_exit(std::chrono::seconds(10)).value_or(-1);
-}
-
-std::string process_guard::log() const {
-    std::ifstream in(log_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void process_guard::dump_log() const {
-    std::cerr << "\n----- log of " << executable_ << " (pid " << pid_ << ", " << log_path_.string()
-              << ") -----\n"
+    std::cerr << "\n----- log of " << executable() << " (pid " << pid() << ", "
+              << log_path().string() << ") -----\n"
               << log() << "----- end of log -----\n";
 }
 

@@ -85,6 +85,20 @@ struct report_options {
     bool utc = false;  // group by UTC day (default: local day, as cat shows local times)
 };
 
+struct bench_options {
+    std::size_t publishers = 1, subscribers = 1;
+    std::size_t size = 200;         // bytes of each message body (an event, padded)
+    std::uint64_t count = 100'000;  // messages per publisher
+    double rate = 0;                // per publisher, msgs/s; 0 = as fast as possible
+    double duration_s = 10;         // bound on each measurement
+    bool throughput = true, latency = true;
+    double latency_rate = 1000;  // round trips started per second
+    std::uint64_t latency_count = 5000;
+    double timeout_s = 2;  // for the broker's answer to a status request
+    bool json = false;
+    std::string xsub, xpub, control;
+};
+
 /// Parses `args` (args[0] is the program name) and runs the chosen subcommand. Returns the
 /// process exit code: 0 for --help/--version and success, 2 for bad arguments (the message
 /// on env.err), otherwise the subcommand's code. Never throws.
@@ -134,6 +148,14 @@ struct keygen_options {
 /// Prints the public key (only) on out, what it wrote on err. Refuses to overwrite without
 /// --force (exit 1).
 int run_keygen(const keygen_options& opts, environment& env);
+
+/// `tradebus bench`: checks that the broker answers (1 when not), then measures forwarding
+/// throughput and/or the round trip on topics under bench.<run>. and prints the results.
+/// Throws usage_error for a --size below bench_min_size().
+int run_bench(const bench_options& opts, environment& env);
+
+/// Smallest --size: the bytes of a bench message's envelope and event fields.
+[[nodiscard]] std::size_t bench_min_size();
 
 /// The journal directory a journal node's TOML names ([journal] dir). Throws usage_error.
 [[nodiscard]] std::string read_journal_dir(const std::string& path);
