@@ -42,11 +42,18 @@ std::size_t forwarder::drain_events(std::size_t budget) {
         }
         const std::size_t bytes = topic_.size() + body_.size();
         topic_count& counter = stats_.topics.slot(topic);  // before send() empties topic_
+        // Shares the body's buffer (refcounted) rather than copying it, for large bodies.
+        const bool cache = lvc_ != nullptr && lvc_->covers(topic);
+        if (cache) {
+            lvc_topic_.copy(topic_);
+            lvc_body_.copy(body_);
+        }
         if (!xpub_.send(topic_, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
             !xpub_.send(body_, zmq::send_flags::dontwait)) {
             dropped(drop_reason::would_block, "xpub");
             continue;
         }
+        if (cache) lvc_->update(lvc_topic_.to_string_view(), lvc_body_.to_string_view());
         ++counter.messages;
         counter.bytes += bytes;
         ++stats_.forwarded;

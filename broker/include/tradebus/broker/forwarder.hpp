@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/last_value_cache.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
@@ -30,6 +31,10 @@ class forwarder {
     /// Passes up to `budget` (un)subscription frames from XPUB to XSUB. Returns frames read.
     std::size_t drain_subscriptions(std::size_t budget);
 
+    /// Keeps the last forwarded message of covered topics in `lvc` (null = none). It must
+    /// outlive the forwarder; used from the same thread.
+    void cache_into(last_value_cache* lvc) noexcept { lvc_ = lvc; }
+
     /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
     void publish(std::string_view topic, std::string_view body);
 
@@ -41,6 +46,8 @@ class forwarder {
     std::size_t max_message_bytes_;
     data_stats& stats_;
     zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
+    last_value_cache* lvc_ = nullptr;
+    zmq::message_t lvc_topic_, lvc_body_;  // what is cached once the send succeeded
     std::array<common::rate_limited, drop_reason_count> warn_;
 };
 
