@@ -291,6 +291,7 @@ class engine final : public context {
         probe_ok_ = false;  // prove the data plane again through the new broker
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
+        snapshot_in_flight_ = false;  // a reply still to come is not the snapshot's
     }
 
     void drive_control(std::int64_t now) {
