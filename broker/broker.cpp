@@ -14,6 +14,7 @@
 #include "tradebus/broker/control_plane.hpp"
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/broker/forwarder.hpp"
+#include "tradebus/broker/metrics_http.hpp"
 #include "tradebus/broker/recorder.hpp"
 #include "tradebus/broker/zap_handler.hpp"
 #include "tradebus/common/curve.hpp"
@@ -49,12 +50,27 @@ class broker final : public event_sink {
           xpub_(ctx_, zmq::socket_type::xpub),
           control_(ctx_, zmq::socket_type::router),
           forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_),
-          control_plane_(cfg, epoch_, *this, stats_, start_ms_) {}
+          control_plane_(cfg, epoch_, *this, stats_, start_ms_) {
+        if (!cfg.lvc.prefixes.empty()) {
+            lvc_ = std::make_unique<last_value_cache>(cfg.lvc.prefixes, cfg.lvc.max_topics,
+                                                      cfg.lvc.max_bytes);
+            forwarder_.cache_into(lvc_.get());
+            control_plane_.set_cache(lvc_.get());
+        }
+        if (!cfg.metrics.listen.empty()) {
+            metrics_ =
+                std::make_unique<metrics_http>(ctx_, cfg.metrics.listen, [this](std::string& body) {
+                    render_metrics(scrape_sources(), common::mono_ms(), text_);
+                    body = text_.take();
+                });
+        }
+    }
 
     int run() {
         spdlog::info("tradebus-broker {} starting: config {}, pid {}, epoch {}", common::version(),
                      cfg_.source, ::getpid(), epoch_);
-        if (!bind_all() || !bind_recorder()) return 1;
+        if (!bind_all() || !bind_recorder() || (metrics_ && !metrics_->bind())) return 1;
+        subscribe_cached_prefixes();
         control_plane_.set_advertised(advertised(cfg_.endpoints.xsub_advertised, xsub_),
                                       advertised(cfg_.endpoints.xpub_advertised, xpub_));
         const std::string control_ep = advertised(cfg_.endpoints.control_advertised, control_);
@@ -64,9 +80,10 @@ class broker final : public event_sink {
                                    advertised(cfg_.endpoints.xsub_advertised, xsub_),
                                    advertised(cfg_.endpoints.xpub_advertised, xpub_), control_ep});
         spdlog::info(
-            "ready: tradebus-broker {} config {} xsub {} xpub {} control {} pid {} epoch {}",
+            "ready: tradebus-broker {} config {} xsub {} xpub {} control {} metrics {} pid {} "
+            "epoch {}",
             common::version(), cfg_.source, cfg_.endpoints.xsub, cfg_.endpoints.xpub,
-            cfg_.endpoints.control, ::getpid(), epoch_);
+            cfg_.endpoints.control, metrics_ ? cfg_.metrics.listen : "off", ::getpid(), epoch_);
         common::notify_ready("ready: epoch " + std::to_string(epoch_));
         int code = 0;
         try {
@@ -160,6 +177,18 @@ class broker final : public event_sink {
         return true;
     }
 
+    // The cache must see its topics even while nobody subscribes to them (the market runs
+    // before the first strategy starts): the broker subscribes upstream to each cached prefix
+    // itself. XSUB keeps the subscription and sends it to every publisher that connects, and
+    // counts it like any subscriber's, so a subscriber's unsubscribe never cancels it.
+    void subscribe_cached_prefixes() {
+        if (!lvc_) return;
+        for (const auto& prefix : lvc_->prefixes()) {
+            std::string frame = "\x01" + prefix;
+            (void)xsub_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+        }
+    }
+
     void loop() {
         // The ZAP socket (CURVE on) is answered first each turn: a client's handshake waits on
         // it. Its requests are few (one per connection attempt). Unused slots hold a null
@@ -169,7 +198,8 @@ class broker final : public event_sink {
             {xpub_.handle(), 0, ZMQ_POLLIN, 0},
             {xsub_.handle(), 0, ZMQ_POLLIN, 0},
             {recorder_ ? recorder_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
-            {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+            {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
+            {metrics_ ? metrics_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
         const std::int64_t watchdog_ms = common::watchdog_interval().count();
         std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
         while (!common::stop_requested()) {
@@ -184,10 +214,11 @@ class broker final : public event_sink {
     // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
     // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
     // budget (control first, so it never starves behind data), then run the due timers.
-    void turn(zmq_pollitem_t (&items)[5], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
+    void turn(zmq_pollitem_t (&items)[6], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
-        const std::int64_t due = std::min(
-            {control_plane_.next_deadline(), next_watchdog, now + defaults::max_poll_wait_ms});
+        const std::int64_t due = std::min({control_plane_.next_deadline(), next_watchdog,
+                                           metrics_ ? metrics_->next_deadline() : no_deadline,
+                                           now + defaults::max_poll_wait_ms});
         // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
         // recorder takes the held message; control and subscriptions are served meanwhile.
         // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say
@@ -212,8 +243,12 @@ class broker final : public event_sink {
         if ((items[2].revents & ZMQ_POLLIN) != 0) {
             forwarder_.drain_events(defaults::data_drain_budget);
         }
+        if (metrics_ && (items[5].revents & ZMQ_POLLIN) != 0) {
+            metrics_->drain(defaults::control_drain_budget, common::mono_ms());
+        }
         now = common::mono_ms();
         control_plane_.run_timers(now);
+        if (metrics_) metrics_->run_timers(now);
         if (now >= next_watchdog) {
             common::notify_watchdog();
             next_watchdog = now + std::max<std::int64_t>(1, watchdog_ms / 2);
@@ -270,7 +305,21 @@ class broker final : public event_sink {
                 return;  // the peer's queue is full: the reply is lost, as on any ROUTER
             }
         }
-        (void)control_.send(zmq::buffer(reply_buf_), zmq::send_flags::dontwait);
+        // A snapshot_ok is followed by its [topic][body] pairs (PROTOCOL.md "snapshot_ok").
+        const auto& pairs = control_plane_.reply_pairs();
+        const auto more = pairs.empty() ? zmq::send_flags::dontwait
+                                        : zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+        if (!control_.send(zmq::buffer(reply_buf_), more)) return;
+        for (std::size_t i = 0; i < pairs.size(); ++i) {
+            const auto last = i + 1 == pairs.size() ? zmq::send_flags::dontwait : more;
+            (void)control_.send(zmq::buffer(pairs[i].first), more);
+            (void)control_.send(zmq::buffer(pairs[i].second), last);
+        }
+    }
+
+    [[nodiscard]] metrics_sources scrape_sources() const {
+        return {stats_, control_plane_, cfg_.name, lvc_.get(),
+                metrics_ ? &metrics_->stats() : nullptr};
     }
 
     const broker_config& cfg_;
@@ -287,6 +336,9 @@ class broker final : public event_sink {
     std::map<std::string, std::uint64_t, std::less<>> seq_;
     std::string event_buf_, reply_buf_;
     std::vector<zmq::message_t> frames_;
+    std::unique_ptr<last_value_cache> lvc_;  // null when [lvc] prefixes is empty
+    std::unique_ptr<metrics_http> metrics_;  // null when [metrics] listen is empty
+    exposition text_;
 };
 
 }  // namespace

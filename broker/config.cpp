@@ -5,6 +5,7 @@
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/broker/dependency_graph.hpp"
 #include "tradebus/common/config.hpp"
+#include "tradebus/schema/topics.hpp"
 
 namespace tradebus::broker {
 
@@ -85,6 +86,50 @@ void load_pipeline(const toml::table& root, section& top, broker_config& cfg) {
     }
 }
 
+// [metrics] listen: a TCP address with an explicit port (a scrape config names it); "" = off.
+void load_metrics(section& top, broker_config& cfg) {
+    section m = top.table("metrics");
+    std::string ep = m.string("listen", std::string(defaults::metrics_listen));
+    if (ep.empty()) return;
+    const std::string expected = "expected tcp://host:port (e.g. \"tcp://127.0.0.1:9464\"), got ";
+    const auto colon = ep.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : ep.substr(colon + 1);
+    const bool numeric_port =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (ep.rfind("tcp://", 0) != 0 || colon <= 6 || !numeric_port || std::stoi(port) == 0 ||
+        std::stoi(port) > 65535 || common::endpoint_error(ep)) {
+        m.error("listen", expected + quoted(ep));
+        return;
+    }
+    for (const auto* other : {&cfg.endpoints.xsub, &cfg.endpoints.xpub, &cfg.endpoints.control}) {
+        if (*other == ep) {
+            m.error("listen", "expected an address no [endpoints] entry uses, got " + quoted(ep));
+            return;
+        }
+    }
+    cfg.metrics.listen = ep;
+}
+
+// [lvc]: which topic prefixes keep their last message, and the memory bounds.
+void load_lvc(section& top, broker_config& cfg) {
+    section l = top.table("lvc");
+    std::vector<std::string> fallback(std::begin(defaults::lvc_prefixes),
+                                      std::end(defaults::lvc_prefixes));
+    cfg.lvc.prefixes = l.strings("prefixes", fallback);
+    for (const auto& p : cfg.lvc.prefixes) {
+        if (p.empty() || p.size() > schema::topics::max_topic_bytes) {
+            l.error("prefixes", "expected topic prefixes of 1.." +
+                                    std::to_string(schema::topics::max_topic_bytes) +
+                                    " bytes, got " + quoted(p));
+        }
+    }
+    cfg.lvc.max_topics =
+        static_cast<std::size_t>(l.integer("max_topics", defaults::lvc_max_topics, 1, 10'000'000));
+    cfg.lvc.max_bytes =
+        static_cast<std::size_t>(l.integer("max_bytes", defaults::lvc_max_bytes, 1024, 16LL << 30));
+}
+
 broker_config from_table(const toml::table& root, common::config_errors& errors) {
     broker_config cfg;
     cfg.source = errors.file();
@@ -150,6 +195,8 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
     }
     cfg.heartbeat.gone_after_ms = std::max(cfg.heartbeat.gone_after_ms, silent_ms + 1);
 
+    load_metrics(top, cfg);
+    load_lvc(top, cfg);
     load_pipeline(root, top, cfg);
     cfg.security = read_security(top);
     top.finish();

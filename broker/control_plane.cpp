@@ -115,15 +115,20 @@ schema::error_reply control_plane::decode_failure(const schema::decode_error& e)
 
 void control_plane::handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply,
                                  std::string_view peer) {
+    page_.items.clear();
+    page_.next.clear();
     try {
         schema::control_message out;
         if (request.size() > schema::limits::max_message_bytes) {
+            count_request(invalid_request);
             out = error(code::bad_request, "request of " + std::to_string(request.size()) +
                                                " bytes, limit " +
                                                std::to_string(schema::limits::max_message_bytes));
         } else if (auto decoded = schema::decode_control(request)) {
+            count_request(schema::type_name(decoded.value()));
             out = handle(decoded.value(), now_ms, peer);
         } else {
+            count_request(invalid_request);
             out = decode_failure(decoded.error());
         }
         if (auto* e = std::get_if<schema::error_reply>(&out)) {
@@ -139,6 +144,7 @@ void control_plane::handle_frame(std::string_view request, std::int64_t now_ms, 
             }
         }
     } catch (const std::exception& e) {
+        page_.items.clear();
         schema::encode_control(
             schema::control_message{
                 error(code::bad_request,
@@ -149,8 +155,15 @@ void control_plane::handle_frame(std::string_view request, std::int64_t now_ms, 
 
 void control_plane::refuse(std::string reason, std::string& reply) {
     const schema::error_reply e = error(code::bad_request, safe_text(reason));
+    count_request(invalid_request);
     log_refused(e);
     schema::encode_control(e, reply);
+}
+
+void control_plane::count_request(std::string_view type) {
+    auto it = requests_.find(type);
+    if (it == requests_.end()) it = requests_.emplace(std::string(type), 0).first;
+    ++it->second;
 }
 
 void control_plane::log_refused(const schema::error_reply& e) {
@@ -203,6 +216,7 @@ schema::control_message control_plane::handle(const schema::control_message& req
             [&](const schema::heartbeat_request& r) { return on_heartbeat(r, now_ms); },
             [&](const schema::deregister_request& r) { return on_deregister(r, now_ms); },
             [&](const schema::status_request& r) { return on_status(r, now_ms); },
+            [&](const schema::snapshot_request& r) { return on_snapshot(r); },
             [&](const schema::halt_request& r) {
                 return on_trading(schema::trading_state::halted, r.reason, r.by);
             },
@@ -450,6 +464,29 @@ schema::control_message control_plane::on_status(const schema::status_request& r
     return s;
 }
 
+schema::control_message control_plane::on_snapshot(const schema::snapshot_request& r) {
+    if (r.prefix.size() > schema::topics::max_topic_bytes) {
+        return error(code::bad_request, "prefix: expected at most " +
+                                            std::to_string(schema::topics::max_topic_bytes) +
+                                            " bytes, got " + std::to_string(r.prefix.size()));
+    }
+    schema::snapshot_reply reply;
+    if (lvc_ == nullptr) return reply;
+    for (const auto& p : lvc_->prefixes()) {
+        if (r.prefix.starts_with(p) || std::string_view(p).starts_with(r.prefix)) {
+            reply.covered = true;
+        }
+    }
+    if (!reply.covered) return reply;
+    lvc_->snapshot(r.prefix, r.after, defaults::lvc_snapshot_page,
+                   defaults::lvc_snapshot_page_bytes, page_);
+    reply.count = page_.items.size();
+    reply.next = page_.next;
+    spdlog::debug("snapshot \"{}\" after \"{}\": {} topics{}", r.prefix, r.after, reply.count,
+                  reply.next.empty() ? "" : ", more to come");
+    return reply;
+}
+
 schema::control_message control_plane::on_trading(schema::trading_state to,
                                                   const std::string& reason,
                                                   const std::string& by) {
@@ -494,6 +531,7 @@ void control_plane::run_timers(std::int64_t now) {
                                                            : lifecycle_event::liveness_missed;
             const lifecycle_row& row = lifecycle_step(rec.state, ev, {});
             if (row.is_error()) break;
+            if (ev == lifecycle_event::liveness_missed) ++rec.liveness_missed;
             const std::int64_t limit =
                 ev == lifecycle_event::gone
                     ? rec.deadline_ms(liveness_, gone_after_ms_) - rec.last_seen_ms

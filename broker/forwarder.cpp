@@ -54,11 +54,19 @@ std::size_t forwarder::drain_events(std::size_t budget) {
 void forwarder::to_xpub(zmq::message_t& topic, zmq::message_t& body) {
     const std::size_t bytes = topic.size() + body.size();
     topic_count& counter = stats_.topics.slot(topic.to_string_view());  // before send() empties it
+    // The last-value cache keeps what was forwarded: the copies share the body's buffer
+    // (refcounted) rather than copying it, and are stored once the send succeeded.
+    const bool cache = lvc_ != nullptr && lvc_->covers(topic.to_string_view());
+    if (cache) {
+        lvc_topic_.copy(topic);
+        lvc_body_.copy(body);
+    }
     if (!xpub_.send(topic, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
         !xpub_.send(body, zmq::send_flags::dontwait)) {
         dropped(drop_reason::would_block, "xpub");
         return;
     }
+    if (cache) lvc_->update(lvc_topic_.to_string_view(), lvc_body_.to_string_view());
     ++counter.messages;
     counter.bytes += bytes;
     ++stats_.forwarded;

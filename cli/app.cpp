@@ -34,10 +34,16 @@ fixed-point integers in 1e-8 units, times are ns since the Unix epoch, enums the
 this version does not know) is never dropped: it is shown as UNDECODABLE with the reason and
 its bytes in hex ({"undecodable": "<reason>", "hex": ...} in JSON).
 
+--last first prints the broker's cached last message of each matching topic (the broker's
+[lvc] prefixes, by default md.tick. and md.bar.: the last quote and bar per symbol), marked
+"(cached) " on a line and "cached": true in JSON, then follows live; a live message the cache
+already showed is not shown again. It asks the control endpoint (--control or --config).
+
 Examples:
   tradebus sniff                          everything
   tradebus sniff 'md.tick.*' 'exec.>'     ticks and everything from execution
   tradebus sniff --json --count 10 exec.fill. | jq .data.px
+  tradebus sniff --last 'md.tick.*'       the last quote per symbol now, then live
   tradebus sniff --stats                  live per-topic rates, totals and gaps)";
 
 constexpr const char* status_footer = R"(
@@ -165,7 +171,7 @@ struct endpoint_flags {
         cmd->add_option("--control", control,
                         "The broker's control endpoint [default: " +
                             std::string(defaults::control_endpoint) + "]" +
-                            (with_xpub ? " (accepted for symmetry: sniff only subscribes)" : ""))
+                            (with_xpub ? " (sniff asks it only with --last)" : ""))
             ->type_name("ENDPOINT");
         keys.add(cmd);
     }
@@ -281,9 +287,11 @@ int run(const std::vector<std::string>& args, environment& env) {
                      "Stop after SECONDS (fractions allowed; exit 0)")
         ->type_name("SECONDS")
         ->check(positive(false));
-    sniff_cmd->add_flag("--last", sniff.last,
-                        "Print each matching topic's last value first, then follow live (the "
-                        "broker has no last-value cache yet: says so and follows live)");
+    auto* last_flag =
+        sniff_cmd->add_flag("--last", sniff.last,
+                            "Print each matching topic's last value from the broker's last-value "
+                            "cache first (marked cached), then follow live without duplicates");
+    last_flag->excludes(stats_flag);
     sniff_cmd->add_flag("--utc", sniff.utc, "Show times in UTC instead of local time");
     sniff_ep.add(sniff_cmd, true);
 
@@ -542,9 +550,10 @@ int run(const std::vector<std::string>& args, environment& env) {
         }
         if (sniff_cmd->parsed()) {
             (void)topic_filter::parse(sniff.patterns);  // bad patterns are usage errors
-            const broker_endpoints ep = sniff_ep.resolve();
-            sniff.xpub = ep.xpub;
-            env.curve = ep.curve;
+            const broker_endpoints sniff_at = sniff_ep.resolve();
+            sniff.xpub = sniff_at.xpub;
+            sniff.control = sniff_at.control;
+            env.curve = sniff_at.curve;
             return run_sniff(sniff, env);
         }
         if (status_cmd->parsed()) {

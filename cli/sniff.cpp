@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/pattern.hpp"
 #include "tradebus/cli/render.hpp"
+#include "tradebus/cli/sniff_last.hpp"
 #include "tradebus/cli/stats.hpp"
 #include "tradebus/common/process.hpp"
 
@@ -58,6 +60,18 @@ class connection_notes : public zmq::monitor_t {
             err_ << "tradebus sniff: no broker at " << endpoint_
                  << " yet; waiting for it (Ctrl-C to stop)" << std::endl;
             said_waiting_ = true;
+        }
+    }
+
+    // Waits up to `timeout_ms` for the connection (so the subscriptions are on their way).
+    void wait_connected(std::int64_t timeout_ms) {
+        const std::int64_t until = common::mono_ms() + timeout_ms;
+        while (!connected_ && common::mono_ms() < until && !common::stop_requested()) {
+            try {
+                (void)check_event(20);
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EINTR) throw;
+            }
         }
     }
 
@@ -118,13 +132,8 @@ std::size_t terminal_rows() {
 
 int run_sniff(const sniff_options& opts, environment& env) {
     const topic_filter filter = topic_filter::parse(opts.patterns);
-    if (opts.last) {
-        env.err << "tradebus sniff: --last: the broker has no last-value cache yet, so there are "
-                   "no last values to show; following live messages only"
-                << std::endl;
-    }
     const output_format format = opts.json ? output_format::json : output_format::lines;
-    const line_options line{.utc = opts.utc};
+    const line_options line_opts{.utc = opts.utc};
 
     zmq::socket_t sub(env.zmq, zmq::socket_type::sub);
     sub.set(zmq::sockopt::linger, 0);
@@ -139,6 +148,34 @@ int run_sniff(const sniff_options& opts, environment& env) {
         notes = std::make_unique<connection_notes>(sub, opts.xpub, env.err, start_ms);
     }
     sub.connect(opts.xpub);
+
+    bus_message m;
+    std::string batch;
+    std::uint64_t seen = 0;
+    bool done = false;
+    // --last: subscribed first (above), then the snapshot, so nothing falls in between; live
+    // messages the snapshot already showed are skipped below.
+    std::optional<last_values> last;
+    if (opts.last) {
+        if (notes) notes->wait_connected(connect_grace_ms);
+        last = fetch_last_values(env.zmq, opts.control, filter.subscriptions(),
+                                 std::chrono::milliseconds(std::llround(opts.timeout_s * 1000)),
+                                 env.err);
+        for (const auto& cached : last->messages) {
+            if (!filter.matches(cached.topic)) continue;
+            std::string line = render_message(cached, decode_message(cached), format, line_opts);
+            mark_cached(line, format);
+            batch += line;
+            batch.push_back('\n');
+            if (opts.count > 0 && ++seen >= opts.count) {
+                done = true;
+                break;
+            }
+        }
+        env.out << batch;
+        env.out.flush();
+        batch.clear();
+    }
 
     const std::int64_t deadline_ms = opts.duration_s > 0
                                          ? start_ms + std::llround(opts.duration_s * 1000.0)
@@ -159,10 +196,6 @@ int run_sniff(const sniff_options& opts, environment& env) {
         return static_cast<bool>(env.out);  // false: stdout was closed
     };
 
-    bus_message m;
-    std::string batch;
-    std::uint64_t seen = 0;
-    bool done = false;
     while (!done && !common::stop_requested()) {
         std::int64_t now_ms = common::mono_ms();
         if (notes) notes->check(now_ms);
@@ -180,11 +213,16 @@ int run_sniff(const sniff_options& opts, environment& env) {
         for (int i = 0; i < drain_budget && receive(sub, m); ++i) {
             if (!filter.matches(m.topic)) continue;
             const auto decoded = decode_message(m);
+            if (last && decoded &&
+                last->merge.is_duplicate(decoded.value().env.src, m.topic,
+                                         decoded.value().env.seq)) {
+                continue;
+            }
             if (opts.stats) {
                 stats.record(m.topic, m.topic.size() + m.body.size(),
                              decoded ? &decoded.value().env : nullptr);
             } else {
-                batch += render_message(m, decoded, format, line);
+                batch += render_message(m, decoded, format, line_opts);
                 batch.push_back('\n');
             }
             if (opts.count > 0 && ++seen >= opts.count) {

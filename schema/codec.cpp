@@ -523,6 +523,8 @@ TRADEBUS_CONTROL(status_reply)
 TRADEBUS_CONTROL(halt_request)
 TRADEBUS_CONTROL(resume_request)
 TRADEBUS_CONTROL(error_reply)
+TRADEBUS_CONTROL(snapshot_request)
+TRADEBUS_CONTROL(snapshot_reply)
 #undef TRADEBUS_EVENT
 #undef TRADEBUS_CONTROL
 

@@ -36,6 +36,19 @@ std::optional<std::string> control_client::receive() {
     return reply.to_string();
 }
 
+std::optional<std::vector<std::string>> control_client::receive_frames() {
+    zmq::message_t part;
+    if (!socket_.recv(part, zmq::recv_flags::dontwait)) return std::nullopt;
+    std::vector<std::string> frames;
+    frames.push_back(part.to_string());
+    while (part.more()) {
+        if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+        if (frames.size() < max_reply_frames) frames.push_back(part.to_string());
+    }
+    busy_ = false;
+    return frames;
+}
+
 bool control_client::expire(std::int64_t now_ms) {
     if (!busy_ || now_ms < deadline_ms_) return false;
     socket_.close();
@@ -44,15 +57,20 @@ bool control_client::expire(std::int64_t now_ms) {
 }
 
 std::optional<std::string> control_client::request(const std::string& request) {
+    auto frames = request_frames(request);
+    if (!frames) return std::nullopt;
+    return std::move(frames->front());
+}
+
+std::optional<std::vector<std::string>> control_client::request_frames(const std::string& request) {
     if (busy_) {
         socket_.close();
         open();
     }
     send(request, common::mono_ms());
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    const auto rc = zmq::poll(&item, 1, timeout_);
-    if (rc > 0) {
-        if (auto reply = receive()) return reply;
+    if (zmq::poll(&item, 1, timeout_) > 0) {
+        if (auto reply = receive_frames()) return reply;
     }
     socket_.close();
     open();

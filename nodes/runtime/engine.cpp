@@ -16,6 +16,7 @@
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
+#include "tradebus/runtime/late_join.hpp"
 #include "tradebus/runtime/node.hpp"
 #include "tradebus/runtime/node_config.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -179,7 +180,7 @@ class engine final : public context {
         }
         if (items[0].revents & ZMQ_POLLIN) drain_sub();
         if (n == 2 && (items[1].revents & ZMQ_POLLIN)) {
-            if (auto reply = control_.receive()) on_control_reply(*reply);
+            if (auto reply = control_.receive_frames()) on_control_reply(*reply);
         }
     }
 
@@ -257,7 +258,10 @@ class engine final : public context {
                          seen.expected - 1);
         }
         handle_runtime_event(topic, ev);
-        if (started_ && matches_logic(topic)) {
+        if (!matches_logic(topic)) return;
+        if (!started_) {
+            if (snapshot_phase_) late_.seen_before_start(ev.env.src, topic, ev.env.seq, raw);
+        } else if (!late_.is_duplicate(ev.env.src, topic, ev.env.seq)) {
             logic_->on_event(*this, inbound{topic, raw, ev});
         }
     }
@@ -302,10 +306,12 @@ class engine final : public context {
         probe_ok_ = false;  // prove the data plane again through the new broker
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
+        snapshot_in_flight_ = false;  // a reply still to come is not the snapshot's
     }
 
     void drive_control(std::int64_t now) {
         if (control_.expire(now)) {
+            snapshot_in_flight_ = false;  // asked again once the broker answers
             ++failures_;
             const std::int64_t backoff = std::min<std::int64_t>(
                 cfg_.retry_max_ms, cfg_.heartbeat_interval_ms / 4 << std::min(failures_, 6));
@@ -352,14 +358,66 @@ class engine final : public context {
         return own_health_;
     }
 
-    void on_control_reply(const std::string& bytes) {
+    void on_control_reply(std::vector<std::string>& frames) {
         failures_ = 0;
-        auto decoded = schema::decode_control(bytes);
+        auto decoded = schema::decode_control(frames.front());
+        if (snapshot_in_flight_) {
+            snapshot_in_flight_ = false;
+            on_snapshot_reply(decoded, frames);
+            return;
+        }
         if (!decoded) {
             spdlog::warn("undecodable control reply: {}", decoded.error().to_string());
             return;
         }
         std::visit([this](const auto& m) { on_reply(m); }, decoded.value());
+    }
+
+    // ------------------------------------------------------------------ late join
+    // After subscribing (probe confirmed) and before on_start: the broker's last value of each
+    // subscribed prefix, one page per request (late_join.hpp, README "Late joiners").
+    void request_snapshot() {
+        if (control_.busy()) return;
+        const auto req = late_.next_request();
+        if (!req) return;
+        snapshot_phase_ = true;
+        schema::encode_control(*req, ctl_out_);
+        control_.send(ctl_out_, mono_ms());
+        snapshot_in_flight_ = true;
+    }
+
+    void on_snapshot_reply(const schema::result<schema::control_message>& decoded,
+                           std::vector<std::string>& frames) {
+        const auto* header =
+            decoded ? std::get_if<schema::snapshot_reply>(&decoded.value()) : nullptr;
+        if (header == nullptr) {
+            const std::string why =
+                !decoded ? decoded.error().to_string()
+                         : (std::holds_alternative<schema::error_reply>(decoded.value())
+                                ? std::get<schema::error_reply>(decoded.value()).reason
+                                : "reply " + std::string(schema::type_name(decoded.value())));
+            spdlog::warn("broker gave no last-value snapshot ({}); starting without cached values",
+                         why);
+            late_.give_up();
+            return;
+        }
+        if (auto error = late_.on_reply(*header, frames)) {
+            ++counters_.decode_errors;
+            spdlog::warn("malformed snapshot reply: {}; skipping that prefix", *error);
+        }
+    }
+
+    void deliver_snapshot() {
+        auto cached = late_.take_for_start();
+        counters_.decode_errors += late_.undecodable();
+        for (const auto& item : cached) {
+            const auto decoded = schema::decode_event(item.body);
+            if (decoded) logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
+        }
+        if (snapshot_phase_) {
+            spdlog::info("late join: {} last value(s) from the broker's cache delivered",
+                         cached.size());
+        }
     }
 
     void on_reply(const schema::register_reply& r) {
@@ -433,10 +491,15 @@ class engine final : public context {
 
     void maybe_start() {
         if (started_ || !ready_ || !probe_ok_ || session_ == 0) return;
+        if (!late_.done()) {
+            request_snapshot();
+            return;
+        }
         started_ = true;
         spdlog::info("{} ready: dependencies healthy ({}), data plane confirmed; starting work",
                      cfg_.name, cfg_.depends_on.empty() ? "none" : join(cfg_.depends_on));
         logic_->on_start(*this);
+        deliver_snapshot();
         timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
         common::notify_ready("running");
         next_control_ms_ = 0;  // tell the broker we are healthy now, not in a second
@@ -492,6 +555,9 @@ class engine final : public context {
     schema::health own_health_ = schema::health::healthy;
     std::string own_reason_;
     schema::trading_state trading_ = schema::trading_state::active;
+    late_join late_{logic_->wants_last_values() ? logic_->subscriptions()
+                                                : std::vector<std::string>{}};
+    bool snapshot_phase_ = false, snapshot_in_flight_ = false;
 };
 
 }  // namespace

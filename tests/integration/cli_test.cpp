@@ -178,6 +178,93 @@ TEST_CASE("cli: a broker that does not answer gives a clear message and exit 1")
     CHECK(has(r.err, "the trading state is unknown"));
 }
 
+// The seq of a sniff --json line.
+std::uint64_t seq_of(const std::string& line) {
+    const auto at = line.find("\"seq\":");
+    return at == std::string::npos ? 0 : std::stoull(line.substr(at + 6));
+}
+
+TEST_CASE("cli: tradebus sniff --last prints the cached quote per symbol at once, then live") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir);  // default [lvc]: md.tick. and md.bar.
+    publisher pub(ctx, broker.xsub);
+    {
+        // Nobody subscribes to market data: the broker caches it anyway.
+        subscriber probes(ctx, broker.xpub, {"test.probe"});
+        wait_until_flowing(pub, probes, "test.probe");
+    }
+    // A few quotes, then the market goes quiet.
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) pub.send("md.tick.AAPL", sample_tick("AAPL", seq));
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) pub.send("md.tick.MSFT", sample_tick("MSFT", seq));
+    control_client control(ctx, broker.control);
+    (void)wait_snapshot(control, "md.tick.", [](const cached_snapshot& s) {
+        return s.pairs.size() == 2 && s.pairs[0].body == sample_tick("AAPL", 5) &&
+               s.pairs[1].body == sample_tick("MSFT", 3);
+    });
+    // Nothing is published now: the first two lines can only come from the cache.
+    cli_process sniff(dir, "sniff-last",
+                      {"sniff", "--last", "--json", "--count", "4", "--xpub", broker.xpub,
+                       "--control", broker.control, "md.tick.*"});
+    const auto cached_by = std::chrono::steady_clock::now() + 15s;
+    while (lines_of(sniff.stdout_text()).size() < 2 &&
+           std::chrono::steady_clock::now() < cached_by && sniff.proc->running()) {
+        std::this_thread::sleep_for(20ms);  // polling the output file, not a readiness guess
+    }
+    auto lines = lines_of(sniff.stdout_text());
+    CAPTURE(sniff.stderr_text());
+    REQUIRE(lines.size() == 2);
+    CHECK(valid_json(lines[0]));
+    CHECK(lines[0].rfind(R"({"cached":true,"topic":"md.tick.AAPL",)", 0) == 0);
+    CHECK(seq_of(lines[0]) == 5);
+    CHECK(lines[1].rfind(R"({"cached":true,"topic":"md.tick.MSFT",)", 0) == 0);
+    CHECK(seq_of(lines[1]) == 3);
+
+    // Live traffic resumes, starting with a repeat of the cached AAPL #5: never shown twice.
+    std::uint64_t aapl = 5, msft = 3;
+    const auto guard = std::chrono::steady_clock::now() + 15s;
+    while (sniff.proc->running() && std::chrono::steady_clock::now() < guard) {
+        pub.send("md.tick.AAPL", sample_tick("AAPL", 5));
+        pub.send("md.tick.AAPL", sample_tick("AAPL", ++aapl));
+        pub.send("md.tick.MSFT", sample_tick("MSFT", ++msft));
+        std::this_thread::sleep_for(20ms);  // pacing, not readiness
+    }
+    REQUIRE(sniff.wait() == 0);
+    lines = lines_of(sniff.stdout_text());
+    REQUIRE(lines.size() == 4);
+    std::uint64_t last_aapl = 5, last_msft = 3;
+    for (std::size_t i = 2; i < 4; ++i) {
+        CHECK(valid_json(lines[i]));
+        CHECK_FALSE(has(lines[i], "\"cached\""));
+        auto& last = has(lines[i], R"("topic":"md.tick.AAPL")") ? last_aapl : last_msft;
+        CHECK(seq_of(lines[i]) > last);  // no duplicate, nothing older than the cache
+        last = seq_of(lines[i]);
+    }
+    CHECK(sniff.stderr_text().empty());
+}
+
+TEST_CASE(
+    "cli: tradebus sniff --last on a prefix the cache does not keep says so and follows live") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir);
+    publisher pub(ctx, broker.xsub);
+    cli_process sniff(dir, "sniff-last-none",
+                      {"sniff", "--last", "--count", "1", "--xpub", broker.xpub, "--control",
+                       broker.control, "exec.fill."});
+    const auto guard = std::chrono::steady_clock::now() + 15s;
+    std::uint64_t seq = 0;
+    while (sniff.proc->running() && std::chrono::steady_clock::now() < guard) {
+        pub.send("exec.fill.AAPL", sample_tick("AAPL", ++seq));
+        std::this_thread::sleep_for(20ms);  // pacing, not readiness
+    }
+    REQUIRE(sniff.wait() == 0);
+    CHECK(has(sniff.stderr_text(), "keeps no last values under \"exec.fill.\""));
+    const auto lines = lines_of(sniff.stdout_text());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("(cached)", 0) == std::string::npos);
+}
+
 #else
 TEST_CASE("cli: tradebus integration tests need the tradebus executable in this build") {
     MESSAGE("the tradebus target is not part of this build; skipped");

@@ -40,6 +40,10 @@ TEST_CASE("broker config: an empty file gives every default") {
     CHECK(cfg.heartbeat.interval_ms == defaults::heartbeat_interval_ms);
     CHECK(cfg.heartbeat.liveness == defaults::liveness);
     CHECK(cfg.pipeline.empty());
+    CHECK(cfg.metrics.listen.empty());  // off unless configured
+    CHECK(cfg.lvc.prefixes == std::vector<std::string>{"md.tick.", "md.bar."});
+    CHECK(cfg.lvc.max_topics == static_cast<std::size_t>(defaults::lvc_max_topics));
+    CHECK(cfg.lvc.max_bytes == static_cast<std::size_t>(defaults::lvc_max_bytes));
 }
 
 TEST_CASE("broker config: the shipped config/broker.toml is valid") {
@@ -124,6 +128,21 @@ TEST_CASE("broker config: each bad config names file, line, key and what was exp
          "broker.toml:2:10: data.sndhwm: expected an integer in [1, 10000000], got 0"},
         {"[data]\nmax_message_bytes = 1.5\n",
          "broker.toml:2:21: data.max_message_bytes: expected an integer, got 1.5"},
+        {"[metrics]\nlisten = \"ipc:///tmp/m\"\n",
+         "broker.toml:2:10: metrics.listen: expected tcp://host:port (e.g. "
+         "\"tcp://127.0.0.1:9464\"), got \"ipc:///tmp/m\""},
+        {"[metrics]\nlisten = \"tcp://127.0.0.1:*\"\n", "metrics.listen: expected tcp://host:port"},
+        {"[metrics]\nlisten = \"tcp://127.0.0.1:0\"\n", "metrics.listen: expected tcp://host:port"},
+        {"[metrics]\nlisten = \"tcp://127.0.0.1:5552\"\n",
+         "broker.toml:2:10: metrics.listen: expected an address no [endpoints] entry uses"},
+        {"[metrics]\nlisten = 9464\n",
+         "broker.toml:2:10: metrics.listen: expected a string, got 9464"},
+        {"[metrics]\nlisen = \"x\"\n", "metrics.lisen: unknown key (did you mean \"listen\"?)"},
+        {"[lvc]\nprefixes = [\"\"]\n",
+         "broker.toml:2:12: lvc.prefixes: expected topic prefixes of 1..255 bytes, got \"\""},
+        {"[lvc]\nmax_topics = 0\n",
+         "broker.toml:2:14: lvc.max_topics: expected an integer in [1, 10000000], got 0"},
+        {"[lvc]\nmax_bytes = 10\n", "lvc.max_bytes: expected an integer in [1024, "},
         {"[heartbeat]\nliveness = 0\n",
          "broker.toml:2:12: heartbeat.liveness: expected an integer in [1, 100], got 0"},
         {"[heartbeat]\ninterval_ms = 1000\nliveness = 3\ngone_after_ms = 3000\n",

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -966,19 +967,15 @@ TEST_CASE("cli: sniff prints matching events as JSON lines, undecodable ones fla
     }
 }
 
-TEST_CASE("cli: sniff --stats --count ends with a final table, --last says there is no cache") {
-    captured c;
+namespace {
+
+// Runs sniff with `o` against a PUB bound at o.xpub that sends ticks until sniff returns.
+void sniff_ticks(captured& c, const sniff_options& o) {
     zmq::socket_t pub(c.ctx, zmq::socket_type::pub);
     pub.set(zmq::sockopt::linger, 0);
-    pub.bind("inproc://cli-xpub-stats");
+    pub.bind(o.xpub);
     std::atomic<bool> done{false};
     std::thread sniffer([&] {
-        sniff_options o;
-        o.stats = true;
-        o.last = true;
-        o.count = 3;
-        o.duration_s = 30;
-        o.xpub = "inproc://cli-xpub-stats";
         (void)run_sniff(o, c.env);
         done = true;
     });
@@ -990,12 +987,45 @@ TEST_CASE("cli: sniff --stats --count ends with a final table, --last says there
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     sniffer.join();
+}
+
+}  // namespace
+
+TEST_CASE("cli: sniff --stats --count ends with a final table") {
+    captured c;
+    sniff_options o;
+    o.stats = true;
+    o.count = 3;
+    o.duration_s = 30;
+    o.xpub = "inproc://cli-xpub-stats";
+    sniff_ticks(c, o);
     CAPTURE(c.out.str());
-    CHECK(contains(c.err.str(), "no last-value cache yet"));
     CHECK(contains(c.out.str(), "TOPIC"));
     CHECK(contains(c.out.str(), "3 messages"));
     CHECK(contains(c.out.str(), "md.tick.AAPL"));
     CHECK_FALSE(contains(c.out.str(), "\x1b["));  // not a TTY: plain blocks
+}
+
+TEST_CASE("cli: sniff --last with a broker that does not answer says so and follows live") {
+    captured c;
+    zmq::socket_t mute(c.ctx, zmq::socket_type::router);  // takes requests, never answers
+    mute.set(zmq::sockopt::linger, 0);
+    mute.bind("inproc://cli-control-mute");
+    sniff_options o;
+    o.last = true;
+    o.json = true;
+    o.count = 2;
+    o.duration_s = 30;
+    o.timeout_s = 0.2;
+    o.xpub = "inproc://cli-xpub-last";
+    o.control = "inproc://cli-control-mute";
+    sniff_ticks(c, o);
+    CHECK(contains(c.err.str(),
+                   "--last: the broker at inproc://cli-control-mute did not answer "
+                   "within 200 ms; following live messages only"));
+    const std::string out = c.out.str();
+    CHECK(std::count(out.begin(), out.end(), '\n') == 2);
+    CHECK_FALSE(contains(out, "cached"));
 }
 
 // ------------------------------------------------------------------ journal

@@ -234,6 +234,12 @@ inline resume_request make(std::type_identity<resume_request>) {
 inline error_reply make(std::type_identity<error_reply>) {
     return {.code = "unknown_session", .reason = "session 98 is not known; register again"};
 }
+inline snapshot_request make(std::type_identity<snapshot_request>) {
+    return {.prefix = "md.tick.", .after = "md.tick.AAPL"};
+}
+inline snapshot_reply make(std::type_identity<snapshot_reply>) {
+    return {.count = 2, .next = "md.tick.MSFT", .covered = true};
+}
 
 /// One sample per alternative of `Variant`, in variant order.
 template <class Variant>

@@ -1,5 +1,7 @@
 #include "bus_clients.hpp"
 
+#include <thread>
+
 #include "tradebus/schema/events.hpp"
 
 namespace tradebus::test {
@@ -37,8 +39,8 @@ void control_client::reset() {
     socket_->connect(endpoint_);
 }
 
-std::optional<std::string> control_client::request_raw(const std::vector<std::string>& frames,
-                                                       std::chrono::milliseconds timeout) {
+std::optional<std::vector<std::string>> control_client::request_frames(
+    const std::vector<std::string>& frames, std::chrono::milliseconds timeout) {
     for (std::size_t i = 0; i < frames.size(); ++i) {
         const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
         (void)socket_->send(zmq::buffer(frames[i]), flags);
@@ -48,12 +50,18 @@ std::optional<std::string> control_client::request_raw(const std::vector<std::st
         reset();  // Lazy Pirate: a REQ that missed its reply cannot send again
         return std::nullopt;
     }
-    auto reply = recv_all(*socket_);
-    if (reply.size() != 1) {
-        last_error_ = "reply has " + std::to_string(reply.size()) + " frames";
+    return recv_all(*socket_);
+}
+
+std::optional<std::string> control_client::request_raw(const std::vector<std::string>& frames,
+                                                       std::chrono::milliseconds timeout) {
+    auto reply = request_frames(frames, timeout);
+    if (!reply) return std::nullopt;
+    if (reply->size() != 1) {
+        last_error_ = "reply has " + std::to_string(reply->size()) + " frames";
         return std::nullopt;
     }
-    return reply.front();
+    return reply->front();
 }
 
 std::optional<schema::control_message> control_client::request(const schema::control_message& req,
@@ -166,6 +174,36 @@ std::string sample_tick(std::string_view symbol, std::uint64_t seq) {
     std::string out;
     schema::encode_event(schema::envelope{"test-md", seq, 1, seq}, t, out);
     return out;
+}
+
+cached_snapshot ask_snapshot(control_client& control, const std::string& prefix,
+                             const std::string& after) {
+    std::string request;
+    schema::encode_control(schema::snapshot_request{prefix, after}, request);
+    auto frames = control.request_frames({request});
+    REQUIRE_MESSAGE(frames.has_value(), "no snapshot reply: " << control.last_error());
+    const auto decoded = schema::decode_control(frames->front());
+    REQUIRE(decoded.ok());
+    REQUIRE_MESSAGE(std::holds_alternative<schema::snapshot_reply>(decoded.value()),
+                    "got " << schema::type_name(decoded.value()));
+    cached_snapshot s{std::get<schema::snapshot_reply>(decoded.value()), {}};
+    const auto error = schema::split_frame_pairs(*frames, s.header.count, s.pairs);
+    REQUIRE_MESSAGE(!error, *error);
+    return s;
+}
+
+cached_snapshot wait_snapshot(control_client& control, const std::string& prefix,
+                              const std::function<bool(const cached_snapshot&)>& done,
+                              std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        cached_snapshot s = ask_snapshot(control, prefix);
+        if (done(s)) return s;
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                        "the broker's cache did not reach the expected state for \""
+                            << prefix << "\" (" << s.header.count << " topics)");
+        std::this_thread::sleep_for(10ms);  // polling the broker, bounded by the deadline
+    }
 }
 
 }  // namespace tradebus::test

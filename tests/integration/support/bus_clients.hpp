@@ -17,6 +17,7 @@
 
 #include "tradebus/common/curve.hpp"
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/frame_pairs.hpp"
 
 namespace tradebus::test {
 
@@ -31,6 +32,9 @@ class control_client {
     /// socket is then reopened) or when the reply does not decode (`last_error()` says why).
     std::optional<schema::control_message> request(const schema::control_message& request,
                                                    std::chrono::milliseconds timeout = 5s);
+    /// Sends raw frames as one multipart request; returns every reply frame, nullopt on timeout.
+    std::optional<std::vector<std::string>> request_frames(const std::vector<std::string>& frames,
+                                                           std::chrono::milliseconds timeout = 5s);
     /// Sends raw frames as one multipart request; returns the reply frame, nullopt on timeout.
     std::optional<std::string> request_raw(const std::vector<std::string>& frames,
                                            std::chrono::milliseconds timeout = 5s);
@@ -109,6 +113,20 @@ class publisher {
 /// Fails the test after `timeout`. Returns the probes sent.
 std::size_t wait_until_flowing(publisher& pub, subscriber& sub, std::string_view probe_topic,
                                std::chrono::milliseconds timeout = 10s);
+
+/// A `snapshot` reply (PROTOCOL.md): the header and its [topic][body] pairs.
+struct cached_snapshot {
+    schema::snapshot_reply header;
+    std::vector<schema::frame_pair> pairs;
+};
+/// One page of the broker's last-value cache under `prefix`; fails the test on no answer, an
+/// error reply or a malformed multipart reply.
+cached_snapshot ask_snapshot(control_client& control, const std::string& prefix,
+                             const std::string& after = "");
+/// Asks again until `done` accepts the snapshot; fails the test after `timeout`.
+cached_snapshot wait_snapshot(control_client& control, const std::string& prefix,
+                              const std::function<bool(const cached_snapshot&)>& done,
+                              std::chrono::milliseconds timeout = 10s);
 
 /// An encoded event body for tests (a tick from `src` with sequence `seq`).
 [[nodiscard]] std::string sample_tick(std::string_view symbol, std::uint64_t seq);

@@ -72,6 +72,92 @@ bool send_raw_tcp(int port, std::string_view bytes, std::chrono::milliseconds ti
     return ok && sent > 0;
 }
 
+tcp_client::tcp_client(int port, std::chrono::milliseconds timeout) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd_ < 0) return;
+    sockaddr_in a = loopback(port);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        connected_ = true;
+        return;
+    }
+    if (errno != EINPROGRESS) return;
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    connected_ = ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+tcp_client::~tcp_client() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool tcp_client::send(std::string_view bytes, std::chrono::milliseconds timeout) {
+    std::size_t sent = 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (connected_ && sent < bytes.size() && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd_, POLLOUT, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        if ((p.revents & (POLLERR | POLLHUP)) != 0) return false;
+        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+        if (n > 0) sent += static_cast<std::size_t>(n);
+    }
+    return sent == bytes.size();
+}
+
+std::optional<std::string> tcp_client::read_until_closed(std::chrono::milliseconds timeout) {
+    return read_until([](const std::string&) { return false; }, timeout);
+}
+
+std::optional<std::string> tcp_client::read_until(
+    const std::function<bool(const std::string&)>& complete, std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[65536];
+    while (connected_ && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n == 0) return out;  // orderly close
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) continue;
+            return out;  // reset: what arrived before it is the answer
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (complete(out)) return out;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+std::optional<std::string> exchange(int port, std::string_view request,
+                                    std::chrono::milliseconds timeout,
+                                    const std::function<bool(const std::string&)>& complete) {
+    tcp_client c(port, timeout);
+    if (!c.connected() || !c.send(request, timeout)) return std::nullopt;
+    return c.read_until(complete, timeout);
+}
+
+}  // namespace
+
+std::optional<std::string> tcp_exchange(int port, std::string_view request,
+                                        std::chrono::milliseconds timeout) {
+    return exchange(port, request, timeout, [](const std::string&) { return false; });
+}
+
+std::optional<std::string> http_exchange(int port, std::string_view request,
+                                         std::chrono::milliseconds timeout) {
+    return exchange(port, request, timeout, [](const std::string& got) {
+        const auto end = got.find("\r\n\r\n");
+        if (end == std::string::npos) return false;
+        const auto at = got.find("Content-Length: ");
+        if (at == std::string::npos || at > end) return false;
+        return got.size() - (end + 4) >= std::stoull(got.substr(at + 16));
+    });
+}
+
 tcp_listener::tcp_listener() { fd_ = bound_socket(port_, true); }
 tcp_listener::~tcp_listener() {
     if (fd_ >= 0) ::close(fd_);

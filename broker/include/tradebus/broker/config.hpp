@@ -33,6 +33,18 @@ struct heartbeat_config {
     std::int64_t gone_after_ms = 0;
 };
 
+/// [metrics]: the Prometheus endpoint (README "Metrics"). Empty listen = off.
+struct metrics_config {
+    std::string listen;  // tcp://host:port
+};
+
+/// [lvc]: the last-value cache for late joiners (README "Late joiners"). No prefixes = off.
+struct lvc_config {
+    std::vector<std::string> prefixes;
+    std::size_t max_topics = 0;
+    std::size_t max_bytes = 0;  // topic + body bytes of every cached message
+};
+
 /// One [pipeline.<name>] table: a node the desk runs and the nodes it waits for.
 struct pipeline_node {
     std::string name;
@@ -46,6 +58,8 @@ struct broker_config {
     endpoints_config endpoints;
     data_config data;
     heartbeat_config heartbeat;
+    metrics_config metrics;
+    lvc_config lvc;
     std::vector<pipeline_node> pipeline;  // sorted by name
     security_config security;             // [security]: CURVE, ZAP clients, topic ACLs
 };

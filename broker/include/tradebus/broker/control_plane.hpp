@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "tradebus/broker/config.hpp"
 #include "tradebus/broker/data_stats.hpp"
 #include "tradebus/broker/dependency_graph.hpp"
+#include "tradebus/broker/last_value_cache.hpp"
 #include "tradebus/broker/lifecycle.hpp"
 #include "tradebus/broker/node_table.hpp"
 #include "tradebus/common/process.hpp"
@@ -32,6 +34,9 @@ class event_sink {
     virtual void publish(std::string_view topic, const schema::payload& body) = 0;
 };
 
+/// The requests() key of requests that could not be decoded.
+inline constexpr std::string_view invalid_request = "invalid";
+
 class control_plane {
   public:
     /// `stats` is read for status replies; `start_ms` is the broker's start on the mono clock.
@@ -40,6 +45,18 @@ class control_plane {
 
     /// The data-plane endpoints REGISTER replies carry (set once the sockets are bound).
     void set_advertised(std::string xsub, std::string xpub);
+
+    /// The last-value cache `snapshot` requests read (null = off: empty snapshots). It must
+    /// outlive the control plane.
+    void set_cache(const last_value_cache* lvc) noexcept { lvc_ = lvc; }
+
+    /// The [topic][body] pairs that follow the reply frame of the last handle_frame() call
+    /// (a snapshot_ok; empty for every other reply). Views into the cache: send them before
+    /// the forwarder runs again.
+    [[nodiscard]] const std::vector<std::pair<std::string_view, std::string_view>>& reply_pairs()
+        const noexcept {
+        return page_.items;
+    }
 
     /// Decodes one request frame and encodes its reply into `reply` (cleared first). Never
     /// throws on any input; the reply is always a valid control message within the codec's
@@ -70,6 +87,14 @@ class control_plane {
     [[nodiscard]] const dependency_graph& graph() const noexcept { return graph_; }
     [[nodiscard]] schema::trading_state trading() const noexcept { return trading_; }
     [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+    [[nodiscard]] const std::string& trading_reason() const noexcept { return trading_reason_; }
+    [[nodiscard]] std::int64_t start_ms() const noexcept { return start_ms_; }
+    [[nodiscard]] std::int64_t liveness() const noexcept { return liveness_; }
+    /// Requests handled, by request type ("register", "status", ...); requests that could not
+    /// be decoded or had a malformed envelope count as "invalid".
+    [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& requests() const {
+        return requests_;
+    }
 
     /// Dependencies of `name` that are not ready yet (ready = healthy or degraded).
     [[nodiscard]] std::vector<std::string> waiting_for(std::string_view name) const;
@@ -82,6 +107,7 @@ class control_plane {
     /// CURVE on: why `peer` may not send `request` (an error reply), or nullopt.
     [[nodiscard]] std::optional<schema::error_reply> authorize(
         const schema::control_message& request, std::string_view peer) const;
+    schema::control_message on_snapshot(const schema::snapshot_request& r);
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
                                        const std::string& by);
 
@@ -92,6 +118,7 @@ class control_plane {
     void move(node_record& rec, schema::health next, std::string reason, std::int64_t now);
     void update_next_deadline();
     void log_refused(const schema::error_reply& e);
+    void count_request(std::string_view type);
     [[nodiscard]] std::uint64_t new_session_id();
 
     std::string name_;
@@ -117,6 +144,9 @@ class control_plane {
     std::unordered_map<std::uint64_t, replaced_session> replaced_;
     std::deque<std::uint64_t> replaced_order_;
     common::rate_limited refused_log_;
+    std::map<std::string, std::uint64_t, std::less<>> requests_;  // keys: request type names
+    const last_value_cache* lvc_ = nullptr;
+    last_value_cache::page page_;  // pairs of the last snapshot_ok
 };
 
 /// A fresh broker incarnation id: random, non-zero.

@@ -43,6 +43,35 @@ inline constexpr std::int64_t liveness = 3;
 /// An unhealthy node is declared gone (stopped) after this long without a heartbeat.
 inline constexpr std::int64_t gone_after_ms = 30'000;
 
+// ---------------------------------------------------------------- [metrics]
+/// Off unless configured: an HTTP port is an operator's decision (Prometheus' convention for
+/// exporters is 9464, the OpenTelemetry Prometheus exporter's port).
+inline constexpr std::string_view metrics_listen = "";
+/// Open scrape connections; a further one is closed at once (a scraper needs one or two).
+inline constexpr std::size_t metrics_max_connections = 16;
+/// Bytes of one HTTP request (request line + headers); more = 431 and the connection closed.
+inline constexpr std::size_t metrics_max_request_bytes = 8192;
+/// A connection that has not sent a whole request after this long is closed (slowloris).
+inline constexpr std::int64_t metrics_request_timeout_ms = 5000;
+/// After a 200 answer the client closes (it knows Content-Length); one that has not after this
+/// long is closed by the broker.
+inline constexpr std::int64_t metrics_linger_ms = 10'000;
+
+// ---------------------------------------------------------------- [lvc]
+/// Last-value cache for late joiners: market data only by default (the last quote and bar per
+/// symbol); orders and fills are not "current values" and are recovered from the journal.
+inline constexpr std::string_view lvc_prefixes[] = {"md.tick.", "md.bar."};
+/// Topics cached; a new topic beyond this is not cached (counted as lvc_full), existing topics
+/// keep updating. ~10k symbols x (tick + bar).
+inline constexpr std::int64_t lvc_max_topics = 20'000;
+/// Topic + body bytes of all cached messages (64 MiB); same rule as max_topics when full.
+inline constexpr std::int64_t lvc_max_bytes = 64LL << 20;
+/// Pairs in one snapshot reply: keeps the reply far below what a REQ client buffers and lets
+/// the control plane answer other requests between pages.
+inline constexpr std::size_t lvc_snapshot_page = 1000;
+/// Bytes of topic + body in one snapshot page (a page ends early rather than grow beyond it).
+inline constexpr std::size_t lvc_snapshot_page_bytes = 4u << 20;
+
 // ---------------------------------------------------------------- fixed (not in the TOML)
 /// Heartbeat intervals a node may ask for at REGISTER (0 = the broker's).
 inline constexpr std::int64_t min_heartbeat_interval_ms = 10;

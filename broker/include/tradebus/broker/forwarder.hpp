@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/last_value_cache.hpp"
 #include "tradebus/broker/recorder.hpp"
 #include "tradebus/broker/topic_acl.hpp"
 #include "tradebus/common/process.hpp"
@@ -44,6 +45,9 @@ class forwarder {
     /// CURVE on: check every event's sender against `acl` (which must outlive the forwarder).
     /// Without this call (plaintext) the hot path never looks at connection metadata.
     void enforce(topic_acl& acl) noexcept { acl_ = &acl; }
+    /// Keeps the last forwarded message of covered topics in `lvc` (null = none). It must
+    /// outlive the forwarder; used from the same thread.
+    void cache_into(last_value_cache* lvc) noexcept { lvc_ = lvc; }
 
     /// Sends the broker's own [topic][body] on XPUB (never blocks; counted like a forward).
     void publish(std::string_view topic, std::string_view body);
@@ -60,6 +64,8 @@ class forwarder {
     recorder* recorder_ = nullptr;
     topic_acl* acl_ = nullptr;
     zmq::message_t topic_, body_, extra_;  // reused: recv() replaces their content
+    last_value_cache* lvc_ = nullptr;
+    zmq::message_t lvc_topic_, lvc_body_;  // what is cached once the send succeeded
     std::array<common::rate_limited, drop_reason_count> warn_;
 };
 

@@ -30,6 +30,8 @@ struct node_record {
     std::int64_t stopped_ms = 0;          // when it last became stopped
     std::uint64_t heartbeats = 0;         // accepted in this session
     schema::node_counters counters;       // as last reported
+    std::uint64_t liveness_missed = 0;    // times marked unhealthy for missed heartbeats (all
+                                          // sessions of this name)
 
     /// When the timers next act on this node: the liveness deadline (last_seen + interval x
     /// liveness) while it has a session, the gone deadline while unhealthy, none when stopped.

@@ -46,6 +46,12 @@ class topic_counters {
     [[nodiscard]] std::size_t tracked() const noexcept { return map_.size(); }
     [[nodiscard]] std::size_t max_tracked() const noexcept { return max_tracked_; }
 
+    /// Calls `f(topic, counts)` for every topic with its own row, in no particular order.
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& [topic, c] : map_) f(std::string_view(topic), c);
+    }
+
     /// The `limit` busiest topics, most messages first (ties: by name), with the "other" row
     /// ranked like any topic when it is non-zero. O(n log limit); for status requests only.
     [[nodiscard]] std::vector<schema::topic_status> busiest(std::size_t limit) const;

@@ -40,6 +40,8 @@ struct sniff_options {
     std::uint64_t count = 0;  // stop after this many messages; 0 = never
     double duration_s = 0;    // stop after this long; 0 = never
     std::string xpub;         // endpoint to connect the SUB socket to
+    std::string control;      // --last: where to ask for the broker's cached values
+    double timeout_s = 2;     // --last: longest wait for each snapshot reply
 };
 
 struct status_options {

@@ -197,6 +197,29 @@ struct resume_request {
     }
 };
 
+/// Late joiners: the broker's last-value cache for the topics starting with `prefix`, one page
+/// at a time (`after` = the previous reply's `next`, "" for the first page). The reply is
+/// multipart (PROTOCOL.md "snapshot"): this map, then `count` pairs of frames [topic][body].
+struct snapshot_request {
+    static constexpr std::string_view type_name = "snapshot";
+    std::string prefix, after;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("prefix", s.prefix), v("after", s.after);
+    }
+};
+
+struct snapshot_reply {
+    static constexpr std::string_view type_name = "snapshot_ok";
+    std::uint64_t count = 0;  // [topic][body] frame pairs after this frame
+    std::string next;         // cursor for the next page; "" = this was the last page
+    bool covered = false;     // the cache keeps topics under this prefix (else always empty)
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("count", s.count), v("next", s.next), v("covered", s.covered);
+    }
+};
+
 /// Stable error codes; `reason` carries the human-readable detail.
 namespace error_code {
 inline constexpr std::string_view bad_request = "bad_request";
@@ -218,8 +241,9 @@ struct error_reply {
     }
 };
 
-using control_message = std::variant<register_request, register_reply, heartbeat_request,
-                                     heartbeat_reply, deregister_request, ok_reply, status_request,
-                                     status_reply, halt_request, resume_request, error_reply>;
+using control_message =
+    std::variant<register_request, register_reply, heartbeat_request, heartbeat_reply,
+                 deregister_request, ok_reply, status_request, status_reply, halt_request,
+                 resume_request, error_reply, snapshot_request, snapshot_reply>;
 
 }  // namespace tradebus::schema

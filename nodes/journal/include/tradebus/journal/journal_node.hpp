@@ -53,6 +53,8 @@ class journal_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> subscriptions() const override { return {""}; }
     [[nodiscard]] std::vector<std::string> publications() const override { return {}; }
     [[nodiscard]] std::string data_endpoint() const override;
+    /// Every event is journaled as it passes; the broker's cached values were journaled then.
+    [[nodiscard]] bool wants_last_values() const override { return false; }
     /// Opens the journal (recovering a torn tail). Throws std::runtime_error when the directory
     /// cannot be used: the runtime exits 1 with that message.
     void on_start(runtime::context& ctx) override;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "tradebus/common/curve.hpp"
@@ -29,6 +30,11 @@ class control_client {
     [[nodiscard]] zmq::socket_t& socket() noexcept { return socket_; }
     /// Reads the reply once socket() is readable; nullopt if nothing was there after all.
     std::optional<std::string> receive();
+    /// As receive(), keeping every frame of a multipart reply (snapshot_ok + its pairs); at
+    /// most max_reply_frames are kept, further ones are read and discarded.
+    std::optional<std::vector<std::string>> receive_frames();
+    static constexpr std::size_t max_reply_frames = 4096;
+
     /// When the deadline has passed: resets the socket (Lazy Pirate) and returns true.
     bool expire(std::int64_t now_ms);
     [[nodiscard]] std::int64_t deadline_ms() const noexcept { return deadline_ms_; }
@@ -37,6 +43,8 @@ class control_client {
     /// Blocking convenience for one-shot callers (CLI, shutdown): send, wait up to the timeout,
     /// reset on timeout. Returns the reply or nullopt.
     std::optional<std::string> request(const std::string& request);
+    /// As request(), for a multipart reply: every frame.
+    std::optional<std::vector<std::string>> request_frames(const std::string& request);
 
   private:
     void open();

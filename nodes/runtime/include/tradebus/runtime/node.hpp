@@ -69,6 +69,11 @@ class node_logic {
     /// returns the broker's recorder endpoint here (the lossless link, PROTOCOL.md).
     [[nodiscard]] virtual std::string data_endpoint() const { return {}; }
 
+    /// Whether the node gets, right after on_start, the broker's cached last message of each
+    /// subscribed prefix the cache keeps (late joiners: the last quote per symbol at once).
+    /// A recorder says no: cached values are not new events.
+    [[nodiscard]] virtual bool wants_last_values() const { return true; }
+
     /// Called once the node is registered and every dependency is ready, before any event.
     virtual void on_start(context&) {}
 

@@ -1,0 +1,68 @@
+// The broker's Prometheus metrics as text exposition format 0.0.4 (README "Metrics"): a small
+// writer that gets the format right (HELP/TYPE per family, label values and HELP text escaped)
+// and the function that renders every broker family from the loop thread's own state. Called
+// on the loop thread only (THREADING.md), so it reads the counters without copies or locks.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tradebus::broker {
+
+class control_plane;
+class last_value_cache;
+struct data_stats;
+
+/// Counters of the metrics HTTP endpoint itself (metrics_http.hpp keeps them).
+struct metrics_http_stats {
+    std::uint64_t ok = 0;                    // 200 answers (scrapes)
+    std::uint64_t not_found = 0;             // 404: a path other than /metrics
+    std::uint64_t bad_request = 0;           // 400 malformed request line, 405 not GET/HEAD
+    std::uint64_t too_large = 0;             // 431: request above the byte limit
+    std::uint64_t timed_out = 0;             // 408: no complete request within the timeout
+    std::uint64_t too_many_connections = 0;  // closed at once: connection limit reached
+    std::uint64_t open_connections = 0;      // gauge
+};
+
+/// Writes Prometheus text exposition format 0.0.4 into a string.
+class exposition {
+  public:
+    using label = std::pair<std::string_view, std::string_view>;
+
+    /// Starts a metric family: `# HELP name help` and `# TYPE name type` (type is "counter",
+    /// "gauge", "untyped", ...). Every sample of the family must follow before the next one.
+    void family(std::string_view name, std::string_view type, std::string_view help);
+    /// One sample line `name{labels} value`, label values escaped.
+    void sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value);
+    void sample(std::string_view name, std::initializer_list<label> labels, double value);
+
+    [[nodiscard]] const std::string& text() const noexcept { return out_; }
+    [[nodiscard]] std::string take() noexcept { return std::move(out_); }
+    void clear() noexcept { out_.clear(); }
+
+    /// Label value escaping of the format: backslash, double quote and line feed.
+    static void escape_label_value(std::string_view value, std::string& out);
+    /// HELP escaping of the format: backslash and line feed.
+    static void escape_help(std::string_view help, std::string& out);
+
+  private:
+    void labels(std::string_view name, std::initializer_list<label> labels);
+    std::string out_;
+};
+
+/// Everything the broker exposes, read at one instant.
+struct metrics_sources {
+    const data_stats& data;
+    const control_plane& control;
+    std::string_view broker_name;
+    const last_value_cache* lvc = nullptr;     // null when the cache is off
+    const metrics_http_stats* http = nullptr;  // null in unit tests
+};
+
+/// Renders every broker metric family into `out` (cleared first). `now_ms` on the mono clock.
+void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out);
+
+}  // namespace tradebus::broker

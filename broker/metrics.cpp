@@ -1,0 +1,280 @@
+#include "tradebus/broker/metrics.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tradebus/broker/control_plane.hpp"
+#include "tradebus/broker/data_stats.hpp"
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/broker/last_value_cache.hpp"
+#include "tradebus/common/process.hpp"
+
+namespace tradebus::broker {
+
+namespace {
+
+// The format's escapes: backslash and line feed always, double quote in label values only.
+void escape(std::string_view text, bool quote, std::string& out) {
+    for (const char c : text) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '"' && quote) {
+            out += "\\\"";
+        } else {
+            out += c;
+        }
+    }
+}
+
+}  // namespace
+
+void exposition::escape_label_value(std::string_view value, std::string& out) {
+    escape(value, true, out);
+}
+
+void exposition::escape_help(std::string_view help, std::string& out) { escape(help, false, out); }
+
+void exposition::family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    escape_help(help, out_);
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+}
+
+void exposition::labels(std::string_view name, std::initializer_list<label> labels) {
+    out_ += name;
+    if (labels.size() == 0) return;
+    char sep = '{';
+    for (const auto& [key, value] : labels) {
+        out_ += sep;
+        out_ += key;
+        out_ += "=\"";
+        escape_label_value(value, out_);
+        out_ += '"';
+        sep = ',';
+    }
+    out_ += '}';
+}
+
+void exposition::sample(std::string_view name, std::initializer_list<label> l,
+                        std::uint64_t value) {
+    labels(name, l);
+    out_ += ' ';
+    out_ += std::to_string(value);
+    out_ += '\n';
+}
+
+void exposition::sample(std::string_view name, std::initializer_list<label> l, double value) {
+    labels(name, l);
+    out_ += ' ';
+    if (std::isnan(value)) {
+        out_ += "NaN";
+    } else if (std::isinf(value)) {
+        out_ += value > 0 ? "+Inf" : "-Inf";
+    } else {
+        std::array<char, 32> buf{};
+        const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+        out_.append(buf.data(), r.ptr);
+    }
+    out_ += '\n';
+}
+
+namespace {
+
+double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+void broker_families(const metrics_sources& src, std::int64_t now_ms, exposition& out) {
+    const control_plane& cp = src.control;
+    const std::string epoch = std::to_string(cp.epoch());
+    out.family("tradebus_broker_info", "gauge",
+               "Always 1; labels: broker name, version and epoch (a new random epoch per start).");
+    out.sample("tradebus_broker_info",
+               {{"name", src.broker_name}, {"version", common::version()}, {"epoch", epoch}},
+               std::uint64_t{1});
+    out.family("tradebus_broker_uptime_seconds", "gauge", "Seconds since the broker started.");
+    out.sample("tradebus_broker_uptime_seconds", {}, seconds(now_ms - cp.start_ms()));
+
+    out.family("tradebus_trading_state", "gauge",
+               "1 for the current trading state (active, reducing, halted), 0 for the others.");
+    for (const auto s : {schema::trading_state::active, schema::trading_state::reducing,
+                         schema::trading_state::halted}) {
+        out.sample("tradebus_trading_state", {{"state", schema::to_string(s)}},
+                   std::uint64_t{cp.trading() == s ? 1u : 0u});
+    }
+
+    out.family("tradebus_control_requests_total", "counter",
+               "Control-plane requests handled, by request type (\"invalid\" = not decodable).");
+    for (const auto& [type, n] : cp.requests()) {
+        out.sample("tradebus_control_requests_total", {{"type", type}}, n);
+    }
+}
+
+void data_families(const data_stats& d, exposition& out) {
+    out.family("tradebus_messages_received_total", "counter",
+               "Messages read from the XSUB socket (publishers), valid or not.");
+    out.sample("tradebus_messages_received_total", {}, d.received);
+    out.family("tradebus_messages_forwarded_total", "counter",
+               "Messages sent on the XPUB socket: forwarded plus the broker's own sys.* events.");
+    out.sample("tradebus_messages_forwarded_total", {}, d.forwarded);
+    out.family("tradebus_messages_dropped_total", "counter",
+               "Messages the broker dropped, by reason (see PROTOCOL.md \"Broker behaviour\").");
+    for (std::size_t i = 0; i < drop_reason_count; ++i) {
+        out.sample("tradebus_messages_dropped_total", {{"reason", drop_reason_names[i]}},
+                   d.drops[i]);
+    }
+    out.family("tradebus_subscriptions_total", "counter",
+               "Subscribe frames passed upstream from subscribers to publishers.");
+    out.sample("tradebus_subscriptions_total", {}, d.subscriptions);
+    out.family("tradebus_unsubscriptions_total", "counter",
+               "Unsubscribe frames passed upstream from subscribers to publishers.");
+    out.sample("tradebus_unsubscriptions_total", {}, d.unsubscriptions);
+
+    // Sorted by topic, so two scrapes diff cleanly; topics beyond max_topics_tracked are one
+    // row labelled defaults::other_topic.
+    std::vector<std::pair<std::string_view, const topic_count*>> rows;
+    rows.reserve(d.topics.tracked() + 1);
+    d.topics.for_each([&](std::string_view t, const topic_count& c) { rows.emplace_back(t, &c); });
+    std::sort(rows.begin(), rows.end());
+    if (d.topics.other().messages > 0) rows.emplace_back(defaults::other_topic, &d.topics.other());
+    out.family("tradebus_topics_tracked", "gauge",
+               "Topics with their own counters (at most data.max_topics_tracked).");
+    out.sample("tradebus_topics_tracked", {}, static_cast<std::uint64_t>(d.topics.tracked()));
+    out.family("tradebus_topic_messages_total", "counter",
+               "Messages sent on XPUB per topic; topic=\"*other*\" counts topics beyond "
+               "data.max_topics_tracked.");
+    for (const auto& [t, c] : rows)
+        out.sample("tradebus_topic_messages_total", {{"topic", t}}, c->messages);
+    out.family("tradebus_topic_bytes_total", "counter",
+               "Bytes (topic + body frames) sent on XPUB per topic, as the messages counter.");
+    for (const auto& [t, c] : rows)
+        out.sample("tradebus_topic_bytes_total", {{"topic", t}}, c->bytes);
+}
+
+void node_families(const control_plane& cp, std::int64_t now_ms, exposition& out) {
+    // Registered nodes, then configured nodes that never registered (state stopped), as status.
+    const std::vector<std::string> configured = cp.graph().configured_names();
+    std::vector<std::pair<std::string_view, const node_record*>> nodes;
+    for (const auto& [name, rec] : cp.nodes().records()) nodes.emplace_back(name, &rec);
+    for (const auto& name : configured) {
+        if (cp.nodes().find(name) == nullptr) nodes.emplace_back(name, nullptr);
+    }
+    std::sort(nodes.begin(), nodes.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+
+    const auto& states = schema::enum_names<schema::health>::names;
+    out.family("tradebus_node_state", "gauge",
+               "1 for the node's current lifecycle state, 0 for the other states (starting, "
+               "healthy, degraded, unhealthy, stopping, stopped).");
+    for (const auto& [name, rec] : nodes) {
+        const auto current = rec != nullptr ? rec->state : schema::health::stopped;
+        for (std::size_t i = 0; i < states.size(); ++i) {
+            out.sample("tradebus_node_state", {{"node", name}, {"state", states[i]}},
+                       std::uint64_t{static_cast<std::size_t>(current) == i ? 1u : 0u});
+        }
+    }
+    out.family("tradebus_node_liveness_missed_total", "counter",
+               "Times the node missed `liveness` heartbeat intervals in a row and was marked "
+               "unhealthy (heartbeats missed).");
+    for (const auto& [name, rec] : nodes) {
+        if (rec != nullptr) {
+            out.sample("tradebus_node_liveness_missed_total", {{"node", name}},
+                       rec->liveness_missed);
+        }
+    }
+    out.family("tradebus_node_heartbeat_age_seconds", "gauge",
+               "Seconds since the node's last heartbeat (nodes that sent one this session).");
+    for (const auto& [name, rec] : nodes) {
+        if (rec != nullptr && rec->last_heartbeat_ms >= 0 &&
+            rec->state != schema::health::stopped) {
+            out.sample("tradebus_node_heartbeat_age_seconds", {{"node", name}},
+                       seconds(now_ms - rec->last_heartbeat_ms));
+        }
+    }
+    out.family("tradebus_node_heartbeats_total", "counter",
+               "Heartbeats accepted from the node in its current session.");
+    for (const auto& [name, rec] : nodes) {
+        if (rec != nullptr)
+            out.sample("tradebus_node_heartbeats_total", {{"node", name}}, rec->heartbeats);
+    }
+
+    // The nodes' own counters, as reported in their last heartbeat (reset by a re-register).
+    struct own {
+        std::string_view name, type, help;
+        std::uint64_t schema::node_counters::*field;
+    };
+    static constexpr own owns[] = {
+        {"tradebus_node_published_total", "counter", "Messages the node published (heartbeat).",
+         &schema::node_counters::published},
+        {"tradebus_node_received_total", "counter", "Messages the node received (heartbeat).",
+         &schema::node_counters::received},
+        {"tradebus_node_gaps_total", "counter",
+         "Messages the node detected as missing from sequence gaps (heartbeat).",
+         &schema::node_counters::gaps},
+        {"tradebus_node_decode_errors_total", "counter",
+         "Messages the node could not decode (heartbeat).", &schema::node_counters::decode_errors},
+        {"tradebus_node_queue_depth", "gauge", "The node's own queue depth (heartbeat).",
+         &schema::node_counters::queue_depth},
+    };
+    for (const auto& o : owns) {
+        out.family(o.name, o.type, o.help);
+        for (const auto& [name, rec] : nodes) {
+            if (rec != nullptr) out.sample(o.name, {{"node", name}}, rec->counters.*o.field);
+        }
+    }
+}
+
+void lvc_families(const last_value_cache& lvc, exposition& out) {
+    out.family("tradebus_lvc_topics", "gauge", "Topics in the last-value cache.");
+    out.sample("tradebus_lvc_topics", {}, static_cast<std::uint64_t>(lvc.topics()));
+    out.family("tradebus_lvc_bytes", "gauge",
+               "Topic + body bytes held by the last-value cache (at most lvc.max_bytes).");
+    out.sample("tradebus_lvc_bytes", {}, static_cast<std::uint64_t>(lvc.bytes()));
+    out.family("tradebus_lvc_updates_total", "counter", "Messages stored in the last-value cache.");
+    out.sample("tradebus_lvc_updates_total", {}, lvc.updates());
+    out.family("tradebus_lvc_refused_total", "counter",
+               "Messages not cached because the cache was full (lvc.max_topics or max_bytes).");
+    out.sample("tradebus_lvc_refused_total", {}, lvc.refused());
+}
+
+void http_families(const metrics_http_stats& h, exposition& out) {
+    out.family("tradebus_metrics_http_responses_total", "counter",
+               "Answers of the metrics endpoint by HTTP status code.");
+    const std::pair<std::string_view, std::uint64_t> codes[] = {{"200", h.ok},
+                                                                {"400", h.bad_request},
+                                                                {"404", h.not_found},
+                                                                {"408", h.timed_out},
+                                                                {"431", h.too_large}};
+    for (const auto& [code, n] : codes) {
+        out.sample("tradebus_metrics_http_responses_total", {{"code", code}}, n);
+    }
+    out.family("tradebus_metrics_http_refused_connections_total", "counter",
+               "Connections closed at once because the connection limit was reached.");
+    out.sample("tradebus_metrics_http_refused_connections_total", {}, h.too_many_connections);
+    out.family("tradebus_metrics_http_open_connections", "gauge",
+               "Open connections to the metrics endpoint.");
+    out.sample("tradebus_metrics_http_open_connections", {}, h.open_connections);
+}
+
+}  // namespace
+
+void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out) {
+    out.clear();
+    broker_families(src, now_ms, out);
+    data_families(src.data, out);
+    node_families(src.control, now_ms, out);
+    if (src.lvc != nullptr) lvc_families(*src.lvc, out);
+    if (src.http != nullptr) http_families(*src.http, out);
+}
+
+}  // namespace tradebus::broker

@@ -1,0 +1,169 @@
+// The broker's Prometheus exposition (broker/metrics.cpp): the text format itself (HELP/TYPE,
+// escaping) and the families rendered from a real control plane and data counters.
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tradebus/broker/control_plane.hpp"
+#include "tradebus/broker/last_value_cache.hpp"
+#include "tradebus/broker/metrics.hpp"
+#include "tradebus/schema/codec.hpp"
+
+using namespace tradebus;
+using namespace tradebus::broker;
+
+namespace {
+
+class null_sink : public event_sink {
+  public:
+    void publish(std::string_view, const schema::payload&) override {}
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    for (const auto& l : lines_of(text)) {
+        if (l == line) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: label values escape backslash, double quote and line feed") {
+    std::string out;
+    exposition::escape_label_value("a\\b\"c\nd", out);
+    CHECK(out == "a\\\\b\\\"c\\nd");
+    out.clear();
+    exposition::escape_help("x\\y\nz \"q\"", out);
+    CHECK(out == "x\\\\y\\nz \"q\"");  // HELP keeps double quotes
+
+    exposition e;
+    e.family("t_total", "counter", "Help with \\ and\nnewline.");
+    e.sample("t_total", {{"topic", "md.\"x\"\n"}, {"b", "\\"}}, std::uint64_t{42});
+    e.sample("t_total", {}, 1.5);
+    CHECK(e.text() ==
+          "# HELP t_total Help with \\\\ and\\nnewline.\n"
+          "# TYPE t_total counter\n"
+          "t_total{topic=\"md.\\\"x\\\"\\n\",b=\"\\\\\"} 42\n"
+          "t_total 1.5\n");
+}
+
+TEST_CASE("metrics: every family has HELP and TYPE before its samples, with the broker's numbers") {
+    spdlog::set_level(spdlog::level::off);
+    const broker_config cfg = parse_config(R"(
+[heartbeat]
+interval_ms = 100
+liveness = 3
+gone_after_ms = 1000
+[pipeline.risk]
+[pipeline.marketdata]
+)",
+                                           "test.toml");
+    null_sink sink;
+    data_stats stats(2);  // two topics of their own, then "*other*"
+    control_plane cp(cfg, 99, sink, stats, 1000);
+
+    stats.received = 7;
+    stats.forwarded = 5;
+    stats.topics.count("md.tick.AAPL", 100);
+    stats.topics.count("md.tick.AAPL", 50);
+    stats.topics.count("we\"ird\\topic", 10);
+    stats.topics.count("md.tick.MSFT", 30);  // beyond the cap
+    stats.drop(drop_reason::oversized);
+    stats.drop(drop_reason::oversized);
+    stats.subscriptions = 3;
+
+    // One node registered and heartbeating its counters, then it misses its heartbeats.
+    std::string in, out;
+    schema::register_request reg;
+    reg.name = "risk";
+    reg.kind = "risk";
+    reg.host = "h";
+    reg.pid = 1;
+    schema::encode_control(reg, in);
+    cp.handle_frame(in, 1000, out);
+    const auto reply = schema::decode_control(out);
+    REQUIRE(reply.ok());
+    const auto session = std::get<schema::register_reply>(reply.value()).session_id;
+    schema::heartbeat_request hb;
+    hb.name = "risk";
+    hb.session_id = session;
+    hb.counters = {11, 22, 3, 4, 5};
+    schema::encode_control(hb, in);
+    cp.handle_frame(in, 1100, out);
+    cp.handle_frame("\xc1garbage", 1100, out);
+    cp.run_timers(1100 + 301);  // 3 x 100 ms without a heartbeat: unhealthy
+
+    last_value_cache lvc({"md."}, 10, 4096);
+    lvc.update("md.tick.AAPL", "body");
+    metrics_http_stats http;
+    http.ok = 2;
+
+    exposition e;
+    render_metrics({stats, cp, "broker", &lvc, &http}, 3000, e);
+    const std::string& text = e.text();
+
+    // Structure: each sample's family was announced by HELP then TYPE just before its samples.
+    std::set<std::string> helped, typed;
+    std::string current;
+    for (const auto& line : lines_of(text)) {
+        REQUIRE_FALSE(line.empty());
+        if (line.rfind("# HELP ", 0) == 0) {
+            current = line.substr(7, line.find(' ', 7) - 7);
+            CHECK_MESSAGE(helped.insert(current).second, "family announced twice: " << current);
+        } else if (line.rfind("# TYPE ", 0) == 0) {
+            CHECK(line.substr(7, line.find(' ', 7) - 7) == current);
+            typed.insert(current);
+        } else {
+            const std::string name = line.substr(0, line.find_first_of("{ "));
+            CHECK_MESSAGE(name == current, "sample " << line << " outside its family");
+            CHECK(name.rfind("tradebus_", 0) == 0);
+        }
+    }
+    CHECK(helped == typed);
+
+    CHECK(has_line(text, "# TYPE tradebus_messages_received_total counter"));
+    CHECK(has_line(text, "tradebus_messages_received_total 7"));
+    CHECK(has_line(text, "tradebus_messages_forwarded_total 5"));
+    CHECK(has_line(text, "tradebus_broker_uptime_seconds 2"));
+    CHECK(has_line(text, "tradebus_topic_messages_total{topic=\"md.tick.AAPL\"} 2"));
+    CHECK(has_line(text, "tradebus_topic_bytes_total{topic=\"md.tick.AAPL\"} 150"));
+    CHECK(has_line(text, "tradebus_topic_messages_total{topic=\"we\\\"ird\\\\topic\"} 1"));
+    CHECK(has_line(text, "tradebus_topic_messages_total{topic=\"*other*\"} 1"));
+    CHECK(has_line(text, "tradebus_topic_bytes_total{topic=\"*other*\"} 30"));
+    CHECK(has_line(text, "tradebus_messages_dropped_total{reason=\"oversized\"} 2"));
+    CHECK(has_line(text, "tradebus_messages_dropped_total{reason=\"frame_count\"} 0"));
+    CHECK(has_line(text, "tradebus_subscriptions_total 3"));
+    CHECK(has_line(text, "tradebus_node_state{node=\"risk\",state=\"unhealthy\"} 1"));
+    CHECK(has_line(text, "tradebus_node_state{node=\"risk\",state=\"healthy\"} 0"));
+    // A configured node that never registered shows as stopped.
+    CHECK(has_line(text, "tradebus_node_state{node=\"marketdata\",state=\"stopped\"} 1"));
+    CHECK(has_line(text, "tradebus_node_liveness_missed_total{node=\"risk\"} 1"));
+    CHECK(has_line(text, "tradebus_node_heartbeats_total{node=\"risk\"} 1"));
+    CHECK(has_line(text, "tradebus_node_heartbeat_age_seconds{node=\"risk\"} 1.9"));
+    CHECK(has_line(text, "tradebus_node_published_total{node=\"risk\"} 11"));
+    CHECK(has_line(text, "tradebus_node_received_total{node=\"risk\"} 22"));
+    CHECK(has_line(text, "tradebus_node_gaps_total{node=\"risk\"} 3"));
+    CHECK(has_line(text, "tradebus_node_decode_errors_total{node=\"risk\"} 4"));
+    CHECK(has_line(text, "# TYPE tradebus_node_queue_depth gauge"));
+    CHECK(has_line(text, "tradebus_node_queue_depth{node=\"risk\"} 5"));
+    CHECK(has_line(text, "tradebus_control_requests_total{type=\"register\"} 1"));
+    CHECK(has_line(text, "tradebus_control_requests_total{type=\"heartbeat\"} 1"));
+    CHECK(has_line(text, "tradebus_control_requests_total{type=\"invalid\"} 1"));
+    CHECK(has_line(text, "tradebus_trading_state{state=\"active\"} 1"));
+    CHECK(has_line(text, "tradebus_trading_state{state=\"halted\"} 0"));
+    CHECK(has_line(text, "tradebus_lvc_topics 1"));
+    CHECK(has_line(text, "tradebus_lvc_bytes 16"));
+    CHECK(has_line(text, "tradebus_metrics_http_responses_total{code=\"200\"} 2"));
+    CHECK(text.find("epoch=\"99\"") != std::string::npos);
+}
