@@ -17,6 +17,7 @@
 #include "tradebus/broker/dependency_graph.hpp"
 #include "tradebus/broker/lifecycle.hpp"
 #include "tradebus/broker/node_table.hpp"
+#include "tradebus/broker/service_registry.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/events.hpp"
@@ -73,6 +74,8 @@ class control_plane {
     schema::control_message on_heartbeat(const schema::heartbeat_request& r, std::int64_t now);
     schema::control_message on_deregister(const schema::deregister_request& r, std::int64_t now);
     schema::control_message on_status(const schema::status_request& r, std::int64_t now);
+    schema::control_message on_announce(const schema::announce_request& r);
+    schema::control_message on_lookup(const schema::lookup_request& r);
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
                                        const std::string& by);
 
@@ -95,6 +98,7 @@ class control_plane {
 
     node_table nodes_;
     dependency_graph graph_;
+    service_registry services_;
     schema::trading_state trading_ = schema::trading_state::active;
     std::string trading_reason_ = "broker started";
     std::uint64_t sessions_issued_ = 0;
