@@ -38,6 +38,7 @@ void risk_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
 }
 
 void risk_node::on_start(runtime::context& ctx) {
+    started_ = true;
     if (rebuild_) {
         rebuild_->finish(engine_);
         const auto& n = rebuild_->applied();
@@ -111,7 +112,10 @@ void risk_node::on_trading_state(runtime::context& ctx, schema::trading_state s,
         spdlog::debug("operator set trading state {} ({}) via the runtime", schema::to_string(s),
                       reason);
     }
-    sync_state(ctx, ctx.new_trace_id());
+    // Before on_start (registration, recovery) nothing is published: a risk.state from a risk
+    // that has not rebuilt its loss stage yet would be journaled as its latest word and undo
+    // the latch on the next restart. on_start publishes the state once it is known.
+    if (started_) sync_state(ctx, ctx.new_trace_id());
 }
 
 void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,

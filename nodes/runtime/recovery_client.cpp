@@ -93,22 +93,29 @@ void recovery_client::on_readable(std::int64_t now_ms, const feed_fn& feed) {
     }
 }
 
-void recovery_client::on_lookup_reply(std::int64_t now_ms, const std::string& bytes) {
+template <class Reply>
+std::optional<Reply> recovery_client::expect(std::int64_t now_ms, std::string_view bytes,
+                                             std::string_view what, std::string_view refused) {
     auto decoded = schema::decode_control(bytes);
     if (!decoded) {
-        fail(now_ms, "undecodable lookup reply: " + decoded.error().to_string());
-        return;
+        fail(now_ms, "undecodable " + std::string(what) + ": " + decoded.error().to_string());
+    } else if (const auto* e = std::get_if<schema::error_reply>(&decoded.value())) {
+        fail(now_ms, std::string(refused) + " (" + e->code + ": " + e->reason + ")");
+        return std::nullopt;  // a well-formed refusal: the socket is fine
+    } else if (auto* r = std::get_if<Reply>(&decoded.value())) {
+        return std::move(*r);
+    } else {
+        fail(now_ms, "unexpected " + std::string(what) + " \"" +
+                         std::string(schema::type_name(decoded.value())) + "\"");
     }
-    if (const auto* e = std::get_if<schema::error_reply>(&decoded.value())) {
-        fail(now_ms, "journal service not available (" + e->code + ": " + e->reason + ")");
-        return;
-    }
-    const auto* found = std::get_if<schema::lookup_reply>(&decoded.value());
-    if (found == nullptr) {
-        fail(now_ms,
-             "unexpected lookup reply \"" + std::string(schema::type_name(decoded.value())) + "\"");
-        return;
-    }
+    reset_query_socket();  // a broken or unexpected reply: start the query socket afresh
+    return std::nullopt;
+}
+
+void recovery_client::on_lookup_reply(std::int64_t now_ms, const std::string& bytes) {
+    const auto found = expect<schema::lookup_reply>(now_ms, bytes, "lookup reply",
+                                                    "journal service not available");
+    if (!found) return;
     if (!found->healthy) {
         fail(now_ms, "journal node " + found->node + " is not healthy");
         return;
@@ -150,24 +157,14 @@ void recovery_client::on_query_reply(std::int64_t now_ms, const feed_fn& feed) {
         fail(now_ms, "malformed journal reply: " + why);
         return;
     }
-    auto decoded = schema::decode_control(reply->header);
-    if (!decoded) {
+    const auto ok = expect<schema::journal_query_reply>(now_ms, reply->header, "journal reply",
+                                                        "the journal refused the query");
+    if (!ok) return;
+    if (ok->count != reply->records.size() || ok->next_index < from_index_) {
         reset_query_socket();
-        fail(now_ms, "undecodable journal reply header: " + decoded.error().to_string());
-        return;
-    }
-    if (const auto* e = std::get_if<schema::error_reply>(&decoded.value())) {
-        fail(now_ms, "the journal refused the query (" + e->code + ": " + e->reason + ")");
-        return;
-    }
-    const auto* ok = std::get_if<schema::journal_query_reply>(&decoded.value());
-    if (ok == nullptr || ok->count != reply->records.size() || ok->next_index < from_index_) {
-        reset_query_socket();
-        fail(now_ms, ok == nullptr ? "unexpected journal reply \"" +
-                                         std::string(schema::type_name(decoded.value())) + "\""
-                                   : "journal reply says " + std::to_string(ok->count) +
-                                         " records, next " + std::to_string(ok->next_index) +
-                                         ", but carries " + std::to_string(reply->records.size()));
+        fail(now_ms, "journal reply says " + std::to_string(ok->count) + " records, next " +
+                         std::to_string(ok->next_index) + ", but carries " +
+                         std::to_string(reply->records.size()));
         return;
     }
     for (const auto& r : reply->records) feed(r.topic, r.body);

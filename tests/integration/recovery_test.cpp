@@ -173,7 +173,6 @@ TEST_CASE("recovery: risk killed with -9 rebuilds positions and P&L from the jou
     temp_dir dir;
     pipeline p(ctx, dir, hb_ms);
     tape bus(ctx, p.broker.xpub, {"risk.position.", "exec.fill."});
-    publisher probe(ctx, p.broker.xsub);
     launch(p, dir, pipeline_kinds);
     std::size_t fills = 0;
     (void)bus.until(

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include "fake_node_context.hpp"
+#include "tradebus/risk/risk_node.hpp"
+
 using namespace tradebus;
 using namespace tradebus::risk;
 
@@ -145,4 +148,36 @@ TEST_CASE("risk recovery: own decisions count as seen signals and working orders
         REQUIRE(std::holds_alternative<schema::order_rejected>(d));
         CHECK(std::get<schema::order_rejected>(d).rule == "duplicate_signal");
     }
+}
+
+TEST_CASE("risk recovery: the node publishes nothing before on_start, then its rebuilt state") {
+    testing::fake_context ctx("risk");
+    ctx.now = t0;
+    risk_node node(config(50.0));
+    const auto req = node.recovery(t0);
+    REQUIRE(req.has_value());
+    CHECK(req->since_ns == runtime::utc_day_start_ns(t0));
+    CHECK(req->since_ns <= t0);
+    CHECK(t0 - req->since_ns < 86'400LL * 1'000'000'000LL);
+    // The broker reports an operator halt at registration, before recovery: nothing goes out.
+    node.on_trading_state(ctx, schema::trading_state::halted, "kill switch");
+    auto replay = [&](std::string_view topic, const schema::event& e) {
+        node.on_recover(ctx, runtime::inbound{topic, std::string_view{}, e});
+    };
+    replay("exec.fill.AAPL", ev("execution", fill("f1", schema::side::buy, 10, 100.0)));
+    replay("risk.position.AAPL", ev("risk", schema::position{"AAPL", 10, schema::to_fixed(100.0), 0,
+                                                             schema::to_fixed(-100.0)}));
+    replay("risk.state", ev("risk", schema::trading_state_changed{schema::trading_state::halted,
+                                                                  "daily loss limit", "risk"}));
+    CHECK(ctx.events.empty());
+
+    node.on_start(ctx);
+    const auto states = ctx.of<schema::trading_state_changed>();
+    REQUIRE(states.size() == 1);
+    CHECK(states[0].body.state == schema::trading_state::halted);
+    CHECK(states[0].body.by == "risk");  // the loss stage, not only the operator's halt
+    const auto positions = ctx.of<schema::position>();
+    REQUIRE(positions.size() == 1);
+    CHECK(positions[0].body.qty == 10);
+    CHECK(positions[0].body.unrealized_pnl == schema::to_fixed(-100.0));
 }

@@ -53,6 +53,7 @@ class risk_node final : public runtime::node_logic {
 
     risk_engine engine_;
     std::optional<state_rebuild> rebuild_;
+    bool started_ = false;
     bool published_state_ = false;
     schema::trading_state last_state_ = schema::trading_state::active;
     std::string last_reason_;

@@ -78,6 +78,11 @@ class recovery_client {
     void on_lookup_reply(std::int64_t now_ms, const std::string& bytes);
     void on_query_reply(std::int64_t now_ms, const feed_fn& feed);
     void reset_query_socket();
+    /// Decodes a reply that should be `Reply`; anything else is a failure (logged with `what`,
+    /// or `refused` for an error reply) and gives nullopt.
+    template <class Reply>
+    std::optional<Reply> expect(std::int64_t now_ms, std::string_view bytes, std::string_view what,
+                                std::string_view refused);
 
     zmq::context_t& ctx_;
     control_client broker_;
