@@ -96,7 +96,8 @@ control_plane::control_plane(const broker_config& cfg, std::uint64_t epoch, even
       xpub_advertised_(cfg.endpoints.xpub_advertised.empty() ? cfg.endpoints.xpub
                                                              : cfg.endpoints.xpub_advertised),
       security_(cfg.security.curve ? &cfg.security : nullptr),
-      nodes_(defaults::max_nodes) {
+      nodes_(defaults::max_nodes),
+      services_(defaults::max_services) {
     for (const auto& n : cfg.pipeline) graph_.add_configured(n.name, n.depends_on);
 }
 
@@ -198,6 +199,7 @@ std::optional<schema::error_reply> control_plane::authorize(const schema::contro
             [&](const schema::register_request& r) { return as_self("register", r.name); },
             [&](const schema::heartbeat_request& r) { return as_self("heartbeat", r.name); },
             [&](const schema::deregister_request& r) { return as_self("deregister", r.name); },
+            [&](const schema::announce_request& r) { return as_self("announce", r.name); },
             [&](const schema::halt_request&) { return operator_only("halt"); },
             [&](const schema::resume_request&) { return operator_only("resume"); },
             [&](const auto&) -> std::optional<schema::error_reply> { return std::nullopt; },
@@ -222,6 +224,16 @@ schema::control_message control_plane::handle(const schema::control_message& req
             },
             [&](const schema::resume_request& r) {
                 return on_trading(schema::trading_state::active, r.reason, r.by);
+            },
+            [&](const schema::announce_request& r) { return on_announce(r); },
+            [&](const schema::lookup_request& r) { return on_lookup(r); },
+            [&](const schema::services_request&) -> schema::control_message {
+                return schema::services_reply{services_.list(nodes_)};
+            },
+            [&](const schema::journal_query&) -> schema::control_message {
+                return error(code::not_allowed,
+                             "journal_query is answered by the journal's query endpoint, not "
+                             "the broker (lookup service \"journal\")");
             },
             [&](const auto& reply) -> schema::control_message {
                 return error(code::bad_request,
@@ -485,6 +497,21 @@ schema::control_message control_plane::on_snapshot(const schema::snapshot_reques
     spdlog::debug("snapshot \"{}\" after \"{}\": {} topics{}", r.prefix, r.after, reply.count,
                   reply.next.empty() ? "" : ", more to come");
     return reply;
+}
+
+schema::control_message control_plane::on_announce(const schema::announce_request& r) {
+    schema::error_reply err;
+    node_record* rec = session_of(r.name, r.session_id, err);
+    if (rec == nullptr) return err;
+    if (auto refused = services_.announce(*rec, r, nodes_)) return *refused;
+    return schema::ok_reply{"service " + r.service + " offered by " + rec->name};
+}
+
+schema::control_message control_plane::on_lookup(const schema::lookup_request& r) {
+    if (auto found = services_.lookup(r.service, nodes_)) return *found;
+    return error(code::unknown_service, "no live node offers service " + shown(r.service) +
+                                            " (not announced yet, or "
+                                            "its node's session ended)");
 }
 
 schema::control_message control_plane::on_trading(schema::trading_state to,

@@ -14,6 +14,7 @@
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/format.hpp"
 #include "tradebus/cli/json.hpp"
+#include "tradebus/cli/services_view.hpp"
 #include "tradebus/cli/status_view.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
@@ -111,6 +112,14 @@ int run_status(const status_options& opts, environment& env) {
                 } else {
                     if (watch && env.out_is_tty) env.out << "\x1b[H\x1b[2J";
                     env.out << format_status(*s, opts.control, opts.topics);
+                    // Services are a separate request (a broker without them answers
+                    // unknown_type, and the section is left out).
+                    const auto svc = ask(client, schema::services_request{}, opts.timeout_s);
+                    if (svc.reply) {
+                        if (const auto* list = std::get_if<schema::services_reply>(&*svc.reply)) {
+                            env.out << "\nservices:\n" << format_services(*list);
+                        }
+                    }
                     if (watch && !env.out_is_tty) env.out << "\n";
                 }
                 env.out.flush();

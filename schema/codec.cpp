@@ -525,6 +525,13 @@ TRADEBUS_CONTROL(resume_request)
 TRADEBUS_CONTROL(error_reply)
 TRADEBUS_CONTROL(snapshot_request)
 TRADEBUS_CONTROL(snapshot_reply)
+TRADEBUS_CONTROL(announce_request)
+TRADEBUS_CONTROL(lookup_request)
+TRADEBUS_CONTROL(lookup_reply)
+TRADEBUS_CONTROL(services_request)
+TRADEBUS_CONTROL(services_reply)
+TRADEBUS_CONTROL(journal_query)
+TRADEBUS_CONTROL(journal_query_reply)
 #undef TRADEBUS_EVENT
 #undef TRADEBUS_CONTROL
 

@@ -32,7 +32,32 @@ std::vector<std::string> execution_node::publications() const {
             std::string(topics::exec_reject)};
 }
 
+std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
+    return runtime::recovery_request{{std::string(topics::exec_ack), std::string(topics::exec_fill),
+                                      std::string(topics::exec_reject)},
+                                     runtime::utc_day_start_ns(now_ns)};
+}
+
+void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
+    if (in.ev.env.src != ctx.node_name()) return;  // another execution node's orders
+    std::visit(
+        [&](const auto& b) {
+            using T = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<T, schema::order_ack> || std::is_same_v<T, schema::fill> ||
+                          std::is_same_v<T, schema::exec_reject>) {
+                if (ex_.remember_order_id(b.order_id)) ++recovered_ids_;
+            }
+        },
+        in.ev.body);
+}
+
 void execution_node::on_start(runtime::context& ctx) {
+    if (recovered_ids_ > 0) {
+        spdlog::info(
+            "execution: {} order id(s) acted on earlier today recovered from the "
+            "journal; approvals with them are refused as duplicates",
+            recovered_ids_);
+    }
     // Node name + start time: fill ids stay unique across restarts of this node.
     ex_.set_fill_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / 1'000'000));
 }

@@ -93,12 +93,16 @@ journal_config read_config(common::section& own) {
                   "expected the broker's [endpoints] recorder endpoint (source = \"recorder\"), "
                   "got nothing");
     }
+    c.query_endpoint = own.has("query_endpoint") && own.string("query_endpoint", "").empty()
+                           ? std::string()
+                           : own.endpoint("query_endpoint", c.query_endpoint);
+    c.query.max_records = own.integer("query_max_records", c.query.max_records, 1, 1'000'000);
     return c;
 }
 
 journal_node::journal_node(journal_config cfg) : cfg_(std::move(cfg)) {}
 
-void journal_node::on_start(runtime::context& /*ctx*/) {
+void journal_node::on_start(runtime::context& ctx) {
     writer_.emplace(cfg_.writer);
     const auto& r = writer_->recovery();
     spdlog::info("journal: writing to {} (next record {}, fsync {}, segments of {} bytes){}",
@@ -108,6 +112,21 @@ void journal_node::on_start(runtime::context& /*ctx*/) {
                                                             : "interval",
                  cfg_.writer.segment_bytes,
                  r.clean() ? "" : fmt::format("; recovery dropped {} bytes", r.dropped_bytes));
+    if (cfg_.query_endpoint.empty()) {
+        spdlog::warn(
+            "journal: query_endpoint = \"\": no query service (restarting nodes cannot "
+            "recover their state from this journal)");
+        return;
+    }
+    query_.emplace(ctx.zmq_context(), cfg_.query_endpoint, cfg_.writer.dir, cfg_.query,
+                   [this](std::string& why) {
+                       if (writer_->flush()) return true;
+                       why = writer_->last_error();
+                       return false;
+                   });
+    ctx.watch_socket(query_->socket(), [this] { query_->on_readable(); });
+    ctx.announce_service("journal", query_->endpoint());
+    spdlog::info("journal: answering queries on {} (service \"journal\")", query_->endpoint());
 }
 
 void journal_node::store(runtime::context& ctx, std::string_view topic, std::string_view raw,
@@ -183,7 +202,13 @@ void journal_node::check_health(runtime::context& ctx) {
     }
 }
 
-void journal_node::on_stop(runtime::context& /*ctx*/) {
+void journal_node::on_stop(runtime::context& ctx) {
+    if (query_) {
+        ctx.unwatch_socket(query_->socket());
+        spdlog::info("journal: query service answered {} query(ies), refused {}",
+                     query_->answered(), query_->refused());
+        query_.reset();
+    }
     if (!writer_) return;
     spdlog::info("journal: closing {}: {} record(s) written this run, {} dropped, {} gap marker(s)",
                  writer_->current_segment(), writer_->records_written(), writer_->dropped_records(),

@@ -76,6 +76,24 @@ bool risk_engine::on_fill(const schema::fill& f, std::int64_t now_ns) {
 
 void risk_engine::on_exec_reject(const schema::exec_reject& r) { open_.erase(r.order_id); }
 
+void risk_engine::restore_approved(const schema::order& o, std::int64_t ts_ns) {
+    seen_signals_.insert({o.signal_src, o.signal_id});
+    if (o.qty > 0) open_[o.order_id] = working_order{o.symbol, o.dir, o.qty, ts_ns};
+}
+
+void risk_engine::restore_rejected(const schema::order_rejected& r) {
+    seen_signals_.insert({r.signal_src, r.signal_id});
+}
+
+void risk_engine::restore_mark(const std::string& symbol, std::int64_t mid_px) {
+    if (mid_px > 0) book_.mark(symbol, mid_px);
+}
+
+void risk_engine::restore_loss_stage(schema::trading_state s, const std::string& reason) {
+    state_.restore_loss(s, reason);
+    state_.on_pnl(book_.day_pnl());
+}
+
 bool risk_engine::set_operator_state(schema::trading_state s, const std::string& reason) {
     return state_.set_operator(s, reason, book_.day_pnl());
 }

@@ -28,7 +28,34 @@ std::vector<std::string> risk_node::publications() const {
             std::string(topics::position), std::string(topics::risk_state)};
 }
 
+std::optional<runtime::recovery_request> risk_node::recovery(std::int64_t now_ns) const {
+    return runtime::recovery_request{recovery_prefixes(), runtime::utc_day_start_ns(now_ns)};
+}
+
+void risk_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
+    if (!rebuild_) rebuild_.emplace(ctx.node_name());
+    rebuild_->apply(engine_, in.topic, in.ev);
+}
+
 void risk_node::on_start(runtime::context& ctx) {
+    started_ = true;
+    if (rebuild_) {
+        rebuild_->finish(engine_);
+        const auto& n = rebuild_->applied();
+        const auto& book = engine_.book();
+        spdlog::info(
+            "risk: state rebuilt from the journal: {} fill(s), {} exec reject(s), {} approval(s), "
+            "{} rejection(s), {} mark(s); {} position(s), realized {:.2f}, day P&L {:.2f}, "
+            "trading {}",
+            n.fills, n.rejects, n.approvals, n.rejections, n.marks, book.positions().size(),
+            schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(book.day_pnl()),
+            schema::to_string(engine_.state()));
+        const auto trace = ctx.new_trace_id();
+        for (const auto& [sym, p] : book.positions()) {
+            if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, trace);
+        }
+        rebuild_.reset();
+    }
     engine_.set_order_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / ns_per_ms));
     const auto& c = engine_.config();
     spdlog::info(
@@ -85,7 +112,10 @@ void risk_node::on_trading_state(runtime::context& ctx, schema::trading_state s,
         spdlog::debug("operator set trading state {} ({}) via the runtime", schema::to_string(s),
                       reason);
     }
-    sync_state(ctx, ctx.new_trace_id());
+    // Before on_start (registration, recovery) nothing is published: a risk.state from a risk
+    // that has not rebuilt its loss stage yet would be journaled as its latest word and undo
+    // the latch on the next restart. on_start publishes the state once it is known.
+    if (started_) sync_state(ctx, ctx.new_trace_id());
 }
 
 void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,

@@ -62,6 +62,12 @@ bool trading_state_machine::on_pnl(std::int64_t day_pnl) {
     return state() != before;
 }
 
+void trading_state_machine::restore_loss(schema::trading_state s, const std::string& reason) {
+    if (static_cast<int>(s) <= static_cast<int>(loss_)) return;
+    loss_ = s;
+    loss_reason_ = reason;
+}
+
 schema::trading_state trading_state_machine::state() const noexcept {
     return stricter(operator_, loss_);
 }

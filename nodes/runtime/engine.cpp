@@ -19,6 +19,7 @@
 #include "tradebus/runtime/late_join.hpp"
 #include "tradebus/runtime/node.hpp"
 #include "tradebus/runtime/node_config.hpp"
+#include "tradebus/runtime/recovery_client.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::runtime {
@@ -138,6 +139,20 @@ class engine final : public context {
         spdlog::info("stopping: {}", reason);
         stop_ = true;
     }
+    zmq::context_t& zmq_context() override { return zmq_; }
+    void watch_socket(zmq::socket_t& socket, std::function<void()> on_readable) override {
+        unwatch_socket(socket);
+        watched_.push_back({&socket, std::move(on_readable)});
+    }
+    void unwatch_socket(zmq::socket_t& socket) override {
+        std::erase_if(watched_, [&](const auto& w) { return w.socket == &socket; });
+    }
+    void announce_service(std::string service, std::string endpoint) override {
+        std::erase_if(services_, [&](const auto& sv) { return sv.first == service; });
+        services_.emplace_back(std::move(service), std::move(endpoint));
+        announced_ = 0;  // (re-)announce them all with the next control request
+        next_control_ms_ = 0;
+    }
 
   private:
     // ------------------------------------------------------------------ data plane
@@ -169,19 +184,101 @@ class engine final : public context {
             const std::int64_t until = (timer_due_ns_ - common::now_ns() + 999'999) / 1'000'000;
             timeout = std::min(timeout, std::max<std::int64_t>(0, until));
         }
-        zmq::pollitem_t items[2] = {{sub_.handle(), 0, ZMQ_POLLIN, 0},
-                                    {control_.socket().handle(), 0, ZMQ_POLLIN, 0}};
-        const int n = control_.busy() ? 2 : 1;
+        zmq::socket_t* recovering = recovery_ ? recovery_->waiting_socket() : nullptr;
+        if (recovery_ && !recovery_->done()) {
+            timeout = std::min(
+                timeout, std::max<std::int64_t>(0, recovery_->next_deadline_ms() - mono_ms()));
+        }
+        items_.clear();
+        items_.push_back({sub_.handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({control_.socket().handle(), 0,
+                          static_cast<short>(control_.busy() ? ZMQ_POLLIN : 0), 0});
+        // Slot 2 is the recovery socket awaiting a reply (or a placeholder polled for nothing).
+        items_.push_back({recovering != nullptr ? recovering->handle() : control_.socket().handle(),
+                          0, static_cast<short>(recovering != nullptr ? ZMQ_POLLIN : 0), 0});
+        for (const auto& w : watched_) items_.push_back({w.socket->handle(), 0, ZMQ_POLLIN, 0});
         try {
-            zmq::poll(items, static_cast<std::size_t>(n), std::chrono::milliseconds(timeout));
+            zmq::poll(items_.data(), items_.size(), std::chrono::milliseconds(timeout));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
             return;
         }
-        if (items[0].revents & ZMQ_POLLIN) drain_sub();
-        if (n == 2 && (items[1].revents & ZMQ_POLLIN)) {
+        if (items_[0].revents & ZMQ_POLLIN) drain_sub();
+        if (items_[1].revents & ZMQ_POLLIN) {
             if (auto reply = control_.receive_frames()) on_control_reply(*reply);
         }
+        if (recovering != nullptr && (items_[2].revents & ZMQ_POLLIN)) {
+            recovery_->on_readable(mono_ms(), [this](std::string_view topic, std::string_view raw) {
+                recover_one(topic, raw);
+            });
+        }
+        // A callback may unwatch sockets: walk a copy of the list as polled.
+        const auto watched = watched_;
+        for (std::size_t i = 0; i < watched.size(); ++i) {
+            if ((items_[3 + i].revents & ZMQ_POLLIN) && is_watched(watched[i].socket)) {
+                watched[i].on_readable();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ recovery
+    void recover_one(std::string_view topic, std::string_view raw) {
+        auto decoded = schema::decode_event(raw);
+        if (!decoded) {
+            if (auto n = decode_log_.hit()) {
+                spdlog::warn("recovery: skipped undecodable journaled event on '{}': {} ({})",
+                             topic.substr(0, 64), decoded.error().to_string(), n);
+            }
+            return;
+        }
+        recovery_->note_recovered(topic, decoded.value().env);
+        logic_->on_recover(*this, inbound{topic, raw, decoded.value()});
+    }
+
+    /// True once the node may start: no recovery wanted, or recovery complete.
+    bool recovered(std::int64_t now) {
+        if (recovery_checked_ && !recovery_) return true;
+        if (!recovery_checked_) {
+            recovery_checked_ = true;
+            auto req = logic_->recovery(common::now_ns());
+            if (!req) return true;
+            if (cfg_.start_fresh) {
+                spdlog::warn(
+                    "recovery: start_fresh = true: NOT rebuilding state from the "
+                    "journal ({}); starting with empty state",
+                    join(req->prefixes));
+                return true;
+            }
+            spdlog::info(
+                "recovery: rebuilding state from the journal ({} since {} ns); not "
+                "ready until done",
+                join(req->prefixes), req->since_ns);
+            recovery_.emplace(
+                zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
+                cfg_.recovery_retry_ms, std::move(*req), recovery_defaults::page_records,
+                recovery_defaults::max_held, cfg_.curve);
+        }
+        if (recovery_->done()) return true;
+        recovery_->drive(now);
+        return recovery_->done();
+    }
+
+    void release_held() {
+        auto held = recovery_->release_held();
+        spdlog::info(
+            "recovery: done: {} journaled event(s) in {} page(s); {} live event(s) "
+            "held meanwhile delivered now",
+            recovery_->records(), recovery_->pages(), held.size());
+        for (const auto& [topic, raw] : held) {
+            if (auto ev = schema::decode_event(raw)) {
+                logic_->on_event(*this, inbound{topic, raw, ev.value()});
+            }
+        }
+    }
+
+    bool is_watched(const zmq::socket_t* s) const {
+        return std::any_of(watched_.begin(), watched_.end(),
+                           [&](const auto& w) { return w.socket == s; });
     }
 
     void drain_sub() {
@@ -260,7 +357,11 @@ class engine final : public context {
         handle_runtime_event(topic, ev);
         if (!matches_logic(topic)) return;
         if (!started_) {
-            if (snapshot_phase_) late_.seen_before_start(ev.env.src, topic, ev.env.seq, raw);
+            if (recovery_ && recovery_->wants(topic)) {
+                recovery_->hold(topic, raw);  // released after recovery, minus what it replayed
+            } else if (snapshot_phase_) {
+                late_.seen_before_start(ev.env.src, topic, ev.env.seq, raw);
+            }
         } else if (!late_.is_duplicate(ev.env.src, topic, ev.env.seq)) {
             logic_->on_event(*this, inbound{topic, raw, ev});
         }
@@ -303,6 +404,7 @@ class engine final : public context {
 
     void lose_session() {
         session_ = 0;
+        announcing_ = false;
         probe_ok_ = false;  // prove the data plane again through the new broker
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
@@ -313,6 +415,7 @@ class engine final : public context {
         if (control_.expire(now)) {
             snapshot_in_flight_ = false;  // asked again once the broker answers
             ++failures_;
+            announcing_ = false;
             const std::int64_t backoff = std::min<std::int64_t>(
                 cfg_.retry_max_ms, cfg_.heartbeat_interval_ms / 4 << std::min(failures_, 6));
             std::uniform_int_distribution<std::int64_t> jitter(0, backoff / 4);
@@ -328,6 +431,14 @@ class engine final : public context {
             return;
         }
         if (control_.busy() || now < next_control_ms_) return;
+        if (session_ != 0 && announced_ < services_.size()) {
+            const auto& [service, endpoint] = services_[announced_];
+            schema::encode_control(schema::announce_request{cfg_.name, session_, service, endpoint},
+                                   ctl_out_);
+            control_.send(ctl_out_, now);
+            announcing_ = true;
+            return;  // the heartbeat goes right after the reply
+        }
         if (session_ == 0) {
             schema::register_request req;
             req.name = cfg_.name;
@@ -367,6 +478,7 @@ class engine final : public context {
             return;
         }
         if (!decoded) {
+            announcing_ = false;
             spdlog::warn("undecodable control reply: {}", decoded.error().to_string());
             return;
         }
@@ -420,9 +532,20 @@ class engine final : public context {
         }
     }
 
+    void on_reply(const schema::ok_reply& r) {
+        if (!announcing_) {
+            spdlog::warn("unexpected control reply 'ok' ({})", r.detail);
+            return;
+        }
+        announcing_ = false;
+        spdlog::info("announced: {}", r.detail);
+        ++announced_;
+    }
+
     void on_reply(const schema::register_reply& r) {
         const bool new_epoch = epoch_ != 0 && r.epoch != epoch_;
         note_epoch(r.epoch);
+        announced_ = 0;  // a new session: offer our services again
         session_ = r.session_id;
         epoch_ = r.epoch;
         liveness_ = r.liveness;
@@ -449,6 +572,15 @@ class engine final : public context {
     }
 
     void on_reply(const schema::error_reply& e) {
+        const bool announce_refused = std::exchange(announcing_, false) &&
+                                      e.code != schema::error_code::unknown_session &&
+                                      e.code != schema::error_code::duplicate_name;
+        if (announce_refused) {
+            spdlog::error("broker refused to announce service {}: {}: {} (retrying)",
+                          services_[announced_].first, e.code, e.reason);
+            next_control_ms_ = mono_ms() + heartbeat_ms_;
+            return;
+        }
         if (e.code == schema::error_code::unknown_session) {
             spdlog::warn("broker does not know our session ({}): re-registering", e.reason);
             lose_session();
@@ -491,6 +623,7 @@ class engine final : public context {
 
     void maybe_start() {
         if (started_ || !ready_ || !probe_ok_ || session_ == 0) return;
+        if (!recovered(mono_ms())) return;
         if (!late_.done()) {
             request_snapshot();
             return;
@@ -500,6 +633,7 @@ class engine final : public context {
                      cfg_.name, cfg_.depends_on.empty() ? "none" : join(cfg_.depends_on));
         logic_->on_start(*this);
         deliver_snapshot();
+        if (recovery_) release_held();
         timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
         common::notify_ready("running");
         next_control_ms_ = 0;  // tell the broker we are healthy now, not in a second
@@ -545,6 +679,18 @@ class engine final : public context {
         refusal_log_{std::chrono::seconds(10)}, unconnected_log_;
 
     bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;
+    // Recovery (node_logic::recovery) and the logic's own sockets and services.
+    std::optional<recovery_client> recovery_;
+    bool recovery_checked_ = false;
+    struct watched_socket {
+        zmq::socket_t* socket;
+        std::function<void()> on_readable;
+    };
+    std::vector<watched_socket> watched_;
+    std::vector<zmq::pollitem_t> items_;
+    std::vector<std::pair<std::string, std::string>> services_;  // service, endpoint
+    std::size_t announced_ = 0;
+    bool announcing_ = false;
     std::uint64_t probe_nonce_ = 0, session_ = 0, epoch_ = 0, unconnected_drops_ = 0;
     std::uint64_t seen_epoch_ = 0;  // the last epoch on_broker_restart was told about
     std::int64_t next_probe_ms_ = 0, next_control_ms_ = 0, timer_due_ns_ = 0;

@@ -36,6 +36,9 @@ node_config read_node_config(common::section& root, std::string_view expected_ki
         node.integer("heartbeat_interval_ms", defaults::heartbeat_interval_ms, 10, 60'000);
     cfg.log_level =
         node.choice("log_level", "info", {"trace", "debug", "info", "warn", "error", "critical"});
+    cfg.start_fresh = node.boolean("start_fresh", false);
+    cfg.recovery_retry_ms =
+        node.integer("recovery_retry_ms", defaults::recovery_retry_ms, 10, 600'000);
 
     auto broker = root.table("broker", true);
     cfg.control_endpoint = broker.endpoint("control_endpoint", {}, true);

@@ -128,6 +128,16 @@ TEST_CASE("cli: tradebus status --json and the text view show the node table") {
     CHECK(has(r.out, "marketdata  marketdata  it-host"));
     CHECK(has(r.out, "start order: marketdata -> risk"));
     CHECK(has(r.out, "sys.broker.started"));
+    CHECK(has(r.out, "services:\nno services announced"));
+
+    // A service a node announced shows with its node, state and endpoint.
+    c.call<schema::ok_reply>(
+        schema::announce_request{"marketdata", session, "journal", "tcp://127.0.0.1:45678"});
+    r = run_cli(dir, "status-services", {"status", "--control", broker.control});
+    CHECK(r.status == 0);
+    CAPTURE(r.out);
+    CHECK(has(r.out, "SERVICE  NODE        STATE    ENDPOINT"));
+    CHECK(has(r.out, "journal  marketdata  healthy  tcp://127.0.0.1:45678"));
 }
 
 TEST_CASE("cli: tradebus halt/resume go through the control plane and onto the bus") {

@@ -459,3 +459,42 @@ TEST_CASE("broker control plane: a fixed-seed random-bytes loop always gets a de
         REQUIRE(schema::decode_control(out).ok());
     }
 }
+
+TEST_CASE("broker control plane: services are announced, looked up, listed and forgotten") {
+    fixture f;
+    const auto j = f.reg("journal", 0);
+    f.expect<schema::heartbeat_reply>(fixture::hb("journal", j.session_id), 10);
+    f.expect<schema::ok_reply>(
+        schema::announce_request{"journal", j.session_id, "journal", "tcp://127.0.0.1:4000"}, 20);
+    const auto found = f.expect<schema::lookup_reply>(schema::lookup_request{"journal"}, 30);
+    CHECK(found.endpoint == "tcp://127.0.0.1:4000");
+    CHECK(found.node == "journal");
+    CHECK(found.healthy);
+    const auto listed = f.expect<schema::services_reply>(schema::services_request{}, 30);
+    REQUIRE(listed.services.size() == 1);
+    CHECK(listed.services[0].state == health::healthy);
+
+    // Bad announcements: another session, a malformed name or endpoint.
+    f.expect_error(schema::announce_request{"journal", j.session_id + 1, "journal", "tcp://x:1"},
+                   40, code::unknown_session);
+    f.expect_error(schema::announce_request{"journal", j.session_id, "Jour nal", "tcp://x:1"}, 40,
+                   code::bad_request);
+    f.expect_error(schema::announce_request{"journal", j.session_id, "journal", "localhost"}, 40,
+                   code::bad_request);
+    f.expect_error(schema::lookup_request{"nothing"}, 40, code::unknown_service);
+    // journal_query belongs to the journal, not the broker.
+    f.expect_error(schema::journal_query{}, 40, code::not_allowed);
+
+    // A new registration of the node replaces the session: its old endpoint is forgotten...
+    const auto j2 = f.reg("journal", 50, {}, "h1", 101);
+    f.expect_error(schema::lookup_request{"journal"}, 60, code::unknown_service);
+    // ...until it announces again; a deregister forgets it too.
+    f.expect<schema::ok_reply>(
+        schema::announce_request{"journal", j2.session_id, "journal", "tcp://127.0.0.1:4001"}, 70);
+    CHECK(f.expect<schema::lookup_reply>(schema::lookup_request{"journal"}, 80).endpoint ==
+          "tcp://127.0.0.1:4001");
+    CHECK_FALSE(f.expect<schema::lookup_reply>(schema::lookup_request{"journal"}, 80).healthy);
+    f.expect<schema::ok_reply>(schema::deregister_request{"journal", j2.session_id}, 90);
+    f.expect_error(schema::lookup_request{"journal"}, 100, code::unknown_service);
+    CHECK(f.expect<schema::services_reply>(schema::services_request{}, 100).services.empty());
+}

@@ -464,6 +464,7 @@ TEST_CASE("journal: node stores raw bytes, flags undecodable messages, records g
     scratch_dir d("journal");
     journal_config cfg;
     cfg.writer = opts(d, fsync_policy::interval);
+    cfg.query_endpoint.clear();  // no query service: this context has no sockets
     journal_node node(cfg);
     recording_context ctx;
     CHECK(node.subscriptions() == std::vector<std::string>{""});

@@ -125,6 +125,7 @@ std::string_view label(std::type_identity<node_status>) { return "node_status"; 
 std::string_view label(std::type_identity<topic_status>) { return "topic_status"; }
 std::string_view label(std::type_identity<drop_status>) { return "drop_status"; }
 std::string_view label(std::type_identity<recorder_status>) { return "recorder_status"; }
+std::string_view label(std::type_identity<service_status>) { return "service_status"; }
 
 // How PROTOCOL.md names the msgpack type of a C++ field type.
 template <class T>
@@ -252,6 +253,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
     check_section<topic_status>(lines, "topic_status");
     check_section<drop_status>(lines, "drop_status");
     check_section<recorder_status>(lines, "recorder_status");
+    check_section<service_status>(lines, "service_status");
 }
 
 TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
@@ -308,7 +310,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
     for (const auto code :
          {error_code::bad_request, error_code::unsupported_version, error_code::unknown_type,
           error_code::duplicate_name, error_code::unknown_session, error_code::dependency_cycle,
-          error_code::unknown_dependency, error_code::not_allowed}) {
+          error_code::unknown_dependency, error_code::not_allowed, error_code::unknown_service}) {
         INFO("error code ", code);
         CHECK(has_line_starting(lines, "| `" + std::string(code) + "` | "));
     }

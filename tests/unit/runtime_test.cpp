@@ -82,6 +82,8 @@ control_endpoint = "tcp://127.0.0.1:5552"
     CHECK(l.cfg.depends_on == std::vector<std::string>{"execution"});
     CHECK(l.cfg.heartbeat_interval_ms == runtime::defaults::heartbeat_interval_ms);
     CHECK(l.cfg.xsub_endpoint.empty());
+    CHECK_FALSE(l.cfg.start_fresh);  // recover from the journal unless told otherwise
+    CHECK(l.cfg.recovery_retry_ms == runtime::defaults::recovery_retry_ms);
 }
 
 TEST_CASE("runtime: node config errors name the file, line, key and what was expected") {
@@ -110,6 +112,12 @@ TEST_CASE("runtime: node config errors name the file, line, key and what was exp
          "127.0.0.1:1'\n",
          "node.depends_on: a node cannot depend on itself"},
         {"[node]\nkind='risk'\nname='r'\n", "broker: missing required table [broker]"},
+        {"[node]\nkind='risk'\nname='r'\nstart_fresh='yes'\n[broker]\ncontrol_endpoint='tcp://"
+         "127.0.0.1:1'\n",
+         "node.toml:4:13: node.start_fresh: expected true or false, got \"yes\""},
+        {"[node]\nkind='risk'\nname='r'\nrecovery_retry_ms=0\n[broker]\ncontrol_endpoint='tcp:/"
+         "/127.0.0.1:1'\n",
+         "node.recovery_retry_ms: expected an integer in [10, 600000], got 0"},
     };
     for (const auto& r : rows) {
         const std::string text = r.text;

@@ -241,6 +241,36 @@ inline snapshot_reply make(std::type_identity<snapshot_reply>) {
     return {.count = 2, .next = "md.tick.MSFT", .covered = true};
 }
 
+inline announce_request make(std::type_identity<announce_request>) {
+    return {.name = "journal-1",
+            .session_id = 99,
+            .service = "journal",
+            .endpoint = "tcp://127.0.0.1:40123"};
+}
+inline lookup_request make(std::type_identity<lookup_request>) { return {.service = "journal"}; }
+inline lookup_reply make(std::type_identity<lookup_reply>) {
+    return {.service = "journal",
+            .endpoint = "tcp://127.0.0.1:40123",
+            .node = "journal-1",
+            .healthy = true};
+}
+inline services_request make(std::type_identity<services_request>) { return {}; }
+inline services_reply make(std::type_identity<services_reply>) {
+    return {.services = {{.service = "journal",
+                          .endpoint = "ipc:///run/tradebus/journal-query",
+                          .node = "journal-1",
+                          .state = health::degraded}}};
+}
+inline journal_query make(std::type_identity<journal_query>) {
+    return {.prefixes = {"exec.fill.", "risk.state"},
+            .since_ns = 1'700'000'000'000'000'000,
+            .from_index = 17,
+            .max_records = 500};
+}
+inline journal_query_reply make(std::type_identity<journal_query_reply>) {
+    return {.count = 3, .next_index = 20, .done = true};
+}
+
 /// One sample per alternative of `Variant`, in variant order.
 template <class Variant>
 std::vector<Variant> all_samples() {

@@ -20,6 +20,7 @@
 #include "tradebus/broker/last_value_cache.hpp"
 #include "tradebus/broker/lifecycle.hpp"
 #include "tradebus/broker/node_table.hpp"
+#include "tradebus/broker/service_registry.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/events.hpp"
@@ -108,6 +109,8 @@ class control_plane {
     [[nodiscard]] std::optional<schema::error_reply> authorize(
         const schema::control_message& request, std::string_view peer) const;
     schema::control_message on_snapshot(const schema::snapshot_request& r);
+    schema::control_message on_announce(const schema::announce_request& r);
+    schema::control_message on_lookup(const schema::lookup_request& r);
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
                                        const std::string& by);
 
@@ -132,6 +135,7 @@ class control_plane {
 
     node_table nodes_;
     dependency_graph graph_;
+    service_registry services_;
     schema::trading_state trading_ = schema::trading_state::active;
     std::string trading_reason_ = "broker started";
     std::uint64_t sessions_issued_ = 0;

@@ -102,6 +102,8 @@ inline constexpr std::size_t max_control_frames = 8;
 inline constexpr std::size_t max_nodes = 1024;
 /// Replaced sessions remembered, so the losing process of a duplicate is told why.
 inline constexpr std::size_t max_replaced_sessions = 1024;
+// Services nodes may announce at once (the journal offers one; a few per node is plenty).
+inline constexpr std::size_t max_services = 256;
 /// The pseudo-topic that counts messages beyond max_topics_tracked. '*' cannot appear in a
 /// forwarded topic (dropped as topic_chars), so it never collides with a real one.
 inline constexpr std::string_view other_topic = "*other*";

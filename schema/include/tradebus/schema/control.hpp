@@ -220,6 +220,99 @@ struct snapshot_reply {
     }
 };
 
+// ---------------------------------------------------------------- services (PROTOCOL.md
+// "Services"): a node offers an endpoint of its own (the journal's query endpoint) through the
+// broker, which forgets it when the node's session ends or is replaced.
+
+/// A registered node offers `service` at `endpoint`. Reply: ok.
+struct announce_request {
+    static constexpr std::string_view type_name = "announce";
+    std::string name;
+    std::uint64_t session_id = 0;
+    std::string service, endpoint;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("session_id", s.session_id), v("service", s.service);
+        v("endpoint", s.endpoint);
+    }
+};
+
+/// Where is `service`? Reply: lookup_ok, or error unknown_service.
+struct lookup_request {
+    static constexpr std::string_view type_name = "lookup";
+    std::string service;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("service", s.service);
+    }
+};
+
+struct lookup_reply {
+    static constexpr std::string_view type_name = "lookup_ok";
+    std::string service, endpoint, node;
+    bool healthy = false;  // the offering node is healthy or degraded right now
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("service", s.service), v("endpoint", s.endpoint), v("node", s.node);
+        v("healthy", s.healthy);
+    }
+};
+
+/// Every service the broker knows (for `tradebus status`). Reply: services_ok.
+struct services_request {
+    static constexpr std::string_view type_name = "services";
+    template <class S, class V>
+    static void fields(S& /*s*/, V& /*v*/) {}
+};
+
+struct service_status {
+    std::string service, endpoint, node;
+    health state = health::stopped;  // of the offering node
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("service", s.service), v("endpoint", s.endpoint), v("node", s.node);
+        v("state", s.state);
+    }
+};
+
+struct services_reply {
+    static constexpr std::string_view type_name = "services_ok";
+    std::vector<service_status> services;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("services", s.services);
+    }
+};
+
+/// Sent to the journal's query endpoint (service "journal"), not to the broker: the journaled
+/// events whose topic starts with one of `prefixes` ([] = every topic), received at or after
+/// `since_ns`, from record index `from_index` on, at most `max_records` of them (the journal
+/// caps it). Reply: journal_query_ok followed by `count` [topic][body] frame pairs.
+struct journal_query {
+    static constexpr std::string_view type_name = "journal_query";
+    std::vector<std::string> prefixes;
+    std::int64_t since_ns = 0;
+    std::uint64_t from_index = 0;
+    std::int64_t max_records = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("prefixes", s.prefixes), v("since_ns", s.since_ns), v("from_index", s.from_index);
+        v("max_records", s.max_records);
+    }
+};
+
+/// Frame 0 of a journal query reply. `next_index` is the from_index of the next page; `done`
+/// says the journal had nothing more when it answered.
+struct journal_query_reply {
+    static constexpr std::string_view type_name = "journal_query_ok";
+    std::uint64_t count = 0, next_index = 0;
+    bool done = false;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("count", s.count), v("next_index", s.next_index), v("done", s.done);
+    }
+};
+
 /// Stable error codes; `reason` carries the human-readable detail.
 namespace error_code {
 inline constexpr std::string_view bad_request = "bad_request";
@@ -230,6 +323,7 @@ inline constexpr std::string_view unknown_session = "unknown_session";  // => re
 inline constexpr std::string_view dependency_cycle = "dependency_cycle";
 inline constexpr std::string_view unknown_dependency = "unknown_dependency";
 inline constexpr std::string_view not_allowed = "not_allowed";
+inline constexpr std::string_view unknown_service = "unknown_service";  // lookup: none offered
 }  // namespace error_code
 
 struct error_reply {
@@ -244,6 +338,8 @@ struct error_reply {
 using control_message =
     std::variant<register_request, register_reply, heartbeat_request, heartbeat_reply,
                  deregister_request, ok_reply, status_request, status_reply, halt_request,
-                 resume_request, error_reply, snapshot_request, snapshot_reply>;
+                 resume_request, error_reply, snapshot_request, snapshot_reply, announce_request,
+                 lookup_request, lookup_reply, services_request, services_reply, journal_query,
+                 journal_query_reply>;
 
 }  // namespace tradebus::schema

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ class execution_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     [[nodiscard]] std::vector<std::string> publications() const override;
     void on_start(runtime::context& ctx) override;
+    /// Recovery: the order ids this node acted on today (its own exec.ack / exec.fill /
+    /// exec.reject events in the journal), so a replayed approval is never filled twice.
+    [[nodiscard]] std::optional<runtime::recovery_request> recovery(
+        std::int64_t now_ns) const override;
+    void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state state,
                           const std::string& reason) override;
@@ -44,6 +50,7 @@ class execution_node final : public runtime::node_logic {
     paper_exchange ex_;
     std::vector<exec_output> out_;
     bool operator_halt_ = false, risk_halt_ = false;
+    std::uint64_t recovered_ids_ = 0;
     common::rate_limited reject_log_;
 };
 

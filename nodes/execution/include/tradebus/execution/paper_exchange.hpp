@@ -106,6 +106,10 @@ class paper_exchange {
     [[nodiscard]] std::uint64_t fills() const noexcept { return fills_; }
     [[nodiscard]] std::uint64_t rejects() const noexcept { return rejects_; }
     [[nodiscard]] const order_id_memory& seen() const noexcept { return seen_; }
+    /// Recovery: an order id this exchange acted on before a restart (an ack, fill or reject
+    /// it published today) counts as seen, so an approval with it again is a duplicate.
+    /// Returns false when it was already remembered.
+    bool remember_order_id(std::string_view id) { return !id.empty() && seen_.insert(id); }
 
     /// Execution price of a taker at `touch` (ask for BUY, bid for SELL): worse by slippage_bps,
     /// rounded to the nearest 1e-8, never below 1e-8.

@@ -13,11 +13,16 @@
 #include <vector>
 
 #include "tradebus/common/config.hpp"
+#include "tradebus/journal/query_service.hpp"
 #include "tradebus/journal/writer.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
 #include "tradebus/runtime/node.hpp"
 
 namespace tradebus::journal {
+
+/// Where the query endpoint binds by default: loopback, a free port picked by the OS (the
+/// bound endpoint is announced through the broker, so nobody needs to know it in advance).
+inline constexpr std::string_view default_query_endpoint = "tcp://127.0.0.1:*";
 
 struct journal_config {
     writer_options writer;
@@ -26,6 +31,8 @@ struct journal_config {
     /// (`recorder_endpoint`), "bus" = the broker's XPUB like every node (lossy under load).
     std::string source = "bus";
     std::string recorder_endpoint;
+    std::string query_endpoint = std::string(default_query_endpoint);  // "" = no query service
+    query_limits query;
 };
 
 /// Reads [journal] (`own`); problems are recorded in `own`.
@@ -77,6 +84,7 @@ class journal_node final : public runtime::node_logic {
 
     journal_config cfg_;
     std::optional<writer> writer_;
+    std::optional<query_service> query_;
     runtime::gap_tracker gaps_;
     std::uint64_t gaps_recorded_ = 0;
     bool degraded_ = false;

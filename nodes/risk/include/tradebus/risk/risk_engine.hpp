@@ -70,6 +70,17 @@ class risk_engine {
     /// Operator halt / reduce-only / resume. Returns false when nothing changed (idempotent).
     bool set_operator_state(schema::trading_state s, const std::string& reason);
 
+    // ---- recovery (risk_recovery.hpp): today's journaled decisions, replayed before start.
+    /// An order this node approved at `ts_ns`: its signal counts as seen, and it is working
+    /// until a fill or reject (replayed after it) or open_order_timeout_ms says otherwise.
+    void restore_approved(const schema::order& o, std::int64_t ts_ns);
+    /// A signal this node rejected: it counts as seen (a replay of it is a duplicate).
+    void restore_rejected(const schema::order_rejected& r);
+    /// The mid `symbol` was marked at when this node last published its position.
+    void restore_mark(const std::string& symbol, std::int64_t mid_px);
+    /// The loss stage this node had latched (its last risk.state today, when set by risk).
+    void restore_loss_stage(schema::trading_state s, const std::string& reason);
+
     /// Re-evaluates risk's own health at `now_ns`; returns true when degraded() changed.
     /// Degraded = quotes have been seen, but none on any symbol within stale_quote_ms.
     bool update_health(std::int64_t now_ns);

@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tradebus/common/process.hpp"
 #include "tradebus/risk/risk_engine.hpp"
+#include "tradebus/risk/risk_recovery.hpp"
 #include "tradebus/runtime/node.hpp"
 
 namespace tradebus::risk {
@@ -27,6 +29,10 @@ class risk_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> publications() const override;
 
     /// Sets the order id prefix "<name>-<epoch ms>" and publishes the initial risk.state.
+    /// Today's fills and own decisions (risk_recovery.hpp), from the start of the UTC day.
+    [[nodiscard]] std::optional<runtime::recovery_request> recovery(
+        std::int64_t now_ns) const override;
+    void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_start(runtime::context& ctx) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
     /// Every 250 ms: health (degraded when market data went silent), working-order expiry,
@@ -46,6 +52,8 @@ class risk_node final : public runtime::node_logic {
     void sync_health(runtime::context& ctx, bool changed);
 
     risk_engine engine_;
+    std::optional<state_rebuild> rebuild_;
+    bool started_ = false;
     bool published_state_ = false;
     schema::trading_state last_state_ = schema::trading_state::active;
     std::string last_reason_;

@@ -28,6 +28,9 @@ class trading_state_machine {
     /// effective state changed. Never relaxes the state by itself.
     bool on_pnl(std::int64_t day_pnl);
 
+    /// Re-latches a loss stage recorded before a restart (never relaxes the current one).
+    void restore_loss(schema::trading_state s, const std::string& reason);
+
     /// The stricter of the operator's state and the loss stage.
     [[nodiscard]] schema::trading_state state() const noexcept;
     /// Why the state is what it is (for risk.state and rejections).

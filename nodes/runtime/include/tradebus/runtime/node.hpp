@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +15,11 @@
 #include "tradebus/common/config.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/events.hpp"
+
+namespace zmq {
+class context_t;
+class socket_t;
+}  // namespace zmq
 
 namespace tradebus::runtime {
 
@@ -45,6 +52,19 @@ class context {
 
     /// Ask the runtime to stop the node cleanly (deregister, exit 0) — e.g. a finished replay.
     virtual void request_stop(std::string reason) = 0;
+
+    // ---- extension points for logic that serves requests of its own (the journal's query
+    // endpoint). The runtime implements them; the defaults throw std::logic_error.
+
+    /// The process's ZeroMQ context: make sockets the logic owns from it.
+    virtual zmq::context_t& zmq_context();
+    /// Polls `socket` in the runtime's loop and calls `on_readable` (on the runtime's thread)
+    /// whenever it has input. Call unwatch_socket() before closing the socket.
+    virtual void watch_socket(zmq::socket_t& socket, std::function<void()> on_readable);
+    virtual void unwatch_socket(zmq::socket_t& socket);
+    /// Offers `service` at `endpoint` through the broker (control message `announce`); the
+    /// runtime announces it again after every (re-)registration.
+    virtual void announce_service(std::string service, std::string endpoint);
 };
 
 /// One inbound message: its topic, the raw msgpack body as received (the journal stores these
@@ -54,6 +74,17 @@ struct inbound {
     std::string_view raw;
     const schema::event& ev;
 };
+
+/// What a node needs replayed from the journal before it may act (PROTOCOL.md "Services"):
+/// the journaled events on topics starting with one of `prefixes`, received at or after
+/// `since_ns` (e.g. the start of the current UTC day).
+struct recovery_request {
+    std::vector<std::string> prefixes;
+    std::int64_t since_ns = 0;
+};
+
+/// The start (00:00 UTC) of the UTC day that contains `now_ns`.
+[[nodiscard]] std::int64_t utc_day_start_ns(std::int64_t now_ns) noexcept;
 
 /// A node's logic. The runtime calls these on its single thread.
 class node_logic {
@@ -74,7 +105,19 @@ class node_logic {
     /// A recorder says no: cached values are not new events.
     [[nodiscard]] virtual bool wants_last_values() const { return true; }
 
-    /// Called once the node is registered and every dependency is ready, before any event.
+    /// State to rebuild from the journal before on_start (nullopt: none). Asked once, when the
+    /// node is first ready, with the wall clock. Unless the node's config says start_fresh, the
+    /// runtime looks up the journal service, pages through the query and calls on_recover()
+    /// for every record, in journal order, then on_start(). Until then the node is "starting"
+    /// and live events on the recovery prefixes are held back (others are dropped).
+    [[nodiscard]] virtual std::optional<recovery_request> recovery(std::int64_t /*now_ns*/) const {
+        return std::nullopt;
+    }
+    /// One journaled event replayed during recovery (not published again: rebuild state only).
+    virtual void on_recover(context&, const inbound&) {}
+
+    /// Called once the node is registered, every dependency is ready and recovery (if any) is
+    /// complete, before any live event.
     virtual void on_start(context&) {}
 
     /// A decoded event arrived on a subscribed topic.

@@ -21,6 +21,9 @@ inline constexpr std::int64_t retry_max_ms = 5000;           // backoff cap whil
 // up as sequence gaps at the subscriber.
 inline constexpr std::int64_t sndhwm = 100'000;
 inline constexpr std::int64_t rcvhwm = 100'000;
+// Delay between recovery attempts while the journal cannot be reached: quick enough to start
+// soon after it comes up, slow enough not to flood the log (warnings are rate-limited too).
+inline constexpr std::int64_t recovery_retry_ms = 1000;
 }  // namespace defaults
 
 struct node_config {
@@ -34,6 +37,9 @@ struct node_config {
     std::int64_t retry_max_ms = defaults::retry_max_ms;
     std::int64_t sndhwm = defaults::sndhwm, rcvhwm = defaults::rcvhwm;
     common::curve_client curve;  // [security]: empty = plaintext
+    // Recovery (node_logic::recovery): start_fresh skips it deliberately (empty state).
+    bool start_fresh = false;
+    std::int64_t recovery_retry_ms = defaults::recovery_retry_ms;
 };
 
 /// Reads [node], [broker] and [security] from `root`. `expected_kind` is the executable's kind; a

@@ -1,0 +1,67 @@
+#include "tradebus/risk/risk_recovery.hpp"
+
+#include "fixed_math.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::risk {
+
+namespace topics = schema::topics;
+
+std::vector<std::string> recovery_prefixes() {
+    return {std::string(topics::exec_fill), std::string(topics::exec_reject),
+            std::string(topics::approved),  std::string(topics::rejected),
+            std::string(topics::position),  std::string(topics::risk_state)};
+}
+
+void state_rebuild::apply(risk_engine& engine, std::string_view topic, const schema::event& ev) {
+    const bool own = ev.env.src == own_;
+    if (const auto* f = std::get_if<schema::fill>(&ev.body)) {
+        if (topics::matches(topics::exec_fill, topic) && engine.on_fill(*f, ev.env.ts_ns)) {
+            ++counts_.fills;
+            return;
+        }
+    } else if (const auto* x = std::get_if<schema::exec_reject>(&ev.body)) {
+        if (topics::matches(topics::exec_reject, topic)) {
+            engine.on_exec_reject(*x);
+            ++counts_.rejects;
+            return;
+        }
+    } else if (const auto* o = std::get_if<schema::order>(&ev.body)) {
+        if (own && topics::matches(topics::approved, topic)) {
+            engine.restore_approved(*o, ev.env.ts_ns);
+            ++counts_.approvals;
+            return;
+        }
+    } else if (const auto* r = std::get_if<schema::order_rejected>(&ev.body)) {
+        if (own && topics::matches(topics::rejected, topic)) {
+            engine.restore_rejected(*r);
+            ++counts_.rejections;
+            return;
+        }
+    } else if (const auto* p = std::get_if<schema::position>(&ev.body)) {
+        if (own && topics::matches(topics::position, topic)) {
+            if (p->qty != 0 && p->avg_px > 0) {
+                engine.restore_mark(p->symbol, fixed::add(p->avg_px, p->unrealized_pnl / p->qty));
+                ++counts_.marks;
+            }
+            return;
+        }
+    } else if (const auto* s = std::get_if<schema::trading_state_changed>(&ev.body)) {
+        if (own && topic == topics::risk_state) {
+            last_state_ = *s;
+            ++counts_.states;
+            return;
+        }
+    }
+    ++counts_.ignored;
+}
+
+void state_rebuild::finish(risk_engine& engine) {
+    if (!last_state_ || last_state_->by != "risk" ||
+        last_state_->state == schema::trading_state::active) {
+        return;
+    }
+    engine.restore_loss_stage(last_state_->state, last_state_->reason);
+}
+
+}  // namespace tradebus::risk
