@@ -288,6 +288,8 @@ void pipeline_rig::write_node_config(const std::string& kind, const std::string&
     const std::string text = "[node]\nkind = \"" + kind + "\"\nname = \"" + kind +
                              "\"\ndepends_on = " + depends_on().at(kind) +
                              "\nheartbeat_interval_ms = 500\nlog_level = \"warn\"\n"
+                             // No journal in this rig: risk and execution start empty.
+                             "start_fresh = true\n"
                              "[broker]\ncontrol_endpoint = \"" +
                              broker_->control() + "\"\n" + own;
     (void)dir_.write("pl-" + kind + ".toml", text);
