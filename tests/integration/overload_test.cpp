@@ -19,6 +19,18 @@ using namespace tradebus::test;
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool built_with_asan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool built_with_asan = true;
+#else
+constexpr bool built_with_asan = false;
+#endif
+#else
+constexpr bool built_with_asan = false;
+#endif
+
 constexpr std::int64_t hwm = 1000;  // every queue in these tests, messages
 
 // A valid event of about `bytes` bytes (a signal with a long reason), so decoding nodes and
@@ -111,9 +123,15 @@ TEST_CASE("overload: a burst far above the rate keeps broker and node memory bou
     INFO("VmHWM broker ", broker_peak >> 20, " MiB, journal ", journal_peak >> 20,
          " MiB, busjournal ", busjournal_peak >> 20, " MiB; burst ", (burst * msg_bytes) >> 20,
          " MiB");
-    CHECK(broker_peak < baseline + 4 * queue);  // XSUB, XPUB to busjournal, recorder, + 1 spare
-    CHECK(journal_peak < baseline + queue);
-    CHECK(busjournal_peak < baseline + queue);
+    if (built_with_asan) {
+        // ASan keeps freed blocks in a quarantine (256 MiB by default) and adds shadow memory,
+        // so peak RSS says nothing about our queues there; the plain build checks the bound.
+        MESSAGE("AddressSanitizer build: peak RSS bounds not checked");
+    } else {
+        CHECK(broker_peak < baseline + 4 * queue);  // XSUB, XPUB to busjournal, recorder, spare
+        CHECK(journal_peak < baseline + queue);
+        CHECK(busjournal_peak < baseline + queue);
+    }
     static_assert(burst * msg_bytes > baseline + 4 * queue, "the burst must exceed the bound");
 
     // Nothing crashed, and the drops are counted: the broker's stalls, the journals' gap markers
