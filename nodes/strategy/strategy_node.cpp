@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <variant>
 
 #include "tradebus/schema/topics.hpp"
@@ -44,6 +45,13 @@ bool strategy_node::ours(const runtime::context& ctx, const std::string& signal_
 }
 
 void strategy_node::on_start(runtime::context& ctx) {
+    // Risk remembers every (source, signal_id) it handled, and a restarted risk recovers them
+    // from the journal, so a restarted strategy counting from 1 again would see its signals
+    // refused as duplicate_signal. Starting at the start time in microseconds keeps ids rising
+    // across restarts (a strategy would need over a million signals a second to catch up).
+    const auto start_us =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(1, ctx.now_ns() / 1000));
+    first_signal_id_ = next_signal_id_ = std::max(next_signal_id_, start_us);
     spdlog::info("strategy {}: trading {} symbol(s) from {}{}", ctx.node_name(),
                  cfg_.symbols.size(),
                  cfg_.source == price_source::bar_close ? "bar closes" : "tick mids",

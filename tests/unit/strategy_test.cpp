@@ -295,13 +295,40 @@ TEST_CASE("strategy: node subscribes per symbol and publishes signals with the t
     REQUIRE(sigs.size() == 1);
     CHECK(sigs[0].topic == "strategy.signal.AAPL");
     CHECK(sigs[0].trace_id == 107);  // the 8th tick's
-    CHECK(sigs[0].body.signal_id == 1);
+    // Ids start at the start time in µs, so a restarted strategy is not refused as a duplicate.
+    CHECK(sigs[0].body.signal_id == static_cast<std::uint64_t>(ctx.now / 1000));
     CHECK(sigs[0].body.symbol == "AAPL");
     CHECK(sigs[0].body.dir == side::buy);
     CHECK(sigs[0].body.qty == 100);
     CHECK(sigs[0].body.ref_px == schema::to_fixed(10.0));  // the mid
     CHECK(sigs[0].body.confidence > 0.0);
     CHECK(sigs[0].body.reason.find("EMA2") == 0);
+}
+
+TEST_CASE("strategy: a restarted node issues signal ids above the previous instance's") {
+    std::uint64_t last_of_first = 0;
+    fake_context ctx("strat");
+    {
+        strategy_node node(one_symbol(small_params()));
+        node.on_start(ctx);
+        for (std::size_t i = 0; i < 8; ++i) {
+            deliver(node, ctx, "md.tick.AAPL", tick_at("AAPL", series[i]), 100 + i, "md");
+        }
+        auto sigs = ctx.of<schema::signal>();
+        REQUIRE(!sigs.empty());
+        last_of_first = sigs.back().body.signal_id;
+        CHECK(node.signals_sent() == sigs.size());
+    }
+    ctx.events.clear();
+    ctx.now += 1'000'000;  // restarted a millisecond later
+    strategy_node node(one_symbol(small_params()));
+    node.on_start(ctx);
+    for (std::size_t i = 0; i < 8; ++i) {
+        deliver(node, ctx, "md.tick.AAPL", tick_at("AAPL", series[i]), 200 + i, "md");
+    }
+    auto sigs = ctx.of<schema::signal>();
+    REQUIRE(!sigs.empty());
+    CHECK(sigs.front().body.signal_id > last_of_first);
 }
 
 TEST_CASE("strategy: node does not stack after its BUY filled, even when its SELL was rejected") {
@@ -323,8 +350,9 @@ TEST_CASE("strategy: node does not stack after its BUY filled, even when its SEL
             schema::fill{"risk-9-1", "x1", "AAPL", side::sell, 500, schema::to_fixed(10), 0}, 1,
             "exec");
     // Ours: approved and filled.
+    const std::uint64_t first_id = ctx.of<schema::signal>()[0].body.signal_id;
     schema::order ours{"risk-9-2", "AAPL",  side::buy, 100, 100, schema::order_type::market,
-                       0,          "strat", 1};
+                       0,          "strat", first_id};
     deliver(node, ctx, "risk.approved.AAPL", ours, 1007, "risk");
     deliver(node, ctx, "exec.fill.AAPL",
             schema::fill{"risk-9-2", "x2", "AAPL", side::buy, 100, schema::to_fixed(10), 0}, 1007,
@@ -336,8 +364,9 @@ TEST_CASE("strategy: node does not stack after its BUY filled, even when its SEL
     REQUIRE(sigs.size() == 2);
     CHECK(sigs[1].body.dir == side::sell);
     CHECK(sigs[1].body.qty == 200);
-    CHECK(sigs[1].body.signal_id == 2);
-    schema::order_rejected rej{"AAPL", side::sell, 200, "strat", 2, "max_order_qty", "qty 200"};
+    CHECK(sigs[1].body.signal_id == sigs[0].body.signal_id + 1);
+    schema::order_rejected rej{"AAPL",          side::sell, 200, "strat", sigs[1].body.signal_id,
+                               "max_order_qty", "qty 200"};
     deliver(node, ctx, "risk.rejected.AAPL", rej, 1010, "risk");
     CHECK(node.tracker().exposure("AAPL") == 100);
 
@@ -354,7 +383,7 @@ TEST_CASE("strategy: node re-enters when execution rejected its order") {
     }
     deliver(node, ctx, "risk.approved.AAPL",
             schema::order{"r-1", "AAPL", side::buy, 100, 100, schema::order_type::market, 0,
-                          "strat", 1},
+                          "strat", ctx.of<schema::signal>().at(0).body.signal_id},
             1, "risk");
     CHECK(node.tracker().exposure("AAPL") == 100);
     deliver(node, ctx, "exec.reject.AAPL",
@@ -370,7 +399,7 @@ TEST_CASE("strategy: node re-enters when execution rejected its order") {
     CHECK(sigs[1].body.qty == 100);
     CHECK(sigs[2].body.dir == side::buy);
     CHECK(sigs[2].body.qty == 200);  // from the unanswered -100 SELL signal to +100
-    CHECK(sigs[2].body.signal_id == 3);
+    CHECK(sigs[2].body.signal_id == sigs[0].body.signal_id + 2);
 }
 
 TEST_CASE("strategy: in-flight signals expire on the timer") {

@@ -33,7 +33,9 @@ class strategy_node final : public runtime::node_logic {
 
     [[nodiscard]] const position_tracker& tracker() const noexcept { return tracker_; }
     [[nodiscard]] const signal_engine* engine(const std::string& symbol) const;
-    [[nodiscard]] std::uint64_t signals_sent() const noexcept { return next_signal_id_ - 1; }
+    [[nodiscard]] std::uint64_t signals_sent() const noexcept {
+        return next_signal_id_ - first_signal_id_;
+    }
 
   private:
     void on_price(runtime::context& ctx, const std::string& symbol, const sample& s,
@@ -43,7 +45,8 @@ class strategy_node final : public runtime::node_logic {
     strategy_config cfg_;
     std::map<std::string, signal_engine> engines_;
     position_tracker tracker_;
-    std::uint64_t next_signal_id_ = 1;
+    // Signal ids are unique across restarts (on_start): the first is the start time in µs.
+    std::uint64_t first_signal_id_ = 1, next_signal_id_ = 1;
     common::rate_limited bad_price_log_;
 };
 
