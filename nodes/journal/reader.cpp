@@ -117,6 +117,21 @@ segment_reader::step segment_reader::next() {
                     std::max<std::uint64_t>(rest, have));
     }
     const std::size_t total = format::frame_bytes + len;
+    if (total > rest) {
+        // Never allocate by a claimed length the file cannot hold (a damaged or hostile length
+        // word with a matching check word): look again in case a live journal grew since the
+        // segment was opened, and report the tear without reading if it still does not fit.
+        struct stat st {};
+        if (::fstat(fd_, &st) == 0) {
+            file_size_ = static_cast<std::uint64_t>(st.st_size);
+            const std::uint64_t now_rest = file_size_ > offset_ ? file_size_ - offset_ : 0;
+            if (total > now_rest) {
+                return fail("torn record: " + std::to_string(now_rest) + " of " +
+                                std::to_string(total) + " bytes at the end of the segment",
+                            now_rest);
+            }
+        }
+    }
     const std::size_t got = ensure(total);
     if (got < total) {
         return fail("torn record: " + std::to_string(got) + " of " + std::to_string(total) +
