@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../common/json_checker.hpp"
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/format.hpp"
@@ -38,130 +39,7 @@ using namespace tradebus::cli;
 
 namespace {
 
-// ------------------------------------------------------------------ a minimal JSON checker
-
-// Recursive-descent validator for RFC 8259 text: enough to prove every line we print parses.
-class json_checker {
-  public:
-    explicit json_checker(std::string_view text) : s_(text) {}
-    bool valid() {
-        ws();
-        if (!value(0)) return false;
-        ws();
-        return i_ == s_.size();
-    }
-
-  private:
-    bool value(int depth) {
-        if (depth > 64 || i_ >= s_.size()) return false;
-        switch (s_[i_]) {
-            case '{':
-                return object(depth);
-            case '[':
-                return array(depth);
-            case '"':
-                return string();
-            case 't':
-                return word("true");
-            case 'f':
-                return word("false");
-            case 'n':
-                return word("null");
-            default:
-                return number();
-        }
-    }
-    bool object(int depth) {
-        ++i_;
-        ws();
-        if (peek('}')) return ++i_, true;
-        while (true) {
-            ws();
-            if (!string()) return false;
-            ws();
-            if (!peek(':')) return false;
-            ++i_;
-            ws();
-            if (!value(depth + 1)) return false;
-            ws();
-            if (peek('}')) return ++i_, true;
-            if (!peek(',')) return false;
-            ++i_;
-        }
-    }
-    bool array(int depth) {
-        ++i_;
-        ws();
-        if (peek(']')) return ++i_, true;
-        while (true) {
-            ws();
-            if (!value(depth + 1)) return false;
-            ws();
-            if (peek(']')) return ++i_, true;
-            if (!peek(',')) return false;
-            ++i_;
-        }
-    }
-    bool string() {
-        if (!peek('"')) return false;
-        for (++i_; i_ < s_.size(); ++i_) {
-            const auto c = static_cast<unsigned char>(s_[i_]);
-            if (c == '"') return ++i_, true;
-            if (c < 0x20) return false;
-            if (c == '\\') {
-                if (++i_ >= s_.size()) return false;
-                const char e = s_[i_];
-                if (e == 'u') {
-                    for (int k = 0; k < 4; ++k) {
-                        if (++i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_])))
-                            return false;
-                    }
-                } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
-                    return false;
-                }
-            }
-        }
-        return false;
-    }
-    bool number() {
-        const std::size_t start = i_;
-        if (peek('-')) ++i_;
-        if (peek('0')) {
-            ++i_;
-        } else if (!digits()) {
-            return false;
-        }
-        if (peek('.')) {
-            ++i_;
-            if (!digits()) return false;
-        }
-        if (peek('e') || peek('E')) {
-            ++i_;
-            if (peek('+') || peek('-')) ++i_;
-            if (!digits()) return false;
-        }
-        return i_ > start;
-    }
-    bool digits() {
-        const std::size_t start = i_;
-        while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-        return i_ > start;
-    }
-    bool word(std::string_view w) {
-        if (s_.substr(i_, w.size()) != w) return false;
-        i_ += w.size();
-        return true;
-    }
-    bool peek(char c) const { return i_ < s_.size() && s_[i_] == c; }
-    void ws() {
-        while (i_ < s_.size() && std::string_view(" \t\r\n").find(s_[i_]) != std::string_view::npos)
-            ++i_;
-    }
-    std::string_view s_;
-    std::size_t i_ = 0;
-};
-
-bool valid_json(std::string_view text) { return json_checker(text).valid(); }
+bool valid_json(std::string_view text) { return tradebus::test::json_checker(text).valid(); }
 
 // ------------------------------------------------------------------ one sample per event type
 
@@ -1475,4 +1353,17 @@ TEST_CASE("cli: journal replay errors: no subscriber, bad arguments") {
     CHECK(run_args(help, {"journal", "replay", "--help"}) == 0);
     CHECK(contains(help.out.str(), "sys.*"));
     CHECK(contains(help.out.str(), "original src"));
+}
+
+TEST_CASE("test support: the JSON checker accepts RFC 8259 text and refuses the rest") {
+    for (const char* ok : {"{}", "[]", "0", "-0.5e+3", "\"a\\u00e9\\n\"", "{\"a\":[1,true,null]}",
+                           " {\"k\" : \"v\" } "}) {
+        CAPTURE(ok);
+        CHECK(valid_json(ok));
+    }
+    for (const char* bad :
+         {"", "01", "1.", "{\"a\":}", "[1,]", "\"\x01\"", "\"\\x\"", "tru", "{} {}", "{'a':1}"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(valid_json(bad));
+    }
 }
