@@ -12,11 +12,15 @@
 #include <string>
 #include <zmq.hpp>
 
-#include "proc_stats.hpp"
 #include "tradebus/common/child_process.hpp"
+#include "tradebus/common/proc_stats.hpp"
 #include "tradebus/schema/control.hpp"
 
 namespace tradebus::bench {
+
+using common::memory_sample;
+using common::read_cpu_seconds;
+using common::read_memory;
 
 using common::child_process;
 

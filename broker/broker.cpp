@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
 #include <memory>
@@ -189,22 +190,43 @@ class broker final : public event_sink {
         }
     }
 
+    // The sockets the loop polls. An absent one (no recorder, CURVE off, metrics off) is left
+    // out of the set: zmq_poll does not skip an item whose socket is null but polls its fd
+    // field instead (0, stdin), which under systemd or any supervisor is /dev/null, always
+    // readable, and would turn every poll into a busy spin.
+    struct poll_set {
+        enum slot : std::size_t { control, xpub, xsub, recorder, zap, metrics, slots };
+        std::array<zmq_pollitem_t, slots> items{};
+        std::array<std::size_t, slots> index{};  // position in items, or slots when absent
+        std::size_t size = 0;
+
+        void add(slot s, void* socket) {
+            index[s] = socket == nullptr ? slots : size;
+            if (socket != nullptr) items[size++] = {socket, 0, ZMQ_POLLIN, 0};
+        }
+        void want_input(slot s, bool on) {
+            if (index[s] != slots) items[index[s]].events = on ? ZMQ_POLLIN : 0;
+        }
+        [[nodiscard]] bool readable(slot s) const {
+            return index[s] != slots && (items[index[s]].revents & ZMQ_POLLIN) != 0;
+        }
+    };
+
     void loop() {
         // The ZAP socket (CURVE on) is answered first each turn: a client's handshake waits on
-        // it. Its requests are few (one per connection attempt). Unused slots hold a null
-        // socket, which zmq_poll ignores.
-        zmq_pollitem_t items[] = {
-            {control_.handle(), 0, ZMQ_POLLIN, 0},
-            {xpub_.handle(), 0, ZMQ_POLLIN, 0},
-            {xsub_.handle(), 0, ZMQ_POLLIN, 0},
-            {recorder_ ? recorder_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
-            {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
-            {metrics_ ? metrics_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+        // it. Its requests are few (one per connection attempt).
+        poll_set set;
+        set.add(poll_set::control, control_.handle());
+        set.add(poll_set::xpub, xpub_.handle());
+        set.add(poll_set::xsub, xsub_.handle());
+        set.add(poll_set::recorder, recorder_ ? recorder_->socket().handle() : nullptr);
+        set.add(poll_set::zap, zap_ ? zap_->socket().handle() : nullptr);
+        set.add(poll_set::metrics, metrics_ ? metrics_->handle() : nullptr);
         const std::int64_t watchdog_ms = common::watchdog_interval().count();
         std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
         while (!common::stop_requested()) {
             try {
-                turn(items, watchdog_ms, next_watchdog);
+                turn(set, watchdog_ms, next_watchdog);
             } catch (const zmq::error_t& e) {
                 if (e.num() != EINTR) throw;  // a stop signal: the loop condition decides
             }
@@ -214,7 +236,7 @@ class broker final : public event_sink {
     // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
     // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
     // budget (control first, so it never starves behind data), then run the due timers.
-    void turn(zmq_pollitem_t (&items)[6], std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
+    void turn(poll_set& set, std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
         const std::int64_t due = std::min({control_plane_.next_deadline(), next_watchdog,
                                            metrics_ ? metrics_->next_deadline() : no_deadline,
@@ -224,26 +246,26 @@ class broker final : public event_sink {
         // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say
         // when; the held message is retried every recorder_retry_ms instead of spinning.
         const bool stalled = recorder_ && recorder_->stalled();
-        items[2].events = stalled ? 0 : ZMQ_POLLIN;
+        set.want_input(poll_set::xsub, !stalled);
         const std::int64_t wait =
             stalled ? std::min(due - now, defaults::recorder_retry_ms) : due - now;
-        zmq::poll(items, std::size(items),
+        zmq::poll(set.items.data(), set.size,
                   std::chrono::milliseconds(std::max<std::int64_t>(0, wait)));
-        if (zap_ && (items[4].revents & ZMQ_POLLIN) != 0) {
+        if (set.readable(poll_set::zap)) {
             zap_->drain(defaults::control_drain_budget);
         }
-        if (recorder_ && (items[3].revents & ZMQ_POLLIN) != 0) {
+        if (set.readable(poll_set::recorder)) {
             forwarder_.drain_recorder_subscriptions(defaults::data_drain_budget);
         }
         if (stalled) forwarder_.resume_recorder();
-        if ((items[0].revents & ZMQ_POLLIN) != 0) drain_control(defaults::control_drain_budget);
-        if ((items[1].revents & ZMQ_POLLIN) != 0) {
+        if (set.readable(poll_set::control)) drain_control(defaults::control_drain_budget);
+        if (set.readable(poll_set::xpub)) {
             forwarder_.drain_subscriptions(defaults::data_drain_budget);
         }
-        if ((items[2].revents & ZMQ_POLLIN) != 0) {
+        if (set.readable(poll_set::xsub)) {
             forwarder_.drain_events(defaults::data_drain_budget);
         }
-        if (metrics_ && (items[5].revents & ZMQ_POLLIN) != 0) {
+        if (set.readable(poll_set::metrics)) {
             metrics_->drain(defaults::control_drain_budget, common::mono_ms());
         }
         now = common::mono_ms();

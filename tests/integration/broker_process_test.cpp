@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <thread>
 
 #include "bus_clients.hpp"
 #include "net.hpp"
+#include "node_process.hpp"
 #include "temp_dir.hpp"
+#include "tradebus/common/proc_stats.hpp"
 
 using namespace tradebus;
 using namespace tradebus::test;
@@ -170,4 +173,29 @@ TEST_CASE("broker: READY, WATCHDOG and STOPPING reach NOTIFY_SOCKET") {
         CHECK(read_until("STOPPING=1", 10s));
     }
     ::close(fd);
+}
+
+// Supervisors (systemd, the test harness, tradebus-bench) start daemons with stdin on /dev/null,
+// which is always readable: a poll set that polled fd 0 by mistake (a zmq_pollitem_t with a
+// null socket polls its fd field) spun the broker at 100% of a core while idle and starved
+// the nodes sharing its machine. An idle broker and node must sleep until something arrives:
+// heartbeats and status requests cost a few ms of CPU a second, a spin costs all of it.
+TEST_CASE("broker and an idle node sleep in poll: no busy loop with stdin on /dev/null") {
+    temp_dir dir;
+    zmq::context_t ctx;
+    broker_process broker(ctx, dir);  // no recorder, no CURVE, no metrics: the optional slots
+    auto journal = start_journal(broker, dir, dir.file("journal"));
+    const auto cpu = [](pid_t pid) {
+        const auto s = common::read_cpu_seconds(pid);
+        REQUIRE_MESSAGE(s.has_value(), "no /proc/" << pid << "/stat");
+        return *s;
+    };
+    const double broker_before = cpu(broker.process().pid());
+    const double journal_before = cpu(journal->pid());
+    std::this_thread::sleep_for(2s);  // the interval measured, not a wait for an outcome
+    const double broker_used = cpu(broker.process().pid()) - broker_before;
+    const double journal_used = cpu(journal->pid()) - journal_before;
+    INFO("CPU seconds over 2 s idle: broker ", broker_used, ", journal ", journal_used);
+    CHECK(broker_used < 0.4);
+    CHECK(journal_used < 0.4);
 }

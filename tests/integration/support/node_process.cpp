@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <thread>
 
 #include "pipeline.hpp"
+#include "tradebus/common/proc_stats.hpp"
 #include "tradebus/journal/format.hpp"
 #include "tradebus/journal/reader.hpp"
 #include "tradebus/schema/codec.hpp"
@@ -76,14 +76,9 @@ schema::node_status wait_node_state(broker_process& broker, const std::string& n
 }
 
 std::uint64_t peak_rss_bytes(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    REQUIRE_MESSAGE(in.good(), "no /proc/" << pid << "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // kB
-    }
-    FAIL("no VmHWM line in /proc/" << pid << "/status");
-    return 0;
+    const auto memory = common::read_memory(pid);
+    REQUIRE_MESSAGE(memory.has_value(), "no VmRSS/VmHWM in /proc/" << pid << "/status");
+    return memory->hwm_kib * 1024;
 }
 
 journal_contents read_journal(const std::filesystem::path& dir) {

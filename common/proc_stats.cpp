@@ -1,4 +1,4 @@
-#include "proc_stats.hpp"
+#include "tradebus/common/proc_stats.hpp"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-namespace tradebus::bench {
+namespace tradebus::common {
 
 std::optional<memory_sample> read_memory(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -45,4 +45,4 @@ std::optional<double> read_cpu_seconds(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
 }
 
-}  // namespace tradebus::bench
+}  // namespace tradebus::common

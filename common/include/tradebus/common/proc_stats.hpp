@@ -1,5 +1,5 @@
-// What the benchmark reads about a child process from /proc: resident memory (VmRSS, and the
-// peak VmHWM) and CPU time (utime + stime). Linux only, like the rest of tradebus.
+// What the benchmark and the tests read about a child process from /proc: resident memory (VmRSS,
+// and the peak VmHWM) and CPU time (utime + stime). Linux only, like the rest of tradebus.
 #pragma once
 
 #include <sys/types.h>
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace tradebus::bench {
+namespace tradebus::common {
 
 struct memory_sample {
     std::uint64_t rss_kib = 0;  // VmRSS: resident now
@@ -20,4 +20,4 @@ struct memory_sample {
 /// utime + stime of /proc/<pid>/stat in seconds (all threads), or nullopt when it is gone.
 [[nodiscard]] std::optional<double> read_cpu_seconds(pid_t pid);
 
-}  // namespace tradebus::bench
+}  // namespace tradebus::common
