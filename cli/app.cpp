@@ -584,6 +584,7 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (!bench_ep.control.empty()) {
                 ep.control = connect_endpoint("--control", bench_ep.control);
             }
+            env.curve = bench_ep.keys.resolve(std::move(ep.curve));
             bench.xsub = ep.xsub;
             bench.xpub = ep.xpub;
             bench.control = ep.control;

@@ -18,6 +18,7 @@
 
 #include "text_table.hpp"
 #include "tradebus/cli/app.hpp"
+#include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/json.hpp"
 #include "tradebus/cli/usage_error.hpp"
 #include "tradebus/common/pacing.hpp"
@@ -51,8 +52,9 @@ std::string make_body(const std::string& src, std::uint64_t seq, std::size_t siz
     return out;
 }
 
-zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const std::string& ep) {
-    zmq::socket_t s(ctx, type);
+zmq::socket_t make_socket(environment& env, zmq::socket_type type, const std::string& ep) {
+    zmq::socket_t s(env.zmq, type);
+    common::set_curve_client(s, env.curve);  // a no-op without keys
     s.set(zmq::sockopt::linger, 0);
     // The project's default high-water marks (the broker's and the nodes'): what a node gets.
     s.set(zmq::sockopt::sndhwm, 100'000);
@@ -128,7 +130,7 @@ throughput_result bench_run::throughput() {
     std::vector<std::thread> sub_threads;
     std::vector<zmq::socket_t> sub_sockets;
     for (std::size_t s = 0; s < subs; ++s) {
-        sub_sockets.push_back(make_socket(env_.zmq, zmq::socket_type::sub, o_.xpub));
+        sub_sockets.push_back(make_socket(env_, zmq::socket_type::sub, o_.xpub));
         sub_sockets.back().set(zmq::sockopt::subscribe, prefix_);
     }
     for (std::size_t s = 0; s < subs; ++s) {
@@ -178,7 +180,7 @@ throughput_result bench_run::throughput() {
     std::string failure;
     for (std::size_t p = 0; p < pubs; ++p) {
         pub_threads.emplace_back([&, p] {
-            zmq::socket_t pub = make_socket(env_.zmq, zmq::socket_type::pub, o_.xsub);
+            zmq::socket_t pub = make_socket(env_, zmq::socket_type::pub, o_.xsub);
             const std::string index = std::to_string(p);
             try {
                 probe(pub, probe_prefix + index, [&] { return probes_seen[p]->load() >= subs; });
@@ -257,10 +259,10 @@ throughput_result bench_run::throughput() {
 
 latency_result bench_run::latency() {
     const std::string ping = prefix_ + "ping", pong = prefix_ + "pong";
-    zmq::socket_t a_pub = make_socket(env_.zmq, zmq::socket_type::pub, o_.xsub);
-    zmq::socket_t b_pub = make_socket(env_.zmq, zmq::socket_type::pub, o_.xsub);
-    zmq::socket_t a_sub = make_socket(env_.zmq, zmq::socket_type::sub, o_.xpub);
-    zmq::socket_t b_sub = make_socket(env_.zmq, zmq::socket_type::sub, o_.xpub);
+    zmq::socket_t a_pub = make_socket(env_, zmq::socket_type::pub, o_.xsub);
+    zmq::socket_t b_pub = make_socket(env_, zmq::socket_type::pub, o_.xsub);
+    zmq::socket_t a_sub = make_socket(env_, zmq::socket_type::sub, o_.xpub);
+    zmq::socket_t b_sub = make_socket(env_, zmq::socket_type::sub, o_.xpub);
     a_sub.set(zmq::sockopt::subscribe, pong);
     b_sub.set(zmq::sockopt::subscribe, ping);
     const std::uint64_t warmup = std::max<std::uint64_t>(10, o_.latency_count / 10);
@@ -479,14 +481,15 @@ int run_bench(const bench_options& opts, environment& env) {
     }
     // The broker must answer before anything is measured: a dead one is an error, not 0 msgs/s.
     runtime::control_client client(env.zmq, opts.control,
-                                   std::chrono::milliseconds(std::llround(opts.timeout_s * 1000)));
+                                   std::chrono::milliseconds(std::llround(opts.timeout_s * 1000)),
+                                   env.curve);
     std::string request;
     schema::encode_control(schema::status_request{}, request);
     const auto reply = client.request(request);
     if (!reply || !schema::decode_control(*reply)) {
         env.err << "tradebus bench: no " << (reply ? "valid reply" : "reply")
                 << " from the broker at " << opts.control << " within " << num(opts.timeout_s, 1)
-                << " s (is tradebus-broker running?)" << std::endl;
+                << " s (" << silent_broker_hint(env.curve) << ")" << std::endl;
         return exit_code::failure;
     }
     std::random_device rd;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tradebus/cli/app.hpp"
+#include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/format.hpp"
 #include "tradebus/cli/json.hpp"
 #include "tradebus/cli/services_view.hpp"
@@ -99,11 +100,7 @@ int run_status(const status_options& opts, environment& env) {
             if (!reply) {
                 env.err << "tradebus status: " << problem
                         << (!timed_out ? ""
-                            : env.curve.enabled()
-                                ? " (is tradebus-broker running, with this key's public part in "
-                                  "its [[security.client]]?)"
-                                : " (is tradebus-broker running? a CURVE broker answers only "
-                                  "--key-file clients)")
+                                       : " (" + std::string(silent_broker_hint(env.curve)) + ")")
                         << std::endl;
                 if (!watch) return exit_code::failure;
             } else if (const auto* s = std::get_if<schema::status_reply>(&*reply)) {

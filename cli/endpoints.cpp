@@ -49,6 +49,13 @@ common::curve_client curve_keys(common::curve_client from_config, const std::str
     return out;
 }
 
+std::string_view silent_broker_hint(const common::curve_client& keys) noexcept {
+    return keys.enabled() ? "is tradebus-broker running, with this key's public part in its "
+                            "[[security.client]]?"
+                          : "is tradebus-broker running? a CURVE broker answers only --key-file "
+                            "clients";
+}
+
 std::string connect_endpoint(std::string_view option, std::string_view endpoint) {
     if (auto error = common::endpoint_error(endpoint)) {
         throw usage_error(std::string(option) + " \"" + std::string(endpoint) + "\": " + *error);

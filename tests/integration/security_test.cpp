@@ -50,6 +50,8 @@ struct secured_broker {
                        keys + "/risk.pub\"\npublish = [\"risk.\"]\n" +
                        "[[security.client]]\nname = \"marketdata\"\npublic_key_file = \"" + keys +
                        "/marketdata.pub\"\npublish = [\"md.\"]\n" +
+                       "[[security.client]]\nname = \"bench\"\npublic_key_file = \"" + keys +
+                       "/bench.pub\"\npublish = [\"bench.\"]\n" +
                        "[[security.client]]\nname = \"ops\"\npublic_key = \"" + ops.public_key +
                        "\"\noperator = true\n";
         s.keys = ops;
@@ -87,6 +89,7 @@ std::uint64_t wait_drops(broker_process& b, std::string_view reason, std::uint64
 struct keyed_dir {
     temp_dir dir;
     common::curve_key_pair marketdata = secured_broker::make(dir, "marketdata");
+    common::curve_key_pair bench = secured_broker::make(dir, "bench");
 };
 
 }  // namespace
@@ -323,4 +326,34 @@ TEST_CASE("security: the tradebus CLI talks to a CURVE broker with --key-file on
     CHECK(refused.status == 1);
     CHECK(refused.output.find("not an operator") != std::string::npos);
     CHECK(s.broker.status().trading == schema::trading_state::halted);
+}
+
+TEST_CASE("security: tradebus bench measures a CURVE broker with a listed key, not without") {
+    zmq::context_t ctx;
+    keyed_dir k;
+    secured_broker s(ctx, k.dir);
+    const std::string keys = k.dir.file("keys").string();
+    const std::vector<std::string> endpoints{"bench",       "--json",        "--xsub",
+                                             s.broker.xsub, "--xpub",        s.broker.xpub,
+                                             "--control",   s.broker.control};
+    auto plain_args = endpoints;
+    plain_args.insert(plain_args.end(), {"--timeout", "0.5"});
+    const auto plain =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS, plain_args, k.dir.file("bench-plain.log"));
+    CHECK(plain.status == 1);
+    CHECK(plain.output.find("a CURVE broker answers only --key-file clients") != std::string::npos);
+
+    auto keyed_args = endpoints;
+    keyed_args.insert(keyed_args.end(),
+                      {"--count", "2000", "--rate", "2000", "--latency-count", "200", "--key-file",
+                       keys + "/bench.key", "--broker-key-file", keys + "/broker.pub"});
+    const auto keyed =
+        run_to_exit(TRADEBUS_EXE_TRADEBUS, keyed_args, k.dir.file("bench-keyed.log"));
+    REQUIRE_MESSAGE(keyed.status == 0, keyed.output);
+    CHECK(keyed.output.find("\"sent\":2000") != std::string::npos);
+    CHECK(keyed.output.find("\"received\":2000") != std::string::npos);
+    CHECK(keyed.output.find("\"lost\":0") != std::string::npos);
+    CHECK(keyed.output.find("\"answered\":200") != std::string::npos);
+    // Its traffic stayed inside its ACL: nothing it sent was dropped.
+    CHECK(drops(s.broker.status(), "acl") == 0);
 }

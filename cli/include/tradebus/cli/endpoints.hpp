@@ -50,6 +50,10 @@ struct broker_endpoints {
                                               const std::string& broker_key,
                                               const std::string& broker_key_file);
 
+/// What to suggest when the broker does not answer: whether it runs, and with CURVE keys
+/// whether this key is listed, without keys that a CURVE broker answers only keyed clients.
+[[nodiscard]] std::string_view silent_broker_hint(const common::curve_client& keys) noexcept;
+
 /// Checks an endpoint given on the command line and returns what to connect to (as
 /// connectable()). Throws usage_error naming `option` when it is not a ZeroMQ endpoint or has
 /// a wildcard port.
