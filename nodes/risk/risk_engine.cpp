@@ -42,11 +42,7 @@ const quote_state* risk_engine::quote(const std::string& symbol) const {
 }
 
 std::int64_t risk_engine::open_qty(const std::string& symbol, schema::side dir) const {
-    std::int64_t sum = 0;
-    for (const auto& [id, o] : open_) {
-        if (o.symbol == symbol && o.dir == dir) sum = fixed::add(sum, o.left);
-    }
-    return sum;
+    return open_.open_qty(symbol, dir);
 }
 
 bool risk_engine::on_quote(const schema::tick& t, std::int64_t now_ns, std::uint64_t trace_id) {
@@ -65,11 +61,7 @@ bool risk_engine::on_fill(const schema::fill& f, std::int64_t now_ns) {
     if (f.qty <= 0 || f.px <= 0 || f.dir == schema::side::flat) return false;
     if (!f.fill_id.empty() && !seen_fills_.insert(f.fill_id)) return false;
     book_.apply_fill(f.symbol, f.dir, f.qty, f.px);
-    if (auto it = open_.find(f.order_id); it != open_.end()) {
-        it->second.left -= f.qty;
-        it->second.since_ns = now_ns;
-        if (it->second.left <= 0 || f.leaves_qty <= 0) open_.erase(it);
-    }
+    open_.fill(f.order_id, f.qty, f.leaves_qty <= 0, now_ns);
     state_.on_pnl(book_.day_pnl());
     return true;
 }
@@ -78,7 +70,7 @@ void risk_engine::on_exec_reject(const schema::exec_reject& r) { open_.erase(r.o
 
 void risk_engine::restore_approved(const schema::order& o, std::int64_t ts_ns) {
     seen_signals_.insert({o.signal_src, o.signal_id});
-    if (o.qty > 0) open_[o.order_id] = working_order{o.symbol, o.dir, o.qty, ts_ns};
+    open_.add(o.order_id, o.symbol, o.dir, o.qty, ts_ns);
 }
 
 void risk_engine::restore_rejected(const schema::order_rejected& r) {
@@ -112,8 +104,7 @@ bool risk_engine::update_health(std::int64_t now_ns) {
 
 std::size_t risk_engine::expire_open_orders(std::int64_t now_ns) {
     const std::int64_t timeout = cfg_.open_order_timeout_ms * ns_per_ms;
-    return std::erase_if(open_,
-                         [&](const auto& kv) { return now_ns - kv.second.since_ns > timeout; });
+    return open_.expire(now_ns, timeout);
 }
 
 std::int64_t risk_engine::limit_price(schema::side dir, std::int64_t ref_px) const {
@@ -274,7 +265,7 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     o.limit_px = o.kind == schema::order_type::limit ? limit_price(dir, s.ref_px) : 0;
     o.signal_src = src;
     o.signal_id = s.signal_id;
-    open_[o.order_id] = working_order{o.symbol, dir, qty, now_ns};
+    open_.add(o.order_id, o.symbol, dir, qty, now_ns);
     return o;
 }
 

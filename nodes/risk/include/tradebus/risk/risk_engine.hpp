@@ -36,6 +36,7 @@
 #include "tradebus/risk/position_book.hpp"
 #include "tradebus/risk/risk_config.hpp"
 #include "tradebus/risk/trading_state.hpp"
+#include "tradebus/risk/working_orders.hpp"
 #include "tradebus/schema/events.hpp"
 
 namespace tradebus::risk {
@@ -99,12 +100,6 @@ class risk_engine {
     [[nodiscard]] std::size_t open_orders() const noexcept { return open_.size(); }
 
   private:
-    struct working_order {
-        std::string symbol;
-        schema::side dir;
-        std::int64_t left;
-        std::int64_t since_ns;
-    };
     // Bounded memory of ids already seen, oldest forgotten first.
     template <class Key>
     struct recent_set {
@@ -121,7 +116,7 @@ class risk_engine {
     trading_state_machine state_;
     order_rate_limiter rate_;
     std::map<std::string, quote_state> quotes_;
-    std::map<std::string, working_order> open_;
+    working_orders open_;
     recent_set<std::pair<std::string, std::uint64_t>> seen_signals_;
     recent_set<std::string> seen_fills_;
     std::string order_id_prefix_ = "risk";
