@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tradebus/common/eintr.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::broker {
@@ -22,16 +23,16 @@ std::size_t forwarder::drain_events(std::size_t budget) {
     std::size_t n = 0;
     if (recorder_ != nullptr && recorder_->stalled()) return 0;
     for (; n < budget; ++n) {
-        if (!xsub_.recv(topic_, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_uninterrupted(xsub_, topic_, zmq::recv_flags::dontwait)) break;
         ++stats_.received;
         if (!topic_.more()) {
             dropped(drop_reason::frame_count, "xsub");
             continue;
         }
-        (void)xsub_.recv(body_, zmq::recv_flags::none);
+        (void)common::recv_uninterrupted(xsub_, body_, zmq::recv_flags::none);
         if (body_.more()) {
             do {
-                (void)xsub_.recv(extra_, zmq::recv_flags::none);
+                (void)common::recv_uninterrupted(xsub_, extra_, zmq::recv_flags::none);
             } while (extra_.more());
             dropped(drop_reason::frame_count, "xsub");
             continue;
@@ -61,8 +62,9 @@ void forwarder::to_xpub(zmq::message_t& topic, zmq::message_t& body) {
         lvc_topic_.copy(topic);
         lvc_body_.copy(body);
     }
-    if (!xpub_.send(topic, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
-        !xpub_.send(body, zmq::send_flags::dontwait)) {
+    if (!common::send_uninterrupted(xpub_, topic,
+                                    zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+        !common::send_uninterrupted(xpub_, body, zmq::send_flags::dontwait)) {
         dropped(drop_reason::would_block, "xpub");
         return;
     }
@@ -88,10 +90,10 @@ std::size_t forwarder::pass_subscriptions(zmq::socket_t& from, std::string_view 
                                           std::size_t budget) {
     std::size_t n = 0;
     for (; n < budget; ++n) {
-        if (!from.recv(body_, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_uninterrupted(from, body_, zmq::recv_flags::dontwait)) break;
         if (body_.more()) {
             do {
-                (void)from.recv(extra_, zmq::recv_flags::none);
+                (void)common::recv_uninterrupted(from, extra_, zmq::recv_flags::none);
             } while (extra_.more());
             dropped(drop_reason::bad_subscription, name);
             continue;
@@ -110,7 +112,7 @@ std::size_t forwarder::pass_subscriptions(zmq::socket_t& from, std::string_view 
                           std::string_view(body_.data<char>() + 1, body_.size() - 1));
         }
         ++(subscribe ? stats_.subscriptions : stats_.unsubscriptions);
-        if (!xsub_.send(body_, zmq::send_flags::dontwait)) {
+        if (!common::send_uninterrupted(xsub_, body_, zmq::send_flags::dontwait)) {
             dropped(drop_reason::would_block, "xsub");
         }
     }

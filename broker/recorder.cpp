@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "tradebus/broker/defaults.hpp"
+#include "tradebus/common/eintr.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::broker {
@@ -27,13 +28,14 @@ bool recorder::try_send(zmq::message_t& topic, zmq::message_t& body) {
     // The caller keeps its messages for XPUB: send copies (zmq_msg_copy shares the payload).
     if (!topic_sent_) {
         topic_copy_.copy(topic);
-        if (!socket_.send(topic_copy_, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        if (!common::send_uninterrupted(socket_, topic_copy_,
+                                        zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
             return false;
         }
         topic_sent_ = true;
     }
     body_copy_.copy(body);
-    if (!socket_.send(body_copy_, zmq::send_flags::dontwait)) return false;
+    if (!common::send_uninterrupted(socket_, body_copy_, zmq::send_flags::dontwait)) return false;
     topic_sent_ = false;
     ++stats_.recorder.sent;
     return true;

@@ -1,5 +1,6 @@
 #include "tradebus/runtime/control_client.hpp"
 
+#include "tradebus/common/eintr.hpp"
 #include "tradebus/common/process.hpp"
 
 namespace tradebus::runtime {
@@ -19,18 +20,18 @@ void control_client::open() {
 }
 
 void control_client::send(const std::string& request, std::int64_t now_ms) {
-    socket_.send(zmq::buffer(request), zmq::send_flags::dontwait);
+    common::send_uninterrupted(socket_, zmq::buffer(request), zmq::send_flags::dontwait);
     busy_ = true;
     deadline_ms_ = now_ms + timeout_.count();
 }
 
 std::optional<std::string> control_client::receive() {
     zmq::message_t reply;
-    if (!socket_.recv(reply, zmq::recv_flags::dontwait)) return std::nullopt;
+    if (!common::recv_uninterrupted(socket_, reply, zmq::recv_flags::dontwait)) return std::nullopt;
     // A REP/ROUTER reply is one frame; drain any further frames a broken peer might send.
     while (reply.more()) {
         zmq::message_t extra;
-        if (!socket_.recv(extra, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_uninterrupted(socket_, extra, zmq::recv_flags::dontwait)) break;
     }
     busy_ = false;
     return reply.to_string();
@@ -38,11 +39,11 @@ std::optional<std::string> control_client::receive() {
 
 std::optional<std::vector<std::string>> control_client::receive_frames() {
     zmq::message_t part;
-    if (!socket_.recv(part, zmq::recv_flags::dontwait)) return std::nullopt;
+    if (!common::recv_uninterrupted(socket_, part, zmq::recv_flags::dontwait)) return std::nullopt;
     std::vector<std::string> frames;
     frames.push_back(part.to_string());
     while (part.more()) {
-        if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_uninterrupted(socket_, part, zmq::recv_flags::dontwait)) break;
         if (frames.size() < max_reply_frames) frames.push_back(part.to_string());
     }
     busy_ = false;

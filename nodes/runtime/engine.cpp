@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <zmq.hpp>
 
+#include "tradebus/common/eintr.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
@@ -79,21 +80,31 @@ class engine final : public context {
         const auto watchdog = common::watchdog_interval();
         std::int64_t next_watchdog = 0;
         while (!common::stop_requested() && !stop_) {
-            const std::int64_t now = mono_ms();
-            drive_control(now);
-            if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
-            maybe_start();
-            if (started_ && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
-                timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+            try {
+                turn(watchdog, next_watchdog);
+            } catch (const zmq::error_t& e) {
+                // A stop signal interrupted a ZeroMQ call not already retried (common/eintr.hpp):
+                // the loop condition decides, so a SIGTERM is a clean stop, never exit 1.
+                if (e.num() != EINTR) throw;
             }
-            if (watchdog.count() > 0 && now >= next_watchdog) {
-                common::notify_watchdog();
-                next_watchdog = now + watchdog.count() / 2;
-            }
-            wait_and_drain();
         }
         shutdown();
         return exit_code_;
+    }
+
+    void turn(std::chrono::milliseconds watchdog, std::int64_t& next_watchdog) {
+        const std::int64_t now = mono_ms();
+        drive_control(now);
+        if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
+        maybe_start();
+        if (started_ && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
+            timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+        }
+        if (watchdog.count() > 0 && now >= next_watchdog) {
+            common::notify_watchdog();
+            next_watchdog = now + watchdog.count() / 2;
+        }
+        wait_and_drain();
     }
 
     // ------------------------------------------------------------------ context
@@ -115,8 +126,9 @@ class engine final : public context {
             return;
         }
         // PUB never blocks: at the high-water mark libzmq drops, subscribers see the gap.
-        pub_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-        pub_.send(zmq::buffer(out_), zmq::send_flags::dontwait);
+        common::send_uninterrupted(pub_, zmq::buffer(topic),
+                                   zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        common::send_uninterrupted(pub_, zmq::buffer(out_), zmq::send_flags::dontwait);
         ++counters_.published;
     }
 
@@ -285,17 +297,17 @@ class engine final : public context {
         std::size_t k = 0;
         for (; k < drain_budget; ++k) {
             zmq::message_t topic_msg;
-            if (!sub_.recv(topic_msg, zmq::recv_flags::dontwait)) break;
+            if (!common::recv_uninterrupted(sub_, topic_msg, zmq::recv_flags::dontwait)) break;
             if (!topic_msg.more()) {
                 count_bad(topic_msg.to_string_view(), "", "expected 2 frames, got 1");
                 continue;
             }
             zmq::message_t body;
-            if (!sub_.recv(body, zmq::recv_flags::dontwait)) break;
+            if (!common::recv_uninterrupted(sub_, body, zmq::recv_flags::dontwait)) break;
             std::size_t extra = 0;
             while (body.more()) {  // drain and drop any surplus frames
                 zmq::message_t more;
-                if (!sub_.recv(more, zmq::recv_flags::dontwait)) break;
+                if (!common::recv_uninterrupted(sub_, more, zmq::recv_flags::dontwait)) break;
                 ++extra;
             }
             if (extra > 0) {
@@ -646,7 +658,15 @@ class engine final : public context {
         if (session_ != 0) {
             schema::deregister_request req{cfg_.name, session_};
             schema::encode_control(req, ctl_out_);
-            if (auto reply = control_.request(ctl_out_)) {
+            // A second stop signal (Ctrl-C twice, a supervisor repeating SIGTERM) cuts the
+            // wait short: the broker then notices the silence instead. Still a clean stop.
+            std::optional<std::string> reply;
+            try {
+                reply = control_.request(ctl_out_);
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EINTR) throw;
+            }
+            if (reply) {
                 spdlog::info("deregistered");
             } else {
                 spdlog::warn("broker did not acknowledge deregister; exiting anyway");

@@ -1,21 +1,24 @@
 #include "tradebus/runtime/record_frames.hpp"
 
+#include "tradebus/common/eintr.hpp"
+
 namespace tradebus::runtime {
 
 void send_records(zmq::socket_t& socket, std::string_view header,
                   const std::vector<record_pair>& records) {
     const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    socket.send(zmq::buffer(header), records.empty() ? zmq::send_flags::dontwait : more);
+    common::send_uninterrupted(socket, zmq::buffer(header),
+                               records.empty() ? zmq::send_flags::dontwait : more);
     for (std::size_t i = 0; i < records.size(); ++i) {
-        socket.send(zmq::buffer(records[i].topic), more);
-        socket.send(zmq::buffer(records[i].body),
-                    i + 1 == records.size() ? zmq::send_flags::dontwait : more);
+        common::send_uninterrupted(socket, zmq::buffer(records[i].topic), more);
+        common::send_uninterrupted(socket, zmq::buffer(records[i].body),
+                                   i + 1 == records.size() ? zmq::send_flags::dontwait : more);
     }
 }
 
 std::optional<record_reply> receive_records(zmq::socket_t& socket, std::string& why) {
     zmq::message_t frame;
-    if (!socket.recv(frame, zmq::recv_flags::dontwait)) {
+    if (!common::recv_uninterrupted(socket, frame, zmq::recv_flags::dontwait)) {
         why = "no reply waiting";
         return std::nullopt;
     }
@@ -24,7 +27,7 @@ std::optional<record_reply> receive_records(zmq::socket_t& socket, std::string& 
     std::size_t frames = 1;
     std::optional<std::string> topic;
     while (frame.more()) {
-        if (!socket.recv(frame, zmq::recv_flags::dontwait)) break;
+        if (!common::recv_uninterrupted(socket, frame, zmq::recv_flags::dontwait)) break;
         ++frames;
         if (topic) {
             out.records.push_back({std::move(*topic), frame.to_string()});

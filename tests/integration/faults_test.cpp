@@ -634,3 +634,31 @@ TEST_CASE("faults: garbage on the topics every node consumes is counted, journal
         }
     }
 }
+
+// systemd stops a unit with SIGTERM and marks it failed unless it exits 0; operators press
+// Ctrl-C twice; supervisors repeat SIGTERM (tradebus-bench did). A second signal lands while
+// the node deregisters, inside the control request's wait, where libzmq reports EINTR: that
+// ended the node with exit 1. With the broker frozen the deregister waits its full timeout,
+// so the second signal surely lands there.
+TEST_CASE("faults: a second SIGTERM while a node deregisters still stops it cleanly (exit 0)") {
+    temp_dir dir;
+    zmq::context_t ctx;
+    broker_process broker(ctx, dir);
+    subscriber sub(ctx, broker.xpub, {"md."});
+    auto md = start_node(broker, dir, "marketdata", "marketdata",
+                         "[marketdata]\nsource = \"synthetic\"\n[marketdata.synthetic]\n"
+                         "rate_per_sec = 20000.0\n[marketdata.synthetic.symbols.AAPL]\n"
+                         "start_px = 100.0\n");
+    REQUIRE(sub.recv_until([](const bus_message& m) { return m.topic.starts_with("md."); }, 10s));
+    (void)wait_node_state(broker, "marketdata", schema::health::healthy, 10s);
+
+    broker.process().signal(SIGSTOP);
+    md->signal(SIGTERM);
+    std::this_thread::sleep_for(150ms);  // into the deregister wait (request_timeout_ms 500)
+    md->signal(SIGTERM);
+    const auto status = md->wait_exit(10s);
+    broker.process().signal(SIGCONT);
+    REQUIRE_MESSAGE(status.has_value(), "marketdata did not stop within 10 s");
+    CHECK_MESSAGE(*status == 0, "exit " << *status << "; log:\n" << md->log());
+    CHECK(md->log().find("did not acknowledge deregister; exiting anyway") != std::string::npos);
+}
