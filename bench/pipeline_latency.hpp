@@ -33,6 +33,11 @@ struct chain_options {
     std::chrono::milliseconds time_limit{20'000};
 };
 
+/// A step whose p90 quote -> fill latency exceeds this is not sustainable however steady it
+/// is: a queue formed (early in the step, then stayed full). Far above this machine's
+/// scheduling noise (p90 about 1 ms at 1k/s), far below any queue worth the name.
+inline constexpr double max_sustained_p90_us = 20'000;
+
 struct chain_result {
     double asked_rate = 0;
     double achieved_rate = 0;    // recorded quotes / their publish-time span

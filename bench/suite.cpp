@@ -658,7 +658,8 @@ class suite {
                         " s steps)",
                     best(pl), best(raw),
                     raw.best > 0 ? fmt_fixed(pl.best / raw.best, 2) : std::string(),
-                    "sustainable: every quote filled, source >= 95% of the rate, second-half "
+                    "sustainable: every quote filled, source >= 95% of the rate, p90 <= 20 ms, "
+                    "second-half "
                     "p90 <= 2x first-half p90 + 2 ms (a failed step is tried twice); stopped "
                     "by " +
                         pl.stopped_by + " vs " + raw.stopped_by});

@@ -55,9 +55,16 @@ class position_tracker {
         std::int64_t since_ns;
         std::set<std::string> fill_ids;
     };
+    // Moves `lots` into or out of the in-flight sum of `symbol`.
+    void in_flight_add(const std::string& symbol, std::int64_t lots);
+
     std::map<std::uint64_t, pending_signal> pending_;
     std::map<std::string, open_order> orders_;
     std::map<std::string, std::int64_t> positions_;
+    // Per symbol, the pending deltas plus the orders' signed remainders, kept in step with
+    // pending_ and orders_: exposure() is two lookups however much is in flight (a walk over
+    // everything in flight on every quote made the strategy slower the more it lagged).
+    std::map<std::string, std::int64_t> in_flight_;
 };
 
 }  // namespace tradebus::strategy
