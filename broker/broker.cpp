@@ -233,9 +233,10 @@ class broker final : public event_sink {
         }
     }
 
-    // One loop turn (STYLE.md §9): wait until the nearest deadline (a node's liveness, the
-    // watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket within its
-    // budget (control first, so it never starves behind data), then run the due timers.
+    // One loop turn (ARCHITECTURE.md "The loop"): wait until the nearest deadline (a node's
+    // liveness, the watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket
+    // within its budget (control first, so it never starves behind data), then run the due
+    // timers.
     void turn(poll_set& set, std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
         const std::int64_t due = std::min({control_plane_.next_deadline(), next_watchdog,

@@ -1,5 +1,6 @@
-// tradebus-broker: parses flags, loads and checks the config, runs the broker (STYLE.md §2).
-// Exit codes: 0 clean stop, 1 runtime error, 2 usage or config error.
+// tradebus-broker: parses flags, loads and checks the config, runs the broker; the logic lives
+// in tradebus::broker (ARCHITECTURE.md "Layout"). Exit codes: 0 clean stop, 1 runtime error,
+// 2 usage or config error.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>

@@ -1,4 +1,5 @@
-# tradebus::warnings: the warning policy every target links PRIVATE (STYLE.md §10).
+# tradebus::warnings: the warning policy every target links PRIVATE, one why per flag
+# (CONTRIBUTING.md "Formatting and warnings").
 add_library(tradebus_warnings INTERFACE)
 add_library(tradebus::warnings ALIAS tradebus_warnings)
 target_compile_options(tradebus_warnings INTERFACE

@@ -1,12 +1,15 @@
 #include "tradebus/common/process.hpp"
 
 #include <spdlog/cfg/env.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 
 #ifndef TRADEBUS_GIT_SHA
@@ -21,6 +24,56 @@ namespace tradebus::common {
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+// The sd-daemon(3) prefix journald reads a line's priority from (syslog levels).
+std::string_view journald_prefix(spdlog::level::level_enum level) noexcept {
+    switch (level) {
+        case spdlog::level::critical:
+            return "<2>";
+        case spdlog::level::err:
+            return "<3>";
+        case spdlog::level::warn:
+            return "<4>";
+        case spdlog::level::info:
+            return "<6>";
+        case spdlog::level::debug:
+        case spdlog::level::trace:
+            return "<7>";
+        case spdlog::level::off:
+        case spdlog::level::n_levels:
+            break;
+    }
+    return "<6>";
+}
+
+// `%*`: the sd-daemon(3) priority prefix of a line ("<4>" for a warning), which journald strips
+// and stores as the line's PRIORITY (syslog levels: 2 crit, 3 err, 4 warning, 6 info, 7 debug).
+class journald_priority final : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const std::string_view p = journald_prefix(msg.level);
+        dest.append(p.data(), p.data() + p.size());
+    }
+    [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<journald_priority>();
+    }
+};
+
+// True when stderr is the stream systemd connected to the journal: JOURNAL_STREAM names its
+// device and inode ("dev:ino"). A child whose stderr was redirected elsewhere inherits the
+// variable but not the stream, so both must match (systemd.exec(5)).
+bool stderr_is_journal() {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (js == nullptr) return false;
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
 }  // namespace
 
 std::string_view version() noexcept { return TRADEBUS_VERSION "+" TRADEBUS_GIT_SHA; }
@@ -28,8 +81,15 @@ std::string_view version() noexcept { return TRADEBUS_VERSION "+" TRADEBUS_GIT_S
 bool init_logging(std::string_view instance, std::string_view level) {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto logger = std::make_shared<spdlog::logger>(std::string(instance), sink);
-    const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
-    logger->set_pattern(journald ? "[%n] [%l] %v" : "%Y-%m-%d %H:%M:%S.%e [%n] [%^%l%$] %v");
+    if (stderr_is_journal()) {
+        // journald adds the time; the prefix gives each line its priority, so
+        // `journalctl -p warning` shows warnings and errors.
+        auto formatter = std::make_unique<spdlog::pattern_formatter>();
+        formatter->add_flag<journald_priority>('*').set_pattern("%*[%n] [%l] %v");
+        logger->set_formatter(std::move(formatter));
+    } else {
+        logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%n] [%^%l%$] %v");
+    }
     const auto lvl = spdlog::level::from_str(std::string(level));
     const bool known = lvl != spdlog::level::off || level == "off";
     logger->set_level(known ? lvl : spdlog::level::info);

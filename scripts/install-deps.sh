@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Installs exactly the Debian 12 packages tradebus needs that are not installed yet.
-# Idempotent: when everything is present it only runs dpkg-query (well under a second).
+# Installs exactly the Debian 12 packages tradebus needs that are not installed yet, then checks
+# that every command the repository's scripts and tests call is present. Idempotent: when
+# everything is present it only runs dpkg-query and `command -v` (well under a second).
+#
+# This file is the one list of what a machine needs. A script, test or CMake file that starts
+# calling a new tool adds its package to `packages` and the command to `commands`; the CI guard
+# (tests/ops/fresh_root_deps_test.sh) runs this script on a brand-new Debian 12 root and fails
+# when anything listed here does not end up installed, or the build cannot be configured there.
+#   install-deps.sh          install what is missing, then check
+#   install-deps.sh --check  only check (exit 1 and name what is missing)
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config   # compiler, build system
+  build-essential cmake pkg-config   # compiler, build system (dpkg-dev: dpkg-shlibdeps for cpack)
+  git                                # test.sh lists the files to format-check; bench records the sha
   libzmq3-dev cppzmq-dev             # sockets
   libmsgpack-cxx-dev                 # wire encoding
   libspdlog-dev                      # logging
@@ -12,14 +21,41 @@ packages=(
   libcli11-dev                       # command-line parsing (tradebus CLI, every binary's flags)
   libsystemd-dev                     # sd_notify: READY=1 and watchdog under Type=notify
   doctest-dev                        # unit and integration tests
+  clang-format                       # test.sh: format check (clang-format --dry-run --Werror)
   clang libclang-rt-14-dev           # libFuzzer targets and their short CI run
   libbenchmark-dev                   # codec micro-benchmarks (bench/)
   iproute2                           # network-namespace LAN test (ip netns, veth)
   jq                                 # LAN test reads `tradebus status --json`
   systemd                            # systemd-analyze verify on our unit files
-  python3                            # protocol conformance test: a client written from PROTOCOL.md
-  python3-msgpack python3-zmq
+  debootstrap                        # CI guard: a minimal Debian 12 root for install checks
+  python3                            # scripts/gen_sample_quotes.py (regenerates the sample CSV)
 )
+
+# Every external command the scripts (scripts/, tests/**/*.sh, .ci/run), the CMake files and
+# the tests call, beyond what every Debian system has (bash, coreutils, grep, sed, awk,
+# util-linux: setsid, unshare, flock, mount).
+commands=(
+  c++ make cmake ctest cpack pkg-config dpkg-shlibdeps
+  git clang++ clang-format
+  ip jq systemd-analyze debootstrap python3
+)
+
+check() {
+  local missing=()
+  for c in "${commands[@]}"; do
+    command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+  done
+  if ((${#missing[@]} > 0)); then
+    echo "install-deps: missing command(s): ${missing[*]}" >&2
+    echo "install-deps: add the Debian package that provides each to 'packages' in $0" >&2
+    return 1
+  fi
+}
+
+if [[ "${1:-}" == "--check" ]]; then
+  check
+  exit
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -27,13 +63,12 @@ for p in "${packages[@]}"; do
   [[ "$status" == "installed" ]] || missing+=("$p")
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-
-echo "install-deps: installing ${missing[*]}"
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+check

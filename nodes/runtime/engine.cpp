@@ -1,8 +1,8 @@
-// The node engine (STYLE.md §9): one thread owns the PUB, SUB and control REQ sockets; one
-// loop waits on them until the nearest timer, drains inbound traffic with a budget, runs the
-// control-plane state machine (register -> wait for dependencies and the data-plane probe ->
-// run, heartbeating throughout, re-registering when the broker's epoch changes), and calls the
-// node's logic. The logic never sees a socket.
+// The node engine (ARCHITECTURE.md "The loop"): one thread owns the PUB, SUB and control REQ
+// sockets; one loop waits on them until the nearest timer, drains inbound traffic with a budget,
+// runs the control-plane state machine (register -> wait for dependencies and the data-plane
+// probe -> run, heartbeating throughout, re-registering when the broker's epoch changes), and
+// calls the node's logic. The logic never sees a socket.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 

@@ -59,7 +59,10 @@ bool is_health(const bus_message& m, std::string_view node, health to) {
 TEST_CASE("broker: register with dependencies -> waiting, ready, start order") {
     zmq::context_t ctx;
     temp_dir dir;
-    broker_process broker(ctx, dir, {.pipeline_toml = desk_pipeline});
+    // Each node heartbeats once: a 10 s interval keeps it healthy for the whole test however
+    // slow this machine or build is (the default 100 ms would let it go unhealthy under load).
+    broker_process broker(
+        ctx, dir, {.pipeline_toml = desk_pipeline, .interval_ms = 10'000, .gone_after_ms = 60'000});
     control_client c(ctx, broker.control);
 
     auto exec = c.call<schema::register_reply>(register_req("execution"));
@@ -67,7 +70,7 @@ TEST_CASE("broker: register with dependencies -> waiting, ready, start order") {
     CHECK(exec.waiting_for == std::vector<std::string>{"risk"});
     CHECK(exec.xsub_endpoint == broker.xsub);
     CHECK(exec.xpub_endpoint == broker.xpub);
-    CHECK(exec.heartbeat_interval_ms == 100);
+    CHECK(exec.heartbeat_interval_ms == 10'000);  // the broker's, as none was asked for
     CHECK(exec.liveness == 3);
 
     auto strat = c.call<schema::register_reply>(register_req("strategy"));

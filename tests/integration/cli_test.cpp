@@ -98,6 +98,9 @@ TEST_CASE("cli: tradebus status --json and the text view show the node table") {
     reg.host = "it-host";
     reg.version = "test";
     reg.pid = 4242;
+    // One heartbeat must keep it healthy for the whole test, however slow this machine or
+    // build (ASan) is: the longest interval the broker accepts (liveness 3 x 60 s).
+    reg.heartbeat_interval_ms = 60'000;
     const auto session = c.call<schema::register_reply>(reg).session_id;
     schema::heartbeat_request hb;
     hb.name = "marketdata";

@@ -142,17 +142,6 @@ void kill9(process_guard& proc) {
     REQUIRE(proc.wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
 }
 
-// Waits (hang guard) until `proc`'s log contains `text`.
-bool log_shows(const process_guard& proc, std::string_view text,
-               std::chrono::milliseconds guard = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + guard;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (proc.log().find(text) != std::string::npos) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file only
-    }
-    return false;
-}
-
 }  // namespace
 
 TEST_CASE("faults: a killed node is published unhealthy, the rest run on, a restart resumes it") {
@@ -469,7 +458,17 @@ TEST_CASE("faults: a subscriber that stops reading does not slow the broker or a
     slow.set(zmq::sockopt::subscribe, topics::md_tick);
     slow.connect(broker.xpub);
     wait_until_flowing(pub, fast, std::string(topics::md_tick) + "PROBE");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the slow SUB connect
+    // The slow one's subscription is through once it receives a probe too (hang guard only).
+    const auto probe_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (bool through = false; !through;) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < probe_deadline,
+                        "the slow subscriber's subscription never reached the broker");
+        pub.send(std::string(topics::md_tick) + "PROBE", "p");
+        zmq::pollitem_t item{slow.handle(), 0, ZMQ_POLLIN, 0};
+        through = zmq::poll(&item, 1, std::chrono::milliseconds(100)) > 0;
+    }
+    for (zmq::message_t m; slow.recv(m, zmq::recv_flags::dontwait);) {
+    }
     while (fast.recv(std::chrono::milliseconds(50))) {
     }
 

@@ -72,6 +72,7 @@ TEST_CASE("overload: a burst far above the rate keeps broker and node memory bou
         ctx, dir,
         broker_settings{.pipeline_toml = "[pipeline.journal]\ndepends_on = []\n"
                                          "[pipeline.busjournal]\ndepends_on = []\n",
+                        .gone_after_ms = 60'000,  // frozen below: stays registered
                         .sndhwm = hwm,
                         .rcvhwm = hwm,
                         .recorder = true});
@@ -85,12 +86,16 @@ TEST_CASE("overload: a burst far above the rate keeps broker and node memory bou
     wait_publisher_through(ctx, broker, pub, "strategy.signal.PROBE");
 
     // 60 000 x 2 KiB = 120 MiB sent as fast as the PUB takes it: far more than fits anywhere
-    // (the journal writes what it gets, the rest is dropped at the PUB's own HWM).
+    // (the journal writes what it gets, the rest is dropped at the PUB's own HWM). The
+    // recorder's journal is frozen for the burst, so the recorder link certainly fills and
+    // stalls however fast this machine's disk and CPU are; it thaws once the burst is sent.
     constexpr std::uint64_t burst = 60'000;
     constexpr std::size_t msg_bytes = 2048;
+    journal->signal(SIGSTOP);
     for (std::uint64_t seq = 1; seq <= burst; ++seq) {
         pub.send("strategy.signal.BURST", big_event(seq, msg_bytes));
     }
+    journal->signal(SIGCONT);
     // One more message at a time until both journals have it: everything drained.
     std::uint64_t last = burst;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);

@@ -39,6 +39,10 @@ check_grep "$units/tradebus-broker.service" \
 check_grep "$units/tradebus-node@.service" \
     '^ExecStart=/usr/bin/tradebus-node --config /etc/tradebus/nodes/%i.toml$'
 check_grep "$units/tradebus-broker.service" '^Type=notify$'
+check_grep "$units/tradebus-broker.service" '^SyslogIdentifier=tradebus-broker$'
+check_grep "$units/tradebus-node@.service" '^SyslogIdentifier=tradebus-%i$'
+check_grep "$units/tradebus-broker.service" '^StartLimitIntervalSec=0$'
+check_grep "$units/tradebus-node@.service" '^StartLimitIntervalSec=0$'
 check_grep "$units/tradebus-node@.service" '^Type=notify$'
 for kind in journal marketdata execution risk strategy; do
     check_grep "$units/tradebus.target" "tradebus-node@$kind\\.service"

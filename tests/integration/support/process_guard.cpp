@@ -1,6 +1,7 @@
 #include "process_guard.hpp"
 
 #include <iostream>
+#include <thread>
 
 #include "test_status.hpp"
 
@@ -15,6 +16,15 @@ void process_guard::dump_log() const {
     std::cerr << "\n----- log of " << executable() << " (pid " << pid() << ", "
               << log_path().string() << ") -----\n"
               << log() << "----- end of log -----\n";
+}
+
+bool log_shows(const process_guard& proc, std::string_view text, std::chrono::milliseconds guard) {
+    const auto deadline = std::chrono::steady_clock::now() + guard;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (proc.log().find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file only
+    }
+    return false;
 }
 
 run_result run_to_exit(const std::string& executable, const std::vector<std::string>& args,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tradebus/common/child_process.hpp"
@@ -23,6 +24,11 @@ class process_guard : public common::child_process {
     /// Prints the log to stderr with a header naming the process.
     void dump_log() const;
 };
+
+/// Waits (a hang guard, polling the log file) until `proc`'s log contains `text`; false when
+/// `guard` passed first.
+bool log_shows(const process_guard& proc, std::string_view text,
+               std::chrono::milliseconds guard = std::chrono::seconds(10));
 
 /// Runs `executable` to completion (killed after `timeout`) and returns its exit status and
 /// everything it printed, e.g. for config-error and --help checks.

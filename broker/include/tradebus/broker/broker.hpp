@@ -1,6 +1,6 @@
 // The broker process: binds the data plane (XSUB for publishers, XPUB for subscribers) and the
 // control plane (ROUTER answering REQ), then runs one reactor loop over the three sockets and
-// the liveness timers until SIGTERM/SIGINT (STYLE.md §9, THREADING.md).
+// the liveness timers until SIGTERM/SIGINT (ARCHITECTURE.md "The loop", THREADING.md).
 #pragma once
 
 #include "tradebus/broker/config.hpp"

@@ -1,6 +1,7 @@
 // The broker's configuration (config/broker.toml): loaded into a plain struct by one function
 // that validates every key through common::section and reports every problem at once as
-// `file:line:col: key: expected ..., got ...`, before anything is bound (STYLE.md §6).
+// `file:line:col: key: expected ..., got ...`, before anything is bound (ARCHITECTURE.md
+// "Config validation").
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
-// Every broker default in one place, each with its unit and why (STYLE.md §6, nats const.go).
-// config/broker.toml ships the same values with a comment per key; config.cpp reads them from
-// here so the two cannot silently disagree with the code.
+// Every broker default in one place, each with its unit and why (ARCHITECTURE.md "Config
+// validation", nats const.go). config/broker.toml ships the same values with a comment per key;
+// config.cpp reads them from here so the two cannot silently disagree with the code.
 #pragma once
 
 #include <cstddef>
@@ -81,7 +81,7 @@ inline constexpr std::int64_t max_heartbeat_interval_ms = 60'000;
 inline constexpr std::size_t data_drain_budget = 1024;
 inline constexpr std::size_t control_drain_budget = 64;
 /// Longest poll wait: how late the loop may notice the stop flag set by SIGTERM (the handler
-/// only sets a flag, STYLE.md §9) and how late a watchdog ping may be.
+/// only sets a flag: ARCHITECTURE.md "The loop") and how late a watchdog ping may be.
 inline constexpr std::int64_t max_poll_wait_ms = 100;
 /// While the recorder is stalled, how often the held message is offered again, ms. Short: the
 /// bus waits on it; not zero: XPUB cannot signal when its queue has room, so 0 would spin.

@@ -1,4 +1,4 @@
-// The node lifecycle as one table (DESIGN.md "Node lifecycle", malamute's mlm_server.xml):
+// The node lifecycle as one table (ARCHITECTURE.md "Node lifecycle", malamute's mlm_server.xml):
 // every (state, event, guard) the control plane can meet maps to a row that either moves the
 // node to a state (published on sys.node.health when it changes) or refuses the request with an
 // error code, leaving the state unchanged. The last row is the catch-all. control_plane.cpp

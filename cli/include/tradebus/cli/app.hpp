@@ -14,7 +14,8 @@
 
 namespace tradebus::cli {
 
-/// Exit codes (STYLE.md §4): 2 = usage or config, 1 = runtime failure.
+/// Exit codes (ARCHITECTURE.md "Errors at the boundaries"): 2 = usage or config, 1 = runtime
+/// failure.
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int failure = 1;

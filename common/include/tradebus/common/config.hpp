@@ -1,7 +1,7 @@
-// Validating TOML reader shared by the broker and every node (STYLE.md §6). It reads a file into
-// plain structs through `section` views that check types and ranges, remember which keys were
-// read, and report unknown keys at the end, collecting every problem in the form
-// `file:line:col: key: expected ..., got ...` so one run shows them all.
+// Validating TOML reader shared by the broker and every node (ARCHITECTURE.md "Config
+// validation"). It reads a file into plain structs through `section` views that check types and
+// ranges, remember which keys were read, and report unknown keys at the end, collecting every
+// problem in the form `file:line:col: key: expected ..., got ...` so one run shows them all.
 #pragma once
 
 #include <toml++/toml.h>

@@ -13,9 +13,11 @@ namespace tradebus::common {
 /// The version string every binary prints and registers with ("0.1.0+<git sha>").
 [[nodiscard]] std::string_view version() noexcept;
 
-/// Builds the default spdlog logger named `instance`. Colour stderr on a TTY; under systemd
-/// (JOURNAL_STREAM set) no timestamp, since journald adds one. `level` is a spdlog level name;
-/// SPDLOG_LEVEL in the environment overrides it. Returns false for an unknown level name.
+/// Builds the default spdlog logger named `instance`. Colour stderr on a TTY. When stderr is
+/// systemd's journal stream (JOURNAL_STREAM names its device and inode), each line starts with
+/// its sd-daemon(3) priority ("<4>" for a warning) and carries no timestamp, since journald adds
+/// one. `level` is a spdlog level name; SPDLOG_LEVEL in the environment overrides it. Returns false
+/// for an unknown level name.
 bool init_logging(std::string_view instance, std::string_view level);
 
 /// SIGINT/SIGTERM set a flag (and nothing else). Install once at startup.
@@ -38,7 +40,8 @@ void notify_watchdog();
 [[nodiscard]] std::int64_t mono_ms() noexcept;
 
 /// Counts an event on every call and lets the caller log at most once per `period`, reporting
-/// how many happened since the last report (STYLE.md §4: always count, log at most 1/s).
+/// how many happened since the last report (always count, log at most 1/s: CONTRIBUTING.md "Bad
+/// input").
 class rate_limited {
   public:
     explicit rate_limited(std::chrono::milliseconds period = std::chrono::seconds(1))

@@ -1,5 +1,6 @@
-// Topic names: the only place topic strings are built (STYLE.md §3). Topics are dot-separated,
-// general to specific, symbol last, and matched by ZeroMQ byte prefix (PROTOCOL.md "Topics").
+// Topic names: the only place topic strings are built (CONTRIBUTING.md "Naming"). Topics are
+// dot-separated, general to specific, symbol last, and matched by ZeroMQ byte prefix
+// (PROTOCOL.md "Topics").
 #pragma once
 
 #include <optional>

@@ -29,7 +29,7 @@ inline constexpr std::int64_t price_scale = 100'000'000;
 enum class side : std::uint8_t { buy, sell, flat };
 /// "MARKET"/"LIMIT" on the wire.
 enum class order_type : std::uint8_t { market, limit };
-/// Node lifecycle states as the broker tracks them (DESIGN.md "Node lifecycle").
+/// Node lifecycle states as the broker tracks them (ARCHITECTURE.md "Node lifecycle").
 enum class health : std::uint8_t { starting, healthy, degraded, unhealthy, stopping, stopped };
 /// Trading state of the desk (risk's and the broker's view): "active"/"reducing"/"halted".
 enum class trading_state : std::uint8_t { active, reducing, halted };
