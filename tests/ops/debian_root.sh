@@ -60,10 +60,11 @@ debian_root_new() {
 
 # debian_root_run DIR SCRIPT: runs the bash SCRIPT as root inside DIR (chroot) with /proc, /dev,
 # /sys, a private /run and the shared package cache mounted, in a mount namespace of its own, so
-# every mount is gone when it returns, whatever happened inside.
+# every mount is gone when it returns, whatever happened inside. One at a time per cache: apt
+# locks the package cache, so a second run waits for the first.
 debian_root_run() {
     local dir=$1 script=$2
-    unshare --mount --propagation private bash -c '
+    flock "$root_cache/apt-archives" unshare --mount --propagation private bash -c '
         set -e
         dir=$1
         mount --bind /proc "$dir/proc"
