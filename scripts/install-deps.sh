@@ -28,6 +28,7 @@ packages=(
   jq                                 # LAN test reads `tradebus status --json`
   systemd                            # systemd-analyze verify on our unit files
   debootstrap                        # CI guard: a minimal Debian 12 root for install checks
+  file                               # cpack -G DEB: dpkg-shlibdeps' Depends need file(1)
   python3                            # scripts/gen_sample_quotes.py (regenerates the sample CSV)
 )
 
@@ -35,7 +36,7 @@ packages=(
 # the tests call, beyond what every Debian system has (bash, coreutils, grep, sed, awk,
 # util-linux: setsid, unshare, flock, mount).
 commands=(
-  c++ make cmake ctest cpack pkg-config dpkg-shlibdeps
+  c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file
   git clang++ clang-format
   ip jq systemd-analyze debootstrap python3
 )
