@@ -3,8 +3,8 @@
 // per day, symbol, rule and trading-state change).
 #include "tradebus/cli/journal_report.hpp"
 
-#include <cmath>
 #include <ctime>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <type_traits>
@@ -22,45 +22,11 @@
 
 namespace tradebus::cli {
 
-std::int64_t symbol_summary::avg_px() const noexcept {
-    if (position == 0) return 0;
-    return static_cast<std::int64_t>(
-        std::llround(static_cast<double>(cost) / static_cast<double>(position)));
-}
-
-void symbol_summary::apply_fill(bool buy, std::int64_t qty, std::int64_t px) {
-    if (qty <= 0) return;
-    ++fills;
-    volume += qty;
-    (buy ? bought : sold) += qty;
-    const std::int64_t signed_qty = buy ? qty : -qty;
-    if (position == 0 || (position > 0) == buy) {  // open or add: average in
-        position += signed_qty;
-        cost += px * signed_qty;
-        return;
-    }
-    // Reduce, close or flip: the closed part realizes against the average cost.
-    const std::int64_t open = position > 0 ? position : -position;
-    const std::int64_t closed = qty < open ? qty : open;
-    const std::int64_t closed_cost =
-        closed == open ? cost
-                       : static_cast<std::int64_t>(
-                             std::llround(static_cast<double>(cost) * static_cast<double>(closed) /
-                                          static_cast<double>(open)));
-    // Long: proceeds px*closed minus its cost; short (cost < 0): cost back minus px*closed.
-    realized_pnl += position > 0 ? px * closed - closed_cost : -closed_cost - px * closed;
-    cost -= closed_cost;
-    position += position > 0 ? -closed : closed;
-    const std::int64_t rest = qty - closed;
-    if (rest > 0) {  // flip: the rest opens the other side at px
-        position = buy ? rest : -rest;
-        cost = px * position;
-    }
-}
+namespace money = schema::money;
 
 std::int64_t day_summary::realized_pnl() const noexcept {
     std::int64_t total = 0;
-    for (const auto& [sym, s] : symbols) total += s.realized_pnl;
+    for (const auto& [sym, s] : symbols) total = money::add(total, s.realized_pnl);
     return total;
 }
 
@@ -120,18 +86,18 @@ void report_builder::add(const journal::record& rec) {
         [&](const auto& body) {
             using T = std::decay_t<decltype(body)>;
             if constexpr (std::is_same_v<T, schema::fill>) {
-                if (body.dir != schema::side::buy && body.dir != schema::side::sell) return;
-                symbol_summary& book = book_[body.symbol];
-                const symbol_summary before = book;
-                book.apply_fill(body.dir == schema::side::buy, body.qty, body.px);
+                // What risk's position book does with the same fill (schema::money::position).
+                if (body.dir == schema::side::flat || body.qty <= 0 || body.px <= 0) return;
+                money::position& book = book_[body.symbol];
+                const std::int64_t realized = book.apply_fill(body.dir, body.qty, body.px);
                 symbol_summary& s = d.symbols[body.symbol];
-                s.fills += book.fills - before.fills;
-                s.volume += book.volume - before.volume;
-                s.bought += book.bought - before.bought;
-                s.sold += book.sold - before.sold;
-                s.realized_pnl += book.realized_pnl - before.realized_pnl;
-                s.position = book.position;
-                s.cost = book.cost;
+                ++s.fills;
+                s.volume = money::add(s.volume, body.qty);
+                std::int64_t& side_total = body.dir == schema::side::buy ? s.bought : s.sold;
+                side_total = money::add(side_total, body.qty);
+                s.realized_pnl = money::add(s.realized_pnl, realized);
+                s.position = book.qty;
+                s.avg_px = book.avg_px;
             } else if constexpr (std::is_same_v<T, schema::order_rejected>) {
                 ++d.rejections_by_rule[body.rule];
             } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
@@ -184,6 +150,13 @@ std::string halts_resumes(const std::vector<state_change>& changes) {
     return std::to_string(halts) + " halt(s), " + std::to_string(resumes) + " resume(s)";
 }
 
+// A fixed-point amount; one that hit the int64 bound says so instead of passing for exact.
+std::string money_text(std::int64_t v) {
+    const bool saturated = v == std::numeric_limits<std::int64_t>::max() ||
+                           v == std::numeric_limits<std::int64_t>::min();
+    return format_fixed(v) + (saturated ? " (saturated)" : "");
+}
+
 void append_counts_json(std::string& out, const std::map<std::string, std::uint64_t>& counts) {
     out += '{';
     bool first = true;
@@ -216,10 +189,9 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
             for (const auto& [sym, s] : d.symbols) {
                 t.add({printable(sym), std::to_string(s.fills), std::to_string(s.volume),
                        std::to_string(s.bought), std::to_string(s.sold), std::to_string(s.position),
-                       s.position == 0 ? "-" : format_fixed(s.avg_px()),
-                       format_fixed(s.realized_pnl)});
+                       s.position == 0 ? "-" : money_text(s.avg_px), money_text(s.realized_pnl)});
             }
-            t.add({"TOTAL", "", "", "", "", "", "", format_fixed(d.realized_pnl())});
+            t.add({"TOTAL", "", "", "", "", "", "", money_text(d.realized_pnl())});
             out += t.render();
         }
         out += "risk rejections: " + std::to_string(total(d.rejections_by_rule)) + " (" +
@@ -266,7 +238,7 @@ std::string report_json(const std::vector<day_summary>& days, std::string_view d
                    ",\"bought\":" + std::to_string(s.bought) +
                    ",\"sold\":" + std::to_string(s.sold) +
                    ",\"position\":" + std::to_string(s.position) +
-                   ",\"avg_px\":" + std::to_string(s.avg_px()) +
+                   ",\"avg_px\":" + std::to_string(s.avg_px) +
                    ",\"realized_pnl\":" + std::to_string(s.realized_pnl) + "}";
         }
         out +=

@@ -1138,33 +1138,6 @@ struct trading_journal {
 };
 }  // namespace
 
-TEST_CASE("cli: journal report average-cost P&L: add, reduce, close, flip, short") {
-    symbol_summary s;
-    s.apply_fill(true, 10, px(100));
-    s.apply_fill(true, 10, px(110));
-    CHECK(s.position == 20);
-    CHECK(s.avg_px() == px(105));
-    s.apply_fill(false, 15, px(120));
-    CHECK(s.realized_pnl == px(225));  // (120 - 105) x 15
-    CHECK(s.position == 5);
-    CHECK(s.avg_px() == px(105));
-    s.apply_fill(false, 10, px(100));  // closes 5 at a loss of 25, opens short 5 @ 100
-    CHECK(s.realized_pnl == px(200));
-    CHECK(s.position == -5);
-    CHECK(s.avg_px() == px(100));
-    s.apply_fill(false, 5, px(80));  // short more: avg (500 + 400) / 10 = 90
-    CHECK(s.avg_px() == px(90));
-    s.apply_fill(true, 4, px(85));  // cover 4: +5 each
-    CHECK(s.realized_pnl == px(220));
-    CHECK(s.position == -6);
-    s.apply_fill(true, 6, px(95));  // cover the rest: -5 each, flat
-    CHECK(s.realized_pnl == px(190));
-    CHECK(s.position == 0);
-    CHECK(s.avg_px() == 0);
-    CHECK(s.fills == 7);
-    CHECK(s.volume == 60);
-}
-
 TEST_CASE("cli: journal report per day from a real journal") {
     trading_journal j;
     captured c;
