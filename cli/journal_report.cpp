@@ -60,7 +60,13 @@ void report_builder::add(const journal::record& rec) {
     if ((rec.flags & journal::format::flags::gap_marker) != 0) {
         if (const auto g = decode_gap(rec.body)) {
             if (g->kind == "broker_restart") {
-                ++d.broker_restarts;
+                // The journal writes these on sys.broker.started once the broker's control
+                // plane showed a new epoch (FORMAT.md); a marker anywhere else is no such one.
+                if (rec.topic == schema::topics::broker_started) {
+                    ++d.broker_restarts;
+                } else {
+                    ++d.undecodable;
+                }
             } else if (g->kind == "restart") {
                 ++d.restarts;
             } else {
@@ -82,6 +88,12 @@ void report_builder::add(const journal::record& rec) {
         return;
     }
     const std::string_view topic = rec.topic;
+    // The journal records what passed, also a body on a topic its type does not belong to (a
+    // fill on md.tick.X, a replay under a prefix): no trade, rejection or halt of this bus.
+    if (!schema::topics::type_belongs(ev->type_name(), topic)) {
+        ++d.misrouted;
+        return;
+    }
     std::visit(
         [&](const auto& body) {
             using T = std::decay_t<decltype(body)>;
@@ -103,13 +115,12 @@ void report_builder::add(const journal::record& rec) {
             } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
                 ++d.exec_rejects_by_code[body.code];
             } else if constexpr (std::is_same_v<T, schema::trading_state_changed>) {
-                if (topic == schema::topics::trading || topic == schema::topics::risk_state) {
-                    d.trading.push_back({.recv_ts_ns = rec.recv_ts_ns,
-                                         .topic = std::string(topic),
-                                         .state = std::string(schema::to_string(body.state)),
-                                         .by = body.by,
-                                         .reason = body.reason});
-                }
+                // On sys.trading or risk.state (type_belongs above).
+                d.trading.push_back({.recv_ts_ns = rec.recv_ts_ns,
+                                     .topic = std::string(topic),
+                                     .state = std::string(schema::to_string(body.state)),
+                                     .by = body.by,
+                                     .reason = body.reason});
             }
         },
         ev->body);
@@ -208,6 +219,10 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
                " messages lost), " + std::to_string(d.restarts) + " publisher restart(s), " +
                std::to_string(d.broker_restarts) + " broker restart(s)";
         if (d.undecodable > 0) out += ", " + std::to_string(d.undecodable) + " undecodable";
+        if (d.misrouted > 0) {
+            out +=
+                ", " + std::to_string(d.misrouted) + " misrouted (type not of its topic) left out";
+        }
         out += "\n";
     }
     if (damaged > 0) {
@@ -264,7 +279,8 @@ std::string report_json(const std::vector<day_summary>& days, std::string_view d
                ",\"missing\":" + std::to_string(d.missing) +
                ",\"restarts\":" + std::to_string(d.restarts) +
                ",\"broker_restarts\":" + std::to_string(d.broker_restarts) +
-               ",\"undecodable\":" + std::to_string(d.undecodable) + "}";
+               ",\"undecodable\":" + std::to_string(d.undecodable) +
+               ",\"misrouted\":" + std::to_string(d.misrouted) + "}";
     }
     out += "]}";
     return out;

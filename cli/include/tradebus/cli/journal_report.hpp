@@ -40,8 +40,9 @@ struct day_summary {
     std::map<std::string, std::uint64_t> exec_rejects_by_code;
     std::vector<state_change> trading;                  // sys.trading and risk.state, in log order
     std::uint64_t gaps = 0, missing = 0, restarts = 0;  // the journal's gap markers
-    std::uint64_t broker_restarts = 0;                  // its broker_restart markers
+    std::uint64_t broker_restarts = 0;  // its broker_restart markers on sys.broker.started
     std::uint64_t undecodable = 0;
+    std::uint64_t misrouted = 0;  // events on a topic their type does not belong to: left out
     [[nodiscard]] std::int64_t realized_pnl() const noexcept;
 };
 
@@ -73,7 +74,8 @@ class report_builder {
 /// One JSON object: {"dir","utc","damaged","days":[{"day","records","symbols":{SYM:{"fills",
 /// "volume","bought","sold","position","avg_px","realized_pnl"}},"realized_pnl",
 /// "rejections_by_rule":{..},"exec_rejects_by_code":{..},"trading":[{"recv_ts_ns","topic",
-/// "state","by","reason"}],"gaps","missing","restarts","broker_restarts","undecodable"}]};
+/// "state","by","reason"}],"gaps","missing","restarts","broker_restarts","undecodable",
+/// "misrouted"}]};
 /// fixed-point ints.
 [[nodiscard]] std::string report_json(const std::vector<day_summary>& days, std::string_view dir,
                                       bool utc, std::uint64_t damaged);
