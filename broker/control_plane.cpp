@@ -107,11 +107,7 @@ void control_plane::set_advertised(std::string xsub, std::string xpub) {
 }
 
 schema::error_reply control_plane::decode_failure(const schema::decode_error& e) {
-    if (e.key == "v") return error(code::unsupported_version, e.to_string());
-    if (e.key == "type" && e.reason.rfind("unknown", 0) == 0) {
-        return error(code::unknown_type, e.to_string());
-    }
-    return error(code::bad_request, e.to_string());
+    return error(schema::error_code_for(e), e.to_string());
 }
 
 void control_plane::handle_frame(std::string_view request, std::int64_t now_ms, std::string& reply,

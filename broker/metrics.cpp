@@ -223,6 +223,9 @@ void node_families(const control_plane& cp, std::int64_t now_ms, exposition& out
          &schema::node_counters::gaps},
         {"tradebus_node_decode_errors_total", "counter",
          "Messages the node could not decode (heartbeat).", &schema::node_counters::decode_errors},
+        {"tradebus_node_misrouted_total", "counter",
+         "Events the node ignored: their type does not belong to their topic (heartbeat).",
+         &schema::node_counters::misrouted},
         {"tradebus_node_queue_depth", "gauge", "The node's own queue depth (heartbeat).",
          &schema::node_counters::queue_depth},
     };

@@ -3,8 +3,8 @@
 // per day, symbol, rule and trading-state change).
 #include "tradebus/cli/journal_report.hpp"
 
-#include <cmath>
 #include <ctime>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <type_traits>
@@ -22,45 +22,11 @@
 
 namespace tradebus::cli {
 
-std::int64_t symbol_summary::avg_px() const noexcept {
-    if (position == 0) return 0;
-    return static_cast<std::int64_t>(
-        std::llround(static_cast<double>(cost) / static_cast<double>(position)));
-}
-
-void symbol_summary::apply_fill(bool buy, std::int64_t qty, std::int64_t px) {
-    if (qty <= 0) return;
-    ++fills;
-    volume += qty;
-    (buy ? bought : sold) += qty;
-    const std::int64_t signed_qty = buy ? qty : -qty;
-    if (position == 0 || (position > 0) == buy) {  // open or add: average in
-        position += signed_qty;
-        cost += px * signed_qty;
-        return;
-    }
-    // Reduce, close or flip: the closed part realizes against the average cost.
-    const std::int64_t open = position > 0 ? position : -position;
-    const std::int64_t closed = qty < open ? qty : open;
-    const std::int64_t closed_cost =
-        closed == open ? cost
-                       : static_cast<std::int64_t>(
-                             std::llround(static_cast<double>(cost) * static_cast<double>(closed) /
-                                          static_cast<double>(open)));
-    // Long: proceeds px*closed minus its cost; short (cost < 0): cost back minus px*closed.
-    realized_pnl += position > 0 ? px * closed - closed_cost : -closed_cost - px * closed;
-    cost -= closed_cost;
-    position += position > 0 ? -closed : closed;
-    const std::int64_t rest = qty - closed;
-    if (rest > 0) {  // flip: the rest opens the other side at px
-        position = buy ? rest : -rest;
-        cost = px * position;
-    }
-}
+namespace money = schema::money;
 
 std::int64_t day_summary::realized_pnl() const noexcept {
     std::int64_t total = 0;
-    for (const auto& [sym, s] : symbols) total += s.realized_pnl;
+    for (const auto& [sym, s] : symbols) total = money::add(total, s.realized_pnl);
     return total;
 }
 
@@ -94,7 +60,13 @@ void report_builder::add(const journal::record& rec) {
     if ((rec.flags & journal::format::flags::gap_marker) != 0) {
         if (const auto g = decode_gap(rec.body)) {
             if (g->kind == "broker_restart") {
-                ++d.broker_restarts;
+                // The journal writes these on sys.broker.started once the broker's control
+                // plane showed a new epoch (FORMAT.md); a marker anywhere else is no such one.
+                if (rec.topic == schema::topics::broker_started) {
+                    ++d.broker_restarts;
+                } else {
+                    ++d.undecodable;
+                }
             } else if (g->kind == "restart") {
                 ++d.restarts;
             } else {
@@ -116,34 +88,39 @@ void report_builder::add(const journal::record& rec) {
         return;
     }
     const std::string_view topic = rec.topic;
+    // The journal records what passed, also a body on a topic its type does not belong to (a
+    // fill on md.tick.X, a replay under a prefix): no trade, rejection or halt of this bus.
+    if (!schema::topics::type_belongs(ev->type_name(), topic)) {
+        ++d.misrouted;
+        return;
+    }
     std::visit(
         [&](const auto& body) {
             using T = std::decay_t<decltype(body)>;
             if constexpr (std::is_same_v<T, schema::fill>) {
-                if (body.dir != schema::side::buy && body.dir != schema::side::sell) return;
-                symbol_summary& book = book_[body.symbol];
-                const symbol_summary before = book;
-                book.apply_fill(body.dir == schema::side::buy, body.qty, body.px);
+                // What risk's position book does with the same fill (schema::money::position).
+                if (body.dir == schema::side::flat || body.qty <= 0 || body.px <= 0) return;
+                money::position& book = book_[body.symbol];
+                const std::int64_t realized = book.apply_fill(body.dir, body.qty, body.px);
                 symbol_summary& s = d.symbols[body.symbol];
-                s.fills += book.fills - before.fills;
-                s.volume += book.volume - before.volume;
-                s.bought += book.bought - before.bought;
-                s.sold += book.sold - before.sold;
-                s.realized_pnl += book.realized_pnl - before.realized_pnl;
-                s.position = book.position;
-                s.cost = book.cost;
+                ++s.fills;
+                s.volume = money::add(s.volume, body.qty);
+                std::int64_t& side_total = body.dir == schema::side::buy ? s.bought : s.sold;
+                side_total = money::add(side_total, body.qty);
+                s.realized_pnl = money::add(s.realized_pnl, realized);
+                s.position = book.qty;
+                s.avg_px = book.avg_px;
             } else if constexpr (std::is_same_v<T, schema::order_rejected>) {
                 ++d.rejections_by_rule[body.rule];
             } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
                 ++d.exec_rejects_by_code[body.code];
             } else if constexpr (std::is_same_v<T, schema::trading_state_changed>) {
-                if (topic == schema::topics::trading || topic == schema::topics::risk_state) {
-                    d.trading.push_back({.recv_ts_ns = rec.recv_ts_ns,
-                                         .topic = std::string(topic),
-                                         .state = std::string(schema::to_string(body.state)),
-                                         .by = body.by,
-                                         .reason = body.reason});
-                }
+                // On sys.trading or risk.state (type_belongs above).
+                d.trading.push_back({.recv_ts_ns = rec.recv_ts_ns,
+                                     .topic = std::string(topic),
+                                     .state = std::string(schema::to_string(body.state)),
+                                     .by = body.by,
+                                     .reason = body.reason});
             }
         },
         ev->body);
@@ -184,6 +161,13 @@ std::string halts_resumes(const std::vector<state_change>& changes) {
     return std::to_string(halts) + " halt(s), " + std::to_string(resumes) + " resume(s)";
 }
 
+// A fixed-point amount; one that hit the int64 bound says so instead of passing for exact.
+std::string money_text(std::int64_t v) {
+    const bool saturated = v == std::numeric_limits<std::int64_t>::max() ||
+                           v == std::numeric_limits<std::int64_t>::min();
+    return format_fixed(v) + (saturated ? " (saturated)" : "");
+}
+
 void append_counts_json(std::string& out, const std::map<std::string, std::uint64_t>& counts) {
     out += '{';
     bool first = true;
@@ -216,10 +200,9 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
             for (const auto& [sym, s] : d.symbols) {
                 t.add({printable(sym), std::to_string(s.fills), std::to_string(s.volume),
                        std::to_string(s.bought), std::to_string(s.sold), std::to_string(s.position),
-                       s.position == 0 ? "-" : format_fixed(s.avg_px()),
-                       format_fixed(s.realized_pnl)});
+                       s.position == 0 ? "-" : money_text(s.avg_px), money_text(s.realized_pnl)});
             }
-            t.add({"TOTAL", "", "", "", "", "", "", format_fixed(d.realized_pnl())});
+            t.add({"TOTAL", "", "", "", "", "", "", money_text(d.realized_pnl())});
             out += t.render();
         }
         out += "risk rejections: " + std::to_string(total(d.rejections_by_rule)) + " (" +
@@ -236,6 +219,10 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
                " messages lost), " + std::to_string(d.restarts) + " publisher restart(s), " +
                std::to_string(d.broker_restarts) + " broker restart(s)";
         if (d.undecodable > 0) out += ", " + std::to_string(d.undecodable) + " undecodable";
+        if (d.misrouted > 0) {
+            out +=
+                ", " + std::to_string(d.misrouted) + " misrouted (type not of its topic) left out";
+        }
         out += "\n";
     }
     if (damaged > 0) {
@@ -266,7 +253,7 @@ std::string report_json(const std::vector<day_summary>& days, std::string_view d
                    ",\"bought\":" + std::to_string(s.bought) +
                    ",\"sold\":" + std::to_string(s.sold) +
                    ",\"position\":" + std::to_string(s.position) +
-                   ",\"avg_px\":" + std::to_string(s.avg_px()) +
+                   ",\"avg_px\":" + std::to_string(s.avg_px) +
                    ",\"realized_pnl\":" + std::to_string(s.realized_pnl) + "}";
         }
         out +=
@@ -292,7 +279,8 @@ std::string report_json(const std::vector<day_summary>& days, std::string_view d
                ",\"missing\":" + std::to_string(d.missing) +
                ",\"restarts\":" + std::to_string(d.restarts) +
                ",\"broker_restarts\":" + std::to_string(d.broker_restarts) +
-               ",\"undecodable\":" + std::to_string(d.undecodable) + "}";
+               ",\"undecodable\":" + std::to_string(d.undecodable) +
+               ",\"misrouted\":" + std::to_string(d.misrouted) + "}";
     }
     out += "]}";
     return out;

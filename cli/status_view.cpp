@@ -54,14 +54,16 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
                           {"PUBLISHED", text_table::align::right},
                           {"RECEIVED", text_table::align::right},
                           {"GAPS", text_table::align::right},
-                          {"DECODE ERR", text_table::align::right}});
+                          {"DECODE ERR", text_table::align::right},
+                          {"MISROUTED", text_table::align::right}});
         for (const auto& n : s.nodes) {
             nodes.add({printable(n.name), or_dash(n.kind), or_dash(n.host),
                        n.pid > 0 ? std::to_string(n.pid) : "-",
                        std::string(schema::to_string(n.state)),
                        heartbeat_age(n.last_heartbeat_age_ms), join(n.depends_on, ",", "-"),
                        std::to_string(n.counters.published), std::to_string(n.counters.received),
-                       std::to_string(n.counters.gaps), std::to_string(n.counters.decode_errors)});
+                       std::to_string(n.counters.gaps), std::to_string(n.counters.decode_errors),
+                       std::to_string(n.counters.misrouted)});
         }
         out += nodes.render();
     }

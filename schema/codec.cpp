@@ -478,6 +478,14 @@ std::string_view type_name(const control_message& msg) {
     return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::type_name; }, msg);
 }
 
+std::string_view error_code_for(const decode_error& e) noexcept {
+    if (e.key == "v") return error_code::unsupported_version;
+    // A str `type` that names nothing ("unknown control message type ..."); a missing or
+    // non-str `type` is a malformed request like any other.
+    if (e.key == "type" && e.reason.starts_with("unknown")) return error_code::unknown_type;
+    return error_code::bad_request;
+}
+
 result<event> decode_event(std::string_view bytes) {
     try {
         return decode_event_impl(bytes);

@@ -44,6 +44,41 @@ std::optional<std::string> check(std::string_view t, bool as_prefix) {
 }
 }  // namespace
 
+bool type_belongs(std::string_view type, std::string_view topic) noexcept {
+    struct home {
+        std::string_view type, topic;
+        bool prefix;  // topic + symbol (or node name, run id); else the exact topic
+    };
+    // The events table of PROTOCOL.md, one row per (type, topic).
+    static constexpr home homes[] = {
+        {"tick", md_tick, true},
+        {"bar", md_bar, true},
+        {"signal", signal, true},
+        {"order", approved, true},
+        {"order_rejected", rejected, true},
+        {"order_ack", exec_ack, true},
+        {"fill", exec_fill, true},
+        {"exec_reject", exec_reject, true},
+        {"position", position, true},
+        {"trading_state", trading, false},
+        {"trading_state", risk_state, false},
+        {"node_health", node_health, false},
+        {"node_registered", node_registered, false},
+        {"broker_started", broker_started, false},
+        {"probe", probe, true},
+        {"probe", bench, true},
+        {"acl_violation", acl_violation, false},
+    };
+    for (const auto& h : homes) {
+        if (h.type != type) continue;
+        if (h.prefix ? topic.size() > h.topic.size() && topic.starts_with(h.topic)
+                     : topic == h.topic) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::optional<std::string> topic_error(std::string_view topic) { return check(topic, false); }
 std::optional<std::string> prefix_error(std::string_view prefix) { return check(prefix, true); }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "tradebus/runtime/record_frames.hpp"
@@ -11,6 +13,26 @@ namespace tradebus::journal {
 
 namespace {
 constexpr int requests_per_wakeup = 16;  // then back to live events
+
+// Whether a control message is a request (to some endpoint) rather than a reply.
+bool is_request(const schema::control_message& m) {
+    return std::visit(
+        [](const auto& msg) {
+            using T = std::decay_t<decltype(msg)>;
+            return std::is_same_v<T, schema::register_request> ||
+                   std::is_same_v<T, schema::heartbeat_request> ||
+                   std::is_same_v<T, schema::deregister_request> ||
+                   std::is_same_v<T, schema::status_request> ||
+                   std::is_same_v<T, schema::halt_request> ||
+                   std::is_same_v<T, schema::resume_request> ||
+                   std::is_same_v<T, schema::snapshot_request> ||
+                   std::is_same_v<T, schema::announce_request> ||
+                   std::is_same_v<T, schema::lookup_request> ||
+                   std::is_same_v<T, schema::services_request> ||
+                   std::is_same_v<T, schema::journal_query>;
+        },
+        m);
+}
 }  // namespace
 
 query_service::query_service(zmq::context_t& ctx, const std::string& endpoint, std::string dir,
@@ -34,16 +56,26 @@ void query_service::answer(const std::string& request, std::string& header,
         }
         schema::encode_control(schema::error_reply{std::string(code), std::move(reason)}, header);
     };
+    // The same codes as the broker's control plane for the same failures (PROTOCOL.md
+    // "Control plane: framing"): a bad `v` is unsupported_version, a `type` naming no control
+    // message is unknown_type; a request meant for the broker is not_allowed here, as a
+    // journal_query is there; a reply sent as a request is bad_request.
     auto decoded = schema::decode_control(request);
     if (!decoded) {
-        refuse(schema::error_code::bad_request, decoded.error().to_string());
+        refuse(schema::error_code_for(decoded.error()), decoded.error().to_string());
         return;
     }
     const auto* q = std::get_if<schema::journal_query>(&decoded.value());
     if (q == nullptr) {
-        refuse(schema::error_code::unknown_type,
-               "this is the journal's query endpoint: expected journal_query, got \"" +
-                   std::string(schema::type_name(decoded.value())) + "\"");
+        const std::string type(schema::type_name(decoded.value()));
+        if (is_request(decoded.value())) {
+            refuse(schema::error_code::not_allowed,
+                   "\"" + type +
+                       "\" is answered by the broker's control endpoint, not the journal's "
+                       "query endpoint (which answers journal_query)");
+        } else {
+            refuse(schema::error_code::bad_request, "\"" + type + "\" is a reply, not a request");
+        }
         return;
     }
     if (auto why = check_query(*q); !why.empty()) {

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "fixed_math.hpp"
+#include "tradebus/schema/money.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::risk {
+
+namespace money = schema::money;
 
 namespace {
 
@@ -174,7 +176,7 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
                           fmt::format("FLAT but the {} position is already 0", s.symbol));
         }
         dir = pos > 0 ? schema::side::sell : schema::side::buy;
-        qty = fixed::abs(pos);
+        qty = money::abs(pos);
     }
     const std::int64_t requested = qty;
     const auto dir_name = schema::to_string(dir);
@@ -230,16 +232,16 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     const std::int64_t signed_qty = dir == schema::side::buy ? qty : -qty;
     const std::int64_t before = dir == schema::side::buy ? pos + open_same : pos - open_same;
     const std::int64_t after = before + signed_qty;
-    if (fixed::abs(after) > lim.max_position && fixed::abs(after) > fixed::abs(before)) {
+    if (money::abs(after) > lim.max_position && money::abs(after) > money::abs(before)) {
         return reject("max_position",
                       fmt::format("{} {} would take {} position {} (incl. open orders) to {} > "
                                   "max_position {}",
                                   dir_name, qty, s.symbol, signed_lots(before), signed_lots(after),
                                   lim.max_position));
     }
-    const std::int64_t others = fixed::add(book_.gross_notional(), -book_.notional(s.symbol));
-    const std::int64_t gross_before = fixed::add(others, fixed::mul(fixed::abs(before), q->mid_px));
-    const std::int64_t gross_after = fixed::add(others, fixed::mul(fixed::abs(after), q->mid_px));
+    const std::int64_t others = money::add(book_.gross_notional(), -book_.notional(s.symbol));
+    const std::int64_t gross_before = money::add(others, money::mul(money::abs(before), q->mid_px));
+    const std::int64_t gross_after = money::add(others, money::mul(money::abs(after), q->mid_px));
     if (gross_after > cfg_.max_gross_notional && gross_after > gross_before) {
         return reject("max_gross_notional",
                       fmt::format("{} {} {} would take gross notional {:.2f} to {:.2f} > "

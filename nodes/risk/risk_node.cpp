@@ -13,6 +13,10 @@ namespace topics = schema::topics;
 namespace {
 constexpr std::int64_t ns_per_ms = 1'000'000;
 constexpr std::int64_t timer_period_ns = 250 * ns_per_ms;
+// The trace id of an event no tick caused (PROTOCOL.md "Envelope", trace_id): risk's state at
+// start, an operator halt or resume, positions republished after recovery. Events a tick or a
+// fill caused carry that event's trace id instead.
+constexpr std::uint64_t no_trace = 0;
 }  // namespace
 
 risk_node::risk_node(risk_config cfg) : engine_(std::move(cfg)) {}
@@ -50,9 +54,8 @@ void risk_node::on_start(runtime::context& ctx) {
             n.fills, n.rejects, n.approvals, n.rejections, n.marks, book.positions().size(),
             schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(book.day_pnl()),
             schema::to_string(engine_.state()));
-        const auto trace = ctx.new_trace_id();
         for (const auto& [sym, p] : book.positions()) {
-            if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, trace);
+            if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, no_trace);
         }
         rebuild_.reset();
     }
@@ -66,7 +69,7 @@ void risk_node::on_start(runtime::context& ctx) {
         c.limits.max_position, schema::from_fixed(c.max_gross_notional),
         schema::from_fixed(c.max_daily_loss), c.max_orders_per_sec, c.price_band_bps,
         c.stale_quote_ms);
-    sync_state(ctx, ctx.new_trace_id());
+    sync_state(ctx, no_trace);
 }
 
 void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
@@ -101,7 +104,7 @@ void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
                 spdlog::debug("operator set trading state {} ({}) via {}",
                               schema::to_string(ts->state), ts->reason, env.src);
             }
-            sync_state(ctx, env.trace_id);
+            sync_state(ctx, no_trace);  // an operator's change: no tick caused it
         }
     }
 }
@@ -115,7 +118,7 @@ void risk_node::on_trading_state(runtime::context& ctx, schema::trading_state s,
     // Before on_start (registration, recovery) nothing is published: a risk.state from a risk
     // that has not rebuilt its loss stage yet would be journaled as its latest word and undo
     // the latch on the next restart. on_start publishes the state once it is known.
-    if (started_) sync_state(ctx, ctx.new_trace_id());
+    if (started_) sync_state(ctx, no_trace);
 }
 
 void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,
@@ -196,8 +199,8 @@ std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
         for (const auto& [sym, p] : engine_.book().positions()) {
             if (p.qty == 0 && p.realized_pnl == 0) continue;
             const auto* q = engine_.quote(sym);
-            publish_position(ctx, sym,
-                             q != nullptr && q->trace_id != 0 ? q->trace_id : ctx.new_trace_id());
+            // Marked to the last quote: that tick's trace (none when never quoted).
+            publish_position(ctx, sym, q != nullptr ? q->trace_id : no_trace);
         }
     }
     return now_ns + timer_period_ns;

@@ -1,10 +1,11 @@
 #include "tradebus/risk/risk_recovery.hpp"
 
-#include "fixed_math.hpp"
+#include "tradebus/schema/money.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::risk {
 
+namespace money = schema::money;
 namespace topics = schema::topics;
 
 std::vector<std::string> recovery_prefixes() {
@@ -41,7 +42,10 @@ void state_rebuild::apply(risk_engine& engine, std::string_view topic, const sch
     } else if (const auto* p = std::get_if<schema::position>(&ev.body)) {
         if (own && topics::matches(topics::position, topic)) {
             if (p->qty != 0 && p->avg_px > 0) {
-                engine.restore_mark(p->symbol, fixed::add(p->avg_px, p->unrealized_pnl / p->qty));
+                // mark = avg + unrealized / qty (in 128 bits: int64 min / -1 would overflow)
+                const auto per_lot =
+                    money::saturate(static_cast<money::int128>(p->unrealized_pnl) / p->qty);
+                engine.restore_mark(p->symbol, money::add(p->avg_px, per_lot));
                 ++counts_.marks;
             }
             return;

@@ -1,8 +1,10 @@
 #include "tradebus/risk/working_orders.hpp"
 
-#include "fixed_math.hpp"
+#include "tradebus/schema/money.hpp"
 
 namespace tradebus::risk {
+
+namespace money = schema::money;
 
 void working_orders::add(const std::string& order_id, const std::string& symbol, schema::side dir,
                          std::int64_t qty, std::int64_t now_ns) {
@@ -46,7 +48,7 @@ std::size_t working_orders::expire(std::int64_t now_ns, std::int64_t timeout_ns)
 std::int64_t working_orders::open_qty(std::string_view symbol, schema::side dir) const {
     const auto it = open_.find(symbol);
     if (it == open_.end()) return 0;
-    return fixed::saturate(dir == schema::side::buy    ? it->second.buy
+    return money::saturate(dir == schema::side::buy    ? it->second.buy
                            : dir == schema::side::sell ? it->second.sell
                                                        : 0);
 }

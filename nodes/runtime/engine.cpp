@@ -32,6 +32,9 @@ using common::mono_ms;
 constexpr std::size_t drain_budget = 1024;    // inbound messages per loop pass
 constexpr std::int64_t probe_every_ms = 100;  // data-plane probe retry while unconfirmed
 constexpr std::int64_t max_poll_ms = 100;     // upper bound on one wait (stop flag latency)
+// A sys.broker.started with another epoch sends the next heartbeat early to ask the broker;
+// at most once per this interval, however many arrive.
+constexpr std::int64_t epoch_check_every_ms = 500;
 
 std::string hostname() {
     char buf[256] = {};
@@ -243,6 +246,7 @@ class engine final : public context {
             }
             return;
         }
+        if (misrouted(topic, decoded.value())) return;
         recovery_->note_recovered(topic, decoded.value().env);
         logic_->on_recover(*this, inbound{topic, raw, decoded.value()});
     }
@@ -352,6 +356,12 @@ class engine final : public context {
             return;
         }
         const schema::event& ev = decoded.value();
+        if (misrouted(topic, ev)) {
+            if (started_ && matches_logic(topic)) {
+                logic_->on_misrouted(*this, inbound{topic, raw, ev});
+            }
+            return;
+        }
         ++counters_.received;
         const auto seen = gaps_.observe(ev.env.src, topic, ev.env.seq);
         if (seen.what == gap_tracker::outcome::gap) {
@@ -386,14 +396,40 @@ class engine final : public context {
                 spdlog::info("data plane confirmed: our own probe came back through the broker");
             }
         } else if (const auto* b = std::get_if<schema::broker_started>(&ev.body)) {
-            if (session_ != 0 && b->epoch != epoch_) {
-                note_epoch(b->epoch);
-                spdlog::warn("broker restarted (epoch {} -> {}): re-registering", epoch_, b->epoch);
-                lose_session();
-            }
+            // On sys.broker.started (anywhere else it was dropped as misrouted), where only the
+            // broker can publish. Still only a hint: the control plane confirms or not.
+            if (session_ != 0 && b->epoch != epoch_) ask_epoch(b->epoch);
         } else if (const auto* t = std::get_if<schema::trading_state_changed>(&ev.body)) {
             if (topic == topics::trading) set_trading(t->state, t->reason);
         }
+    }
+
+    // An event whose type does not belong to the topic it came on (PROTOCOL.md "Data plane
+    // frames"): counted, logged rate-limited and acted on by nobody, whoever sent it (a
+    // broker_started body on md.tick.AAPL or sys.probe.<node> is no broker restart).
+    bool misrouted(std::string_view topic, const schema::event& ev) {
+        if (topics::type_belongs(ev.type_name(), topic)) return false;
+        ++counters_.misrouted;
+        if (auto n = misrouted_log_.hit()) {
+            spdlog::warn(
+                "ignored a '{}' event from '{}' on '{}': that type does not belong to that "
+                "topic ({} in last period)",
+                ev.type_name(), ev.env.src.substr(0, 64), topic.substr(0, 64), n);
+        }
+        return true;
+    }
+
+    // A sys.broker.started announcing another epoch: ask the broker (the next heartbeat, sent
+    // now) instead of believing it. Its reply re-registers us only if the broker really changed
+    // (unknown_session, or heartbeat_ok with another epoch): nothing on the data plane can.
+    void ask_epoch(std::uint64_t announced) {
+        const std::int64_t now = mono_ms();
+        announced_epoch_ = announced;
+        if (now < next_epoch_check_ms_) return;
+        next_epoch_check_ms_ = now + epoch_check_every_ms;
+        spdlog::info("sys.broker.started announces epoch {} (ours {}): asking the broker",
+                     announced, epoch_);
+        next_control_ms_ = std::min(next_control_ms_, now);
     }
 
     void set_trading(schema::trading_state state, const std::string& reason) {
@@ -405,8 +441,9 @@ class engine final : public context {
     }
 
     // ------------------------------------------------------------------ control plane
-    // Tells the logic about a broker restart once per new epoch, whichever path saw it first
-    // (sys.broker.started, a heartbeat reply, or the re-registration).
+    // Tells the logic about a broker restart once per new epoch, whichever control-plane reply
+    // showed it first (a heartbeat reply or the re-registration; sys.broker.started alone never
+    // does: it only makes us ask).
     void note_epoch(std::uint64_t epoch) {
         if (epoch == 0 || epoch == seen_epoch_) return;
         const std::uint64_t old = seen_epoch_;
@@ -536,7 +573,9 @@ class engine final : public context {
         counters_.decode_errors += late_.undecodable();
         for (const auto& item : cached) {
             const auto decoded = schema::decode_event(item.body);
-            if (decoded) logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
+            if (decoded && !misrouted(item.topic, decoded.value())) {
+                logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
+            }
         }
         if (snapshot_phase_) {
             spdlog::info("late join: {} last value(s) from the broker's cache delivered",
@@ -555,6 +594,7 @@ class engine final : public context {
     }
 
     void on_reply(const schema::register_reply& r) {
+        announced_epoch_ = 0;  // answered: this is the broker's epoch
         const bool new_epoch = epoch_ != 0 && r.epoch != epoch_;
         note_epoch(r.epoch);
         announced_ = 0;  // a new session: offer our services again
@@ -573,11 +613,20 @@ class engine final : public context {
     }
 
     void on_reply(const schema::heartbeat_reply& r) {
+        const std::uint64_t announced = std::exchange(announced_epoch_, 0);
         if (r.epoch != epoch_) {
             note_epoch(r.epoch);
             spdlog::warn("broker epoch changed ({} -> {}): re-registering", epoch_, r.epoch);
             lose_session();
             return;
+        }
+        if (announced != 0 && announced != epoch_) {
+            if (auto n = unconfirmed_log_.hit()) {
+                spdlog::warn(
+                    "the broker's control plane still reports epoch {}: not re-registering for "
+                    "a sys.broker.started announcing epoch {} ({} in last period)",
+                    epoch_, announced, n);
+            }
         }
         on_readiness(r.ready, r.waiting_for);
         set_trading(r.trading, "reported by the broker");
@@ -696,7 +745,7 @@ class engine final : public context {
     gap_tracker gaps_;
     schema::node_counters counters_;
     common::rate_limited decode_log_, gap_log_, control_log_,
-        refusal_log_{std::chrono::seconds(10)}, unconnected_log_;
+        refusal_log_{std::chrono::seconds(10)}, unconnected_log_, misrouted_log_, unconfirmed_log_;
 
     bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;
     // Recovery (node_logic::recovery) and the logic's own sockets and services.
@@ -712,7 +761,9 @@ class engine final : public context {
     std::size_t announced_ = 0;
     bool announcing_ = false;
     std::uint64_t probe_nonce_ = 0, session_ = 0, epoch_ = 0, unconnected_drops_ = 0;
-    std::uint64_t seen_epoch_ = 0;  // the last epoch on_broker_restart was told about
+    std::uint64_t seen_epoch_ = 0;          // the last epoch on_broker_restart was told about
+    std::uint64_t announced_epoch_ = 0;     // a sys.broker.started epoch the broker is asked about
+    std::int64_t next_epoch_check_ms_ = 0;  // no early heartbeat for another one before this
     std::int64_t next_probe_ms_ = 0, next_control_ms_ = 0, timer_due_ns_ = 0;
     std::int64_t heartbeat_ms_ = cfg_.heartbeat_interval_ms, liveness_ = 0;
     int failures_ = 0;

@@ -540,6 +540,7 @@ schema::status_reply sample_status() {
     risk.counters = {};
     risk.counters.received = 12;
     risk.counters.gaps = 2;
+    risk.counters.misrouted = 3;
     s.nodes = {md, risk};
     s.start_order = {"marketdata-1", "strategy-1", "risk-1"};
     s.topics = {{.topic = "sys.trading", .messages = 2, .bytes = 200},
@@ -562,13 +563,13 @@ TEST_CASE("cli: status view shows nodes, start order, trading state, topics and 
     CHECK(l[1] == "trading: HALTED (operator halt)");
     CHECK(l[3] ==
           "NODE          KIND        HOST    PID  STATE     HEARTBEAT  DEPENDS ON"
-          "               PUBLISHED  RECEIVED  GAPS  DECODE ERR");
+          "               PUBLISHED  RECEIVED  GAPS  DECODE ERR  MISROUTED");
     CHECK(l[4] ==
           "marketdata-1  marketdata  desk-a  101  healthy   400ms ago  -"
-          "                             5000         0     0           0");
+          "                             5000         0     0           0          0");
     CHECK(l[5] ==
           "risk-1        risk        desk-a  103  starting      never  marketdata-1,strategy-1"
-          "          0        12     2           0");
+          "          0        12     2           0          3");
     CHECK(l[7] == "start order: marketdata-1 -> strategy-1 -> risk-1");
     CHECK(l[9] == "TOPIC         MESSAGES      BYTES");
     CHECK(l[10] == "md.tick.AAPL      4000  390.6 KiB");  // busiest first
@@ -1138,33 +1139,6 @@ struct trading_journal {
 };
 }  // namespace
 
-TEST_CASE("cli: journal report average-cost P&L: add, reduce, close, flip, short") {
-    symbol_summary s;
-    s.apply_fill(true, 10, px(100));
-    s.apply_fill(true, 10, px(110));
-    CHECK(s.position == 20);
-    CHECK(s.avg_px() == px(105));
-    s.apply_fill(false, 15, px(120));
-    CHECK(s.realized_pnl == px(225));  // (120 - 105) x 15
-    CHECK(s.position == 5);
-    CHECK(s.avg_px() == px(105));
-    s.apply_fill(false, 10, px(100));  // closes 5 at a loss of 25, opens short 5 @ 100
-    CHECK(s.realized_pnl == px(200));
-    CHECK(s.position == -5);
-    CHECK(s.avg_px() == px(100));
-    s.apply_fill(false, 5, px(80));  // short more: avg (500 + 400) / 10 = 90
-    CHECK(s.avg_px() == px(90));
-    s.apply_fill(true, 4, px(85));  // cover 4: +5 each
-    CHECK(s.realized_pnl == px(220));
-    CHECK(s.position == -6);
-    s.apply_fill(true, 6, px(95));  // cover the rest: -5 each, flat
-    CHECK(s.realized_pnl == px(190));
-    CHECK(s.position == 0);
-    CHECK(s.avg_px() == 0);
-    CHECK(s.fills == 7);
-    CHECK(s.volume == 60);
-}
-
 TEST_CASE("cli: journal report per day from a real journal") {
     trading_journal j;
     captured c;
@@ -1181,8 +1155,8 @@ TEST_CASE("cli: journal report per day from a real journal") {
                         R"("exec_rejects_by_code":{"no_quote":1},"trading":[)"));
     CHECK(contains(out, R"("topic":"sys.trading","state":"halted","by":"op","reason":"lunch"})"));
     CHECK(contains(out, R"("topic":"risk.state","state":"active","by":"risk","reason":""})"));
-    CHECK(
-        contains(out, R"("gaps":1,"missing":4,"restarts":0,"broker_restarts":0,"undecodable":0})"));
+    CHECK(contains(out, R"("gaps":1,"missing":4,"restarts":0,"broker_restarts":0,"undecodable":0,)"
+                        R"("misrouted":0})"));
     // The next day carries the short over: buying 5 back at 90 realizes +50.
     CHECK(contains(out, R"({"day":"2023-11-15","records":1,"symbols":{"AAPL":{"fills":1,)"
                         R"("volume":5,"bought":5,"sold":0,"position":0,"avg_px":0,)"
@@ -1224,6 +1198,71 @@ TEST_CASE("cli: journal report per day from a real journal") {
     CHECK(contains(bad.err.str(), "--day: expected YYYY-MM-DD"));
     captured missing;
     CHECK(run_args(missing, {"journal", "report", "--dir", (j.path / "nope").string()}) == 1);
+}
+
+TEST_CASE("cli: journal report leaves out misrouted events, counts broker restarts it marked") {
+    report_builder b(true);
+    std::vector<std::string> bodies;  // the records view these
+    bodies.reserve(16);
+    std::uint64_t index = 0;
+    const auto add = [&](std::string_view topic, std::string body, std::uint16_t flags = 0) {
+        bodies.push_back(std::move(body));
+        b.add(journal::record{++index, 1'700'000'000'000'000'000, flags, topic, bodies.back()});
+    };
+    const auto ev = [](const schema::payload& body) { return encoded(env_of("x", 1), body); };
+    const schema::fill f{.order_id = "o",
+                         .fill_id = "f1",
+                         .symbol = "AAPL",
+                         .dir = schema::side::buy,
+                         .qty = 10,
+                         .px = px(100),
+                         .leaves_qty = 0};
+    const schema::broker_started forged{.epoch = 99,
+                                        .version = "0",
+                                        .xsub_endpoint = "",
+                                        .xpub_endpoint = "",
+                                        .control_endpoint = ""};
+    const schema::trading_state_changed halt{
+        .state = schema::trading_state::halted, .reason = "forged", .by = "operator"};
+    // Where their types belong: counted.
+    add("exec.fill.AAPL", ev(f));
+    add("risk.state", ev(halt));
+    add("sys.broker.started", ev(forged));  // an event: the broker's own; no restart by itself
+    // Where they do not (as anyone can publish them, or a replay under a prefix): left out.
+    add("md.tick.AAPL", ev(f));
+    add("replay.exec.fill.AAPL", ev(f));
+    add("strategy.signal.AAPL", ev(halt));
+    add("md.tick.AAPL", ev(forged));
+    add("sys.probe.risk", ev(forged));
+    // The journal's own broker_restart marker counts; one under another topic is no such one.
+    const auto marker = journal::encode_gap_marker({.kind = "broker_restart",
+                                                    .src = "",
+                                                    .topic = "sys.broker.started",
+                                                    .expected_seq = 0,
+                                                    .got_seq = 0,
+                                                    .missing = 0,
+                                                    .old_epoch = 1,
+                                                    .new_epoch = 2});
+    add("sys.broker.started", marker, journal::format::flags::gap_marker);
+    add("md.tick.AAPL", marker, journal::format::flags::gap_marker);
+
+    const auto days = b.days();
+    REQUIRE(days.size() == 1);
+    const auto& d = days[0];
+    CHECK(d.records == 10);
+    CHECK(d.misrouted == 5);
+    CHECK(d.broker_restarts == 1);
+    CHECK(d.undecodable == 1);
+    REQUIRE(d.symbols.count("AAPL") == 1);
+    CHECK(d.symbols.at("AAPL").fills == 1);
+    CHECK(d.symbols.at("AAPL").position == 10);
+    REQUIRE(d.trading.size() == 1);
+    CHECK(d.trading[0].topic == "risk.state");
+    const auto text = format_report(days, "j", true, 0);
+    CAPTURE(text);
+    CHECK(contains(text, "1 broker restart(s), 1 undecodable, 5 misrouted"));
+    CHECK(contains(report_json(days, "j", true, 0), R"("broker_restarts":1,"undecodable":1,)"
+                                                    R"("misrouted":5})"));
 }
 
 namespace {

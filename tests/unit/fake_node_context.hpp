@@ -31,6 +31,8 @@ class fake_context final : public runtime::context {
         events.push_back({std::string(topic), std::move(ev)});
     }
     std::uint64_t new_trace_id() override { return ++trace_; }
+    /// How many trace ids the logic asked for (new chains it started).
+    [[nodiscard]] std::uint64_t trace_ids_made() const { return trace_ - first_trace; }
     std::int64_t now_ns() override { return now; }
     [[nodiscard]] const std::string& node_name() const override { return name_; }
     void report_health(schema::health state, std::string reason) override {
@@ -69,7 +71,8 @@ class fake_context final : public runtime::context {
   private:
     std::string name_;
     std::uint64_t seq_ = 0;
-    std::uint64_t trace_ = 0xF000;
+    static constexpr std::uint64_t first_trace = 0xF000;
+    std::uint64_t trace_ = first_trace;
 };
 
 /// Delivers `body` to `logic` as if it arrived on `topic` from `src` with `trace_id`.

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "scratch_dir.hpp"
+#include "tradebus/broker/control_plane.hpp"
 #include "tradebus/journal/query.hpp"
 #include "tradebus/journal/query_service.hpp"
 #include "tradebus/journal/writer.hpp"
@@ -161,10 +162,104 @@ TEST_CASE("journal query: the service answers over ZeroMQ with header and record
     schema::encode_control(schema::lookup_request{"journal"}, bytes);
     auto [wrong, none] = ask(bytes);
     REQUIRE(std::holds_alternative<schema::error_reply>(wrong));
-    CHECK(std::get<schema::error_reply>(wrong).code == schema::error_code::unknown_type);
+    CHECK(std::get<schema::error_reply>(wrong).code == schema::error_code::not_allowed);
     CHECK(none.empty());
     auto [garbage, none2] = ask("\xc1\xc1 not msgpack");
     CHECK(std::get<schema::error_reply>(garbage).code == schema::error_code::bad_request);
     CHECK(svc.refused() == 2);
+    CHECK(svc.answered() == 1);
+}
+
+namespace {
+// Error replies are one frame: a tiny REQ client around query_service::on_readable.
+struct query_client {
+    explicit query_client(query_service& service) : svc(service), req(ctx, zmq::socket_type::req) {
+        req.set(zmq::sockopt::linger, 0);
+        req.connect(svc.endpoint());
+    }
+    // The error code of the reply to `request` ("" when the reply is not an error).
+    std::string code_of(const std::string& request) {
+        req.send(zmq::buffer(request), zmq::send_flags::none);
+        zmq::pollitem_t item{svc.socket().handle(), 0, ZMQ_POLLIN, 0};
+        REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
+        svc.on_readable();
+        zmq::pollitem_t back{req.handle(), 0, ZMQ_POLLIN, 0};
+        REQUIRE(zmq::poll(&back, 1, std::chrono::milliseconds(5000)) == 1);
+        std::string why;
+        auto reply = runtime::receive_records(req, why);
+        REQUIRE_MESSAGE(reply, why);
+        auto header = schema::decode_control(reply->header);
+        REQUIRE(header);
+        const auto* e = std::get_if<schema::error_reply>(&header.value());
+        return e == nullptr ? std::string() : e->code;
+    }
+    query_service& svc;
+    zmq::context_t ctx;
+    zmq::socket_t req;
+};
+
+class no_events : public broker::event_sink {
+  public:
+    void publish(std::string_view, const schema::payload&) override {}
+};
+
+// The broker's control plane (no sockets) for the same bytes.
+std::string broker_code_of(const std::string& request) {
+    const auto cfg = broker::parse_config("[heartbeat]\ninterval_ms = 100\n", "test.toml");
+    no_events sink;
+    broker::data_stats stats(100);
+    broker::control_plane cp(cfg, 77, sink, stats, 0);
+    std::string reply;
+    cp.handle_frame(request, 0, reply);
+    auto decoded = schema::decode_control(reply);
+    REQUIRE(decoded);
+    const auto* e = std::get_if<schema::error_reply>(&decoded.value());
+    return e == nullptr ? std::string() : e->code;
+}
+}  // namespace
+
+TEST_CASE("journal query: error codes are the broker control plane's for the same failures") {
+    spdlog::set_level(spdlog::level::off);
+    scratch_dir d("jq-codes");
+    const auto dir = write_journal(d);
+    zmq::context_t ctx;
+    query_service svc(ctx, "tcp://127.0.0.1:*", dir, query_limits{},
+                      [](std::string&) { return true; });
+    query_client client(svc);
+    namespace code = schema::error_code;
+
+    std::string query_bytes;
+    schema::encode_control(query({"exec.fill."}, 0, 0, 3), query_bytes);
+    std::string bad_version = query_bytes;
+    REQUIRE(bad_version.substr(1, 3) == "\xa1v\x01");
+    bad_version[3] = 9;  // {"v": 9, ...}
+    std::string reply_as_request;
+    schema::encode_control(schema::journal_query_reply{1, 2, true}, reply_as_request);
+
+    struct row {
+        std::string what;
+        std::string request;
+        std::string_view code;
+    };
+    const row shared[] = {
+        {"not msgpack", "\xc1\xc1 not msgpack", code::bad_request},
+        {"unknown type", std::string("\x82\xa1v\x01\xa4type\xa3zap", 13), code::unknown_type},
+        {"v = 9", bad_version, code::unsupported_version},
+        {"no v", std::string("\x81\xa4type\xa3zap", 10), code::unsupported_version},
+        {"type not a str", std::string("\x82\xa1v\x01\xa4type\x07", 10), code::bad_request},
+        {"a reply sent as a request", reply_as_request, code::bad_request},
+    };
+    for (const auto& r : shared) {
+        CAPTURE(r.what);
+        CHECK(client.code_of(r.request) == r.code);
+        CHECK(broker_code_of(r.request) == r.code);
+    }
+    // A request for the other endpoint is not_allowed at either.
+    std::string lookup;
+    schema::encode_control(schema::lookup_request{"journal"}, lookup);
+    CHECK(client.code_of(lookup) == code::not_allowed);
+    CHECK(broker_code_of(query_bytes) == code::not_allowed);
+    // And the service still answers a good query.
+    CHECK(client.code_of(query_bytes).empty());
     CHECK(svc.answered() == 1);
 }

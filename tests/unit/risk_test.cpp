@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -756,7 +757,7 @@ TEST_CASE("risk: node kill switch via sys.trading and the runtime, idempotent") 
     auto states = ctx.of<schema::trading_state_changed>();
     REQUIRE(states.size() == 2);  // start + halt, once
     CHECK(states[1].topic == "risk.state");
-    CHECK(states[1].trace_id == 31);
+    CHECK(states[1].trace_id == 0);  // an operator's halt: no tick caused it
     CHECK(states[1].body.state == trading_state::halted);
     CHECK(states[1].body.by == "operator");
     CHECK(states[1].body.reason == "operator halted: kill switch");
@@ -770,6 +771,58 @@ TEST_CASE("risk: node kill switch via sys.trading and the runtime, idempotent") 
     CHECK(ctx.of<schema::trading_state_changed>().back().body.state == trading_state::active);
     deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 33, "strat");
     CHECK(ctx.of<schema::order>().size() == 1);
+}
+
+TEST_CASE("risk: risk.state carries the causing tick's trace id, and 0 when no tick caused it") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    auto cfg = open_config();
+    cfg.max_daily_loss = to_fixed(500);
+    cfg.position_interval_ms = 1'000;
+    risk_node node(cfg);
+    const auto last_state = [&] { return ctx.of<schema::trading_state_changed>().back(); };
+    const auto state_count = [&] { return ctx.of<schema::trading_state_changed>().size(); };
+
+    node.on_start(ctx);  // the state at start: no tick
+    REQUIRE(state_count() == 1);
+    CHECK(last_state().trace_id == 0);
+
+    // An operator halt through the runtime (a heartbeat reply told it) ...
+    node.on_trading_state(ctx, trading_state::halted, "lunch");
+    REQUIRE(state_count() == 2);
+    CHECK(last_state().body.state == trading_state::halted);
+    CHECK(last_state().trace_id == 0);
+    // ... a repeated halt with a new reason through sys.trading (the broker's trace id is 0,
+    // but whatever the envelope says, an operator's change is no tick's) ...
+    schema::trading_state_changed halt{trading_state::halted, "still lunch", "operator"};
+    deliver(node, ctx, "sys.trading", halt, 77, "broker");
+    REQUIRE(state_count() == 3);
+    CHECK(last_state().body.reason == "operator halted: still lunch");
+    CHECK(last_state().trace_id == 0);
+    // ... and the resume: all 0.
+    node.on_trading_state(ctx, trading_state::active, "after lunch");
+    REQUIRE(state_count() == 4);
+    CHECK(last_state().body.state == trading_state::active);
+    CHECK(last_state().trace_id == 0);
+
+    // A tick whose mark crosses the daily loss limit: that tick's trace id.
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 5, "md");
+    deliver(node, ctx, "exec.fill.AAPL", fill_of("AAPL", side::buy, 100, 100.0), 6, "exec");
+    CHECK(state_count() == 4);
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 94.0), 7, "md");
+    REQUIRE(state_count() == 5);
+    CHECK(last_state().body.state == trading_state::halted);
+    CHECK(last_state().trace_id == 7);
+
+    // Periodic positions: the last tick's trace for a quoted symbol, 0 for one never quoted.
+    deliver(node, ctx, "exec.fill.MSFT", fill_of("MSFT", side::buy, 1, 50.0), 8, "exec");
+    ctx.now = t0 + 2'000 * ms;
+    node.on_timer(ctx, ctx.now);
+    std::map<std::string, std::uint64_t> traces;
+    for (const auto& p : ctx.of<schema::position>()) traces[p.body.symbol] = p.trace_id;
+    CHECK(traces.at("AAPL") == 7);
+    CHECK(traces.at("MSFT") == 0);
+    CHECK(ctx.trace_ids_made() == 0);  // risk never starts a trace of its own
 }
 
 TEST_CASE("risk: node halts by itself on the daily loss and publishes risk.state by risk") {

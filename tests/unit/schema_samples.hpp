@@ -145,7 +145,8 @@ inline node_counters sample_counters(std::uint64_t base) {
             .received = base + 2,
             .gaps = base + 3,
             .decode_errors = base + 4,
-            .queue_depth = base + 5};
+            .queue_depth = base + 5,
+            .misrouted = base + 6};
 }
 
 inline register_request make(std::type_identity<register_request>) {

@@ -212,3 +212,51 @@ TEST_CASE("topics: matches is ZeroMQ byte-prefix matching (table)") {
     static_assert(topics::matches("md.tick.", "md.tick.AAPL"));  // usable at compile time
     static_assert(!topics::matches("md.bar.", "md.tick.AAPL"));
 }
+
+TEST_CASE("topics: type_belongs puts each event type on its own topics only") {
+    struct row {
+        std::string_view type, topic;
+        bool belongs;
+    };
+    const row rows[] = {
+        {"tick", "md.tick.AAPL", true},
+        {"bar", "md.bar.AAPL", true},
+        {"signal", "strategy.signal.AAPL", true},
+        {"order", "risk.approved.AAPL", true},
+        {"order_rejected", "risk.rejected.AAPL", true},
+        {"order_ack", "exec.ack.AAPL", true},
+        {"fill", "exec.fill.AAPL", true},
+        {"exec_reject", "exec.reject.AAPL", true},
+        {"position", "risk.position.AAPL", true},
+        {"trading_state", "sys.trading", true},
+        {"trading_state", "risk.state", true},
+        {"node_health", "sys.node.health", true},
+        {"node_registered", "sys.node.registered", true},
+        {"broker_started", "sys.broker.started", true},
+        {"probe", "sys.probe.risk", true},
+        {"probe", "bench.9ef6ee.throughput", true},
+        {"acl_violation", "sys.acl.violation", true},
+        // The forgeries of the issue: a broker restart anywhere but the broker's topic.
+        {"broker_started", "md.tick.AAPL", false},
+        {"broker_started", "sys.probe.risk", false},
+        {"broker_started", "strategy.signal.AAPL", false},
+        {"broker_started", "sys.broker.started.x", false},
+        {"broker_started", "sys.broker.", false},
+        // Other types off their topics.
+        {"fill", "md.tick.AAPL", false},
+        {"fill", "replay.exec.fill.AAPL", false},  // a replay under a prefix
+        {"trading_state", "sys.probe.risk", false},
+        {"trading_state", "risk.stateX", false},
+        {"tick", "md.bar.AAPL", false},
+        {"tick", "md.tick.", false},  // a prefix alone is no topic
+        {"probe", "md.tick.AAPL", false},
+        {"node_health", "sys.node.registered", false},
+        {"no_such_type", "md.tick.AAPL", false},
+        {"", "", false},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.type);
+        CAPTURE(r.topic);
+        CHECK(topics::type_belongs(r.type, r.topic) == r.belongs);
+    }
+}

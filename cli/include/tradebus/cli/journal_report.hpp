@@ -10,24 +10,21 @@
 #include <vector>
 
 #include "tradebus/journal/reader.hpp"
+#include "tradebus/schema/money.hpp"
 
 namespace tradebus::cli {
 
 /// One symbol's fills over a day. Prices and money are fixed point (1e-8 units), quantities
-/// lots. Position and P&L carry over from earlier days of the same journal.
+/// lots, every sum saturated (never wrapped). The position and its average price carry over
+/// from earlier days of the same journal. Accounting is schema::money::position: the rule risk
+/// applies to the same fills, so realized P&L here is what risk published.
 struct symbol_summary {
     std::uint64_t fills = 0;
     std::int64_t volume = 0;  // sum of fill quantities, both sides
     std::int64_t bought = 0, sold = 0;
     std::int64_t position = 0;      // signed: >0 long, <0 short, at the end of the day
-    std::int64_t cost = 0;          // signed cost basis of `position` (px * qty summed)
+    std::int64_t avg_px = 0;        // average entry price of `position`, 0 when flat
     std::int64_t realized_pnl = 0;  // money realized by this day's fills
-    [[nodiscard]] std::int64_t avg_px() const noexcept;  // cost / position, 0 when flat
-
-    /// Average-cost accounting of one fill (qty > 0, buy or sell): adds to the position at
-    /// its average cost, or reduces / closes it (realizing (px - avg) * qty for a long,
-    /// (avg - px) * qty for a short) and opens the other side with the rest at px.
-    void apply_fill(bool buy, std::int64_t qty, std::int64_t px);
 };
 
 struct state_change {
@@ -43,8 +40,9 @@ struct day_summary {
     std::map<std::string, std::uint64_t> exec_rejects_by_code;
     std::vector<state_change> trading;                  // sys.trading and risk.state, in log order
     std::uint64_t gaps = 0, missing = 0, restarts = 0;  // the journal's gap markers
-    std::uint64_t broker_restarts = 0;                  // its broker_restart markers
+    std::uint64_t broker_restarts = 0;  // its broker_restart markers on sys.broker.started
     std::uint64_t undecodable = 0;
+    std::uint64_t misrouted = 0;  // events on a topic their type does not belong to: left out
     [[nodiscard]] std::int64_t realized_pnl() const noexcept;
 };
 
@@ -62,7 +60,7 @@ class report_builder {
     day_summary& today(std::int64_t ts_ns);
     bool utc_;
     std::vector<day_summary> days_;
-    std::map<std::string, symbol_summary> book_;  // positions carried across days
+    std::map<std::string, schema::money::position> book_;  // positions carried across days
     std::uint64_t damaged_ = 0;
 };
 
@@ -76,7 +74,8 @@ class report_builder {
 /// One JSON object: {"dir","utc","damaged","days":[{"day","records","symbols":{SYM:{"fills",
 /// "volume","bought","sold","position","avg_px","realized_pnl"}},"realized_pnl",
 /// "rejections_by_rule":{..},"exec_rejects_by_code":{..},"trading":[{"recv_ts_ns","topic",
-/// "state","by","reason"}],"gaps","missing","restarts","broker_restarts","undecodable"}]};
+/// "state","by","reason"}],"gaps","missing","restarts","broker_restarts","undecodable",
+/// "misrouted"}]};
 /// fixed-point ints.
 [[nodiscard]] std::string report_json(const std::vector<day_summary>& days, std::string_view dir,
                                       bool utc, std::uint64_t damaged);

@@ -44,4 +44,10 @@ void encode_control(const control_message& msg, std::string& out);
 /// The wire type name of a control message ("register", "error", ...).
 [[nodiscard]] std::string_view type_name(const control_message& msg);
 
+/// The `error` code for a control request that did not decode (PROTOCOL.md "Control plane:
+/// framing"): `unsupported_version` when `v` is the problem, `unknown_type` when `type` names
+/// no control message, `bad_request` for anything else. Every control endpoint (the broker's,
+/// the journal's query endpoint) answers with it, so a client sees one code per failure.
+[[nodiscard]] std::string_view error_code_for(const decode_error& e) noexcept;
+
 }  // namespace tradebus::schema

@@ -15,10 +15,12 @@ namespace tradebus::schema {
 /// Counters a node reports in every heartbeat.
 struct node_counters {
     std::uint64_t published = 0, received = 0, gaps = 0, decode_errors = 0, queue_depth = 0;
+    std::uint64_t misrouted = 0;  // events whose type does not belong to their topic: ignored
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("published", s.published), v("received", s.received), v("gaps", s.gaps);
         v("decode_errors", s.decode_errors), v("queue_depth", s.queue_depth);
+        v("misrouted", s.misrouted);
     }
 };
 

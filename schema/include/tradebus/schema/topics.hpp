@@ -46,6 +46,15 @@ inline constexpr std::string_view bench = "bench.";  // + run id: `tradebus benc
 /// topics, and may end with a dot), or nullopt when it is valid.
 [[nodiscard]] std::optional<std::string> prefix_error(std::string_view prefix);
 
+/// True when `topic` is a topic the events table gives events of type `type` (the wire type
+/// name, PROTOCOL.md "Events"): under its prefix with something after it (`tick` on
+/// `md.tick.<SYMBOL>`, `probe` on `sys.probe.<node>` or a `bench.` topic) or its fixed topic
+/// exactly (`broker_started` only on `sys.broker.started`, `trading_state` on `sys.trading` or
+/// `risk.state`). False for every other pair and for a type it does not know. A receiver
+/// counts and ignores an event that arrives on a topic its type does not belong to (a
+/// `broker_started` body on `md.tick.AAPL` is nobody's broker restart).
+[[nodiscard]] bool type_belongs(std::string_view type, std::string_view topic) noexcept;
+
 /// True when a subscription to `prefix` receives `topic` (ZeroMQ semantics: byte prefix).
 [[nodiscard]] constexpr bool matches(std::string_view prefix, std::string_view topic) noexcept {
     return topic.substr(0, prefix.size()) == prefix;

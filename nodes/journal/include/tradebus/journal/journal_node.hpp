@@ -68,9 +68,15 @@ class journal_node final : public runtime::node_logic {
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
     void on_undecodable(runtime::context& ctx, std::string_view topic, std::string_view raw,
                         const schema::decode_error& why) override;
+    /// A recorder keeps what passed, also an event on a topic its type does not belong to
+    /// (the runtime counted it as misrouted; readers of the journal skip it the same way).
+    void on_misrouted(runtime::context& ctx, const runtime::inbound& in) override {
+        on_event(ctx, in);
+    }
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_stop(runtime::context& ctx) override;
-    /// Writes a broker_restart marker (FORMAT.md "Gap markers").
+    /// Writes a broker_restart marker (FORMAT.md "Gap markers"): the runtime calls it once the
+    /// broker's control plane showed a new epoch.
     void on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
                            std::uint64_t new_epoch) override;
 

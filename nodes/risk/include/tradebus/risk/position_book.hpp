@@ -1,7 +1,8 @@
 // Risk's book of the desk's positions, built from exec.fill events and marked to market from
 // quote mids: per symbol the signed quantity, the average entry price, realized P&L (since risk
 // started: the trading day) and unrealized P&L against the last mid. All money is 1e-8 fixed
-// point; one lot of quantity is one unit of price (no contract multiplier).
+// point, saturated; the accounting rule is schema::money::position, the one `tradebus journal
+// report` uses too.
 #pragma once
 
 #include <cstdint>
@@ -9,24 +10,19 @@
 #include <string>
 
 #include "tradebus/schema/events.hpp"
+#include "tradebus/schema/money.hpp"
 
 namespace tradebus::risk {
 
-struct position_state {
-    std::int64_t qty = 0;           // signed lots: > 0 long, < 0 short
-    std::int64_t avg_px = 0;        // average entry price of the open quantity; 0 when flat
-    std::int64_t realized_pnl = 0;  // money realized by reducing/closing/flipping
-    std::int64_t mark_px = 0;       // last mid; 0 = never quoted
+/// qty, avg_px and realized_pnl under the shared average-cost rule, plus the last mark.
+struct position_state : schema::money::position {
+    std::int64_t mark_px = 0;  // last mid; 0 = never quoted
 };
 
 class position_book {
   public:
-    /// Applies one fill of `qty` > 0 lots at `px` > 0 (dir BUY or SELL) and returns the P&L it
-    /// realized. Opening or adding: the average price becomes the qty-weighted average (rounded
-    /// to the nearest 1e-8). Reducing: realizes (px - avg) x closed qty (sign-adjusted for a
-    /// short), the average stays. Closing: realizes it all and the average becomes 0.
-    /// Flipping (a fill larger than the position): closes the old side at px and opens the
-    /// remainder at px.
+    /// Applies one fill of `qty` > 0 lots at `px` > 0 (dir BUY or SELL) to `symbol` and returns
+    /// the P&L it realized (schema::money::position::apply_fill); anything else is ignored.
     std::int64_t apply_fill(const std::string& symbol, schema::side dir, std::int64_t qty,
                             std::int64_t px);
     /// Records the latest mid of `symbol` for unrealized P&L and notional.

@@ -2,8 +2,10 @@
 // execution rejects and signals go into risk_engine; its decisions go out as
 // risk.approved.<SYM> / risk.rejected.<SYM> (trace id of the signal), positions as
 // risk.position.<SYM> (trace id of the fill, or of the last tick for periodic marks), and the
-// trading state as risk.state. Operator halt/resume arrives both as sys.trading events and as
-// runtime on_trading_state calls; handling is idempotent so getting both is harmless.
+// trading state as risk.state (trace id of the tick or fill that moved it; 0 when no tick did:
+// the state at start, an operator halt or resume). Operator halt/resume arrives both as
+// sys.trading events and as runtime on_trading_state calls; handling is idempotent so getting
+// both is harmless.
 #pragma once
 
 #include <cstdint>

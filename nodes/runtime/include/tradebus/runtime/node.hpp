@@ -128,14 +128,21 @@ class node_logic {
     virtual void on_undecodable(context&, std::string_view /*topic*/, std::string_view /*raw*/,
                                 const schema::decode_error&) {}
 
+    /// An event on a subscribed topic whose type does not belong to that topic (a
+    /// broker_started body on md.tick.AAPL, PROTOCOL.md "Data plane frames"). The runtime
+    /// already counted it (`misrouted`), logged it and acted on nothing; the logic must not act
+    /// on it either. The journal overrides this to record what it received anyway.
+    virtual void on_misrouted(context&, const inbound&) {}
+
     /// Timer: called when the deadline it last returned has passed (and once right after
     /// on_start). Returns the next deadline in wall-clock ns, or 0 for "no timer".
     /// Returning a deadline <= now means "call me again as soon as inbound traffic is drained"
     /// (a CSV replay running as fast as possible). Publish a bounded batch per call.
     virtual std::int64_t on_timer(context&, std::int64_t /*now_ns*/) { return 0; }
 
-    /// The runtime saw a new broker epoch (the broker restarted; the node re-registers by
-    /// itself). Called once per change, after on_start, as soon as the new epoch is known.
+    /// The broker's control plane showed a new epoch (the broker restarted; the node
+    /// re-registers by itself). Called once per change, after on_start, as soon as a heartbeat
+    /// or register reply shows it; a sys.broker.started event alone never calls it.
     virtual void on_broker_restart(context&, std::uint64_t /*old_epoch*/,
                                    std::uint64_t /*new_epoch*/) {}
 
