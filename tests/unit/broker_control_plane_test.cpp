@@ -383,21 +383,18 @@ TEST_CASE("broker control plane: halt and resume are saved before they are answe
 }
 
 TEST_CASE(
-    "broker control plane: a halt that cannot be saved holds and says so; such a resume is "
-    "refused") {
+    "broker control plane: a halt that cannot be saved holds and says so, a resume is refused") {
     scratch_dir dir("cp-trading");
     // A regular file where the state's directory should be: nothing can be saved below it.
     std::ofstream(dir.file("blocker")) << "x";
     const trading_store store(dir.file("blocker/trading.toml"));
     fixture f;
     f.cp.restore_trading({schema::trading_state::active, "test", "test", 0}, &store);
-    auto e = f.expect<schema::error_reply>(schema::halt_request{"risk event", "bob"}, 0);
-    CHECK(e.code == schema::error_code::not_durable);
+    auto e = f.expect_error(schema::halt_request{"risk event", "bob"}, 0, code::not_durable);
     CHECK(e.reason.find("trading halted (was active), but not saved") == 0);
     CHECK(f.cp.trading() == schema::trading_state::halted);  // the safe side holds in memory
     REQUIRE(f.sink.events.size() == 1);
-    e = f.expect<schema::error_reply>(schema::resume_request{"go", "bob"}, 1);
-    CHECK(e.code == schema::error_code::not_durable);
+    e = f.expect_error(schema::resume_request{"go", "bob"}, 1, code::not_durable);
     CHECK(f.cp.trading() == schema::trading_state::halted);  // unchanged
     CHECK(f.sink.events.size() == 1);                        // nothing published
 }
