@@ -78,6 +78,8 @@ bus_target::bus_target(zmq::context_t& ctx, const executables& exe, const temp_d
         toml += "[endpoints]\nxsub = \"" + xsub_ + "\"\nxpub = \"" + xpub_ + "\"\ncontrol = \"" +
                 control_ + "\"\n";
         if (!opts_.broker_data_toml.empty()) toml += "[data]\n" + opts_.broker_data_toml + "\n";
+        // A bench broker has no saved trading state and must trade from the start.
+        toml += "[trading]\nmissing_state = \"active\"\n";
         toml += opts_.broker_extra_toml;
         const auto config = dir.write(l + ".toml", toml);
         process_ = std::make_unique<child_process>(

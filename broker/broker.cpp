@@ -51,7 +51,20 @@ class broker final : public event_sink {
           xpub_(ctx_, zmq::socket_type::xpub),
           control_(ctx_, zmq::socket_type::router),
           forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_),
+          trading_store_(cfg.trading.state_file),
           control_plane_(cfg, epoch_, *this, stats_, start_ms_) {
+        // The operator's last halt or resume, before any node can register (README "Trading
+        // state"): a broker restart never resumes trading by itself.
+        const auto loaded = trading_store_.load(cfg.trading.missing_state, common::now_ns());
+        control_plane_.restore_trading(loaded.record, &trading_store_);
+        if (loaded.restored && loaded.record.state == schema::trading_state::active) {
+            spdlog::info("{}", loaded.note);
+        } else {
+            spdlog::warn("{}{}", loaded.note,
+                         trading_store_.durable()
+                             ? ""
+                             : "; set [trading] state_file so a restart keeps a halt");
+        }
         if (!cfg.lvc.prefixes.empty()) {
             lvc_ = std::make_unique<last_value_cache>(cfg.lvc.prefixes, cfg.lvc.max_topics,
                                                       cfg.lvc.max_bytes);
@@ -353,6 +366,7 @@ class broker final : public event_sink {
     zmq::socket_t xsub_, xpub_, control_;
     forwarder forwarder_;
     std::unique_ptr<recorder> recorder_;
+    trading_store trading_store_;
     control_plane control_plane_;
     std::optional<zap_handler> zap_;  // CURVE on only
     std::optional<topic_acl> acl_;

@@ -130,6 +130,16 @@ void load_lvc(section& top, broker_config& cfg) {
         static_cast<std::size_t>(l.integer("max_bytes", defaults::lvc_max_bytes, 1024, 16LL << 30));
 }
 
+// [trading]: the state file and the state a broker without one starts in.
+void load_trading(section& top, broker_config& cfg) {
+    section t = top.table("trading");
+    cfg.trading.state_file = t.string("state_file", std::string(defaults::trading_state_file));
+    const std::string missing = t.choice(
+        "missing_state", std::string(defaults::trading_missing_state), {"halted", "active"});
+    cfg.trading.missing_state =
+        schema::parse_enum<schema::trading_state>(missing).value_or(schema::trading_state::halted);
+}
+
 broker_config from_table(const toml::table& root, common::config_errors& errors) {
     broker_config cfg;
     cfg.source = errors.file();
@@ -197,6 +207,7 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
 
     load_metrics(top, cfg);
     load_lvc(top, cfg);
+    load_trading(top, cfg);
     load_pipeline(root, top, cfg);
     cfg.security = read_security(top);
     top.finish();

@@ -515,16 +515,39 @@ schema::control_message control_plane::on_trading(schema::trading_state to,
                                                   const std::string& by) {
     const schema::trading_state from = trading_;
     const bool halt = to == schema::trading_state::halted;
+    const trading_record next{
+        .state = to,
+        .reason = reason.empty() ? (halt ? "operator halt" : "operator resume") : reason,
+        .by = by.empty() ? "operator" : by,
+        .since_ns = common::now_ns()};
+    // Saved before anything changes: a decision a restart would lose is not taken silently.
+    // A halt is applied anyway (the safe side) and the operator told it is not durable; a
+    // resume that cannot be saved is refused (a restart would halt again, unannounced).
+    const std::optional<std::string> unsaved =
+        store_ != nullptr ? store_->save(next) : std::nullopt;
+    if (unsaved && !halt) {
+        spdlog::error("trading {} by {} refused: the trading state cannot be saved: {}",
+                      schema::to_string(to), shown(next.by), *unsaved);
+        return error(code::not_durable,
+                     "trading state not changed: cannot save it (" + *unsaved + ")");
+    }
     trading_ = to;
-    trading_reason_ = reason.empty() ? (halt ? "operator halt" : "operator resume") : reason;
-    const std::string who = by.empty() ? "operator" : by;
-    sink_.publish(schema::topics::trading, schema::trading_state_changed{to, trading_reason_, who});
+    trading_reason_ = next.reason;
+    trading_by_ = next.by;
+    sink_.publish(schema::topics::trading,
+                  schema::trading_state_changed{to, trading_reason_, trading_by_});
     const std::string detail = "trading " + std::string(schema::to_string(to)) + " (was " +
                                std::string(schema::to_string(from)) + ")";
+    if (unsaved) {
+        spdlog::error("{} by {}: {}; NOT saved, a broker restart would lose it: {}", detail,
+                      shown(trading_by_), shown(trading_reason_, 200), *unsaved);
+        return error(code::not_durable,
+                     detail + ", but not saved: a broker restart would lose it (" + *unsaved + ")");
+    }
     if (halt) {
-        spdlog::warn("{} by {}: {}", detail, shown(who), shown(trading_reason_, 200));
+        spdlog::warn("{} by {}: {}", detail, shown(trading_by_), shown(trading_reason_, 200));
     } else {
-        spdlog::info("{} by {}: {}", detail, shown(who), shown(trading_reason_, 200));
+        spdlog::info("{} by {}: {}", detail, shown(trading_by_), shown(trading_reason_, 200));
     }
     return schema::ok_reply{detail};
 }

@@ -169,6 +169,11 @@ int run_trading(const trading_options& opts, environment& env) {
         return exit_code::ok;
     }
     if (const auto* e = std::get_if<schema::error_reply>(&*reply)) {
+        if (opts.halt && e->code == schema::error_code::not_durable) {
+            // In force, but only until a broker restart: the reason says so.
+            env.err << "tradebus " << verb << ": " << printable(e->reason) << std::endl;
+            return exit_code::failure;
+        }
         env.err << "tradebus " << verb << ": the broker refused: " << printable(e->code) << ": "
                 << printable(e->reason) << std::endl;
         return exit_code::failure;

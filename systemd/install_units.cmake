@@ -66,6 +66,11 @@ foreach(rel IN LISTS tb_files)
   if(rel STREQUAL "nodes/marketdata.toml")
     tb_config(${rel} "path = \"config/data/sample_quotes.csv\""
               "path = \"${etc_dir}/data/sample_quotes.csv\"")
+  elseif(rel STREQUAL "broker.toml")
+    # Installed: the state lives in the units' StateDirectory, and a host with no saved state
+    # (a new install, a lost disk) starts halted until an operator runs `tradebus resume`.
+    tb_config(${rel} "state_file = \"var/broker/trading.toml\"\nmissing_state = \"active\""
+              "state_file = \"/var/lib/tradebus/broker/trading.toml\"\nmissing_state = \"halted\"")
   elseif(rel STREQUAL "nodes/journal.toml")
     tb_config(${rel} "dir = \"var/journal\"" "dir = \"/var/lib/tradebus/journal\"")
   else()

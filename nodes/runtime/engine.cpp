@@ -400,7 +400,10 @@ class engine final : public context {
             // broker can publish. Still only a hint: the control plane confirms or not.
             if (session_ != 0 && b->epoch != epoch_) ask_epoch(b->epoch);
         } else if (const auto* t = std::get_if<schema::trading_state_changed>(&ev.body)) {
-            if (topic == topics::trading) set_trading(t->state, t->reason);
+            if (topic == topics::trading) {
+                held_trading_ = false;  // an operator's decision: the broker's word again
+                set_trading(t->state, t->reason);
+            }
         }
     }
 
@@ -608,7 +611,18 @@ class engine final : public context {
         connect_data(cfg_.xsub_endpoint.empty() ? r.xsub_endpoint : cfg_.xsub_endpoint,
                      cfg_.xpub_endpoint.empty() ? r.xpub_endpoint : cfg_.xpub_endpoint);
         on_readiness(r.ready, r.waiting_for);
-        set_trading(r.trading, "reported by the broker");
+        // A restarted broker's word never lifts a halt this node is under: only an operator's
+        // sys.trading does (README "Trading state"). Stricter news is taken at once.
+        if (new_epoch && r.trading < trading_) {
+            held_trading_ = true;
+            spdlog::warn(
+                "the restarted broker reports trading {}, but this node was {}: staying {} "
+                "until an operator's halt or resume (sys.trading)",
+                schema::to_string(r.trading), schema::to_string(trading_),
+                schema::to_string(trading_));
+        } else if (!held_trading_ || r.trading > trading_) {
+            set_trading(r.trading, "reported by the broker");
+        }
         common::notify_status("registered; " + std::string(ready_ ? "ready" : "waiting"));
     }
 
@@ -629,7 +643,9 @@ class engine final : public context {
             }
         }
         on_readiness(r.ready, r.waiting_for);
-        set_trading(r.trading, "reported by the broker");
+        if (!held_trading_ || r.trading > trading_) {
+            set_trading(r.trading, "reported by the broker");
+        }
     }
 
     void on_reply(const schema::error_reply& e) {
@@ -772,6 +788,9 @@ class engine final : public context {
     schema::health own_health_ = schema::health::healthy;
     std::string own_reason_;
     schema::trading_state trading_ = schema::trading_state::active;
+    // True while this node keeps a stricter state than a restarted broker reported, until the
+    // next sys.trading (an operator's halt or resume).
+    bool held_trading_ = false;
     late_join late_{logic_->wants_last_values() ? logic_->subscriptions()
                                                 : std::vector<std::string>{}};
     bool snapshot_phase_ = false, snapshot_in_flight_ = false;

@@ -442,6 +442,149 @@ TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow a
                      "a fill after resume");
 }
 
+namespace {
+
+// Waits until risk rejects a signal for the halt (it evaluates signals and refuses them) after
+// `after_ns`; returns that rejection's publish time.
+std::int64_t expect_halted_rejection(bus_log& bus, std::int64_t after_ns, std::string_view what) {
+    return bus
+        .expect(
+            [after_ns](const seen& s) {
+                const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
+                return s.ev.env.src == "risk" && r != nullptr && r->rule == "halted" &&
+                       s.ev.env.ts_ns > after_ns;
+            },
+            std::chrono::seconds(15), what)
+        .ev.env.ts_ns;
+}
+
+// Publishes an approval straight to execution until it answers; returns the exec_reject code
+// ("" when it filled instead).
+std::string offer_approval(zmq::context_t& ctx, pipeline& p, bus_log& bus, const std::string& id) {
+    schema::order o;
+    o.order_id = id;
+    o.symbol = "AAPL";
+    o.dir = schema::side::buy;
+    o.qty = 10;
+    o.requested_qty = 10;
+    o.signal_src = "strategy";
+    std::string body;
+    schema::encode_event(schema::envelope{"risk", 2'000'000, common::now_ns(), 43}, o, body);
+    publisher pub(ctx, p.broker.xsub);
+    const auto answer = bus.expect(
+        [&](const seen& s) {
+            const auto* r = std::get_if<schema::exec_reject>(&s.ev.body);
+            const auto* f = std::get_if<schema::fill>(&s.ev.body);
+            if ((r != nullptr && r->order_id == id) || (f != nullptr && f->order_id == id)) {
+                return true;
+            }
+            pub.send(std::string(topics::approved) + "AAPL", body);  // until it is heard
+            return false;
+        },
+        std::chrono::seconds(10), "execution's answer to an approval");
+    const auto* r = std::get_if<schema::exec_reject>(&answer.ev.body);
+    return r != nullptr ? r->code : "";
+}
+
+// Checks that risk approved nothing and execution filled nothing after `after_ns`, leaving out
+// the approval the test published itself (`injected`, offered to execution).
+void check_nothing_traded_after(const bus_log& bus, std::int64_t after_ns,
+                                const std::string& injected) {
+    for (const auto& s : bus.events) {
+        if (s.ev.env.ts_ns <= after_ns) continue;
+        const auto* o = std::get_if<schema::order>(&s.ev.body);
+        if (o != nullptr && o->order_id == injected) continue;
+        CAPTURE(s.topic);
+        CHECK_FALSE((s.ev.env.src == "risk" && s.topic.starts_with(topics::approved)));
+        CHECK_FALSE((s.ev.env.src == "execution" && s.topic.starts_with(topics::exec_fill)));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("faults: a halt survives kill -9 of the broker, risk and execution until resume") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, interval_ms);
+    bus_log bus(ctx, p.broker.xpub, {""});
+    publisher probe(ctx, p.broker.xsub);
+    wait_until_flowing(probe, bus.sub(), "test.probe");
+    start_nodes(p, dir, pipeline_kinds);
+    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+
+    control_client control(ctx, p.broker.control);
+    (void)control.call<schema::ok_reply>(schema::halt_request{"durable halt test", "desk-op"});
+    const std::int64_t confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
+
+    // The broker dies and comes back (as systemd restarts it): still halted, as the operator
+    // left it, and the nodes that re-register under it refuse to trade.
+    kill9(p.broker.process());
+    const std::int64_t broker_back_ns = common::now_ns();
+    p.broker.start();
+    auto st = p.wait_healthy(pipeline_kinds, std::chrono::seconds(15));
+    CHECK(st.trading == schema::trading_state::halted);
+    CHECK(st.trading_reason == "durable halt test");
+    (void)expect_halted_rejection(bus, broker_back_ns, "a rejection after the broker restart");
+
+    // Risk and execution die and come back: they take the halt from the broker.
+    kill9(p.node("risk"));
+    const std::int64_t risk_back_ns = common::now_ns();
+    p.start("risk");
+    (void)p.wait_healthy({"risk"}, std::chrono::seconds(15));
+    (void)expect_halted_rejection(bus, risk_back_ns, "a rejection after the risk restart");
+    kill9(p.node("execution"));
+    p.start("execution");
+    (void)p.wait_healthy({"execution"}, std::chrono::seconds(15));
+    CHECK(offer_approval(ctx, p, bus, "durable-halt-1") == "halted");
+
+    // Nothing approved by risk and nothing filled from the moment the halt was confirmed.
+    (void)bus.collect(std::chrono::milliseconds(500));
+    check_nothing_traded_after(bus, confirmed_ns, "durable-halt-1");
+
+    // Only the operator's resume trades again.
+    const std::int64_t resumed_ns = common::now_ns();
+    (void)control.call<schema::ok_reply>(schema::resume_request{"durable halt over", "desk-op"});
+    (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
+                     "an approval after resume");
+    (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
+                     "a fill after resume");
+    CHECK(p.broker.status().trading == schema::trading_state::active);
+}
+
+TEST_CASE("faults: a restarted broker that lost its state (missing_state active) resumes no node") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, interval_ms);
+    bus_log bus(ctx, p.broker.xpub, {""});
+    publisher probe(ctx, p.broker.xsub);
+    wait_until_flowing(probe, bus.sub(), "test.probe");
+    start_nodes(p, dir, pipeline_kinds);
+    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+
+    control_client control(ctx, p.broker.control);
+    (void)control.call<schema::ok_reply>(schema::halt_request{"lost file test", "desk-op"});
+    const std::int64_t confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
+
+    // The saved state is lost with the broker; this pipeline says missing_state = "active", so
+    // the new broker reports active. Risk and execution keep the halt they were under.
+    kill9(p.broker.process());
+    std::filesystem::remove(p.broker_state_file());
+    const std::int64_t broker_back_ns = common::now_ns();
+    p.broker.start();
+    const auto st = p.wait_healthy(pipeline_kinds, std::chrono::seconds(15));
+    CHECK(st.trading == schema::trading_state::active);
+    (void)expect_halted_rejection(bus, broker_back_ns, "a rejection after the broker restart");
+    CHECK(log_shows(p.node("risk"), "staying halted"));
+    CHECK(offer_approval(ctx, p, bus, "lost-state-1") == "halted");
+    (void)bus.collect(std::chrono::milliseconds(500));
+    check_nothing_traded_after(bus, confirmed_ns, "lost-state-1");
+
+    const std::int64_t resumed_ns = common::now_ns();
+    (void)control.call<schema::ok_reply>(schema::resume_request{"resume", "desk-op"});
+    (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
+                     "a fill after resume");
+}
+
 TEST_CASE("faults: a subscriber that stops reading does not slow the broker or a fast one") {
     zmq::context_t ctx;
     temp_dir dir;

@@ -51,6 +51,8 @@ done
 check_file /etc/tradebus/broker.toml
 check_file /etc/tradebus/data/sample_quotes.csv
 check_grep /etc/tradebus/nodes/journal.toml '^dir = "/var/lib/tradebus/journal"'
+check_grep /etc/tradebus/broker.toml '^state_file = "/var/lib/tradebus/broker/trading.toml"$'
+check_grep /etc/tradebus/broker.toml '^missing_state = "halted"$'
 check_grep /etc/tradebus/nodes/marketdata.toml '^path = "/etc/tradebus/data/sample_quotes.csv"'
 if grep -rn '@TB_' "$root$units" "$root/etc/tradebus"; then fail "unreplaced @TB_...@ above"; fi
 

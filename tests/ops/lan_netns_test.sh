@@ -90,6 +90,8 @@ control = "$control"
 recorder = "tcp://$addr_a:5553"
 [heartbeat]
 interval_ms = 250
+[trading]
+missing_state = "active"
 [pipeline.journal]
 depends_on = []
 [pipeline.marketdata]

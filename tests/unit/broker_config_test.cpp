@@ -44,6 +44,8 @@ TEST_CASE("broker config: an empty file gives every default") {
     CHECK(cfg.lvc.prefixes == std::vector<std::string>{"md.tick.", "md.bar."});
     CHECK(cfg.lvc.max_topics == static_cast<std::size_t>(defaults::lvc_max_topics));
     CHECK(cfg.lvc.max_bytes == static_cast<std::size_t>(defaults::lvc_max_bytes));
+    CHECK(cfg.trading.state_file.empty());
+    CHECK(cfg.trading.missing_state == tradebus::schema::trading_state::halted);  // fail safe
 }
 
 TEST_CASE("broker config: the shipped config/broker.toml is valid") {
@@ -143,6 +145,12 @@ TEST_CASE("broker config: each bad config names file, line, key and what was exp
         {"[lvc]\nmax_topics = 0\n",
          "broker.toml:2:14: lvc.max_topics: expected an integer in [1, 10000000], got 0"},
         {"[lvc]\nmax_bytes = 10\n", "lvc.max_bytes: expected an integer in [1024, "},
+        {"[trading]\nmissing_state = \"reducing\"\n",
+         "broker.toml:2:17: trading.missing_state: expected one of"},
+        {"[trading]\nstate_file = 5\n",
+         "broker.toml:2:14: trading.state_file: expected a string, got 5"},
+        {"[trading]\nstatefile = \"x\"\n",
+         "trading.statefile: unknown key (did you mean \"state_file\"?)"},
         {"[heartbeat]\nliveness = 0\n",
          "broker.toml:2:12: heartbeat.liveness: expected an integer in [1, 100], got 0"},
         {"[heartbeat]\ninterval_ms = 1000\nliveness = 3\ngone_after_ms = 3000\n",

@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "scratch_dir.hpp"
 #include "tradebus/broker/control_plane.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -361,6 +363,40 @@ TEST_CASE("broker control plane: halt and resume publish the trading state") {
     const auto& r = std::get<schema::trading_state_changed>(f.sink.events.back().body);
     CHECK(r.state == schema::trading_state::active);
     CHECK(r.by == "operator");
+}
+
+TEST_CASE("broker control plane: halt and resume are saved before they are answered") {
+    scratch_dir dir("cp-trading");
+    const trading_store store(dir.file("state/trading.toml"));
+    fixture f;
+    f.cp.restore_trading(store.load(schema::trading_state::active, 0).record, &store);
+    (void)f.expect<schema::ok_reply>(schema::halt_request{"fat finger", "alice"}, 0);
+    auto saved = store.load(schema::trading_state::active, 0);
+    CHECK(saved.restored);
+    CHECK(saved.record.state == schema::trading_state::halted);
+    CHECK(saved.record.reason == "fat finger");
+    CHECK(saved.record.by == "alice");
+    (void)f.expect<schema::ok_reply>(schema::resume_request{"", ""}, 1);
+    saved = store.load(schema::trading_state::halted, 0);
+    CHECK(saved.record.state == schema::trading_state::active);
+    CHECK(saved.record.by == "operator");
+}
+
+TEST_CASE(
+    "broker control plane: a halt that cannot be saved holds and says so, a resume is refused") {
+    scratch_dir dir("cp-trading");
+    // A regular file where the state's directory should be: nothing can be saved below it.
+    std::ofstream(dir.file("blocker")) << "x";
+    const trading_store store(dir.file("blocker/trading.toml"));
+    fixture f;
+    f.cp.restore_trading({schema::trading_state::active, "test", "test", 0}, &store);
+    auto e = f.expect_error(schema::halt_request{"risk event", "bob"}, 0, code::not_durable);
+    CHECK(e.reason.find("trading halted (was active), but not saved") == 0);
+    CHECK(f.cp.trading() == schema::trading_state::halted);  // the safe side holds in memory
+    REQUIRE(f.sink.events.size() == 1);
+    e = f.expect_error(schema::resume_request{"go", "bob"}, 1, code::not_durable);
+    CHECK(f.cp.trading() == schema::trading_state::halted);  // unchanged
+    CHECK(f.sink.events.size() == 1);                        // nothing published
 }
 
 TEST_CASE("broker control plane: status shows nodes, start order, topics and drops") {

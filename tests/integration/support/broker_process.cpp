@@ -42,6 +42,8 @@ broker_process::broker_process(zmq::context_t& ctx, const temp_dir& dir, broker_
     toml += "[heartbeat]\ninterval_ms = " + std::to_string(s.interval_ms) +
             "\nliveness = " + std::to_string(s.liveness) +
             "\ngone_after_ms = " + std::to_string(s.gone_after_ms) + "\n";
+    toml += "[trading]\nstate_file = \"" + s.trading_state_file + "\"\nmissing_state = \"" +
+            s.missing_state + "\"\n";
     toml += s.pipeline_toml + "\n" + s.extra_toml + "\n";
     config_path = dir.write("broker.toml", toml);
     start();

@@ -29,13 +29,15 @@ struct broker_settings {
     std::int64_t liveness = 3;
     std::int64_t gone_after_ms = 5000;
     std::int64_t max_message_bytes = 1 << 20;
-    std::int64_t sndhwm = 0;         // per-subscriber queue on XPUB; 0 = the broker's default
-    std::int64_t rcvhwm = 0;         // per-publisher queue on XSUB; 0 = the broker's default
-    bool ipc = false;                // ipc:// endpoints in the temp dir instead of loopback TCP
-    bool recorder = false;           // bind the lossless recorder endpoint too
-    std::string extra_toml{};        // appended verbatim
-    std::vector<std::string> env{};  // extra environment for the process ("KEY=VALUE")
-    common::curve_client keys{};     // CURVE broker: the keys the harness's own requests use
+    std::int64_t sndhwm = 0;           // per-subscriber queue on XPUB; 0 = the broker's default
+    std::int64_t rcvhwm = 0;           // per-publisher queue on XSUB; 0 = the broker's default
+    bool ipc = false;                  // ipc:// endpoints in the temp dir instead of loopback TCP
+    bool recorder = false;             // bind the lossless recorder endpoint too
+    std::string trading_state_file{};  // [trading] state_file; "" = none
+    std::string missing_state = "active";  // [trading] missing_state (the broker's default: halted)
+    std::string extra_toml{};              // appended verbatim
+    std::vector<std::string> env{};        // extra environment for the process ("KEY=VALUE")
+    common::curve_client keys{};           // CURVE broker: the keys the harness's own requests use
 };
 
 class broker_process {

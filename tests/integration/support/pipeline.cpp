@@ -43,10 +43,14 @@ common::curve_client make_keys(const temp_dir& dir, bool secured) {
     return {pairs["broker"].public_key, pairs["observer"].public_key, pairs["observer"].secret_key};
 }
 
+std::filesystem::path state_file(const temp_dir& dir) { return dir.file("broker-trading.toml"); }
+
 broker_settings settings_for(const temp_dir& dir, std::int64_t interval_ms,
                              const common::curve_client& observer) {
-    broker_settings s{
-        .pipeline_toml = pipeline_broker_toml(), .interval_ms = interval_ms, .recorder = true};
+    broker_settings s{.pipeline_toml = pipeline_broker_toml(),
+                      .interval_ms = interval_ms,
+                      .recorder = true,
+                      .trading_state_file = state_file(dir).string()};
     if (!observer.enabled()) return s;
     const std::string keys = keys_dir(dir);
     s.extra_toml = "[security]\ncurve = true\nsecret_key_file = \"" + keys + "/broker.key\"\n";
@@ -99,6 +103,8 @@ pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interv
       journal_dir(dir.file("journal")),
       dir_(dir),
       interval_ms_(interval_ms) {}
+
+std::filesystem::path pipeline::broker_state_file() const { return state_file(dir_); }
 
 void pipeline::configure(const std::string& kind, const std::string& own) {
     std::string text = "[node]\nkind = \"" + kind + "\"\nname = \"" + kind +

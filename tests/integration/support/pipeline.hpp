@@ -49,6 +49,9 @@ class pipeline {
     schema::status_reply wait_healthy(const std::vector<std::string>& kinds,
                                       std::chrono::milliseconds timeout);
 
+    /// The broker's [trading] state_file (the durable halt/resume).
+    [[nodiscard]] std::filesystem::path broker_state_file() const;
+
     common::curve_client observer;  // secured: the test's own keys (an operator); else empty
     broker_process broker;
     std::filesystem::path journal_dir;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tradebus/broker/security.hpp"
+#include "tradebus/schema/types.hpp"
 
 namespace tradebus::broker {
 
@@ -46,6 +47,13 @@ struct lvc_config {
     std::size_t max_bytes = 0;  // topic + body bytes of every cached message
 };
 
+/// [trading]: where the trading state is kept across restarts (trading_store.hpp) and what a
+/// broker without a saved state starts in.
+struct trading_config {
+    std::string state_file;  // "" = not kept
+    schema::trading_state missing_state = schema::trading_state::halted;
+};
+
 /// One [pipeline.<name>] table: a node the desk runs and the nodes it waits for.
 struct pipeline_node {
     std::string name;
@@ -61,6 +69,7 @@ struct broker_config {
     heartbeat_config heartbeat;
     metrics_config metrics;
     lvc_config lvc;
+    trading_config trading;
     std::vector<pipeline_node> pipeline;  // sorted by name
     security_config security;             // [security]: CURVE, ZAP clients, topic ACLs
 };

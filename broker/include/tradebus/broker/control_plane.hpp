@@ -21,6 +21,7 @@
 #include "tradebus/broker/lifecycle.hpp"
 #include "tradebus/broker/node_table.hpp"
 #include "tradebus/broker/service_registry.hpp"
+#include "tradebus/broker/trading_store.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/events.hpp"
@@ -43,6 +44,17 @@ class control_plane {
     /// `stats` is read for status replies; `start_ms` is the broker's start on the mono clock.
     control_plane(const broker_config& cfg, std::uint64_t epoch, event_sink& sink,
                   const data_stats& stats, std::int64_t start_ms);
+
+    /// The trading state the broker starts in (what trading_store::load found), and where
+    /// every halt / resume is saved before it is answered (null = nowhere). The store must
+    /// outlive the control plane. Without a call the control plane starts active and keeps
+    /// nothing (unit tests); broker::run always makes it.
+    void restore_trading(const trading_record& r, const trading_store* store) {
+        trading_ = r.state;
+        trading_reason_ = r.reason;
+        trading_by_ = r.by;
+        store_ = store;
+    }
 
     /// The data-plane endpoints REGISTER replies carry (set once the sockets are bound).
     void set_advertised(std::string xsub, std::string xpub);
@@ -138,6 +150,8 @@ class control_plane {
     service_registry services_;
     schema::trading_state trading_ = schema::trading_state::active;
     std::string trading_reason_ = "broker started";
+    std::string trading_by_ = "broker";
+    const trading_store* store_ = nullptr;
     std::uint64_t sessions_issued_ = 0;
     std::int64_t next_deadline_ = no_deadline;
 

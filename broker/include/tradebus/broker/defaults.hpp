@@ -57,6 +57,13 @@ inline constexpr std::int64_t metrics_request_timeout_ms = 5000;
 /// long is closed by the broker.
 inline constexpr std::int64_t metrics_linger_ms = 10'000;
 
+// ---------------------------------------------------------------- [trading]
+/// Where the operator's last halt/resume is kept; "" = nowhere (every start is a missing state).
+inline constexpr std::string_view trading_state_file = "";
+/// The state a broker starts in when it has no saved state: halted, so that losing the file (or
+/// never configuring one) can never resume trading; only an operator's `tradebus resume` does.
+inline constexpr std::string_view trading_missing_state = "halted";
+
 // ---------------------------------------------------------------- [lvc]
 /// Last-value cache for late joiners: market data only by default (the last quote and bar per
 /// symbol); orders and fills are not "current values" and are recovered from the journal.

@@ -326,6 +326,7 @@ inline constexpr std::string_view dependency_cycle = "dependency_cycle";
 inline constexpr std::string_view unknown_dependency = "unknown_dependency";
 inline constexpr std::string_view not_allowed = "not_allowed";
 inline constexpr std::string_view unknown_service = "unknown_service";  // lookup: none offered
+inline constexpr std::string_view not_durable = "not_durable";  // halt/resume: state not saved
 }  // namespace error_code
 
 struct error_reply {
