@@ -85,19 +85,24 @@ TEST_CASE("overload: a burst far above the rate keeps broker and node memory bou
     publisher pub(ctx, broker.xsub, static_cast<int>(hwm));
     wait_publisher_through(ctx, broker, pub, "strategy.signal.PROBE");
 
-    // 60 000 x 2 KiB = 120 MiB sent as fast as the PUB takes it: far more than fits anywhere
-    // (the journal writes what it gets, the rest is dropped at the PUB's own HWM). The
-    // recorder's journal is frozen for the burst, so the recorder link certainly fills and
-    // stalls however fast this machine's disk and CPU are; it thaws once the burst is sent.
+    // At least 60 000 x 2 KiB = 120 MiB sent as fast as the PUB takes it: far more than fits
+    // anywhere (the journal writes what it gets, the rest is dropped at the PUB's own HWM). The
+    // recorder's journal is frozen meanwhile and the burst goes on until the broker reports the
+    // recorder link stalled, so the stall is certain however fast this machine's disk and CPU
+    // are (the deadline is a hang guard); then the journal thaws.
     constexpr std::uint64_t burst = 60'000;
     constexpr std::size_t msg_bytes = 2048;
     journal->signal(SIGSTOP);
-    for (std::uint64_t seq = 1; seq <= burst; ++seq) {
-        pub.send("strategy.signal.BURST", big_event(seq, msg_bytes));
+    std::uint64_t last = 0;
+    const auto stall_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (last < burst || broker.status().recorder.stalls == 0) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < stall_deadline,
+                        "the recorder link never stalled with its journal frozen");
+        for (int i = 0; i < 1000; ++i)
+            pub.send("strategy.signal.BURST", big_event(++last, msg_bytes));
     }
     journal->signal(SIGCONT);
     // One more message at a time until both journals have it: everything drained.
-    std::uint64_t last = burst;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
     bool done = false;
     while (!done) {
