@@ -500,21 +500,32 @@ void check_nothing_traded_after(const bus_log& bus, std::int64_t after_ns,
     }
 }
 
+// The whole pipeline trading (a fill seen), then halted by an operator with `reason`; the halt
+// is confirmed once risk rejects a signal for it (at `confirmed_ns`).
+struct halted_desk {
+    halted_desk(zmq::context_t& ctx, const temp_dir& dir, const std::string& reason)
+        : p(ctx, dir, interval_ms), bus(ctx, p.broker.xpub, {""}), control(ctx, p.broker.control) {
+        publisher probe(ctx, p.broker.xsub);
+        wait_until_flowing(probe, bus.sub(), "test.probe");
+        start_nodes(p, dir, pipeline_kinds);
+        (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+        (void)control.call<schema::ok_reply>(schema::halt_request{reason, "desk-op"});
+        confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
+    }
+
+    pipeline p;
+    bus_log bus;
+    control_client control;
+    std::int64_t confirmed_ns = 0;
+};
+
 }  // namespace
 
 TEST_CASE("faults: a halt survives kill -9 of the broker, risk and execution until resume") {
     zmq::context_t ctx;
     temp_dir dir;
-    pipeline p(ctx, dir, interval_ms);
-    bus_log bus(ctx, p.broker.xpub, {""});
-    publisher probe(ctx, p.broker.xsub);
-    wait_until_flowing(probe, bus.sub(), "test.probe");
-    start_nodes(p, dir, pipeline_kinds);
-    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
-
-    control_client control(ctx, p.broker.control);
-    (void)control.call<schema::ok_reply>(schema::halt_request{"durable halt test", "desk-op"});
-    const std::int64_t confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
+    halted_desk desk(ctx, dir, "durable halt test");
+    auto& [p, bus, control, confirmed_ns] = desk;
 
     // The broker dies and comes back (as systemd restarts it): still halted, as the operator
     // left it, and the nodes that re-register under it refuse to trade.
@@ -554,16 +565,8 @@ TEST_CASE("faults: a halt survives kill -9 of the broker, risk and execution unt
 TEST_CASE("faults: a restarted broker that lost its state (missing_state active) resumes no node") {
     zmq::context_t ctx;
     temp_dir dir;
-    pipeline p(ctx, dir, interval_ms);
-    bus_log bus(ctx, p.broker.xpub, {""});
-    publisher probe(ctx, p.broker.xsub);
-    wait_until_flowing(probe, bus.sub(), "test.probe");
-    start_nodes(p, dir, pipeline_kinds);
-    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
-
-    control_client control(ctx, p.broker.control);
-    (void)control.call<schema::ok_reply>(schema::halt_request{"lost file test", "desk-op"});
-    const std::int64_t confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
+    halted_desk desk(ctx, dir, "lost file test");
+    auto& [p, bus, control, confirmed_ns] = desk;
 
     // The saved state is lost with the broker; this pipeline says missing_state = "active", so
     // the new broker reports active. Risk and execution keep the halt they were under.
