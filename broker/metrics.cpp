@@ -253,11 +253,10 @@ void lvc_families(const last_value_cache& lvc, exposition& out) {
 void http_families(const metrics_http_stats& h, exposition& out) {
     out.family("tradebus_metrics_http_responses_total", "counter",
                "Answers of the metrics endpoint by HTTP status code.");
-    const std::pair<std::string_view, std::uint64_t> codes[] = {{"200", h.ok},
-                                                                {"400", h.bad_request},
-                                                                {"404", h.not_found},
-                                                                {"408", h.timed_out},
-                                                                {"431", h.too_large}};
+    const std::pair<std::string_view, std::uint64_t> codes[] = {
+        {"200", h.ok},        {"400", h.bad_request},
+        {"404", h.not_found}, {"405", h.method_not_allowed},
+        {"408", h.timed_out}, {"431", h.too_large}};
     for (const auto& [code, n] : codes) {
         out.sample("tradebus_metrics_http_responses_total", {{"code", code}}, n);
     }

@@ -100,7 +100,7 @@ void metrics_http::respond(const std::string& id, std::string_view request, std:
     std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     target = target.substr(0, target.find('?'));
     if (method != "GET" && method != "HEAD") {
-        ++stats_.bad_request;
+        ++stats_.method_not_allowed;
         answer(id, 405, "Method Not Allowed", "only GET and HEAD are served\n");
         return;
     }

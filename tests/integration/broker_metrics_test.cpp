@@ -180,7 +180,8 @@ TEST_CASE("metrics: another path is 404, other methods 405, HEAD has no body") {
     CHECK(head->ends_with("\r\n\r\n"));  // headers only
     const scrape_result s = scrape(m.port);
     CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"404\"}") == 2);
-    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"400\"}") == 1);  // the POST
+    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"405\"}") == 1);  // the POST
+    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"400\"}") == 0);
 }
 
 TEST_CASE("metrics: garbage and oversized requests are refused and the broker serves on") {

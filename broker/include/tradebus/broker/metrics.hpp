@@ -20,7 +20,8 @@ struct data_stats;
 struct metrics_http_stats {
     std::uint64_t ok = 0;                    // 200 answers (scrapes)
     std::uint64_t not_found = 0;             // 404: a path other than /metrics
-    std::uint64_t bad_request = 0;           // 400 malformed request line, 405 not GET/HEAD
+    std::uint64_t bad_request = 0;           // 400: malformed request line
+    std::uint64_t method_not_allowed = 0;    // 405: a method other than GET and HEAD
     std::uint64_t too_large = 0;             // 431: request above the byte limit
     std::uint64_t timed_out = 0;             // 408: no complete request within the timeout
     std::uint64_t too_many_connections = 0;  // closed at once: connection limit reached
