@@ -372,76 +372,6 @@ TEST_CASE("faults: with risk killed nothing new is approved or executed") {
     CHECK(p.node("strategy").running());
 }
 
-TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow again") {
-    zmq::context_t ctx;
-    temp_dir dir;
-    pipeline p(ctx, dir, interval_ms);
-    bus_log bus(ctx, p.broker.xpub, {""});
-    publisher probe(ctx, p.broker.xsub);
-    wait_until_flowing(probe, bus.sub(), "test.probe");
-    start_nodes(p, dir, pipeline_kinds);
-    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
-
-    control_client control(ctx, p.broker.control);
-    (void)control.call<schema::ok_reply>(schema::halt_request{"faults test", "test"});
-    (void)bus.expect(
-        [](const seen& s) {
-            const auto* t = std::get_if<schema::trading_state_changed>(&s.ev.body);
-            return s.topic == topics::trading && t != nullptr &&
-                   t->state == schema::trading_state::halted;
-        },
-        std::chrono::seconds(5), "sys.trading halted");
-    // Risk has seen the halt once it rejects a signal for it; from then on it approves nothing.
-    (void)bus.expect(
-        [](const seen& s) {
-            const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
-            return s.ev.env.src == "risk" && r != nullptr && r->rule == "halted";
-        },
-        std::chrono::seconds(10), "a signal rejected for the halt");
-
-    // Execution refuses an approval that reaches it during the halt (as a stale one from
-    // before the halt would): an order published straight to it.
-    schema::order o;
-    o.order_id = "faults-halted-1";
-    o.symbol = "AAPL";
-    o.dir = schema::side::buy;
-    o.qty = 10;
-    o.requested_qty = 10;
-    o.signal_src = "strategy";
-    std::string body;
-    schema::encode_event(schema::envelope{"risk", 1'000'000, common::now_ns(), 42}, o, body);
-    publisher pub(ctx, p.broker.xsub);
-    const auto refused = bus.expect(
-        [&](const seen& s) {
-            const auto* r = std::get_if<schema::exec_reject>(&s.ev.body);
-            if (r != nullptr && r->order_id == o.order_id) return true;
-            // Again until execution answers: the PUB connects asynchronously.
-            pub.send(std::string(topics::approved) + "AAPL", body);
-            return false;
-        },
-        std::chrono::seconds(10), "execution's refusal of an order during the halt");
-    CHECK(std::get<schema::exec_reject>(refused.ev.body).code == "halted");
-
-    // Execution handles its inputs in order: once it refused that order it has seen the halt,
-    // so nothing it publishes from here on is a fill (approvals risk published before it saw
-    // the halt may still have been filled before this point).
-    const auto halted = bus.collect(std::chrono::milliseconds(1000));
-    for (const auto& s : halted) {
-        CAPTURE(s.topic);
-        const auto* approved = std::get_if<schema::order>(&s.ev.body);
-        const bool ours = approved != nullptr && approved->order_id == o.order_id;
-        CHECK_FALSE((!ours && s.ev.env.src == "risk" && s.topic.starts_with(topics::approved)));
-        CHECK_FALSE((s.ev.env.src == "execution" && s.topic.starts_with(topics::exec_fill)));
-    }
-
-    const std::int64_t resumed_ns = common::now_ns();
-    (void)control.call<schema::ok_reply>(schema::resume_request{"faults test over", "test"});
-    (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
-                     "an approval after resume");
-    (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
-                     "a fill after resume");
-}
-
 namespace {
 
 // Waits until risk rejects a signal for the halt (it evaluates signals and refuses them) after
@@ -520,6 +450,58 @@ struct halted_desk {
 };
 
 }  // namespace
+
+TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow again") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, interval_ms);
+    bus_log bus(ctx, p.broker.xpub, {""});
+    publisher probe(ctx, p.broker.xsub);
+    wait_until_flowing(probe, bus.sub(), "test.probe");
+    start_nodes(p, dir, pipeline_kinds);
+    (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+
+    control_client control(ctx, p.broker.control);
+    (void)control.call<schema::ok_reply>(schema::halt_request{"faults test", "test"});
+    (void)bus.expect(
+        [](const seen& s) {
+            const auto* t = std::get_if<schema::trading_state_changed>(&s.ev.body);
+            return s.topic == topics::trading && t != nullptr &&
+                   t->state == schema::trading_state::halted;
+        },
+        std::chrono::seconds(5), "sys.trading halted");
+    // Risk has seen the halt once it rejects a signal for it; from then on it approves nothing.
+    (void)bus.expect(
+        [](const seen& s) {
+            const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
+            return s.ev.env.src == "risk" && r != nullptr && r->rule == "halted";
+        },
+        std::chrono::seconds(10), "a signal rejected for the halt");
+
+    // Execution refuses an approval that reaches it during the halt (as a stale one from
+    // before the halt would): an order published straight to it.
+    const std::string ours = "faults-halted-1";
+    CHECK(offer_approval(ctx, p, bus, ours) == "halted");
+
+    // Execution handles its inputs in order: once it refused that order it has seen the halt,
+    // so nothing it publishes from here on is a fill (approvals risk published before it saw
+    // the halt may still have been filled before this point).
+    const auto halted = bus.collect(std::chrono::milliseconds(1000));
+    for (const auto& s : halted) {
+        CAPTURE(s.topic);
+        const auto* approved = std::get_if<schema::order>(&s.ev.body);
+        const bool injected = approved != nullptr && approved->order_id == ours;
+        CHECK_FALSE((!injected && s.ev.env.src == "risk" && s.topic.starts_with(topics::approved)));
+        CHECK_FALSE((s.ev.env.src == "execution" && s.topic.starts_with(topics::exec_fill)));
+    }
+
+    const std::int64_t resumed_ns = common::now_ns();
+    (void)control.call<schema::ok_reply>(schema::resume_request{"faults test over", "test"});
+    (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
+                     "an approval after resume");
+    (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
+                     "a fill after resume");
+}
 
 TEST_CASE("faults: a halt survives kill -9 of the broker, risk and execution until resume") {
     zmq::context_t ctx;
