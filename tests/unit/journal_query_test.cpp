@@ -52,6 +52,38 @@ std::vector<int> numbers(const query_page& p) {
     return out;
 }
 
+// A tiny REQ client around query_service::on_readable: one request, its header and records.
+struct query_client {
+    explicit query_client(query_service& service) : svc(service), req(ctx, zmq::socket_type::req) {
+        req.set(zmq::sockopt::linger, 0);
+        req.connect(svc.endpoint());
+    }
+    // The decoded reply header and the record frames that followed it.
+    std::pair<schema::control_message, std::vector<runtime::record_pair>> ask(
+        const std::string& request) {
+        req.send(zmq::buffer(request), zmq::send_flags::none);
+        zmq::pollitem_t item{svc.socket().handle(), 0, ZMQ_POLLIN, 0};
+        REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
+        svc.on_readable();
+        zmq::pollitem_t back{req.handle(), 0, ZMQ_POLLIN, 0};
+        REQUIRE(zmq::poll(&back, 1, std::chrono::milliseconds(5000)) == 1);
+        std::string why;
+        auto reply = runtime::receive_records(req, why);
+        REQUIRE_MESSAGE(reply, why);
+        auto header = schema::decode_control(reply->header);
+        REQUIRE(header);
+        return {header.value(), reply->records};
+    }
+    // The error code of the reply to `request` ("" when the reply is not an error).
+    std::string code_of(const std::string& request) {
+        const auto header = ask(request).first;
+        const auto* e = std::get_if<schema::error_reply>(&header);
+        return e == nullptr ? std::string() : e->code;
+    }
+    query_service& svc;
+    zmq::context_t ctx;
+    zmq::socket_t req;
+};
 }  // namespace
 
 TEST_CASE("journal query: pages through every segment in order and says when it is done") {
@@ -127,24 +159,8 @@ TEST_CASE("journal query: the service answers over ZeroMQ with header and record
         return true;
     });
     CHECK(svc.endpoint().starts_with("tcp://127.0.0.1:"));
-    zmq::socket_t req(ctx, zmq::socket_type::req);
-    req.set(zmq::sockopt::linger, 0);
-    req.connect(svc.endpoint());
-
-    auto ask = [&](const std::string& request) {
-        req.send(zmq::buffer(request), zmq::send_flags::none);
-        zmq::pollitem_t item{svc.socket().handle(), 0, ZMQ_POLLIN, 0};
-        REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
-        svc.on_readable();
-        zmq::pollitem_t back{req.handle(), 0, ZMQ_POLLIN, 0};
-        REQUIRE(zmq::poll(&back, 1, std::chrono::milliseconds(5000)) == 1);
-        std::string why;
-        auto reply = runtime::receive_records(req, why);
-        REQUIRE_MESSAGE(reply, why);
-        auto header = schema::decode_control(reply->header);
-        REQUIRE(header);
-        return std::make_pair(header.value(), reply->records);
-    };
+    query_client client(svc);
+    const auto ask = [&](const std::string& request) { return client.ask(request); };
 
     std::string bytes;
     schema::encode_control(query({"exec.fill."}, 0, 0, 3), bytes);
@@ -171,32 +187,6 @@ TEST_CASE("journal query: the service answers over ZeroMQ with header and record
 }
 
 namespace {
-// Error replies are one frame: a tiny REQ client around query_service::on_readable.
-struct query_client {
-    explicit query_client(query_service& service) : svc(service), req(ctx, zmq::socket_type::req) {
-        req.set(zmq::sockopt::linger, 0);
-        req.connect(svc.endpoint());
-    }
-    // The error code of the reply to `request` ("" when the reply is not an error).
-    std::string code_of(const std::string& request) {
-        req.send(zmq::buffer(request), zmq::send_flags::none);
-        zmq::pollitem_t item{svc.socket().handle(), 0, ZMQ_POLLIN, 0};
-        REQUIRE(zmq::poll(&item, 1, std::chrono::milliseconds(5000)) == 1);
-        svc.on_readable();
-        zmq::pollitem_t back{req.handle(), 0, ZMQ_POLLIN, 0};
-        REQUIRE(zmq::poll(&back, 1, std::chrono::milliseconds(5000)) == 1);
-        std::string why;
-        auto reply = runtime::receive_records(req, why);
-        REQUIRE_MESSAGE(reply, why);
-        auto header = schema::decode_control(reply->header);
-        REQUIRE(header);
-        const auto* e = std::get_if<schema::error_reply>(&header.value());
-        return e == nullptr ? std::string() : e->code;
-    }
-    query_service& svc;
-    zmq::context_t ctx;
-    zmq::socket_t req;
-};
 
 class no_events : public broker::event_sink {
   public:
