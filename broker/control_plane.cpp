@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "tradebus/broker/authorization.hpp"
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -191,14 +192,17 @@ std::optional<schema::error_reply> control_plane::authorize(const schema::contro
                                             "= true)");
     };
     return std::visit(
-        overloaded{
-            [&](const schema::register_request& r) { return as_self("register", r.name); },
-            [&](const schema::heartbeat_request& r) { return as_self("heartbeat", r.name); },
-            [&](const schema::deregister_request& r) { return as_self("deregister", r.name); },
-            [&](const schema::announce_request& r) { return as_self("announce", r.name); },
-            [&](const schema::halt_request&) { return operator_only("halt"); },
-            [&](const schema::resume_request&) { return operator_only("resume"); },
-            [&](const auto&) -> std::optional<schema::error_reply> { return std::nullopt; },
+        [&]<class T>(const T& r) -> std::optional<schema::error_reply> {
+            if constexpr (T::is_reply) {
+                return std::nullopt;  // refused by handle() whoever sends it
+            } else if constexpr (access<T>::rule == sender::as_itself) {
+                return as_self(T::type_name, r.name);
+            } else if constexpr (access<T>::rule == sender::operator_only) {
+                return operator_only(T::type_name);
+            } else {
+                static_assert(access<T>::rule == sender::any_client);
+                return std::nullopt;
+            }
         },
         request);
 }
@@ -231,10 +235,9 @@ schema::control_message control_plane::handle(const schema::control_message& req
                              "journal_query is answered by the journal's query endpoint, not "
                              "the broker (lookup service \"journal\")");
             },
-            [&](const auto& reply) -> schema::control_message {
+            [&]<reply_type T>(const T&) -> schema::control_message {
                 return error(code::bad_request,
-                             "\"" + std::string(std::decay_t<decltype(reply)>::type_name) +
-                                 "\" is a reply, not a request");
+                             "\"" + std::string(T::type_name) + "\" is a reply, not a request");
             },
         },
         request);

@@ -140,12 +140,16 @@ void pack_value(encoder& e, const T& value) {
 struct map_entries {
     std::array<std::string_view, limits::max_map_keys> keys;
     std::array<const char*, limits::max_map_keys> values{};
+    mutable std::array<bool, limits::max_map_keys> used{};  // looked up by a decoder
     std::size_t size = 0;
     const char* end = nullptr;  // end of the whole input
 
     [[nodiscard]] const char* find(std::string_view key) const {
         for (std::size_t k = 0; k < size; ++k) {
-            if (keys[k] == key) return values[k];
+            if (keys[k] == key) {
+                used[k] = true;
+                return values[k];
+            }
         }
         return nullptr;
     }
@@ -162,6 +166,76 @@ std::string join(std::string_view path, std::string_view key) {
 
 std::string got(const mp_value& v) { return "got " + std::string(detail::kind_name(v.kind)); }
 
+// The limits every str, array and map is held to, known key or not: why `v` breaks one, or
+// nullopt. One wording, whichever decoder finds it.
+std::optional<std::string> over_limit(const mp_value& v) {
+    if (v.kind == mp_kind::str) {
+        if (v.raw.size() > limits::max_string_bytes) {
+            return "str of " + std::to_string(v.raw.size()) + " bytes, limit " +
+                   std::to_string(limits::max_string_bytes);
+        }
+        if (!detail::valid_utf8(v.raw)) return "str is not valid UTF-8";
+    } else if (v.kind == mp_kind::array && v.count > limits::max_array_items) {
+        return "array of " + std::to_string(v.count) + " items, limit " +
+               std::to_string(limits::max_array_items);
+    } else if (v.kind == mp_kind::map && v.count > limits::max_map_keys) {
+        return "map has " + std::to_string(v.count) + " keys, limit " +
+               std::to_string(limits::max_map_keys);
+    }
+    return std::nullopt;
+}
+
+// Checks one value no decoder looks at (an unknown key's) against the same limits as a known
+// one: every str bounded and UTF-8, every array and map within its count, map keys unique
+// bounded UTF-8 strs, nesting within `depth_left` containers. The error's key is relative to
+// the value ("[3].name").
+std::optional<decode_error> check_unknown(mp_reader& r, std::size_t depth_left) {
+    mp_value v;
+    if (!r.read(v)) return decode_error{"", "truncated or invalid msgpack"};
+    if (auto why = over_limit(v)) return decode_error{"", std::move(*why)};
+    if (v.kind != mp_kind::array && v.kind != mp_kind::map) return std::nullopt;
+    if (depth_left == 0) return decode_error{"", "nesting too deep"};
+    std::array<std::string_view, limits::max_map_keys> keys;
+    for (std::uint32_t k = 0; k < v.count; ++k) {
+        std::string where = "[" + std::to_string(k) + "]";
+        if (v.kind == mp_kind::map) {
+            mp_value key;
+            if (!r.read(key))
+                return decode_error{"", "truncated map (key " + std::to_string(k) + ")"};
+            if (key.kind != mp_kind::str) {
+                return decode_error{"",
+                                    "map key " + std::to_string(k) + " is not a str, " + got(key)};
+            }
+            if (auto why = over_limit(key)) {
+                return decode_error{"", "map key " + std::to_string(k) + ": " + std::move(*why)};
+            }
+            for (std::uint32_t j = 0; j < k; ++j) {
+                if (keys[j] == key.raw) return decode_error{std::string(key.raw), "duplicate key"};
+            }
+            keys[k] = key.raw;
+            where = key.raw;
+        }
+        if (auto e = check_unknown(r, depth_left - 1)) {
+            return decode_error{join(where, e->key), std::move(e->reason)};
+        }
+    }
+    return std::nullopt;
+}
+
+// Checks the value of every key of `m` that no decoder looked up (PROTOCOL.md: unknown keys are
+// ignored only when well-formed and within the limits).
+std::optional<decode_error> check_unknown_keys(const map_entries& m, const std::string& path,
+                                               std::size_t depth) {
+    for (std::size_t k = 0; k < m.size; ++k) {
+        if (m.used[k]) continue;
+        mp_reader r(m.values[k], m.end);
+        if (auto e = check_unknown(r, limits::max_depth - std::min(depth, limits::max_depth))) {
+            return decode_error{join(join(path, m.keys[k]), e->key), std::move(e->reason)};
+        }
+    }
+    return std::nullopt;
+}
+
 // Reads the map at `r` into `out`, checking every key and skipping (so validating the framing
 // of) every value; nullopt on success.
 std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_entries& out,
@@ -169,10 +243,7 @@ std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_
     mp_value v;
     if (!r.read(v)) return decode_error{path, "truncated or invalid msgpack"};
     if (v.kind != mp_kind::map) return decode_error{path, "expected map, " + got(v)};
-    if (v.count > limits::max_map_keys) {
-        return decode_error{path, "map has " + std::to_string(v.count) + " keys, limit " +
-                                      std::to_string(limits::max_map_keys)};
-    }
+    if (auto why = over_limit(v)) return decode_error{path, std::move(*why)};
     out.size = 0;
     out.end = r.end();
     for (std::uint32_t k = 0; k < v.count; ++k) {
@@ -221,18 +292,14 @@ std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, 
     if constexpr (described<T>) {
         map_entries m;
         if (auto e = read_map(r, path, m, depth)) return e;
-        return decode_fields(m, path, out, depth + 1);
+        if (auto e = decode_fields(m, path, out, depth + 1)) return e;
+        return check_unknown_keys(m, path, depth);
     } else {
         mp_value v;
         if (!r.read(v)) return decode_error{path, "truncated or invalid msgpack"};
         if constexpr (std::is_same_v<T, std::string>) {
             if (v.kind != mp_kind::str) return decode_error{path, "expected str, " + got(v)};
-            if (v.raw.size() > limits::max_string_bytes) {
-                return decode_error{path, "str of " + std::to_string(v.raw.size()) +
-                                              " bytes, limit " +
-                                              std::to_string(limits::max_string_bytes)};
-            }
-            if (!detail::valid_utf8(v.raw)) return decode_error{path, "str is not valid UTF-8"};
+            if (auto why = over_limit(v)) return decode_error{path, std::move(*why)};
             out.assign(v.raw);
         } else if constexpr (std::is_same_v<T, bool>) {
             if (v.kind != mp_kind::boolean) return decode_error{path, "expected bool, " + got(v)};
@@ -281,10 +348,7 @@ std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, 
             out = *parsed;
         } else if constexpr (is_vector<T>::value) {
             if (v.kind != mp_kind::array) return decode_error{path, "expected array, " + got(v)};
-            if (v.count > limits::max_array_items) {
-                return decode_error{path, "array of " + std::to_string(v.count) + " items, limit " +
-                                              std::to_string(limits::max_array_items)};
-            }
+            if (auto why = over_limit(v)) return decode_error{path, std::move(*why)};
             if (v.count > r.remaining()) {  // every item takes at least one byte
                 return decode_error{path, "array claims " + std::to_string(v.count) +
                                               " items but only " + std::to_string(r.remaining()) +
@@ -410,6 +474,7 @@ result<event> decode_event_impl(std::string_view bytes) {
         },
         ev.body);
     if (err) return *err;
+    if (auto e = check_unknown_keys(m, "", 0)) return *e;
     return ev;
 }
 
@@ -424,6 +489,7 @@ result<control_message> decode_control_impl(std::string_view bytes) {
     std::optional<decode_error> err;
     std::visit([&](auto& body) { err = decode_fields(m, "", body, 1); }, msg);
     if (err) return *err;
+    if (auto e = check_unknown_keys(m, "", 0)) return *e;
     return msg;
 }
 

@@ -14,25 +14,6 @@ namespace tradebus::journal {
 namespace {
 constexpr int requests_per_wakeup = 16;  // then back to live events
 
-// Whether a control message is a request (to some endpoint) rather than a reply.
-bool is_request(const schema::control_message& m) {
-    return std::visit(
-        [](const auto& msg) {
-            using T = std::decay_t<decltype(msg)>;
-            return std::is_same_v<T, schema::register_request> ||
-                   std::is_same_v<T, schema::heartbeat_request> ||
-                   std::is_same_v<T, schema::deregister_request> ||
-                   std::is_same_v<T, schema::status_request> ||
-                   std::is_same_v<T, schema::halt_request> ||
-                   std::is_same_v<T, schema::resume_request> ||
-                   std::is_same_v<T, schema::snapshot_request> ||
-                   std::is_same_v<T, schema::announce_request> ||
-                   std::is_same_v<T, schema::lookup_request> ||
-                   std::is_same_v<T, schema::services_request> ||
-                   std::is_same_v<T, schema::journal_query>;
-        },
-        m);
-}
 }  // namespace
 
 query_service::query_service(zmq::context_t& ctx, const std::string& endpoint, std::string dir,
@@ -68,7 +49,7 @@ void query_service::answer(const std::string& request, std::string& header,
     const auto* q = std::get_if<schema::journal_query>(&decoded.value());
     if (q == nullptr) {
         const std::string type(schema::type_name(decoded.value()));
-        if (is_request(decoded.value())) {
+        if (!schema::is_reply(decoded.value())) {
             refuse(schema::error_code::not_allowed,
                    "\"" + type +
                        "\" is answered by the broker's control endpoint, not the journal's "

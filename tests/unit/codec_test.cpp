@@ -952,6 +952,48 @@ TEST_CASE("codec: unknown keys are accepted and ignored (forward compatibility)"
     check_accepted("64 keys at the top level", event_with(tk, extra), decoder::event);
 }
 
+TEST_CASE("codec: values under unknown keys are held to the same limits as known ones") {
+    const auto tk = sample<tick>();
+    const auto st = sample<status_reply>();
+    const std::string long_str = mp_str(std::string(limits::max_string_bytes + 1, 'a'));
+    std::vector<std::string> items(limits::max_array_items + 1, mp_nil());
+    std::vector<std::pair<std::string, std::string>> wide;
+    for (std::size_t k = 0; k <= limits::max_map_keys; ++k)
+        wide.emplace_back("k" + std::to_string(k), mp_nil());
+    struct row {
+        std::string name, value, key_suffix, reason;
+    };
+    const std::vector<row> values = {
+        {"invalid UTF-8 str", mp_str("\xff\xfe"), "", "str is not valid UTF-8"},
+        {"4097-byte str", long_str, "", "str of 4097 bytes, limit 4096"},
+        {"4097-item array", mp_array(items), "", "array of 4097 items, limit 4096"},
+        {"65-key map", mp_map(wide), "", "map has 65 keys, limit 64"},
+        {"long str in an array", mp_array({mp_nil(), long_str}), "[1]", "str of 4097 bytes"},
+        {"bad UTF-8 deep in a map", mp_map({{"a", mp_map({{"b", mp_str("\xc0\x80")}})}}), ".a.b",
+         "not valid UTF-8"},
+        {"duplicate key in a map", mp_map({{"a", mp_nil()}, {"a", mp_nil()}}), ".a",
+         "duplicate key"},
+        {"non-str map key", from_hex("81 01 c0"), "", "map key 0 is not a str"},
+        {"17 nested arrays", repeat("\x91", 16) + "\x90", "", "nest"},
+    };
+    std::vector<bad_input> rows;
+    for (const auto& v : values) {
+        // Deeper than allowed fails at the outermost map's framing check (its key is named).
+        const bool top_only = v.name == "17 nested arrays";
+        for (const std::string path : {"future_key", "data.future_key"}) {
+            if (top_only && path != "future_key") continue;
+            rows.push_back({path + " = " + v.name, event_with(tk, {set(path, v.value)}),
+                            path + v.key_suffix, v.reason, decoder::event});
+        }
+        for (const std::string path : {"future_key", "nodes[1].future_key"}) {
+            if (top_only && path != "future_key") continue;
+            rows.push_back({path + " = " + v.name, control_with(st, {set(path, v.value)}),
+                            path + v.key_suffix, v.reason, decoder::control});
+        }
+    }
+    check_rejected(rows);
+}
+
 // ================================================================== bad input
 
 TEST_CASE("codec: truncated messages are rejected at every length") {

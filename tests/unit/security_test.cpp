@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "scratch_dir.hpp"
+#include "tradebus/broker/authorization.hpp"
 #include "tradebus/broker/config.hpp"
 #include "tradebus/broker/control_plane.hpp"
 #include "tradebus/cli/app.hpp"
@@ -419,6 +420,45 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt only as an 
     CHECK(std::holds_alternative<schema::status_reply>(p.call(schema::status_request{}, "risk")));
     // No authenticated name (cannot happen behind ZAP): refused, not trusted.
     CHECK(std::holds_alternative<schema::error_reply>(p.call(schema::status_request{}, "")));
+}
+
+TEST_CASE("control plane with CURVE: every message type is answered by its row of the table") {
+    // Each alternative of control_message, sent by the non-operator "risk" under another node's
+    // name where the type has one: the refusal must be the one its authorization row gives.
+    const auto check_type = [](auto msg) {
+        using T = decltype(msg);
+        INFO("type: ", T::type_name);
+        if constexpr (requires { msg.name; }) msg.name = "execution";
+        secured_plane p;
+        const auto reply = p.call(schema::control_message{msg}, "risk");
+        const auto* e = std::get_if<schema::error_reply>(&reply);
+        if constexpr (T::is_reply) {
+            REQUIRE(e != nullptr);
+            CHECK(e->code == code::bad_request);
+            CHECK(e->reason.find("is a reply, not a request") != std::string::npos);
+        } else if constexpr (broker::access<T>::rule == broker::sender::as_itself) {
+            REQUIRE(e != nullptr);
+            CHECK(e->code == code::not_allowed);
+            CHECK(e->reason.find(std::string(T::type_name) + " as \"execution\" refused") !=
+                  std::string::npos);
+        } else if constexpr (broker::access<T>::rule == broker::sender::operator_only) {
+            REQUIRE(e != nullptr);
+            CHECK(e->code == code::not_allowed);
+            CHECK(e->reason.find("is not an operator") != std::string::npos);
+            CHECK(p.cp->trading() == schema::trading_state::active);
+        } else {
+            static_assert(broker::access<T>::rule == broker::sender::any_client);
+            // Handled (perhaps refused on its merits), never for who sent it.
+            if (e != nullptr) {
+                CHECK(e->reason.find("CURVE key") == std::string::npos);
+                CHECK(e->reason.find("not an operator") == std::string::npos);
+            }
+        }
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (check_type(std::variant_alternative_t<I, schema::control_message>{}), ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<schema::control_message>>{});
 }
 
 TEST_CASE("cli: CURVE key flags are checked before anything is sent") {

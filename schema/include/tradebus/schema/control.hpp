@@ -26,6 +26,7 @@ struct node_counters {
 
 struct register_request {
     static constexpr std::string_view type_name = "register";
+    static constexpr bool is_reply = false;
     std::string name, kind, host, version;
     std::int64_t pid = 0;
     std::vector<std::string> publishes, subscribes, depends_on;  // topic prefixes; node names
@@ -40,6 +41,7 @@ struct register_request {
 
 struct register_reply {
     static constexpr std::string_view type_name = "register_ok";
+    static constexpr bool is_reply = true;
     std::uint64_t session_id = 0, epoch = 0;
     std::string xsub_endpoint, xpub_endpoint;
     std::int64_t heartbeat_interval_ms = 0, liveness = 0;
@@ -57,6 +59,7 @@ struct register_reply {
 
 struct heartbeat_request {
     static constexpr std::string_view type_name = "heartbeat";
+    static constexpr bool is_reply = false;
     std::string name;
     std::uint64_t session_id = 0;
     health state = health::healthy;  // the node's own view: starting/healthy/degraded/stopping
@@ -70,6 +73,7 @@ struct heartbeat_request {
 
 struct heartbeat_reply {
     static constexpr std::string_view type_name = "heartbeat_ok";
+    static constexpr bool is_reply = true;
     std::uint64_t epoch = 0;
     bool ready = false;
     std::vector<std::string> waiting_for;
@@ -83,6 +87,7 @@ struct heartbeat_reply {
 
 struct deregister_request {
     static constexpr std::string_view type_name = "deregister";
+    static constexpr bool is_reply = false;
     std::string name;
     std::uint64_t session_id = 0;
     template <class S, class V>
@@ -94,6 +99,7 @@ struct deregister_request {
 /// Generic success reply (deregister, halt, resume).
 struct ok_reply {
     static constexpr std::string_view type_name = "ok";
+    static constexpr bool is_reply = true;
     std::string detail;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -103,6 +109,7 @@ struct ok_reply {
 
 struct status_request {
     static constexpr std::string_view type_name = "status";
+    static constexpr bool is_reply = false;
     std::int64_t max_topics = 1000;  // busiest first; the reply says how many exist in all
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -160,6 +167,7 @@ struct recorder_status {
 
 struct status_reply {
     static constexpr std::string_view type_name = "status_ok";
+    static constexpr bool is_reply = true;
     std::uint64_t epoch = 0;
     std::string version;
     std::int64_t uptime_ms = 0;
@@ -183,6 +191,7 @@ struct status_reply {
 /// The kill switch. The broker publishes trading_state on sys.trading and replies ok.
 struct halt_request {
     static constexpr std::string_view type_name = "halt";
+    static constexpr bool is_reply = false;
     std::string reason, by;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -192,6 +201,7 @@ struct halt_request {
 
 struct resume_request {
     static constexpr std::string_view type_name = "resume";
+    static constexpr bool is_reply = false;
     std::string reason, by;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -204,6 +214,7 @@ struct resume_request {
 /// multipart (PROTOCOL.md "snapshot"): this map, then `count` pairs of frames [topic][body].
 struct snapshot_request {
     static constexpr std::string_view type_name = "snapshot";
+    static constexpr bool is_reply = false;
     std::string prefix, after;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -213,6 +224,7 @@ struct snapshot_request {
 
 struct snapshot_reply {
     static constexpr std::string_view type_name = "snapshot_ok";
+    static constexpr bool is_reply = true;
     std::uint64_t count = 0;  // [topic][body] frame pairs after this frame
     std::string next;         // cursor for the next page; "" = this was the last page
     bool covered = false;     // the cache keeps topics under this prefix (else always empty)
@@ -229,6 +241,7 @@ struct snapshot_reply {
 /// A registered node offers `service` at `endpoint`. Reply: ok.
 struct announce_request {
     static constexpr std::string_view type_name = "announce";
+    static constexpr bool is_reply = false;
     std::string name;
     std::uint64_t session_id = 0;
     std::string service, endpoint;
@@ -242,6 +255,7 @@ struct announce_request {
 /// Where is `service`? Reply: lookup_ok, or error unknown_service.
 struct lookup_request {
     static constexpr std::string_view type_name = "lookup";
+    static constexpr bool is_reply = false;
     std::string service;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -251,6 +265,7 @@ struct lookup_request {
 
 struct lookup_reply {
     static constexpr std::string_view type_name = "lookup_ok";
+    static constexpr bool is_reply = true;
     std::string service, endpoint, node;
     bool healthy = false;  // the offering node is healthy or degraded right now
     template <class S, class V>
@@ -263,6 +278,7 @@ struct lookup_reply {
 /// Every service the broker knows (for `tradebus status`). Reply: services_ok.
 struct services_request {
     static constexpr std::string_view type_name = "services";
+    static constexpr bool is_reply = false;
     template <class S, class V>
     static void fields(S& /*s*/, V& /*v*/) {}
 };
@@ -279,6 +295,7 @@ struct service_status {
 
 struct services_reply {
     static constexpr std::string_view type_name = "services_ok";
+    static constexpr bool is_reply = true;
     std::vector<service_status> services;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -292,6 +309,7 @@ struct services_reply {
 /// caps it). Reply: journal_query_ok followed by `count` [topic][body] frame pairs.
 struct journal_query {
     static constexpr std::string_view type_name = "journal_query";
+    static constexpr bool is_reply = false;
     std::vector<std::string> prefixes;
     std::int64_t since_ns = 0;
     std::uint64_t from_index = 0;
@@ -307,6 +325,7 @@ struct journal_query {
 /// says the journal had nothing more when it answered.
 struct journal_query_reply {
     static constexpr std::string_view type_name = "journal_query_ok";
+    static constexpr bool is_reply = true;
     std::uint64_t count = 0, next_index = 0;
     bool done = false;
     template <class S, class V>
@@ -331,6 +350,7 @@ inline constexpr std::string_view not_durable = "not_durable";  // halt/resume: 
 
 struct error_reply {
     static constexpr std::string_view type_name = "error";
+    static constexpr bool is_reply = true;
     std::string code, reason;
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -344,5 +364,10 @@ using control_message =
                  resume_request, error_reply, snapshot_request, snapshot_reply, announce_request,
                  lookup_request, lookup_reply, services_request, services_reply, journal_query,
                  journal_query_reply>;
+
+/// Whether `m` is a reply (`register_ok`, `error`, ...) rather than a request to some endpoint.
+[[nodiscard]] inline bool is_reply(const control_message& m) noexcept {
+    return std::visit([]<class T>(const T&) { return T::is_reply; }, m);
+}
 
 }  // namespace tradebus::schema
