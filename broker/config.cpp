@@ -54,9 +54,10 @@ void load_pipeline(const toml::table& root, section& top, broker_config& cfg) {
         const std::string name(key.str());
         section node = pipe.table(name);  // a non-table value is reported as "expected a table"
         if (!value.is_table()) continue;
-        if (!valid_node_name(name)) {
-            pipe.error(name,
-                       "expected a node name (1..64 bytes of [A-Za-z0-9._-]), got " + quoted(name));
+        if (!schema::topics::valid_node_name(name)) {
+            pipe.error(name, "expected a node name (" +
+                                 std::string(schema::topics::node_name_rule) + "), got " +
+                                 quoted(name));
         }
         cfg.pipeline.push_back({name, node.strings("depends_on")});
         tables.push_back(node);
@@ -147,9 +148,9 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
 
     section b = top.table("broker");
     cfg.name = b.string("name", std::string(defaults::name));
-    if (!valid_node_name(cfg.name)) {
-        b.error("name",
-                "expected a node name (1..64 bytes of [A-Za-z0-9._-]), got " + quoted(cfg.name));
+    if (!schema::topics::valid_node_name(cfg.name)) {
+        b.error("name", "expected a node name (" + std::string(schema::topics::node_name_rule) +
+                            "), got " + quoted(cfg.name));
     }
     cfg.log_level =
         b.choice("log_level", std::string(defaults::log_level),
@@ -215,14 +216,6 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
 }
 
 }  // namespace
-
-bool valid_node_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 64) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
-    });
-}
 
 broker_config load_config(const std::string& path) {
     common::config_errors errors(path);

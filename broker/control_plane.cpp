@@ -9,6 +9,7 @@
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/topics.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::broker {
 
@@ -51,7 +52,7 @@ std::string safe_text(std::string_view s, std::size_t max = 1024) {
     out.reserve(std::min(s.size(), max));
     std::size_t i = 0;
     while (i < s.size()) {
-        const std::size_t n = utf8_sequence(s, i);
+        const std::size_t n = schema::utf8_sequence(s, i);
         if (out.size() + std::max<std::size_t>(n, 1) > max) break;
         if (n == 0) {
             out.push_back('?');
@@ -254,9 +255,10 @@ std::vector<std::string> control_plane::waiting_for(std::string_view name) const
 
 schema::control_message control_plane::on_register(const schema::register_request& r,
                                                    std::int64_t now) {
-    if (!valid_node_name(r.name)) {
-        return error(code::bad_request,
-                     "name: expected 1..64 bytes of [A-Za-z0-9._-], got " + shown(r.name));
+    if (!schema::topics::valid_node_name(r.name)) {
+        return error(code::bad_request, "name: expected " +
+                                            std::string(schema::topics::node_name_rule) + ", got " +
+                                            shown(r.name));
     }
     if (r.name == name_) {
         return error(code::not_allowed, "name: " + shown(r.name) + " is the broker's own name");
@@ -502,6 +504,14 @@ schema::control_message control_plane::on_announce(const schema::announce_reques
     schema::error_reply err;
     node_record* rec = session_of(r.name, r.session_id, err);
     if (rec == nullptr) return err;
+    // A session that deregistered (or is on its way out) has ended for services: letting it
+    // announce would take a service over from a live node, only to be forgotten at once.
+    if (rec->state == health::stopping || rec->state == health::stopped) {
+        return error(code::unknown_session, "session " + std::to_string(r.session_id) +
+                                                " of node " + shown(r.name) + " has ended (" +
+                                                std::string(schema::to_string(rec->state)) +
+                                                "): register again");
+    }
     if (auto refused = services_.announce(*rec, r, nodes_)) return *refused;
     return schema::ok_reply{"service " + r.service + " offered by " + rec->name};
 }

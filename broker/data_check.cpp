@@ -1,6 +1,7 @@
 #include "tradebus/broker/data_check.hpp"
 
 #include "tradebus/schema/topics.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::broker {
 
@@ -23,33 +24,6 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 constexpr auto byte_class = make_classes();
 
 }  // namespace
-
-std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
-    const auto b0 = static_cast<std::uint8_t>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (b0 < 0x80u) return 1;
-    if ((b0 & 0xe0u) == 0xc0u) {
-        len = 2, cp = b0 & 0x1fu;
-    } else if ((b0 & 0xf0u) == 0xe0u) {
-        len = 3, cp = b0 & 0x0fu;
-    } else if ((b0 & 0xf8u) == 0xf0u) {
-        len = 4, cp = b0 & 0x07u;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<std::uint8_t>(s[i + k]);
-        if ((b & 0xc0u) != 0x80u) return 0;
-        cp = (cp << 6) | (b & 0x3fu);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
 
 std::string_view describe(drop_reason r) noexcept {
     switch (r) {
@@ -90,7 +64,7 @@ std::optional<drop_reason> check_topic(std::string_view topic) noexcept {
         } else if (cls == 1) {
             return drop_reason::topic_chars;
         } else {
-            const std::size_t n = utf8_sequence(topic, i);
+            const std::size_t n = schema::utf8_sequence(topic, i);
             if (n == 0) return drop_reason::topic_utf8;
             i += n;
         }

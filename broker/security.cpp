@@ -14,9 +14,9 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 client_rule read_client(common::section& c, const security_config& cfg) {
     client_rule rule;
     rule.name = c.string("name", {}, true);
-    if (c.has("name") && !valid_node_name(rule.name)) {
-        c.error("name",
-                "expected a node name (1..64 bytes of [A-Za-z0-9._-]), got " + quoted(rule.name));
+    if (c.has("name") && !schema::topics::valid_node_name(rule.name)) {
+        c.error("name", "expected a node name (" + std::string(schema::topics::node_name_rule) +
+                            "), got " + quoted(rule.name));
     }
     rule.public_key = common::read_public_key(c, "public_key", "public_key_file", true);
     if (auto bytes = common::z85_decode_key(rule.public_key)) rule.key = *bytes;

@@ -542,9 +542,9 @@ int run(const std::vector<std::string>& args, environment& env) {
         app.parse(reversed);
 
         if (keygen_cmd->parsed()) {
-            if (!runtime::valid_node_name(keygen.name)) {
-                throw usage_error("NAME: expected 1..64 characters of [a-z0-9_-], got \"" +
-                                  keygen.name + "\"");
+            if (!schema::topics::valid_node_name(keygen.name)) {
+                throw usage_error("NAME: expected " + std::string(schema::topics::node_name_rule) +
+                                  ", got \"" + keygen.name + "\"");
             }
             return run_keygen(keygen, env);
         }

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::cli {
 namespace {
@@ -217,7 +217,7 @@ std::string printable(std::string_view text) {
         if (c >= 0x80) {
             // Copy a well-formed multi-byte sequence; escape a stray byte. C1 control
             // characters (U+0080..U+009F) also drive terminals: escape them too.
-            std::size_t n = detail::utf8_sequence(text, i);
+            std::size_t n = schema::utf8_sequence(text, i);
             if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) n = 0;
             if (n == 0) {
                 hex(c);

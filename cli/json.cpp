@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 #include "wire_traits.hpp"
 
 namespace tradebus::cli {
@@ -72,22 +72,13 @@ void append_value(std::string& out, const T& value) {
 
 }  // namespace
 
-bool valid_utf8(std::string_view text) noexcept {
-    for (std::size_t i = 0; i < text.size();) {
-        const auto n = detail::utf8_sequence(text, i);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
-}
-
 void append_json_string(std::string& out, std::string_view text) {
     static constexpr char digits[] = "0123456789abcdef";
     out.push_back('"');
     for (std::size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x80) {
-            const auto n = detail::utf8_sequence(text, i);
+            const auto n = schema::utf8_sequence(text, i);
             if (n == 0) {
                 out.append("\\ufffd");
                 ++i;
@@ -166,7 +157,7 @@ std::string undecodable_json(std::string_view topic, std::string_view body, std:
     field_writer w{out, false};
     out.append("{\"topic\":");
     append_json_string(out, topic);
-    if (!valid_utf8(topic)) w("topic_hex", to_hex(topic));
+    if (!schema::valid_utf8(topic)) w("topic_hex", to_hex(topic));
     w("undecodable", std::string(reason));
     w("frames", static_cast<std::uint64_t>(frames));
     w("bytes", static_cast<std::uint64_t>(body.size()));

@@ -13,7 +13,7 @@
 #include <type_traits>
 
 #include "msgpack_reader.hpp"
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::schema {
 namespace {
@@ -174,7 +174,7 @@ std::optional<std::string> over_limit(const mp_value& v) {
             return "str of " + std::to_string(v.raw.size()) + " bytes, limit " +
                    std::to_string(limits::max_string_bytes);
         }
-        if (!detail::valid_utf8(v.raw)) return "str is not valid UTF-8";
+        if (!valid_utf8(v.raw)) return "str is not valid UTF-8";
     } else if (v.kind == mp_kind::array && v.count > limits::max_array_items) {
         return "array of " + std::to_string(v.count) + " items, limit " +
                std::to_string(limits::max_array_items);
@@ -261,7 +261,7 @@ std::optional<decode_error> read_map(mp_reader& r, const std::string& path, map_
                                           std::to_string(key.raw.size()) + " bytes, limit " +
                                           std::to_string(limits::max_string_bytes)};
         }
-        if (!detail::valid_utf8(key.raw)) {
+        if (!valid_utf8(key.raw)) {
             return decode_error{path, "map key " + std::to_string(k) + " is not valid UTF-8"};
         }
         if (out.find(key.raw) != nullptr) {
@@ -342,7 +342,7 @@ std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, 
                     allowed += n;
                 }
                 std::string shown(v.raw.substr(0, 32));
-                if (!detail::valid_utf8(shown)) shown = "<not UTF-8>";
+                if (!valid_utf8(shown)) shown = "<not UTF-8>";
                 return decode_error{path, "expected one of " + allowed + ", got \"" + shown + "\""};
             }
             out = *parsed;
@@ -437,7 +437,7 @@ std::optional<decode_error> read_header(std::string_view bytes, map_entries& m,
 
 std::string shown_type(std::string_view type) {
     std::string s(type.substr(0, 64));
-    return detail::valid_utf8(s) ? s : "<not UTF-8>";
+    return valid_utf8(s) ? s : "<not UTF-8>";
 }
 
 // Finds the variant alternative whose type_name matches and default-constructs it.

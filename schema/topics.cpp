@@ -1,6 +1,6 @@
 #include "tradebus/schema/topics.hpp"
 
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::schema::topics {
 
@@ -22,6 +22,16 @@ bool valid_symbol(std::string_view symbol) noexcept {
     return true;
 }
 
+bool valid_node_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 namespace {
 std::optional<std::string> check(std::string_view t, bool as_prefix) {
     if (t.size() > max_topic_bytes) {
@@ -31,7 +41,7 @@ std::optional<std::string> check(std::string_view t, bool as_prefix) {
         if (as_prefix) return std::nullopt;
         return std::string("empty");
     }
-    if (!detail::valid_utf8(t)) return std::string("not valid UTF-8");
+    if (!valid_utf8(t)) return std::string("not valid UTF-8");
     for (char c : t) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f) return std::string("contains a space or control character");

@@ -1,42 +1,46 @@
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
-#include <cstdint>
+namespace tradebus::schema {
 
-namespace tradebus::schema::detail {
+std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char b0 = byte(0);
+    if (b0 < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range (table 3-7)
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        if (b0 == 0xE0) lo = 0xA0;  // no overlongs
+        if (b0 == 0xED) hi = 0x9F;  // no surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        if (b0 == 0xF0) lo = 0x90;  // no overlongs
+        if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) return 0;
+    if (byte(1) < lo || byte(1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k) {
+        if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+    }
+    return n;
+}
 
 bool valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
-    const std::size_t n = s.size();
-    while (i < n) {
-        const auto c = static_cast<std::uint8_t>(s[i]);
-        if (c < 0x80) {
+    while (i < s.size()) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t cp = 0;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1fu;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0fu;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i < len) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<std::uint8_t>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3fu);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += len;
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0) return false;
+        i += n;
     }
     return true;
 }
 
-}  // namespace tradebus::schema::detail
+}  // namespace tradebus::schema

@@ -1,16 +1,8 @@
 #include "tradebus/runtime/node_config.hpp"
 
-namespace tradebus::runtime {
+#include "tradebus/schema/topics.hpp"
 
-bool valid_node_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 64) return false;
-    for (char c : name) {
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
+namespace tradebus::runtime {
 
 node_config read_node_config(common::section& root, std::string_view expected_kind) {
     node_config cfg;
@@ -22,13 +14,16 @@ node_config read_node_config(common::section& root, std::string_view expected_ki
                                "\", got \"" + cfg.kind + "\"");
     }
     cfg.name = node.string("name", {}, true);
-    if (node.has("name") && !valid_node_name(cfg.name)) {
-        node.error("name", "expected 1..64 characters of [a-z0-9_-], got \"" + cfg.name + "\"");
+    if (node.has("name") && !schema::topics::valid_node_name(cfg.name)) {
+        node.error("name", "expected " + std::string(schema::topics::node_name_rule) + ", got \"" +
+                               cfg.name + "\"");
     }
     cfg.depends_on = node.strings("depends_on");
     for (const auto& dep : cfg.depends_on) {
-        if (!valid_node_name(dep)) {
-            node.error("depends_on", "expected node names of [a-z0-9_-], got \"" + dep + "\"");
+        if (!schema::topics::valid_node_name(dep)) {
+            node.error("depends_on", "expected node names of " +
+                                         std::string(schema::topics::node_name_rule) + ", got \"" +
+                                         dep + "\"");
         }
         if (dep == cfg.name) node.error("depends_on", "a node cannot depend on itself");
     }

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "tradebus/schema/codec.hpp"
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 namespace tradebus::fuzz {
 
@@ -27,7 +27,7 @@ int check_round_trip(const std::uint8_t* data, std::size_t size, Decode decode, 
     if (!first.ok()) {
         const std::string text = first.error().to_string();
         if (first.error().reason.empty()) fail("empty error reason", text);
-        if (!schema::detail::valid_utf8(text)) fail("error text is not UTF-8", text);
+        if (!schema::valid_utf8(text)) fail("error text is not UTF-8", text);
         // The codec's reason when an allocation failed (codec.cpp); user text can contain the
         // words, so compare the whole reason.
         if (first.error().reason == "out of memory while decoding")

@@ -7,6 +7,7 @@
 #include "tradebus/broker/config.hpp"
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/common/config.hpp"
+#include "tradebus/schema/topics.hpp"
 
 using namespace tradebus::broker;
 using tradebus::common::config_error;
@@ -206,13 +207,21 @@ TEST_CASE("broker config: a missing file is an error, not a default") {
     }
 }
 
-TEST_CASE("broker config: node names") {
+TEST_CASE("node names: one rule for the broker, the nodes and the CLI") {
+    using tradebus::schema::topics::valid_node_name;
     CHECK(valid_node_name("risk"));
-    CHECK(valid_node_name("strategy-aapl_2.b"));
+    CHECK(valid_node_name("strategy-aapl_2"));
     CHECK(valid_node_name(std::string(64, 'a')));
     CHECK_FALSE(valid_node_name(""));
     CHECK_FALSE(valid_node_name(std::string(65, 'a')));
     CHECK_FALSE(valid_node_name("a b"));
     CHECK_FALSE(valid_node_name("a/b"));
     CHECK_FALSE(valid_node_name("caf\xc3\xa9"));
+    // A dot would split the sys.probe.<node> token; upper case would break lower-case topics.
+    CHECK_FALSE(valid_node_name("strategy.b"));
+    CHECK_FALSE(valid_node_name("Risk"));
+    // The broker's config and control plane refuse what the nodes' config refuses.
+    CHECK_THROWS_WITH_AS((void)parse_config("[broker]\nname = \"Broker.1\"\n", "broker.toml"),
+                         doctest::Contains("expected a node name (1..64 bytes of [a-z0-9_-])"),
+                         config_error);
 }

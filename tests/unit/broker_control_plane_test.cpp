@@ -533,4 +533,16 @@ TEST_CASE("broker control plane: services are announced, looked up, listed and f
     f.expect<schema::ok_reply>(schema::deregister_request{"journal", j2.session_id}, 90);
     f.expect_error(schema::lookup_request{"journal"}, 100, code::unknown_service);
     CHECK(f.expect<schema::services_reply>(schema::services_request{}, 100).services.empty());
+
+    // The deregistered session cannot announce any more: it would take a live node's service.
+    const auto r = f.reg("recorder", 110);
+    f.expect<schema::heartbeat_reply>(fixture::hb("recorder", r.session_id), 110);
+    f.expect<schema::ok_reply>(
+        schema::announce_request{"recorder", r.session_id, "journal", "tcp://127.0.0.1:4002"}, 120);
+    f.expect_error(
+        schema::announce_request{"journal", j2.session_id, "journal", "tcp://127.0.0.1:4003"}, 130,
+        code::unknown_session);
+    const auto kept = f.expect<schema::lookup_reply>(schema::lookup_request{"journal"}, 140);
+    CHECK(kept.node == "recorder");
+    CHECK(kept.endpoint == "tcp://127.0.0.1:4002");
 }

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "schema_samples.hpp"
-#include "utf8.hpp"
+#include "tradebus/schema/utf8.hpp"
 
 using namespace tradebus::schema;
 
@@ -544,7 +544,7 @@ void check_rejected(const std::vector<bad_input>& rows) {
         CHECK_MESSAGE(contains(err->reason, row.reason), "reason was: ", err->reason);
         // Rejected by a check, not by running out of memory trying.
         CHECK(err->reason != oom_reason);
-        CHECK(detail::valid_utf8(err->to_string()));
+        CHECK(valid_utf8(err->to_string()));
     }
 }
 
@@ -1393,7 +1393,7 @@ void fuzz_one(const std::string& input, fuzz_tally& t) {
     const auto check_error = [&](const decode_error& e) {
         ++t.rejected;
         if (e.reason.empty()) t.problem("empty reason", input);
-        if (!detail::valid_utf8(e.to_string())) t.problem("error text not UTF-8", input);
+        if (!valid_utf8(e.to_string())) t.problem("error text not UTF-8", input);
         if (e.to_string().size() > 2 * limits::max_string_bytes) t.problem("huge error", input);
         if (e.reason == oom_reason) t.problem("allocated by a claimed length", input);
     };

@@ -97,7 +97,7 @@ TEST_CASE("runtime: node config errors name the file, line, key and what was exp
         {"[node]\nkind='strategy'\nname='x'\n[broker]\ncontrol_endpoint='tcp://127.0.0.1:1'\n",
          "node.toml:2:6: node.kind: this is the tradebus-risk executable"},
         {"[node]\nkind='risk'\nname='Bad Name'\n[broker]\ncontrol_endpoint='tcp://127.0.0.1:1'\n",
-         "node.toml:3:6: node.name: expected 1..64 characters"},
+         "node.toml:3:6: node.name: expected 1..64 bytes of [a-z0-9_-]"},
         {"[node]\nkind='risk'\nname='r'\nheartbeat_interval_ms=5\n[broker]\ncontrol_endpoint='tcp:/"
          "/"
          "127.0.0.1:1'\n",

@@ -115,7 +115,7 @@ TEST_CASE("keygen: a name that is not a node name is a usage error") {
     scratch_dir dir("keygen");
     const auto r = keygen({"../evil", "--dir", dir.path().string()});
     CHECK(r.code == 2);
-    CHECK(r.err.find("NAME: expected 1..64 characters of [a-z0-9_-]") != std::string::npos);
+    CHECK(r.err.find("NAME: expected 1..64 bytes of [a-z0-9_-]") != std::string::npos);
 }
 
 TEST_CASE("key files: a secret key that group or others may read is refused, like ssh") {

@@ -81,8 +81,4 @@ struct broker_config {
 /// As load_config, from TOML text; `source` names it in error lines (tests, --check-config).
 [[nodiscard]] broker_config parse_config(std::string_view toml_text, const std::string& source);
 
-/// Node names: 1..64 bytes of [A-Za-z0-9._-]; they appear in topics' payloads, logs and file
-/// names, so no spaces or separators.
-[[nodiscard]] bool valid_node_name(std::string_view name) noexcept;
-
 }  // namespace tradebus::broker

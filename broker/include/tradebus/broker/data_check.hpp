@@ -38,10 +38,6 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
     return drop_reason_names[static_cast<std::size_t>(r)];
 }
 
-/// Length of the well-formed UTF-8 sequence starting at s[i] (1..4), or 0 when the bytes there
-/// are not one (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte).
-[[nodiscard]] std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept;
-
 /// A sentence for the rate-limited warning: "topic is not valid UTF-8".
 [[nodiscard]] std::string_view describe(drop_reason r) noexcept;
 

@@ -36,7 +36,4 @@ void append_json_string(std::string& out, std::string_view text);
 /// Lower-case hex of every byte.
 [[nodiscard]] std::string to_hex(std::string_view bytes);
 
-/// True when `text` is well-formed UTF-8.
-[[nodiscard]] bool valid_utf8(std::string_view text) noexcept;
-
 }  // namespace tradebus::cli

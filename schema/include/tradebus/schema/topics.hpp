@@ -38,6 +38,12 @@ inline constexpr std::string_view bench = "bench.";  // + run id: `tradebus benc
 /// Symbols: 1..32 bytes of [A-Za-z0-9_-/:] (no dot: it separates topic tokens).
 [[nodiscard]] bool valid_symbol(std::string_view symbol) noexcept;
 
+/// The node-name rule, as error text says it.
+inline constexpr std::string_view node_name_rule = "1..64 bytes of [a-z0-9_-]";
+/// Node names: 1..64 bytes of [a-z0-9_-] (one token of a topic such as sys.probe.<node>, a
+/// key file's name, a log field). The one rule the broker, the nodes and the CLI check.
+[[nodiscard]] bool valid_node_name(std::string_view name) noexcept;
+
 /// Why `topic` is not a valid published topic (1..255 bytes of printable UTF-8, no spaces,
 /// no wildcard characters, non-empty dot-separated tokens), or nullopt when it is valid.
 [[nodiscard]] std::optional<std::string> topic_error(std::string_view topic);

@@ -46,7 +46,4 @@ struct node_config {
 /// file for another kind is an error. Problems are recorded in `root`'s error list.
 node_config read_node_config(common::section& root, std::string_view expected_kind);
 
-/// Node names: 1..64 bytes of [a-z0-9_-] (they appear in topics and in logs).
-[[nodiscard]] bool valid_node_name(std::string_view name) noexcept;
-
 }  // namespace tradebus::runtime
