@@ -144,8 +144,9 @@ int churn(int argc, char** argv) {
             for (int i = 0; i < 600 && now != last; ++i) {
                 std::this_thread::sleep_for(500ms);
                 last = now;
-                now = metric(port, "tradebus_subscriptions_total") +
-                      metric(port, "tradebus_messages_dropped_total{reason=\"subscription_limit\"}");
+                now =
+                    metric(port, "tradebus_subscriptions_total") +
+                    metric(port, "tradebus_messages_dropped_total{reason=\"subscription_limit\"}");
             }
         }
         double passed = metric(port, "tradebus_subscriptions_total") - subs0, taken = 0;
@@ -154,8 +155,7 @@ int churn(int argc, char** argv) {
             taken = metric(port, "tradebus_unsubscriptions_total") - unsubs0;
         }
         std::this_thread::sleep_for(3s);  // publishers read what was passed
-        std::printf("churn round %d: passed %.0f subscribes, %.0f unsubscribes;", r, passed,
-                    taken);
+        std::printf("churn round %d: passed %.0f subscribes, %.0f unsubscribes;", r, passed, taken);
         show("");
     }
     return 0;

@@ -50,8 +50,7 @@ class broker final : public event_sink {
           xsub_(ctx_, zmq::socket_type::xsub),
           xpub_(ctx_, zmq::socket_type::xpub),
           control_(ctx_, zmq::socket_type::router),
-          forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_,
-                     cfg.data.max_subscriptions),
+          forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_, cfg.data.max_subscriptions),
           trading_store_(cfg.trading.state_file),
           control_plane_(cfg, epoch_, *this, stats_, start_ms_) {
         // The operator's last halt or resume, before any node can register (README "Trading
@@ -260,11 +259,11 @@ class broker final : public event_sink {
     // timers.
     void turn(poll_set& set, std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
-        const std::int64_t due = std::min({control_plane_.next_deadline(), next_watchdog,
-                                           sweeping_ ? now : next_sweep_ms_,
-                                           acl_ ? acl_->next_deadline() : no_deadline,
-                                           metrics_ ? metrics_->next_deadline(now) : no_deadline,
-                                           now + defaults::max_poll_wait_ms});
+        const std::int64_t due =
+            std::min({control_plane_.next_deadline(), next_watchdog,
+                      sweeping_ ? now : next_sweep_ms_, acl_ ? acl_->next_deadline() : no_deadline,
+                      metrics_ ? metrics_->next_deadline(now) : no_deadline,
+                      now + defaults::max_poll_wait_ms});
         // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
         // recorder takes the held message; control and subscriptions are served meanwhile.
         // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say

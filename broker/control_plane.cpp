@@ -246,12 +246,13 @@ std::optional<schema::error_reply> control_plane::registration_limits(
                              std::size_t max) -> std::optional<schema::error_reply> {
         if (value.size() <= max) return std::nullopt;
         return error(code::bad_request, std::string(key) + ": expected at most " +
-                                             std::to_string(max) + " bytes, got " +
-                                             std::to_string(value.size()));
+                                            std::to_string(max) + " bytes, got " +
+                                            std::to_string(value.size()));
     };
-    for (const auto& [key, value] : {std::pair<std::string_view, const std::string*>{"kind", &r.kind},
-                                     {"host", &r.host},
-                                     {"version", &r.version}}) {
+    for (const auto& [key, value] :
+         {std::pair<std::string_view, const std::string*>{"kind", &r.kind},
+          {"host", &r.host},
+          {"version", &r.version}}) {
         if (auto e = too_long(key, *value, defaults::max_registration_field_bytes)) return e;
     }
     std::size_t bytes = r.kind.size() + r.host.size() + r.version.size();

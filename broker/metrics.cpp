@@ -333,9 +333,9 @@ bool metrics_render::step(std::size_t rows) {
         const std::string_view name = stage_ == stage::messages ? topic_messages : topic_bytes;
         std::size_t done = 0;
         for (; bucket_ < buckets_ && done < rows; ++bucket_) {
-            done += topics.for_each_in_bucket(bucket_, [&](std::string_view t, const topic_count& c) {
-                topic_row(name, t, c, out_);
-            });
+            done += topics.for_each_in_bucket(
+                bucket_,
+                [&](std::string_view t, const topic_count& c) { topic_row(name, t, c, out_); });
         }
         if (bucket_ < buckets_) return false;  // the rest next turn
         topic_family_tail(name, topics, out_);

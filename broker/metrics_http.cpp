@@ -62,7 +62,8 @@ bool metrics_http::bind() {
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     addrinfo* found = nullptr;
-    const int rc = ::getaddrinfo(host == "*" ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+    const int rc =
+        ::getaddrinfo(host == "*" ? nullptr : host.c_str(), port.c_str(), &hints, &found);
     if (rc != 0) {
         spdlog::error("cannot bind metrics endpoint {}: {}; not starting", listen_,
                       ::gai_strerror(rc));
@@ -169,28 +170,28 @@ void metrics_http::on_readable(connection& c, std::int64_t now_ms) {
         const ssize_t got = ::recv(c.fd, buf, sizeof buf, 0);
         if (got < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            if (c.st == state::writing) ++stats_.unfinished;
-            close(c.fd);  // reset by the peer
+            if (c.st == state::writing || c.st == state::rendering) ++stats_.unfinished;
+            close(fd);  // reset by the peer
             return;
         }
         if (got == 0) {  // the client shut down its sending side (or closed)
             c.peer_closed = true;
-            if (c.st == state::reading || c.st == state::closing) close(c.fd);
+            if (c.st == state::reading || c.st == state::closing) close(fd);
             return;  // rendering / writing: the answer still goes out
         }
         if (c.st != state::reading) continue;  // bytes after the request: ignored
-        c.request.append(buf, std::min<std::size_t>(static_cast<std::size_t>(got),
-                                                     defaults::metrics_max_request_bytes + 1 -
-                                                         c.request.size()));
+        c.request.append(
+            buf, std::min<std::size_t>(static_cast<std::size_t>(got),
+                                       defaults::metrics_max_request_bytes + 1 - c.request.size()));
         const std::size_t end = head_end(c.request);
         if (end != std::string::npos && end <= defaults::metrics_max_request_bytes) {
             c.request.resize(end);
             on_request(c, now_ms);
         } else if (c.request.size() > defaults::metrics_max_request_bytes) {
-            answer(c, 431, "Request Header Fields Too Large",
-                   "request above " + std::to_string(defaults::metrics_max_request_bytes) +
-                       " bytes\n",
-                   now_ms);
+            answer(
+                c, 431, "Request Header Fields Too Large",
+                "request above " + std::to_string(defaults::metrics_max_request_bytes) + " bytes\n",
+                now_ms);
         }
         if (connections_.find(fd) == connections_.end()) return;  // closed meanwhile
     }
@@ -230,8 +231,7 @@ void metrics_http::on_request(connection& c, std::int64_t now_ms) {
 
 void metrics_http::answer(connection& c, int code, std::string_view reason, std::string_view body,
                           std::int64_t now_ms) {
-    start_writing(c, code, reason, std::make_shared<const std::string>(body), body.size(),
-                  now_ms);
+    start_writing(c, code, reason, std::make_shared<const std::string>(body), body.size(), now_ms);
 }
 
 void metrics_http::start_writing(connection& c, int code, std::string_view reason,
@@ -292,13 +292,26 @@ void metrics_http::finish(connection& c, std::int64_t now_ms) {
 
 void metrics_http::count(int code) {
     switch (code) {
-        case 200: ++stats_.ok; break;
-        case 400: ++stats_.bad_request; break;
-        case 404: ++stats_.not_found; break;
-        case 405: ++stats_.method_not_allowed; break;
-        case 408: ++stats_.timed_out; break;
-        case 431: ++stats_.too_large; break;
-        default: break;
+        case 200:
+            ++stats_.ok;
+            break;
+        case 400:
+            ++stats_.bad_request;
+            break;
+        case 404:
+            ++stats_.not_found;
+            break;
+        case 405:
+            ++stats_.method_not_allowed;
+            break;
+        case 408:
+            ++stats_.timed_out;
+            break;
+        case 431:
+            ++stats_.too_large;
+            break;
+        default:
+            break;
     }
 }
 
@@ -330,8 +343,7 @@ void metrics_http::run_timers(std::int64_t now_ms) {
         connection& c = it->second;
         switch (c.st) {
             case state::reading:
-                answer(c,
-                       408, "Request Timeout",
+                answer(c, 408, "Request Timeout",
                        "no complete request within " +
                            std::to_string(defaults::metrics_request_timeout_ms) + " ms\n",
                        now_ms);

@@ -41,7 +41,8 @@ void topic_acl::refused(sender* s, std::string_view topic) {
     ++r.pending;
     r.topic.assign(topic);
     const std::int64_t now = common::mono_ms();
-    if (now - r.last_ms >= report_period_ms) report(s != nullptr ? s->rule->name : unauthenticated, r, now);
+    if (now - r.last_ms >= report_period_ms)
+        report(s != nullptr ? s->rule->name : unauthenticated, r, now);
 }
 
 void topic_acl::report(const std::string& node, report_state& r, std::int64_t now_ms) {

@@ -24,6 +24,7 @@ struct watching_publisher {
     zmq::socket_t socket;
     std::set<std::string> subscribed;  // prefixes starting with `watched`
     std::size_t subscribes = 0, unsubscribes = 0;
+    std::size_t frames = 0;  // every subscription frame, watched or not
     std::string watched;
 
     watching_publisher(zmq::context_t& ctx, const std::string& xsub, std::string prefix)
@@ -34,7 +35,8 @@ struct watching_publisher {
         socket.set(zmq::sockopt::rcvhwm, 10);
         socket.set(zmq::sockopt::rcvbuf, 4096);
         socket.connect(xsub);
-        read_until([](const watching_publisher&) { return true; }, std::chrono::seconds(10));
+        REQUIRE(read_until([](const watching_publisher& p) { return p.frames > 0; },
+                           std::chrono::seconds(10)));
     }
 
     // Reads subscription frames until `done` or `timeout`; true when done.
@@ -51,6 +53,7 @@ struct watching_publisher {
             }
             const std::string_view f = frame.to_string_view();
             REQUIRE(!f.empty());
+            ++frames;
             const std::string prefix(f.substr(1));
             if (!prefix.starts_with(watched)) continue;
             if (f[0] == 1) {
@@ -123,10 +126,10 @@ TEST_CASE("bounds: a burst of subscriptions and unsubscriptions reaches a slow p
     sub.reset();           // leaves: the broker passes an unsubscribe for each prefix
 
     // Now the publisher reads: it must have got every one of both, and hold nothing.
-    const bool all = pub.read_until(
-        [&](const watching_publisher& p) { return p.unsubscribes == n; },
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                              std::chrono::steady_clock::now()));
+    const bool all =
+        pub.read_until([&](const watching_publisher& p) { return p.unsubscribes == n; },
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline - std::chrono::steady_clock::now()));
     CHECK(all);
     CHECK(pub.subscribes == n);
     CHECK(pub.unsubscribes == n);

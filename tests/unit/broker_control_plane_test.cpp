@@ -552,7 +552,9 @@ TEST_CASE("broker control plane: what one register may hold is bounded, the reas
          [](auto& r) { r.subscribes.assign(defaults::max_registration_prefixes + 1, "md."); },
          "subscribes: expected at most 256 entries, got 257"},
         {"a prefix longer than any topic",
-         [](auto& r) { r.subscribes = {"md.", std::string(256, 'x')}; },
+         [](auto& r) {
+             r.subscribes = {"md.", std::string(256, 'x')};
+         },
          "subscribes[1]: expected at most 255 bytes, got 256"},
         {"a long host", [](auto& r) { r.host = std::string(257, 'h'); },
          "host: expected at most 256 bytes, got 257"},

@@ -42,8 +42,7 @@ enum class reply_drop : std::uint8_t {
     peer_queue_full,  // the client has its queue's worth of unread replies (ROUTER SNDHWM)
     peer_gone,        // the client disconnected before its reply
 };
-inline constexpr std::array<std::string_view, 2> reply_drop_names{"peer_queue_full",
-                                                                  "peer_gone"};
+inline constexpr std::array<std::string_view, 2> reply_drop_names{"peer_queue_full", "peer_gone"};
 
 /// The requests() key of requests that could not be decoded.
 inline constexpr std::string_view invalid_request = "invalid";
@@ -119,7 +118,9 @@ class control_plane {
     }
 
     /// Counts a reply the socket layer could not queue.
-    void reply_dropped(reply_drop why) noexcept { ++replies_dropped_[static_cast<std::size_t>(why)]; }
+    void reply_dropped(reply_drop why) noexcept {
+        ++replies_dropped_[static_cast<std::size_t>(why)];
+    }
     /// Replies dropped, by reply_drop.
     [[nodiscard]] const std::array<std::uint64_t, 2>& replies_dropped() const noexcept {
         return replies_dropped_;

@@ -25,8 +25,8 @@ struct metrics_http_stats {
     std::uint64_t too_large = 0;             // 431: request above the byte limit
     std::uint64_t timed_out = 0;             // 408: no complete request within the timeout
     std::uint64_t too_many_connections = 0;  // closed at once: connection limit reached
-    std::uint64_t evicted = 0;    // closed to make room: oldest connection still sending
-    std::uint64_t unfinished = 0;  // answers the client did not take (closed, or too slow)
+    std::uint64_t evicted = 0;               // closed to make room: oldest connection still sending
+    std::uint64_t unfinished = 0;        // answers the client did not take (closed, or too slow)
     std::uint64_t open_connections = 0;  // gauge
 };
 

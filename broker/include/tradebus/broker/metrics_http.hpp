@@ -20,6 +20,8 @@
 // side and closes once the client has closed (or after defaults::metrics_close_wait_ms).
 #pragma once
 
+#include <zmq.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,7 +29,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-#include <zmq.h>
 
 #include "tradebus/broker/metrics.hpp"
 #include "tradebus/common/process.hpp"
@@ -65,11 +66,11 @@ class metrics_http {
         int fd = -1;
         state st = state::reading;
         std::string request;
-        std::string head;                          // status line + headers
-        std::shared_ptr<const std::string> body;   // null: no body (HEAD, errors in head)
-        std::size_t written = 0;                   // bytes of head + body written
-        int code = 0;                              // of the answer being written
-        bool peer_closed = false;                  // read returned 0 (the client half-closed)
+        std::string head;                         // status line + headers
+        std::shared_ptr<const std::string> body;  // null: no body (HEAD, errors in head)
+        std::size_t written = 0;                  // bytes of head + body written
+        int code = 0;                             // of the answer being written
+        bool peer_closed = false;                 // read returned 0 (the client half-closed)
         std::int64_t opened_ms = 0;
         std::int64_t deadline_ms = 0;
     };

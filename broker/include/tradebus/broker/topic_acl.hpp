@@ -38,8 +38,8 @@ class topic_acl {
     /// One sender's report limiter: at most one report per period, none lost.
     struct report_state {
         std::int64_t last_ms = -1'000'000;  // mono ms of the last report
-        std::uint64_t pending = 0;           // refused since the last report
-        std::string topic;                   // the latest refused topic
+        std::uint64_t pending = 0;          // refused since the last report
+        std::string topic;                  // the latest refused topic
     };
     struct sender {
         const client_rule* rule;
