@@ -162,8 +162,7 @@ class broker final : public event_sink {
         // What XSUB sends are subscription frames only. libzmq drops them silently at a
         // publisher's SNDHWM (a burst of (un)subscribes, a publisher busy for a moment), which
         // would leave publishers holding prefixes nobody wants: no limit here, so every frame
-        // passed reaches every publisher. The queue is bounded by what is passed: at most
-        // [data] max_subscriptions distinct prefixes are subscribed upstream at a time.
+        // passed reaches every publisher (what each holds is bounded by max_subscriptions).
         xsub_.set(zmq::sockopt::sndhwm, 0);
         xsub_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(cfg_.data.max_message_bytes) *
                                                 defaults::transport_limit_factor);
