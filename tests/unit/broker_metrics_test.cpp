@@ -186,8 +186,9 @@ TEST_CASE("metrics: a scrape of a big topic table renders in slices, with the sa
     int steps = 1;
     while (!sliced.step(1000)) ++steps;
     CHECK_FALSE(sliced.busy());
-    // 2 x 20,000 topic rows at about 1,000 a step: the loop is never held for the whole table.
-    CHECK(steps >= 40);
+    // 2 x 20,000 topic rows at about 1,000 a step (a step may finish one family and start the
+    // next): the loop is never held for the whole table.
+    CHECK(steps >= 39);
     const std::string text = sliced.take();
 
     auto a = lines_of(whole.text());
