@@ -4,12 +4,13 @@
 # part of tradebus-bench-hostile against them and prints one line of figures per part:
 #   node RSS after subscription-churn rounds, broker RSS after a registration flood, the control
 #   round trip while a 200k-topic table is scraped, scrapes under 50 slow clients.
-# Not run by CI. Usage: bench/hostile.sh [BUILD_DIR] [BASE_PORT]   (defaults: build 47550)
+# Not run by CI. Usage: bench/hostile.sh [BUILD_DIR] [BASE_PORT]   (defaults: build 23550; pick
+# ports below the kernel's ephemeral range, where no outgoing connection can hold them)
 # Environment: ROUNDS (8), TOPICS (200000), REGISTRATIONS (1017).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
-base=${2:-47550}
+base=${2:-23550}
 rounds=${ROUNDS:-8}
 topics=${TOPICS:-200000}
 registrations=${REGISTRATIONS:-1017}
@@ -39,6 +40,7 @@ done
 broker=$!
 pids+=("$broker")
 sleep 1
+kill -0 "$broker" 2>/dev/null || { cat "$work/broker.log" >&2; exit 1; }
 declare -A node_pid
 for n in journal execution marketdata risk strategy; do
     "$build/nodes/$n/tradebus-$n" --config "$work/$n.toml" 2>"$work/$n.log" &
@@ -46,6 +48,9 @@ for n in journal execution marketdata risk strategy; do
     pids+=("$!")
 done
 sleep 5
+for n in "${!node_pid[@]}"; do
+    kill -0 "${node_pid[$n]}" 2>/dev/null || { cat "$work/$n.log" >&2; exit 1; }
+done
 hostile="$build/bench/tradebus-bench-hostile"
 list=""
 for n in marketdata strategy risk execution; do list+="${list:+,}$n=${node_pid[$n]}"; done
