@@ -246,7 +246,9 @@ int topics(int argc, char** argv) {
     std::atomic<bool> done{false};
     std::size_t scrape_bytes = 0;
     int scrapes_ok = 0;
+    double scrape_s = 0;
     std::thread scraper([&] {
+        const auto t0 = clock_type::now();
         for (int i = 0; i < 5; ++i) {
             const std::string s = scrape(port, 30s);
             if (!s.empty()) {
@@ -254,6 +256,7 @@ int topics(int argc, char** argv) {
                 scrape_bytes = s.size();
             }
         }
+        scrape_s = std::chrono::duration<double>(clock_type::now() - t0).count();
         done = true;
     });
     double busy_max = 0;
@@ -264,11 +267,17 @@ int topics(int argc, char** argv) {
     }
     scraper.join();
     std::sort(rtts.begin(), rtts.end());
+    const auto pct = [&](double q) {
+        return rtts.empty()
+                   ? 0.0
+                   : rtts[static_cast<std::size_t>(q * static_cast<double>(rtts.size() - 1))];
+    };
     std::printf(
-        "topics %d: tracked %.0f, scrape %zu bytes, %d/5 scrapes ok; control round trip idle max "
-        "%.2f ms, during scrapes p50 %.2f ms max %.2f ms (%zu round trips)\n",
-        n, metric(port, "tradebus_topics_tracked"), scrape_bytes, scrapes_ok, idle_max,
-        rtts.empty() ? 0 : rtts[rtts.size() / 2], busy_max, rtts.size());
+        "topics %d: tracked %.0f, scrape %zu bytes, %d/5 scrapes ok in %.1f s; control round "
+        "trip idle max %.2f ms; during scrapes p50 %.2f p99 %.2f p99.9 %.2f max %.2f ms (%zu "
+        "round trips)\n",
+        n, metric(port, "tradebus_topics_tracked"), scrape_bytes, scrapes_ok, scrape_s, idle_max,
+        pct(0.5), pct(0.99), pct(0.999), busy_max, rtts.size());
     return 0;
 }
 
@@ -285,13 +294,17 @@ int slow_http(int argc, char** argv) {
         }
     }
     int ok = 0;
+    double slowest = 0;
     for (int i = 0; i < scrapes; ++i) {
         for (const int fd : fds) (void)::send(fd, "E", 1, MSG_NOSIGNAL);  // dribble
-        if (!scrape(port, 5s).empty()) ++ok;
+        const auto t0 = clock_type::now();
+        if (!scrape(port, 30s).empty()) ++ok;
+        slowest = std::max(slowest, std::chrono::duration<double>(clock_type::now() - t0).count());
         std::this_thread::sleep_for(1s);
     }
-    std::printf("slowhttp: %d slow clients connected, %d/%d scrapes complete 200\n",
-                static_cast<int>(fds.size()), ok, scrapes);
+    std::printf(
+        "slowhttp: %d slow clients connected, %d/%d scrapes complete 200 (slowest %.2f s)\n",
+        static_cast<int>(fds.size()), ok, scrapes, slowest);
     for (const int fd : fds) ::close(fd);
     return ok == scrapes ? 0 : 1;
 }

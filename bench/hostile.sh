@@ -6,7 +6,8 @@
 #   round trip while a 200k-topic table is scraped, scrapes under 50 slow clients.
 # Not run by CI. Usage: bench/hostile.sh [BUILD_DIR] [BASE_PORT]   (defaults: build 23550; pick
 # ports below the kernel's ephemeral range, where no outgoing connection can hold them)
-# Environment: ROUNDS (8), TOPICS (200000), REGISTRATIONS (1017).
+# Environment: ROUNDS (8), TOPICS (200000), REGISTRATIONS (1017), PARTS ("churn register topics
+# slowhttp": which parts run, in that order).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
@@ -14,6 +15,7 @@ base=${2:-23550}
 rounds=${ROUNDS:-8}
 topics=${TOPICS:-200000}
 registrations=${REGISTRATIONS:-1017}
+parts=" ${PARTS:-churn register topics slowhttp} "
 metrics_port=$((base + 9))
 work=$(mktemp -d /tmp/tradebus-hostile.XXXXXX)
 pids=()
@@ -56,10 +58,10 @@ list=""
 for n in marketdata strategy risk execution; do list+="${list:+,}$n=${node_pid[$n]}"; done
 
 echo "# tradebus-bench-hostile, broker pid $broker, ports $base.., metrics :$metrics_port"
-"$hostile" churn --xpub "tcp://127.0.0.1:$((base + 1))" --metrics-port "$metrics_port" \
+[[ $parts != *" churn "* ]] || "$hostile" churn --xpub "tcp://127.0.0.1:$((base + 1))" --metrics-port "$metrics_port" \
     --topics "$topics" --rounds "$rounds" --pids "$list,broker=$broker"
-"$hostile" register --control "tcp://127.0.0.1:$((base + 2))" --count "$registrations" \
+[[ $parts != *" register "* ]] || "$hostile" register --control "tcp://127.0.0.1:$((base + 2))" --count "$registrations" \
     --bytes 1000000 --broker-pid "$broker"
-"$hostile" topics --xsub "tcp://127.0.0.1:$base" --xpub "tcp://127.0.0.1:$((base + 1))" \
+[[ $parts != *" topics "* ]] || "$hostile" topics --xsub "tcp://127.0.0.1:$base" --xpub "tcp://127.0.0.1:$((base + 1))" \
     --control "tcp://127.0.0.1:$((base + 2))" --metrics-port "$metrics_port" --topics "$topics"
-"$hostile" slowhttp --metrics-port "$metrics_port" --clients 50 --scrapes 10
+[[ $parts != *" slowhttp "* ]] || "$hostile" slowhttp --metrics-port "$metrics_port" --clients 50 --scrapes 10
