@@ -61,17 +61,19 @@ std::string scrape(int port, std::chrono::milliseconds timeout = 10s) {
     std::string got;
     const auto deadline = clock_type::now() + timeout;
     char buf[65536];
-    while (clock_type::now() < deadline) {
+    std::size_t want = std::string::npos;  // head + Content-Length, once the head is in
+    while (clock_type::now() < deadline && got.size() < want) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0) continue;
         const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         got.append(buf, static_cast<std::size_t>(n));
-        const auto end = got.find("\r\n\r\n");
-        const auto cl = got.find("Content-Length: ");
-        if (end != std::string::npos && cl != std::string::npos &&
-            got.size() - (end + 4) >= std::stoul(got.substr(cl + 16))) {
-            break;
+        if (want == std::string::npos) {
+            const auto end = got.find("\r\n\r\n");
+            const auto cl = got.find("Content-Length: ");
+            if (end != std::string::npos && cl != std::string::npos && cl < end) {
+                want = end + 4 + std::stoul(got.substr(cl + 16));
+            }
         }
     }
     ::close(fd);
