@@ -50,7 +50,7 @@ class broker final : public event_sink {
           xsub_(ctx_, zmq::socket_type::xsub),
           xpub_(ctx_, zmq::socket_type::xpub),
           control_(ctx_, zmq::socket_type::router),
-          forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_),
+          forwarder_(xsub_, xpub_, cfg.data.max_message_bytes, stats_, cfg.data.max_subscriptions),
           trading_store_(cfg.trading.state_file),
           control_plane_(cfg, epoch_, *this, stats_, start_ms_) {
         // The operator's last halt or resume, before any node can register (README "Trading
@@ -72,11 +72,7 @@ class broker final : public event_sink {
             control_plane_.set_cache(lvc_.get());
         }
         if (!cfg.metrics.listen.empty()) {
-            metrics_ =
-                std::make_unique<metrics_http>(ctx_, cfg.metrics.listen, [this](std::string& body) {
-                    render_metrics(scrape_sources(), common::mono_ms(), text_);
-                    body = text_.take();
-                });
+            metrics_ = std::make_unique<metrics_http>(cfg.metrics.listen, scrape_sources());
         }
     }
 
@@ -163,6 +159,11 @@ class broker final : public event_sink {
             s->set(zmq::sockopt::linger, defaults::linger_ms);
         // XSUB: publishers' queue, and a transport cut-off far above what we forward.
         xsub_.set(zmq::sockopt::rcvhwm, cfg_.data.rcvhwm);
+        // What XSUB sends are subscription frames only. libzmq drops them silently at a
+        // publisher's SNDHWM (a burst of (un)subscribes, a publisher busy for a moment), which
+        // would leave publishers holding prefixes nobody wants: no limit here, so every frame
+        // passed reaches every publisher (what each holds is bounded by max_subscriptions).
+        xsub_.set(zmq::sockopt::sndhwm, 0);
         xsub_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(cfg_.data.max_message_bytes) *
                                                 defaults::transport_limit_factor);
         // XPUB: per-subscriber queue. Without NODROP a full queue drops for that subscriber
@@ -171,6 +172,7 @@ class broker final : public event_sink {
         // will need it on (to see every new subscriber).
         xpub_.set(zmq::sockopt::sndhwm, cfg_.data.sndhwm);
         xpub_.set(zmq::sockopt::maxmsgsize, defaults::max_subscription_frame_bytes);
+        control_.set(zmq::sockopt::router_mandatory, true);  // count replies it cannot queue
         control_.set(zmq::sockopt::maxmsgsize,
                      static_cast<std::int64_t>(schema::limits::max_message_bytes) *
                          defaults::transport_limit_factor);
@@ -207,15 +209,20 @@ class broker final : public event_sink {
     // out of the set: zmq_poll does not skip an item whose socket is null but polls its fd
     // field instead (0, stdin), which under systemd or any supervisor is /dev/null, always
     // readable, and would turn every poll into a busy spin.
+    // The metrics endpoint's descriptors (its listener and connections) follow the sockets,
+    // re-listed every turn.
     struct poll_set {
-        enum slot : std::size_t { control, xpub, xsub, recorder, zap, metrics, slots };
-        std::array<zmq_pollitem_t, slots> items{};
+        enum slot : std::size_t { control, xpub, xsub, recorder, zap, slots };
+        std::vector<zmq_pollitem_t> items;
         std::array<std::size_t, slots> index{};  // position in items, or slots when absent
-        std::size_t size = 0;
+        std::size_t size = 0;                    // the sockets; items beyond are metrics fds
 
         void add(slot s, void* socket) {
             index[s] = socket == nullptr ? slots : size;
-            if (socket != nullptr) items[size++] = {socket, 0, ZMQ_POLLIN, 0};
+            if (socket != nullptr) {
+                items.push_back({socket, 0, ZMQ_POLLIN, 0});
+                ++size;
+            }
         }
         void want_input(slot s, bool on) {
             if (index[s] != slots) items[index[s]].events = on ? ZMQ_POLLIN : 0;
@@ -234,7 +241,6 @@ class broker final : public event_sink {
         set.add(poll_set::xsub, xsub_.handle());
         set.add(poll_set::recorder, recorder_ ? recorder_->socket().handle() : nullptr);
         set.add(poll_set::zap, zap_ ? zap_->socket().handle() : nullptr);
-        set.add(poll_set::metrics, metrics_ ? metrics_->handle() : nullptr);
         const std::int64_t watchdog_ms = common::watchdog_interval().count();
         std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
         while (!common::stop_requested()) {
@@ -252,9 +258,11 @@ class broker final : public event_sink {
     // timers.
     void turn(poll_set& set, std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
         std::int64_t now = common::mono_ms();
-        const std::int64_t due = std::min({control_plane_.next_deadline(), next_watchdog,
-                                           metrics_ ? metrics_->next_deadline() : no_deadline,
-                                           now + defaults::max_poll_wait_ms});
+        const std::int64_t due =
+            std::min({control_plane_.next_deadline(), next_watchdog,
+                      sweeping_ ? now : next_sweep_ms_, acl_ ? acl_->next_deadline() : no_deadline,
+                      metrics_ ? metrics_->next_deadline(now) : no_deadline,
+                      now + defaults::max_poll_wait_ms});
         // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
         // recorder takes the held message; control and subscriptions are served meanwhile.
         // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say
@@ -263,7 +271,9 @@ class broker final : public event_sink {
         set.want_input(poll_set::xsub, !stalled);
         const std::int64_t wait =
             stalled ? std::min(due - now, defaults::recorder_retry_ms) : due - now;
-        zmq::poll(set.items.data(), set.size,
+        set.items.resize(set.size);
+        if (metrics_) metrics_->poll_items(set.items);
+        zmq::poll(set.items.data(), set.items.size(),
                   std::chrono::milliseconds(std::max<std::int64_t>(0, wait)));
         if (set.readable(poll_set::zap)) {
             zap_->drain(defaults::control_drain_budget);
@@ -279,12 +289,15 @@ class broker final : public event_sink {
         if (set.readable(poll_set::xsub)) {
             forwarder_.drain_events(defaults::data_drain_budget);
         }
-        if (set.readable(poll_set::metrics)) {
-            metrics_->drain(defaults::control_drain_budget, common::mono_ms());
+        if (metrics_) {
+            metrics_->handle(set.items.data() + set.size, set.items.size() - set.size,
+                             common::mono_ms());
         }
         now = common::mono_ms();
         control_plane_.run_timers(now);
         if (metrics_) metrics_->run_timers(now);
+        if (acl_) acl_->run_timers(now);
+        sweep_topics(now);
         if (now >= next_watchdog) {
             common::notify_watchdog();
             next_watchdog = now + std::max<std::int64_t>(1, watchdog_ms / 2);
@@ -336,20 +349,48 @@ class broker final : public event_sink {
                                       std::to_string(bodies),
                                   reply_buf_);
         }
-        for (std::size_t i = 0; i < envelope_end; ++i) {
-            if (!control_.send(frames_[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-                return;  // the peer's queue is full: the reply is lost, as on any ROUTER
+        // ZMQ_ROUTER_MANDATORY is on: the first frame tells whether the reply can be queued
+        // (the peer's queue holds whole messages, so the rest then fits too). A reply that
+        // cannot be is counted by reason (PROTOCOL.md "Transports and sockets").
+        try {
+            if (!control_.send(frames_[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+                control_plane_.reply_dropped(reply_drop::peer_queue_full);
+                return;
             }
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EHOSTUNREACH) throw;
+            control_plane_.reply_dropped(reply_drop::peer_gone);
+            return;
+        }
+        for (std::size_t i = 1; i < envelope_end; ++i) {
+            (void)control_.send(frames_[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
         }
         // A snapshot_ok is followed by its [topic][body] pairs (PROTOCOL.md "snapshot_ok").
         const auto& pairs = control_plane_.reply_pairs();
         const auto more = pairs.empty() ? zmq::send_flags::dontwait
                                         : zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-        if (!control_.send(zmq::buffer(reply_buf_), more)) return;
+        (void)control_.send(zmq::buffer(reply_buf_), more);
         for (std::size_t i = 0; i < pairs.size(); ++i) {
             const auto last = i + 1 == pairs.size() ? zmq::send_flags::dontwait : more;
             (void)control_.send(zmq::buffer(pairs[i].first), more);
             (void)control_.send(zmq::buffer(pairs[i].second), last);
+        }
+    }
+
+    // The idle sweep of the topic table (topic_counters::sweep), a slice per loop turn: a pass
+    // starts topic_idle_s after the previous one ended, so a row is removed after 1x to 2x
+    // topic_idle_s without a message.
+    void sweep_topics(std::int64_t now) {
+        if (!sweeping_ && now >= next_sweep_ms_) {
+            sweeping_ = true;
+            sweep_bucket_ = 0;
+        }
+        if (!sweeping_) return;
+        stats_.topics.sweep(sweep_bucket_, defaults::topic_sweep_buckets);
+        sweep_bucket_ += defaults::topic_sweep_buckets;
+        if (sweep_bucket_ >= stats_.topics.buckets()) {
+            sweeping_ = false;
+            next_sweep_ms_ = now + cfg_.data.topic_idle_s * 1000;
         }
     }
 
@@ -375,7 +416,9 @@ class broker final : public event_sink {
     std::vector<zmq::message_t> frames_;
     std::unique_ptr<last_value_cache> lvc_;  // null when [lvc] prefixes is empty
     std::unique_ptr<metrics_http> metrics_;  // null when [metrics] listen is empty
-    exposition text_;
+    bool sweeping_ = false;
+    std::size_t sweep_bucket_ = 0;
+    std::int64_t next_sweep_ms_ = common::mono_ms() + cfg_.data.topic_idle_s * 1000;
 };
 
 }  // namespace

@@ -190,6 +190,9 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
         d.integer("max_message_bytes", defaults::max_message_bytes, 1024, 256 << 20));
     cfg.data.max_topics_tracked = static_cast<std::size_t>(
         d.integer("max_topics_tracked", defaults::max_topics_tracked, 1, 10'000'000));
+    cfg.data.topic_idle_s = d.integer("topic_idle_s", defaults::topic_idle_s, 1, 7 * 24 * 3600);
+    cfg.data.max_subscriptions = static_cast<std::size_t>(
+        d.integer("max_subscriptions", defaults::max_subscriptions, 1, 1'000'000));
 
     section h = top.table("heartbeat");
     cfg.heartbeat.interval_ms =

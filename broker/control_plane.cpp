@@ -244,6 +244,49 @@ schema::control_message control_plane::handle(const schema::control_message& req
         request);
 }
 
+std::optional<schema::error_reply> control_plane::registration_limits(
+    const schema::register_request& r) {
+    const auto too_long = [](std::string_view key, std::string_view value,
+                             std::size_t max) -> std::optional<schema::error_reply> {
+        if (value.size() <= max) return std::nullopt;
+        return error(code::bad_request, std::string(key) + ": expected at most " +
+                                            std::to_string(max) + " bytes, got " +
+                                            std::to_string(value.size()));
+    };
+    for (const auto& [key, value] :
+         {std::pair<std::string_view, const std::string*>{"kind", &r.kind},
+          {"host", &r.host},
+          {"version", &r.version}}) {
+        if (auto e = too_long(key, *value, defaults::max_registration_field_bytes)) return e;
+    }
+    std::size_t bytes = r.kind.size() + r.host.size() + r.version.size();
+    for (const auto& [key, list] :
+         {std::pair<std::string_view, const std::vector<std::string>*>{"publishes", &r.publishes},
+          {"subscribes", &r.subscribes},
+          {"depends_on", &r.depends_on}}) {
+        if (list->size() > defaults::max_registration_prefixes) {
+            return error(code::bad_request,
+                         std::string(key) + ": expected at most " +
+                             std::to_string(defaults::max_registration_prefixes) +
+                             " entries, got " + std::to_string(list->size()));
+        }
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const std::string item = std::string(key) + "[" + std::to_string(i) + "]";
+            if (auto e = too_long(item, (*list)[i], schema::topics::max_topic_bytes)) return e;
+            bytes += (*list)[i].size();
+        }
+    }
+    if (bytes > defaults::max_registration_bytes) {
+        return error(code::bad_request,
+                     "register: expected at most " +
+                         std::to_string(defaults::max_registration_bytes) +
+                         " bytes of kind, host, version, publishes, subscribes and depends_on, "
+                         "got " +
+                         std::to_string(bytes));
+    }
+    return std::nullopt;
+}
+
 std::vector<std::string> control_plane::waiting_for(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& dep : graph_.dependencies(name)) {
@@ -278,6 +321,7 @@ schema::control_message control_plane::on_register(const schema::register_reques
                                             std::to_string(defaults::max_heartbeat_interval_ms) +
                                             ", got " + std::to_string(interval));
     }
+    if (auto too_big = registration_limits(r)) return *too_big;
     for (const auto& dep : r.depends_on) {
         if (graph_.is_configured(dep)) continue;
         const auto configured = graph_.configured_names();
@@ -303,9 +347,13 @@ schema::control_message control_plane::on_register(const schema::register_reques
                                          std::string(schema::to_string(existing->state)) +
                                          "): " + std::string(row.reason));
     }
-    if (!nodes_.has_room_for(r.name)) {
-        return error(code::not_allowed, "node table full (" + std::to_string(defaults::max_nodes) +
-                                            " nodes, none stopped)");
+    // Nodes of the [pipeline] always have a place; other names share max_nodes records, and a
+    // stopped one (deregistered, or declared gone) makes room, the oldest first.
+    if (!graph_.is_configured(r.name) && !nodes_.has_room_for(r.name)) {
+        return error(code::not_allowed,
+                     "node table full (" + std::to_string(defaults::max_nodes) +
+                         " nodes, none stopped; a node silent for [heartbeat] gone_after_ms is "
+                         "stopped and makes room)");
     }
 
     std::string reason(row.reason);
@@ -325,8 +373,9 @@ schema::control_message control_plane::on_register(const schema::register_reques
     rec.host = r.host;
     rec.version = r.version;
     rec.pid = r.pid;
-    rec.publishes = r.publishes;
-    rec.subscribes = r.subscribes;
+    // Fresh vectors, not assignment: a re-register with shorter lists gives the memory back.
+    rec.publishes = std::vector<std::string>(r.publishes);
+    rec.subscribes = std::vector<std::string>(r.subscribes);
     rec.interval_ms = interval;
     rec.session_id = new_session_id();
     rec.registered_ms = now;

@@ -49,6 +49,9 @@ std::string_view describe(drop_reason r) noexcept {
             return "topic outside the sender's publish prefixes ([[security.client]] publish)";
         case drop_reason::unknown_key:
             return "CURVE handshake refused: public key not in [[security.client]]";
+        case drop_reason::subscription_limit:
+            return "subscription not passed to publishers: [data] max_subscriptions distinct "
+                   "prefixes already subscribed";
     }
     return "unknown";
 }

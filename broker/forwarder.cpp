@@ -8,8 +8,12 @@
 namespace tradebus::broker {
 
 forwarder::forwarder(zmq::socket_t& xsub, zmq::socket_t& xpub, std::size_t max_message_bytes,
-                     data_stats& stats)
-    : xsub_(xsub), xpub_(xpub), max_message_bytes_(max_message_bytes), stats_(stats) {}
+                     data_stats& stats, std::size_t max_subscriptions)
+    : xsub_(xsub),
+      xpub_(xpub),
+      max_message_bytes_(max_message_bytes),
+      stats_(stats),
+      max_subscriptions_(max_subscriptions) {}
 
 void forwarder::dropped(drop_reason r, std::string_view socket) {
     stats_.drop(r);
@@ -107,9 +111,28 @@ std::size_t forwarder::pass_subscriptions(zmq::socket_t& from, std::string_view 
             continue;
         }
         const bool subscribe = data[0] == 1;
+        const std::string_view prefix(body_.data<char>() + 1, body_.size() - 1);
         if (spdlog::should_log(spdlog::level::debug)) {
-            spdlog::debug("{} \"{}\"", subscribe ? "subscribe" : "unsubscribe",
-                          std::string_view(body_.data<char>() + 1, body_.size() - 1));
+            spdlog::debug("{} \"{}\"", subscribe ? "subscribe" : "unsubscribe", prefix);
+        }
+        const std::uint8_t bit = &from == &xpub_ ? 1 : 2;
+        auto it = upstream_.find(std::string(prefix));
+        if (subscribe) {
+            if (it == upstream_.end()) {
+                if (upstream_.size() >= max_subscriptions_) {
+                    dropped(drop_reason::subscription_limit, name);
+                    continue;
+                }
+                it = upstream_.emplace(std::string(prefix), 0).first;
+            } else if ((it->second & bit) != 0) {
+                continue;  // already passed for this socket (XSUB would count it twice)
+            }
+            it->second |= bit;
+        } else {
+            // Not subscribed upstream from this socket: its subscribe was refused at the limit.
+            if (it == upstream_.end() || (it->second & bit) == 0) continue;
+            it->second &= static_cast<std::uint8_t>(~bit);
+            if (it->second == 0) upstream_.erase(it);
         }
         ++(subscribe ? stats_.subscriptions : stats_.unsubscriptions);
         if (!common::send_uninterrupted(xsub_, body_, zmq::send_flags::dontwait)) {

@@ -118,6 +118,14 @@ void broker_families(const metrics_sources& src, std::int64_t now_ms, exposition
     for (const auto& [type, n] : cp.requests()) {
         out.sample("tradebus_control_requests_total", {{"type", type}}, n);
     }
+    out.family("tradebus_control_replies_dropped_total", "counter",
+               "Control replies the broker could not queue, by reason: peer_queue_full = the "
+               "client had 1000 unread replies (it pipelines without reading), peer_gone = it "
+               "disconnected first.");
+    for (std::size_t i = 0; i < reply_drop_names.size(); ++i) {
+        out.sample("tradebus_control_replies_dropped_total", {{"reason", reply_drop_names[i]}},
+                   cp.replies_dropped()[i]);
+    }
 }
 
 void data_families(const data_stats& d, exposition& out) {
@@ -140,25 +148,37 @@ void data_families(const data_stats& d, exposition& out) {
                "Unsubscribe frames passed upstream from subscribers to publishers.");
     out.sample("tradebus_unsubscriptions_total", {}, d.unsubscriptions);
 
-    // Sorted by topic, so two scrapes diff cleanly; topics beyond max_topics_tracked are one
-    // row labelled defaults::other_topic.
-    std::vector<std::pair<std::string_view, const topic_count*>> rows;
-    rows.reserve(d.topics.tracked() + 1);
-    d.topics.for_each([&](std::string_view t, const topic_count& c) { rows.emplace_back(t, &c); });
-    std::sort(rows.begin(), rows.end());
-    if (d.topics.other().messages > 0) rows.emplace_back(defaults::other_topic, &d.topics.other());
     out.family("tradebus_topics_tracked", "gauge",
                "Topics with their own counters (at most data.max_topics_tracked).");
     out.sample("tradebus_topics_tracked", {}, static_cast<std::uint64_t>(d.topics.tracked()));
-    out.family("tradebus_topic_messages_total", "counter",
-               "Messages sent on XPUB per topic; topic=\"*other*\" counts topics beyond "
-               "data.max_topics_tracked.");
-    for (const auto& [t, c] : rows)
-        out.sample("tradebus_topic_messages_total", {{"topic", t}}, c->messages);
-    out.family("tradebus_topic_bytes_total", "counter",
-               "Bytes (topic + body frames) sent on XPUB per topic, as the messages counter.");
-    for (const auto& [t, c] : rows)
-        out.sample("tradebus_topic_bytes_total", {{"topic", t}}, c->bytes);
+    out.family("tradebus_topics_expired_total", "counter",
+               "Topic rows removed after data.topic_idle_s without a message (their counts "
+               "moved to topic=\"*other*\").");
+    out.sample("tradebus_topics_expired_total", {}, d.topics.removed());
+}
+
+// The two per-topic families, one bucket range at a time (metrics_render).
+constexpr std::string_view topic_messages = "tradebus_topic_messages_total";
+constexpr std::string_view topic_bytes = "tradebus_topic_bytes_total";
+
+void topic_family_head(std::string_view name, exposition& out) {
+    if (name == topic_messages) {
+        out.family(topic_messages, "counter",
+                   "Messages sent on XPUB per topic; topic=\"*other*\" counts topics beyond "
+                   "data.max_topics_tracked and rows expired after data.topic_idle_s.");
+    } else {
+        out.family(topic_bytes, "counter",
+                   "Bytes (topic + body frames) sent on XPUB per topic, as the messages counter.");
+    }
+}
+
+void topic_row(std::string_view name, std::string_view topic, const topic_count& c,
+               exposition& out) {
+    out.sample(name, {{"topic", topic}}, name == topic_messages ? c.messages : c.bytes);
+}
+
+void topic_family_tail(std::string_view name, const topic_counters& t, exposition& out) {
+    if (t.other().messages > 0) topic_row(name, defaults::other_topic, t.other(), out);
 }
 
 void node_families(const control_plane& cp, std::int64_t now_ms, exposition& out) {
@@ -252,7 +272,8 @@ void lvc_families(const last_value_cache& lvc, exposition& out) {
 
 void http_families(const metrics_http_stats& h, exposition& out) {
     out.family("tradebus_metrics_http_responses_total", "counter",
-               "Answers of the metrics endpoint by HTTP status code.");
+               "Answers of the metrics endpoint by HTTP status code, counted once written in "
+               "full to the client's connection.");
     const std::pair<std::string_view, std::uint64_t> codes[] = {
         {"200", h.ok},        {"400", h.bad_request},
         {"404", h.not_found}, {"405", h.method_not_allowed},
@@ -261,8 +282,17 @@ void http_families(const metrics_http_stats& h, exposition& out) {
         out.sample("tradebus_metrics_http_responses_total", {{"code", code}}, n);
     }
     out.family("tradebus_metrics_http_refused_connections_total", "counter",
-               "Connections closed at once because the connection limit was reached.");
+               "Connections closed at once because the connection limit was reached and every "
+               "open connection already had its answer.");
     out.sample("tradebus_metrics_http_refused_connections_total", {}, h.too_many_connections);
+    out.family("tradebus_metrics_http_evicted_connections_total", "counter",
+               "Connections closed unanswered to make room for a new one: the oldest of those "
+               "still sending their request.");
+    out.sample("tradebus_metrics_http_evicted_connections_total", {}, h.evicted);
+    out.family("tradebus_metrics_http_unfinished_total", "counter",
+               "Answers not delivered in full: the client closed before reading it, or did not "
+               "read it within the write timeout. Not counted in responses_total.");
+    out.sample("tradebus_metrics_http_unfinished_total", {}, h.unfinished);
     out.family("tradebus_metrics_http_open_connections", "gauge",
                "Open connections to the metrics endpoint.");
     out.sample("tradebus_metrics_http_open_connections", {}, h.open_connections);
@@ -271,12 +301,60 @@ void http_families(const metrics_http_stats& h, exposition& out) {
 }  // namespace
 
 void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out) {
+    metrics_render r(src);
+    r.start(now_ms);
+    while (!r.step(static_cast<std::size_t>(-1))) {
+    }
     out.clear();
-    broker_families(src, now_ms, out);
-    data_families(src.data, out);
-    node_families(src.control, now_ms, out);
-    if (src.lvc != nullptr) lvc_families(*src.lvc, out);
-    if (src.http != nullptr) http_families(*src.http, out);
+    out.append(r.take());
+}
+
+void metrics_render::start(std::int64_t now_ms) {
+    out_.clear();
+    now_ms_ = now_ms;
+    stage_ = stage::head;
+}
+
+bool metrics_render::step(std::size_t rows) {
+    const topic_counters& topics = src_.data.topics;
+    if (stage_ == stage::head) {
+        broker_families(src_, now_ms_, out_);
+        data_families(src_.data, out_);
+        topic_family_head(topic_messages, out_);
+        stage_ = stage::messages;
+        bucket_ = 0;
+        buckets_ = topics.buckets();
+    }
+    while (stage_ == stage::messages || stage_ == stage::bytes) {
+        if (topics.buckets() != buckets_) {  // the table grew: its walk order changed
+            start(now_ms_);
+            return false;
+        }
+        const std::string_view name = stage_ == stage::messages ? topic_messages : topic_bytes;
+        std::size_t done = 0;
+        for (; bucket_ < buckets_ && done < rows; ++bucket_) {
+            done += topics.for_each_in_bucket(
+                bucket_,
+                [&](std::string_view t, const topic_count& c) { topic_row(name, t, c, out_); });
+        }
+        if (bucket_ < buckets_) return false;  // the rest next turn
+        topic_family_tail(name, topics, out_);
+        if (stage_ == stage::messages) {
+            topic_family_head(topic_bytes, out_);
+            stage_ = stage::bytes;
+            bucket_ = 0;
+            if (done >= rows) return false;
+        } else {
+            stage_ = stage::tail;
+        }
+    }
+    if (stage_ == stage::tail) {
+        node_families(src_.control, now_ms_, out_);
+        if (src_.lvc != nullptr) lvc_families(*src_.lvc, out_);
+        if (src_.http != nullptr) http_families(*src_.http, out_);
+        stage_ = stage::idle;
+    }
+    return true;
 }
 
 }  // namespace tradebus::broker

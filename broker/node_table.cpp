@@ -49,6 +49,8 @@ node_record& node_table::get_or_create(const std::string& name) {
                 victim = it;
             }
         }
+        // No stopped record: a [pipeline] node (the caller admits only those then) gets
+        // a record beyond the capacity; there are as many of them as the config lists.
         if (victim != records_.end()) records_.erase(victim);
     }
     node_record& r = records_[name];

@@ -12,9 +12,13 @@ topic_counters::topic_counters(std::size_t max_tracked) : max_tracked_(max_track
 }
 
 topic_count& topic_counters::slot(std::string_view topic) noexcept {
-    if (last_ != nullptr && last_->first == topic) return last_->second;
+    if (last_ != nullptr && last_->first == topic) {
+        last_->second.touched = true;
+        return last_->second;
+    }
     if (auto it = map_.find(topic); it != map_.end()) {
         last_ = &*it;
+        it->second.touched = true;
         return it->second;
     }
     if (map_.size() < max_tracked_) {
@@ -26,6 +30,33 @@ topic_count& topic_counters::slot(std::string_view topic) noexcept {
         }
     }
     return other_;
+}
+
+std::size_t topic_counters::sweep(std::size_t from, std::size_t count) {
+    std::size_t visited = 0;
+    const std::size_t end = std::min(map_.bucket_count(), from + count);
+    for (std::size_t b = from; b < end; ++b) {
+        // Collect first: erasing invalidates the bucket's local iterators.
+        std::string_view idle[8];
+        std::size_t n_idle = 0;
+        for (auto it = map_.begin(b); it != map_.end(b); ++it) {
+            ++visited;
+            if (it->second.touched) {
+                it->second.touched = false;
+            } else if (n_idle < std::size(idle)) {  // a crowded bucket: the rest next pass
+                idle[n_idle++] = it->first;
+            }
+        }
+        for (std::size_t i = 0; i < n_idle; ++i) {
+            auto it = map_.find(idle[i]);
+            if (&*it == last_) last_ = nullptr;
+            other_.messages += it->second.messages;
+            other_.bytes += it->second.bytes;
+            ++removed_;
+            map_.erase(it);
+        }
+    }
+    return visited;
 }
 
 const topic_count* topic_counters::find(std::string_view topic) const {

@@ -149,8 +149,8 @@ TEST_CASE("metrics: a scrape shows exactly the messages, bytes, node counters an
     CHECK(value(after, "tradebus_control_requests_total{type=\"status\"}") >= 1);
     CHECK(value(after, "tradebus_trading_state{state=\"active\"}") == 1);
     CHECK(value(after, "tradebus_messages_dropped_total{reason=\"oversized\"}") == 0);
-    CHECK(value(after, "tradebus_metrics_http_responses_total{code=\"200\"}") ==
-          2);  // incl. this one
+    // The scrape before; this one is counted once written in full.
+    CHECK(value(after, "tradebus_metrics_http_responses_total{code=\"200\"}") == 1);
     CHECK(value(after, "tradebus_broker_uptime_seconds") > 0);
 
     // The node stops heartbeating: unhealthy after liveness x interval, counted as missed.
@@ -210,31 +210,113 @@ TEST_CASE("metrics: garbage and oversized requests are refused and the broker se
 
 TEST_CASE("metrics: idle connections are bounded and timed out, then scrapes work again") {
     metrics_broker m;
-    // Fill every connection slot with a client that sends half a request and stalls.
+    // More clients than connection slots (64), each sending half a request and stalling.
     std::vector<std::unique_ptr<tcp_client>> idle;
-    for (int i = 0; i < 16; ++i) {
+    for (int i = 0; i < 70; ++i) {
         idle.push_back(std::make_unique<tcp_client>(m.port));
         REQUIRE(idle.back()->connected());
         REQUIRE(idle.back()->send("GET /met"));
     }
-    // Wait until the broker has seen all 16 (the 17th is refused only then).
-    const auto seen = std::chrono::steady_clock::now() + 5s;
-    std::optional<std::string> refused;
-    while (std::chrono::steady_clock::now() < seen) {
-        refused = http_exchange(m.port, "GET /metrics HTTP/1.0\r\n\r\n", 2s);
-        if (refused && refused->empty()) break;  // closed at once, no answer: over the limit
-    }
-    REQUIRE(refused);
-    CHECK(refused->empty());
+    // A scrape still gets its answer: it evicts the oldest stalled client, not itself.
+    const scrape_result during = scrape(m.port);
+    CHECK(value(during, "tradebus_metrics_http_evicted_connections_total") >= 6);
     check_still_serving(m);  // the control and data planes do not care
 
-    // After the request timeout (5 s) every stalled client gets 408 and is closed.
+    // Each stalled client was either evicted (closed unanswered) or, after the request timeout
+    // (5 s), answered 408 and closed.
+    int timed_out = 0, evicted = 0;
     for (auto& c : idle) {
         auto a = c->read_until_closed(10s);
         REQUIRE(a);
-        CHECK(a->rfind("HTTP/1.0 408 ", 0) == 0);
+        if (a->empty()) {
+            ++evicted;
+        } else {
+            CHECK(a->rfind("HTTP/1.0 408 ", 0) == 0);
+            ++timed_out;
+        }
+    }
+    CHECK(timed_out + evicted == 70);
+    CHECK(evicted >= 6);
+    const scrape_result s = scrape(m.port);
+    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"408\"}") == timed_out);
+    CHECK(value(s, "tradebus_metrics_http_evicted_connections_total") == evicted);
+}
+
+TEST_CASE("metrics: a scrape succeeds while 50 slow clients dribble their requests") {
+    metrics_broker m;
+    std::vector<std::unique_ptr<tcp_client>> slow;
+    for (int i = 0; i < 50; ++i) {
+        slow.push_back(std::make_unique<tcp_client>(m.port));
+        REQUIRE(slow.back()->connected());
+        REQUIRE(slow.back()->send("G"));
+    }
+    // They keep dribbling, one byte each, while Prometheus scrapes.
+    const std::string rest = "ET /metrics HTTP/1.0\r\n";
+    for (std::size_t b = 0; b < 3; ++b) {
+        for (auto& c : slow) (void)c->send(rest.substr(b, 1));
+        const scrape_result s = scrape(m.port);  // a complete 200 with every byte of its body
+        CHECK(value(s, "tradebus_metrics_http_open_connections") >= 50);
+        CHECK(value(s, "tradebus_metrics_http_evicted_connections_total") == 0);
+        CHECK(value(s, "tradebus_metrics_http_refused_connections_total") == 0);
+    }
+}
+
+TEST_CASE("metrics: a client that half-closes after its request still gets the whole answer") {
+    metrics_broker m;
+    for (int i = 0; i < 3; ++i) {
+        tcp_client c(m.port);
+        REQUIRE(c.connected());
+        REQUIRE(c.send("GET /metrics HTTP/1.0\r\n\r\n"));
+        c.shutdown_send();
+        auto a = c.read_until_closed(10s);
+        REQUIRE(a);
+        REQUIRE(a->rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+        const auto cl = a->find("Content-Length: ");
+        REQUIRE(cl != std::string::npos);
+        const auto end = a->find("\r\n\r\n");
+        CHECK(a->size() - (end + 4) == std::stoul(a->substr(cl + 16)));
+    }
+    // The answers counted are the answers written: 3, then this scrape itself.
+    const scrape_result s = scrape(m.port);
+    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"200\"}") == 3);
+    CHECK(value(s, "tradebus_metrics_http_unfinished_total") == 0);
+}
+
+TEST_CASE("metrics: a DEALER that pipelines without reading: every reply is received or counted") {
+    metrics_broker m;
+    zmq::socket_t dealer(m.ctx, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::rcvhwm, 10);
+    dealer.set(zmq::sockopt::rcvbuf, 4096);
+    dealer.set(zmq::sockopt::sndhwm, 0);
+    dealer.connect(m.broker->control);
+    std::string request;
+    schema::encode_control(schema::control_message{schema::status_request{}}, request);
+    constexpr std::size_t sent = 30'000;
+    for (std::size_t i = 0; i < sent; ++i) {
+        REQUIRE(dealer.send(zmq::message_t(), zmq::send_flags::sndmore));
+        REQUIRE(dealer.send(zmq::buffer(request), zmq::send_flags::none));
+    }
+    // The broker answers all of them before the dealer reads a thing.
+    const auto handled = std::chrono::steady_clock::now() + 60s;
+    double requests = 0;
+    while (requests < static_cast<double>(sent) && std::chrono::steady_clock::now() < handled) {
+        requests = value(scrape(m.port), "tradebus_control_requests_total{type=\"status\"}");
+    }
+    REQUIRE(requests >= static_cast<double>(sent));
+    std::size_t received = 0;
+    while (true) {
+        zmq::pollitem_t item{dealer.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, 2s) == 0) break;
+        zmq::message_t delimiter, reply;
+        REQUIRE(dealer.recv(delimiter));
+        REQUIRE(dealer.recv(reply));
+        ++received;
     }
     const scrape_result s = scrape(m.port);
-    CHECK(value(s, "tradebus_metrics_http_responses_total{code=\"408\"}") == 16);
-    CHECK(value(s, "tradebus_metrics_http_refused_connections_total") >= 1);
+    const double full =
+        value(s, "tradebus_control_replies_dropped_total{reason=\"peer_queue_full\"}");
+    CHECK(full > 0);  // 30000 status replies do not fit 1000 + socket buffers
+    CHECK(static_cast<double>(received) + full == static_cast<double>(sent));
+    CHECK(value(s, "tradebus_control_replies_dropped_total{reason=\"peer_gone\"}") == 0);
 }

@@ -204,6 +204,39 @@ TEST_CASE("security: a topic outside the ACL is dropped, counted and reported, a
           std::string::npos);
 }
 
+TEST_CASE("security: a burst of 100 ACL violations is fully accounted for in sys.acl.violation") {
+    zmq::context_t ctx;
+    keyed_dir k;
+    secured_broker s(ctx, k.dir);
+    publisher risk_pub(ctx, s.broker.xsub, s.risk);
+    // Subscribed to exec. too, so risk's PUB sends what it may not publish (ZeroMQ filters at
+    // the publisher).
+    subscriber ops_sub(ctx, s.broker.xpub, {"risk.", "exec.", "sys.acl."}, s.ops);
+    (void)wait_until_flowing(risk_pub, ops_sub, "risk.flow");
+
+    constexpr std::uint64_t n = 100;
+    for (std::uint64_t i = 0; i < n; ++i) risk_pub.send("exec.fill.AAPL", sample_tick("AAPL", i));
+    // Nothing else is sent: the violations suppressed after the first report must still be
+    // reported, by a summary once the rate limit's second has passed.
+    std::uint64_t reported = 0;
+    int events = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (reported < n && std::chrono::steady_clock::now() < deadline) {
+        auto m = ops_sub.recv(200ms);
+        if (!m || m->topic != schema::topics::acl_violation) continue;
+        auto ev = m->event();
+        REQUIRE(ev.has_value());
+        const auto v = std::get<schema::acl_violation>(ev->body);
+        CHECK(v.node == "risk");
+        CHECK(v.topic == "exec.fill.AAPL");
+        reported += v.dropped;
+        ++events;
+    }
+    CHECK(reported == n);
+    CHECK(events >= 2);  // the first at once, the rest rate-limited into a summary
+    CHECK(drops(s.broker.status(), "acl") == n);
+}
+
 TEST_CASE("security: register as a foreign name and halt from a non-operator are refused") {
     zmq::context_t ctx;
     keyed_dir k;

@@ -38,6 +38,8 @@ TEST_CASE("broker config: an empty file gives every default") {
     CHECK(cfg.endpoints.xsub_advertised.empty());
     CHECK(cfg.data.sndhwm == defaults::sndhwm);
     CHECK(cfg.data.max_message_bytes == static_cast<std::size_t>(defaults::max_message_bytes));
+    CHECK(cfg.data.topic_idle_s == defaults::topic_idle_s);
+    CHECK(cfg.data.max_subscriptions == static_cast<std::size_t>(defaults::max_subscriptions));
     CHECK(cfg.heartbeat.interval_ms == defaults::heartbeat_interval_ms);
     CHECK(cfg.heartbeat.liveness == defaults::liveness);
     CHECK(cfg.pipeline.empty());
@@ -70,6 +72,8 @@ sndhwm = 5
 rcvhwm = 6
 max_message_bytes = 2048
 max_topics_tracked = 7
+topic_idle_s = 9
+max_subscriptions = 11
 [heartbeat]
 interval_ms = 100
 liveness = 4
@@ -86,6 +90,8 @@ depends_on = ["a"]
     CHECK(cfg.data.rcvhwm == 6);
     CHECK(cfg.data.max_message_bytes == 2048);
     CHECK(cfg.data.max_topics_tracked == 7);
+    CHECK(cfg.data.topic_idle_s == 9);
+    CHECK(cfg.data.max_subscriptions == 11);
     CHECK(cfg.heartbeat.gone_after_ms == 500);
     REQUIRE(cfg.pipeline.size() == 2);
     CHECK(cfg.pipeline[0].name == "a");
@@ -127,6 +133,10 @@ TEST_CASE("broker config: each bad config names file, line, key and what was exp
          "to"},
         {"[data]\nsndhwm = \"big\"\n",
          "broker.toml:2:10: data.sndhwm: expected an integer, got \"big\""},
+        {"[data]\nmax_subscriptions = 0\n",
+         "broker.toml:2:21: data.max_subscriptions: expected an integer in [1, 1000000], got 0"},
+        {"[data]\ntopic_idle_s = 0\n",
+         "broker.toml:2:16: data.topic_idle_s: expected an integer in [1, 604800], got 0"},
         {"[data]\nsndhwm = 0\n",
          "broker.toml:2:10: data.sndhwm: expected an integer in [1, 10000000], got 0"},
         {"[data]\nmax_message_bytes = 1.5\n",

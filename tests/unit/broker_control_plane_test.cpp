@@ -5,11 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "scratch_dir.hpp"
 #include "tradebus/broker/control_plane.hpp"
+#include "tradebus/broker/defaults.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
 
@@ -545,4 +547,77 @@ TEST_CASE("broker control plane: services are announced, looked up, listed and f
     const auto kept = f.expect<schema::lookup_reply>(schema::lookup_request{"journal"}, 140);
     CHECK(kept.node == "recorder");
     CHECK(kept.endpoint == "tcp://127.0.0.1:4002");
+}
+
+TEST_CASE("broker control plane: what one register may hold is bounded, the reason says which") {
+    fixture f;
+    struct over {
+        std::string_view what;
+        std::function<void(schema::register_request&)> make;
+        std::string_view reason;
+    };
+    const over cases[] = {
+        {"too many publishes",
+         [](auto& r) { r.publishes.assign(defaults::max_registration_prefixes + 1, "md."); },
+         "publishes: expected at most 256 entries, got 257"},
+        {"too many subscribes",
+         [](auto& r) { r.subscribes.assign(defaults::max_registration_prefixes + 1, "md."); },
+         "subscribes: expected at most 256 entries, got 257"},
+        {"a prefix longer than any topic",
+         [](auto& r) {
+             r.subscribes = {"md.", std::string(256, 'x')};
+         },
+         "subscribes[1]: expected at most 255 bytes, got 256"},
+        {"a long host", [](auto& r) { r.host = std::string(257, 'h'); },
+         "host: expected at most 256 bytes, got 257"},
+        {"too many bytes in all",
+         [](auto& r) {
+             r.publishes.assign(100, std::string(100, 'p'));
+             r.subscribes.assign(100, std::string(100, 's'));
+         },
+         "register: expected at most 16384 bytes"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        auto r = fixture::register_req("marketdata");
+        c.make(r);
+        const auto e = f.expect_error(r, 0, code::bad_request);
+        CHECK(e.reason.find(c.reason) != std::string::npos);
+        CHECK(f.cp.nodes().find("marketdata") == nullptr);  // nothing changed
+    }
+    // At the limits exactly: accepted.
+    auto r = fixture::register_req("marketdata");
+    r.publishes.assign(defaults::max_registration_prefixes, "md.tick.");
+    r.subscribes = {std::string(255, 's')};
+    (void)f.expect<schema::register_reply>(r, 0);
+}
+
+TEST_CASE("broker control plane: a re-register replaces the lists, and gives their memory back") {
+    fixture f;
+    auto r = fixture::register_req("marketdata");
+    r.publishes.assign(200, std::string(60, 'p'));
+    (void)f.expect<schema::register_reply>(r, 0);
+    CHECK(f.cp.nodes().find("marketdata")->publishes.size() == 200);
+    r.publishes.clear();
+    (void)f.expect<schema::register_reply>(r, 10);
+    CHECK(f.cp.nodes().find("marketdata")->publishes.capacity() == 0);
+}
+
+TEST_CASE("broker control plane: a full node table still admits every [pipeline] node") {
+    fixture f;
+    // Live names not in [pipeline] fill the table (they heartbeat: nothing ages out).
+    for (std::size_t i = 0; i < defaults::max_nodes; ++i) {
+        auto r = fixture::register_req("junk" + std::to_string(i));
+        r.heartbeat_interval_ms = defaults::max_heartbeat_interval_ms;
+        (void)f.expect<schema::register_reply>(r, 0);
+    }
+    const auto e = f.expect_error(fixture::register_req("junk-more"), 1, code::not_allowed);
+    CHECK(e.reason.find("node table full") != std::string::npos);
+    // A node of the desk's pipeline is never locked out by them.
+    (void)f.reg("marketdata", 2);
+    (void)f.reg("risk", 2, {"marketdata"});
+    CHECK(f.cp.nodes().size() == defaults::max_nodes + 2);
+    // Once a junk name goes silent it is declared gone (stopped) and makes room.
+    f.cp.run_timers(10 * defaults::max_heartbeat_interval_ms);
+    (void)f.reg("junk-more", 10 * defaults::max_heartbeat_interval_ms + 1);
 }

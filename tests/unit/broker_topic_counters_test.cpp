@@ -108,3 +108,39 @@ TEST_CASE("broker data check: the reserved other row can never be a forwarded to
         CHECK_FALSE(describe(static_cast<drop_reason>(i)).empty());
     }
 }
+
+TEST_CASE("broker topic counters: idle rows age out into the other row, busy rows stay") {
+    topic_counters c(3);
+    c.count("a.busy", 10);
+    c.count("a.idle", 20);
+    c.count("a.idle", 20);
+    c.count("a.full", 5);
+    c.count("a.beyond", 7);  // beyond the cap of 3
+    CHECK(c.other().messages == 1);
+    const auto sweep_all = [&] {
+        std::size_t visited = 0;
+        for (std::size_t b = 0; b < c.buckets(); b += 2) visited += c.sweep(b, 2);
+        return visited;
+    };
+    // First pass: every row had messages since it was made: all kept, marked untouched.
+    CHECK(sweep_all() == 3);
+    CHECK(c.tracked() == 3);
+    CHECK(c.removed() == 0);
+    c.count("a.busy", 10);
+    // Second pass: the rows without a message since the first go, their counts kept in "other".
+    CHECK(sweep_all() == 3);
+    CHECK(c.tracked() == 1);
+    CHECK(c.removed() == 2);
+    CHECK(c.find("a.idle") == nullptr);
+    CHECK(c.other().messages == 1 + 2 + 1);
+    CHECK(c.other().bytes == 7 + 40 + 5);
+    REQUIRE(c.find("a.busy") != nullptr);
+    CHECK(c.find("a.busy")->messages == 2);
+    // The freed rows take new topics again: a real topic is no longer stuck in "other".
+    c.count("a.new", 1);
+    REQUIRE(c.find("a.new") != nullptr);
+    CHECK(c.find("a.new")->messages == 1);
+    c.count("a.idle", 1);  // back after aging out: a fresh row from 0
+    REQUIRE(c.find("a.idle") != nullptr);
+    CHECK(c.find("a.idle")->messages == 1);
+}

@@ -39,6 +39,7 @@ broker_process::broker_process(zmq::context_t& ctx, const temp_dir& dir, broker_
     toml += "[data]\nmax_message_bytes = " + std::to_string(s.max_message_bytes) + "\n";
     if (s.sndhwm > 0) toml += "sndhwm = " + std::to_string(s.sndhwm) + "\n";
     if (s.rcvhwm > 0) toml += "rcvhwm = " + std::to_string(s.rcvhwm) + "\n";
+    toml += s.data_toml;
     toml += "[heartbeat]\ninterval_ms = " + std::to_string(s.interval_ms) +
             "\nliveness = " + std::to_string(s.liveness) +
             "\ngone_after_ms = " + std::to_string(s.gone_after_ms) + "\n";

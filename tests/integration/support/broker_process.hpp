@@ -35,6 +35,7 @@ struct broker_settings {
     bool recorder = false;             // bind the lossless recorder endpoint too
     std::string trading_state_file{};  // [trading] state_file; "" = none
     std::string missing_state = "active";  // [trading] missing_state (the broker's default: halted)
+    std::string data_toml{};               // more [data] keys ("key = value\n"), verbatim
     std::string extra_toml{};              // appended verbatim
     std::vector<std::string> env{};        // extra environment for the process ("KEY=VALUE")
     common::curve_client keys{};           // CURVE broker: the keys the harness's own requests use

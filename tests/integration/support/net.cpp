@@ -92,6 +92,10 @@ tcp_client::~tcp_client() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+void tcp_client::shutdown_send() {
+    if (fd_ >= 0) (void)::shutdown(fd_, SHUT_WR);
+}
+
 bool tcp_client::send(std::string_view bytes, std::chrono::milliseconds timeout) {
     std::size_t sent = 0;
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -37,6 +37,8 @@ class tcp_client {
     [[nodiscard]] bool connected() const noexcept { return connected_; }
     /// Writes all of `bytes` within `timeout`; false if the peer closed or time ran out.
     bool send(std::string_view bytes, std::chrono::milliseconds timeout = std::chrono::seconds(2));
+    /// Shuts down the sending side (the peer reads end of file); reading goes on.
+    void shutdown_send();
     /// Reads until the peer closes the connection; nullopt if it is still open at `timeout`.
     std::optional<std::string> read_until_closed(std::chrono::milliseconds timeout);
     /// Reads until `complete(bytes so far)` says so or the peer closes; nullopt at `timeout`.

@@ -27,6 +27,8 @@ struct data_config {
     int rcvhwm = 0;  // XSUB, messages per publisher
     std::size_t max_message_bytes = 0;
     std::size_t max_topics_tracked = 0;
+    std::int64_t topic_idle_s = 0;      // a topic row without a message this long is removed
+    std::size_t max_subscriptions = 0;  // distinct prefixes subscribed upstream at a time
 };
 
 struct heartbeat_config {

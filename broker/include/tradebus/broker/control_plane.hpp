@@ -5,6 +5,7 @@
 // calls it from its one thread (THREADING.md); tests drive it directly with a fake clock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -35,6 +36,13 @@ class event_sink {
     /// Publishes `body` on `topic` with the broker's envelope. Must not block.
     virtual void publish(std::string_view topic, const schema::payload& body) = 0;
 };
+
+/// Why a reply could not be queued on the control ROUTER (ZMQ_ROUTER_MANDATORY).
+enum class reply_drop : std::uint8_t {
+    peer_queue_full,  // the client has its queue's worth of unread replies (ROUTER SNDHWM)
+    peer_gone,        // the client disconnected before its reply
+};
+inline constexpr std::array<std::string_view, 2> reply_drop_names{"peer_queue_full", "peer_gone"};
 
 /// The requests() key of requests that could not be decoded.
 inline constexpr std::string_view invalid_request = "invalid";
@@ -109,11 +117,23 @@ class control_plane {
         return requests_;
     }
 
+    /// Counts a reply the socket layer could not queue.
+    void reply_dropped(reply_drop why) noexcept {
+        ++replies_dropped_[static_cast<std::size_t>(why)];
+    }
+    /// Replies dropped, by reply_drop.
+    [[nodiscard]] const std::array<std::uint64_t, 2>& replies_dropped() const noexcept {
+        return replies_dropped_;
+    }
+
     /// Dependencies of `name` that are not ready yet (ready = healthy or degraded).
     [[nodiscard]] std::vector<std::string> waiting_for(std::string_view name) const;
 
   private:
     schema::control_message on_register(const schema::register_request& r, std::int64_t now);
+    /// What one registration may hold (defaults::max_registration_*): an error when over.
+    [[nodiscard]] static std::optional<schema::error_reply> registration_limits(
+        const schema::register_request& r);
     schema::control_message on_heartbeat(const schema::heartbeat_request& r, std::int64_t now);
     schema::control_message on_deregister(const schema::deregister_request& r, std::int64_t now);
     schema::control_message on_status(const schema::status_request& r, std::int64_t now);
@@ -163,6 +183,7 @@ class control_plane {
     std::deque<std::uint64_t> replaced_order_;
     common::rate_limited refused_log_;
     std::map<std::string, std::uint64_t, std::less<>> requests_;  // keys: request type names
+    std::array<std::uint64_t, 2> replies_dropped_{};
     const last_value_cache* lvc_ = nullptr;
     last_value_cache::page page_;  // pairs of the last snapshot_ok
 };

@@ -26,13 +26,14 @@ enum class drop_reason : std::uint8_t {
     would_block,       // a send returned EAGAIN (not expected: XPUB drops silently at HWM)
     acl,               // CURVE on: the sender may not publish this topic ([[security.client]])
     unknown_key,       // CURVE on: a handshake refused, key not listed (counts attempts)
+    subscription_limit,  // a subscribe beyond [data] max_subscriptions distinct prefixes
 };
-inline constexpr std::size_t drop_reason_count = 11;
+inline constexpr std::size_t drop_reason_count = 12;
 
 inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_names{
     "frame_count", "empty",     "topic_length",   "topic_utf8",
     "topic_chars", "oversized", "reserved_topic", "bad_subscription",
-    "would_block", "acl",       "unknown_key"};
+    "would_block", "acl",       "unknown_key",    "subscription_limit"};
 
 [[nodiscard]] constexpr std::string_view to_string(drop_reason r) noexcept {
     return drop_reason_names[static_cast<std::size_t>(r)];

@@ -35,6 +35,16 @@ inline constexpr std::int64_t max_message_bytes = 1 << 20;
 /// Distinct topics with their own counters; the rest are counted under other_topic. Bounds the
 /// memory a publisher inventing topics can make the broker spend (~100 B per topic).
 inline constexpr std::int64_t max_topics_tracked = 100'000;
+/// A topic row that counted no message for this long (1x to 2x: the idle sweep passes every
+/// topic_idle_s) is removed, its counts added to other_topic, so invented topics do not hold
+/// the table's rows for good. 10 minutes: a symbol quiet for that long costs a counter reset.
+inline constexpr std::int64_t topic_idle_s = 600;
+/// Buckets of the topic table the idle sweep visits per loop turn (about a millisecond).
+inline constexpr std::size_t topic_sweep_buckets = 4096;
+/// Distinct subscription prefixes the broker passes to publishers at a time; a subscribe to a
+/// further prefix is dropped (subscription_limit). Bounds what every publisher's PUB socket
+/// holds for the broker (~300 B per prefix: 10k = ~3 MB) whatever subscribers send.
+inline constexpr std::int64_t max_subscriptions = 10'000;
 
 // ---------------------------------------------------------------- [heartbeat]
 /// The Guide's Paranoid Pirate numbers: 1 s interval, 3 missed => unhealthy.
@@ -47,15 +57,20 @@ inline constexpr std::int64_t gone_after_ms = 30'000;
 /// Off unless configured: an HTTP port is an operator's decision (Prometheus' convention for
 /// exporters is 9464, the OpenTelemetry Prometheus exporter's port).
 inline constexpr std::string_view metrics_listen = "";
-/// Open scrape connections; a further one is closed at once (a scraper needs one or two).
-inline constexpr std::size_t metrics_max_connections = 16;
+/// Open scrape connections (a scraper needs one or two). A further one evicts the oldest
+/// connection still sending its request, or is closed at once when all are answered already.
+/// 64 x metrics_max_request_bytes = 512 KiB of request buffers at most.
+inline constexpr std::size_t metrics_max_connections = 64;
 /// Bytes of one HTTP request (request line + headers); more = 431 and the connection closed.
 inline constexpr std::size_t metrics_max_request_bytes = 8192;
 /// A connection that has not sent a whole request after this long is closed (slowloris).
 inline constexpr std::int64_t metrics_request_timeout_ms = 5000;
-/// After a 200 answer the client closes (it knows Content-Length); one that has not after this
-/// long is closed by the broker.
-inline constexpr std::int64_t metrics_linger_ms = 10'000;
+/// An answer the client has not read in full after this long is abandoned (counted unfinished).
+inline constexpr std::int64_t metrics_write_timeout_ms = 10'000;
+/// After the answer the broker shuts down its side and waits this long for the client to close.
+inline constexpr std::int64_t metrics_close_wait_ms = 2000;
+/// Topic rows rendered per loop turn while a scrape is rendered (~1 ms of the loop's time).
+inline constexpr std::size_t metrics_render_rows = 4096;
 
 // ---------------------------------------------------------------- [trading]
 /// Where the operator's last halt/resume is kept; "" = nowhere (every start is a missing state).
@@ -105,8 +120,16 @@ inline constexpr std::int64_t transport_limit_factor = 4;
 inline constexpr std::int64_t max_subscription_frame_bytes = 1024;
 /// Frames of one control request kept; extra frames are read and discarded (bad_request).
 inline constexpr std::size_t max_control_frames = 8;
-/// Node records kept (live + stopped); the oldest stopped record makes room for a new name.
+/// Node records kept (live + stopped) for names not in [pipeline] (those always have one);
+/// the oldest stopped record makes room for a new name.
 inline constexpr std::size_t max_nodes = 1024;
+/// What one `register` may hold, so the node table stays small whatever peers send
+/// (max_nodes x max_registration_bytes = 16 MiB at most): entries of publishes, subscribes
+/// and depends_on each (every entry at most schema::topics::max_topic_bytes, 255), bytes of
+/// kind, host and version each, and bytes of all of these together.
+inline constexpr std::size_t max_registration_prefixes = 256;
+inline constexpr std::size_t max_registration_field_bytes = 256;
+inline constexpr std::size_t max_registration_bytes = 16 * 1024;
 /// Replaced sessions remembered, so the losing process of a duplicate is told why.
 inline constexpr std::size_t max_replaced_sessions = 1024;
 // Services nodes may announce at once (the journal offers one; a few per node is plenty).

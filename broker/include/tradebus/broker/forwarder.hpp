@@ -9,7 +9,9 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <zmq.hpp>
 
 #include "tradebus/broker/data_stats.hpp"
@@ -24,14 +26,20 @@ class forwarder {
   public:
     /// Both sockets and `stats` must outlive the forwarder; all are used from one thread.
     forwarder(zmq::socket_t& xsub, zmq::socket_t& xpub, std::size_t max_message_bytes,
-              data_stats& stats);
+              data_stats& stats, std::size_t max_subscriptions = 10'000);
 
     /// Moves up to `budget` messages from XSUB to XPUB, dropping (and counting) invalid ones.
     /// Returns how many messages were read; fewer than `budget` means XSUB is drained.
     std::size_t drain_events(std::size_t budget);
 
     /// Passes up to `budget` (un)subscription frames from XPUB to XSUB. Returns frames read.
+    /// At most `max_subscriptions` distinct prefixes are subscribed upstream at a time: a
+    /// subscribe to a further prefix is dropped (subscription_limit), and so is the matching
+    /// unsubscribe later. XSUB queues these frames to publishers without a limit (SNDHWM 0),
+    /// so each publisher gets exactly the subscriptions passed.
     std::size_t drain_subscriptions(std::size_t budget);
+    /// Distinct prefixes subscribed upstream now (by subscribers and the recorder).
+    [[nodiscard]] std::size_t subscriptions() const noexcept { return upstream_.size(); }
 
     /// The lossless link (recorder.hpp): every message goes to `r` before XPUB, and
     /// drain_events() reads nothing while `r` is stalled. Null (the default) = no recorder.
@@ -67,6 +75,10 @@ class forwarder {
     last_value_cache* lvc_ = nullptr;
     zmq::message_t lvc_topic_, lvc_body_;  // what is cached once the send succeeded
     std::array<common::rate_limited, drop_reason_count> warn_;
+    // Prefixes subscribed upstream: bit 1 = by XPUB's subscribers, bit 2 = by the recorder's
+    // (each socket sends one subscribe per prefix, and one unsubscribe when its last goes).
+    std::unordered_map<std::string, std::uint8_t> upstream_;
+    std::size_t max_subscriptions_;
 };
 
 }  // namespace tradebus::broker

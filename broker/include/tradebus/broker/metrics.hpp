@@ -25,7 +25,9 @@ struct metrics_http_stats {
     std::uint64_t too_large = 0;             // 431: request above the byte limit
     std::uint64_t timed_out = 0;             // 408: no complete request within the timeout
     std::uint64_t too_many_connections = 0;  // closed at once: connection limit reached
-    std::uint64_t open_connections = 0;      // gauge
+    std::uint64_t evicted = 0;               // closed to make room: oldest connection still sending
+    std::uint64_t unfinished = 0;        // answers the client did not take (closed, or too slow)
+    std::uint64_t open_connections = 0;  // gauge
 };
 
 /// Writes Prometheus text exposition format 0.0.4 into a string.
@@ -43,6 +45,7 @@ class exposition {
     [[nodiscard]] const std::string& text() const noexcept { return out_; }
     [[nodiscard]] std::string take() noexcept { return std::move(out_); }
     void clear() noexcept { out_.clear(); }
+    void append(std::string_view text) { out_ += text; }
 
     /// Label value escaping of the format: backslash, double quote and line feed.
     static void escape_label_value(std::string_view value, std::string& out);
@@ -65,5 +68,28 @@ struct metrics_sources {
 
 /// Renders every broker metric family into `out` (cleared first). `now_ms` on the mono clock.
 void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out);
+
+/// The same text as render_metrics, rendered in slices so that a scrape of a huge topic table
+/// never holds the loop (README "Metrics"): start(), then step() once per loop turn until it
+/// returns true. Everything but the per-topic rows is rendered in the first step; the topic
+/// rows are walked bucket by bucket, at most `rows` per step. A row that appears or goes during
+/// the walk may be left out of that scrape. Sources must outlive it; loop thread only.
+class metrics_render {
+  public:
+    explicit metrics_render(const metrics_sources& src) : src_(src) {}
+    void start(std::int64_t now_ms);
+    /// Renders up to about `rows` more samples; true when the text is complete.
+    bool step(std::size_t rows);
+    [[nodiscard]] bool busy() const noexcept { return stage_ != stage::idle; }
+    [[nodiscard]] std::string take() noexcept { return out_.take(); }
+
+  private:
+    enum class stage { idle, head, messages, bytes, tail };
+    metrics_sources src_;
+    exposition out_;
+    stage stage_ = stage::idle;
+    std::int64_t now_ms_ = 0;
+    std::size_t bucket_ = 0, buckets_ = 0;
+};
 
 }  // namespace tradebus::broker

@@ -2,7 +2,9 @@
 // Heterogeneous lookup (find by string_view, no std::string built per message); a string is
 // allocated only the first time a topic is seen. At most `max_tracked` topics get their own
 // row; messages on further topics are counted together under defaults::other_topic, so a
-// publisher inventing topics cannot grow the broker's memory without bound.
+// publisher inventing topics cannot grow the broker's memory without bound. Rows that stay
+// idle are removed by the idle sweep (sweep()), their counts moving to the "other" row, so
+// one burst of invented topics does not keep real new topics out until a restart.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,7 @@ namespace tradebus::broker {
 struct topic_count {
     std::uint64_t messages = 0;
     std::uint64_t bytes = 0;
+    bool touched = true;  // a message since the idle sweep last visited this row
 };
 
 class topic_counters {
@@ -52,6 +55,26 @@ class topic_counters {
         for (const auto& [topic, c] : map_) f(std::string_view(topic), c);
     }
 
+    /// The rows walked bucket by bucket, so a long walk can be split over loop turns (a
+    /// scrape, the idle sweep): buckets() changes only when a new row makes the table grow.
+    [[nodiscard]] std::size_t buckets() const noexcept { return map_.bucket_count(); }
+    /// Calls `f(topic, counts)` for every row in bucket `b` (< buckets()); returns how many.
+    template <class F>
+    std::size_t for_each_in_bucket(std::size_t b, F&& f) const {
+        std::size_t n = 0;
+        for (auto it = map_.begin(b); it != map_.end(b); ++it, ++n) {
+            f(std::string_view(it->first), it->second);
+        }
+        return n;
+    }
+
+    /// One slice of the idle sweep: visits buckets [`from`, `from` + `count`) (clamped to
+    /// buckets()); a row that saw no message since the previous visit is removed and its counts
+    /// are added to the "other" row (so every total stays monotonic), the others are marked
+    /// untouched. Returns the rows visited. Rows removed so far: removed().
+    std::size_t sweep(std::size_t from, std::size_t count);
+    [[nodiscard]] std::uint64_t removed() const noexcept { return removed_; }
+
     /// The `limit` busiest topics, most messages first (ties: by name), with the "other" row
     /// ranked like any topic when it is non-zero. O(n log limit); for status requests only.
     [[nodiscard]] std::vector<schema::topic_status> busiest(std::size_t limit) const;
@@ -67,6 +90,7 @@ class topic_counters {
     map_type map_;
     std::size_t max_tracked_;
     topic_count other_;
+    std::uint64_t removed_ = 0;
     // The row of the previous message: a run of one topic (a burst of ticks for one symbol)
     // costs a short compare instead of a hash and a lookup. Map nodes never move, so the
     // pointer stays valid across rehashing.
