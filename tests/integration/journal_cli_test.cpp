@@ -38,7 +38,7 @@ struct journaled {
 void trade_a_while(zmq::context_t& ctx, pipeline& p) {
     const std::map<std::string, std::string> own = {
         {"journal", "[journal]\ndir = \"" + p.journal_dir.string() +
-                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+                        "\"\nfsync = \"none\"\n"},
         {"marketdata",
          "[marketdata]\nsource = \"synthetic\"\nbar_interval_ms = 500\n"
          "[marketdata.synthetic]\nrate_per_sec = 100.0\nseed = 11\n"

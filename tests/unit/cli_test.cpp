@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 15, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 16, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -143,6 +143,16 @@ std::vector<sample> samples() {
                   .realized_pnl = -1'234'567'890,
                   .unrealized_pnl = 987'654'321},
          "AAPL qty=-30 avg=189.505 realized=-12.3456789 unrealized=9.87654321"},
+        {"risk.snapshot.risk-1",
+         risk_snapshot{.session_start_ns = 1'700'000'000'000'000'000,
+                       .day_base_pnl = -250'000'000,
+                       .positions = {{.symbol = "AAPL",
+                                      .qty = -30,
+                                      .avg_px = 18'950'500'000,
+                                      .realized_pnl = -1'234'567'890,
+                                      .mark_px = 18'900'000'000}}},
+         "session_start_ns=1700000000000000000 day_base=-2.5 positions=1 "
+         "AAPL:-30@189.505/-12.3456789"},
         {"sys.node.health",
          node_health{.node = "risk-1",
                      .kind = "risk",
