@@ -42,7 +42,8 @@ std::vector<std::string> execution_node::publications() const {
 std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
     return runtime::recovery_request{{std::string(topics::exec_ack), std::string(topics::exec_fill),
                                       std::string(topics::exec_reject)},
-                                     recovery_since(now_ns)};
+                                     recovery_since(now_ns),
+                                     {}};  // no anchor: every record since then
 }
 
 std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {

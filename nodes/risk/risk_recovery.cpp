@@ -26,7 +26,12 @@ void state_rebuild::apply(risk_engine& engine, std::string_view topic, const sch
         ++counts_.ignored;
         return;
     }
-    engine.begin_session(session_.start_of(ev.env.ts_ns));
+    const std::int64_t ts = ev.env.ts_ns;
+    if (ts < session_begin_ || ts >= session_end_) {  // time zone arithmetic once per session
+        session_begin_ = session_.start_of(ts);
+        session_end_ = session_.next_start(ts);
+    }
+    engine.begin_session(session_begin_);
     if (const auto* f = std::get_if<schema::fill>(&ev.body)) {
         if (topics::matches(topics::exec_fill, topic) && engine.on_fill(*f, ev.env.ts_ns)) {
             ++counts_.fills;

@@ -58,6 +58,7 @@ class state_rebuild {
     counts counts_;
     std::optional<schema::trading_state_changed> last_state_;
     std::int64_t last_state_ts_ = 0;
+    std::int64_t session_begin_ = 0, session_end_ = 0;  // the session of the last event seen
 };
 
 }  // namespace tradebus::risk
