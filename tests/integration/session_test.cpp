@@ -1,8 +1,8 @@
 // Trading sessions across days and the journal's group commit, with real processes (issue 15):
 // a risk started against a journal spanning three sessions (written with the journal's own
 // writer, explicit timestamps) carries positions over from its last snapshot and the fills
-// after it, and its daily loss counts only the current session; an execution restarted just
-// after a session start still refuses an approval it acted on before it; a journal killed with
+// after it, and its daily loss counts only the current session; an execution with no age limit
+// refuses an approval it acted on sessions ago; a journal killed with
 // -9 has written every event it had received. Deadlines are hang guards, not timing asserts.
 #include "tradebus/runtime/session.hpp"
 
@@ -146,8 +146,9 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
                 "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_daily_loss = 100.0\n"
                 "position_interval_ms = 200\n" +
                     session_table);
-    for (const std::string kind : {"journal", "execution", "risk"}) p.start(kind);
-    (void)p.wait_healthy({"journal", "execution", "risk"}, std::chrono::seconds(30));
+    const std::vector<std::string> kinds = {"journal", "execution", "risk"};
+    for (const auto& kind : kinds) p.start(kind);
+    (void)p.wait_healthy(kinds, std::chrono::seconds(30));
 
     CHECK(log_shows(p.node("risk"), "recovery: starting from the last risk.snapshot.risk"));
     CHECK(log_shows(p.node("risk"), "state rebuilt from the journal: 2 fill(s)"));
@@ -176,19 +177,13 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
           schema::trading_state::active);
 }
 
-TEST_CASE(
-    "sessions: execution restarted after a session start refuses an order it acted on before") {
+TEST_CASE("sessions: execution without an age limit refuses an order it acted on days ago") {
     zmq::context_t ctx;
     temp_dir dir;
     pipeline p(ctx, dir, hb_ms);
-    // The current session began at the start of this minute, under the 5 minutes an approval
-    // stays valid (max_order_age_ms): an order approved and acked just before it is still live.
-    const std::int64_t now = common::now_ns();
-    const std::string start = hhmm(now);
-    const runtime::trading_session session("UTC", start);
-    const std::int64_t boundary = session.start_of(now);
-    REQUIRE(now - boundary < minute_ns);
-
+    // max_order_age_ms = 0: an approval of any age could still be executed, so execution must
+    // remember the ids it acted on sessions ago (within the recovery horizon), not today's.
+    const std::int64_t acted = common::now_ns() - 2 * day_ns;
     schema::order o;
     o.order_id = "risk-1-42";
     o.symbol = "AAPL";
@@ -200,13 +195,14 @@ TEST_CASE(
     o.signal_src = "strategy";
     o.signal_id = 42;
     std::string approval;
-    schema::encode_event(schema::envelope{"risk", 1, boundary - 1'500'000'000, 0}, o, approval);
+    schema::encode_event(schema::envelope{"risk", 1, acted, 0}, o, approval);
     {
         journal_file j(p.journal_dir);
-        j.add("risk.approved.AAPL", "risk", boundary - 1'500'000'000, o);
-        j.add("exec.ack.AAPL", "execution", boundary - 1'000'000'000,
-              schema::order_ack{o.order_id, "AAPL", schema::side::buy, 10});
-        j.add("exec.fill.AAPL", "execution", boundary - 900'000'000,
+        j.add("risk.approved.AAPL", "risk", acted, o);
+        j.add("exec.ack.AAPL", "execution", acted + 1'000'000,
+              schema::order_ack{o.order_id, "AAPL", schema::side::buy, 10,
+                                schema::order_type::limit, o.limit_px});
+        j.add("exec.fill.AAPL", "execution", acted + 2'000'000,
               schema::fill{o.order_id, "execution-1-1", "AAPL", schema::side::buy, 10,
                            schema::to_fixed(100.5), 0});
     }
@@ -216,11 +212,11 @@ TEST_CASE(
     p.configure("journal",
                 "[journal]\ndir = \"" + p.journal_dir.string() + "\"\nfsync = \"none\"\n");
     p.configure("execution",
-                "[execution]\nmax_order_age_ms = 300000\n[session]\n"
-                "session_timezone = \"UTC\"\nsession_start = \"" +
-                    start + "\"\n");
-    for (const std::string kind : {"journal", "execution"}) p.start(kind);
-    (void)p.wait_healthy({"journal", "execution"}, std::chrono::seconds(30));
+                "[execution]\nmax_order_age_ms = 0\n[session]\n"
+                "session_timezone = \"America/New_York\"\nsession_start = \"09:30\"\n");
+    const std::vector<std::string> kinds = {"journal", "execution"};
+    for (const auto& kind : kinds) p.start(kind);
+    (void)p.wait_healthy(kinds, std::chrono::seconds(30));
     CHECK(log_shows(p.node("execution"), "1 order id(s) acted on earlier recovered"));
 
     const std::int64_t sent_ns = common::now_ns();

@@ -20,8 +20,8 @@ constexpr std::int64_t minute = 60LL * 1'000'000'000LL;
 // UTC ns of y-m-d hh:mm (UTC).
 std::int64_t utc(int y, unsigned m, unsigned d, int hh, int mm) {
     using namespace std::chrono;
-    const sys_days day{year{y} / month{m} / day{d}};
-    return duration_cast<nanoseconds>(day.time_since_epoch()).count() + hh * hour + mm * minute;
+    const sys_days date{year{y} / month{m} / day{d}};
+    return duration_cast<nanoseconds>(date.time_since_epoch()).count() + hh * hour + mm * minute;
 }
 }  // namespace
 

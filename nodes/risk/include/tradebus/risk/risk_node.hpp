@@ -3,7 +3,8 @@
 // risk.approved.<SYM> / risk.rejected.<SYM> (trace id of the signal), positions as
 // risk.position.<SYM> (trace id of the fill, or of the last tick for periodic marks), and the
 // trading state as risk.state (trace id of the tick or fill that moved it; 0 when no tick did:
-// the state at start, an operator halt or resume). Operator halt/resume arrives both as
+// the state at start, an operator halt or resume), and at each trading session start the book
+// as risk.snapshot.<name> (trace id 0). Operator halt/resume arrives both as
 // sys.trading events and as runtime on_trading_state calls; handling is idempotent so getting
 // both is harmless.
 #pragma once
