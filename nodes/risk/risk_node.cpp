@@ -235,7 +235,8 @@ std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
             publish_position(ctx, sym, q != nullptr ? q->trace_id : no_trace);
         }
     }
-    return std::min(now_ns + timer_period_ns, next_session_ns_);
+    const std::int64_t next = now_ns + timer_period_ns;
+    return next_session_ns_ > now_ns ? std::min(next, next_session_ns_) : next;  // 0: not started
 }
 
 std::unique_ptr<runtime::node_logic> make_risk(common::section& own) {
