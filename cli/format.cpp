@@ -94,6 +94,17 @@ std::string describe(const position& p) {
            " unrealized=" + format_fixed(p.unrealized_pnl);
 }
 
+std::string describe(const risk_snapshot& s) {
+    std::string out = "session_start_ns=" + num(s.session_start_ns) +
+                      " day_base=" + format_fixed(s.day_base_pnl) +
+                      " positions=" + num(static_cast<std::int64_t>(s.positions.size()));
+    for (const auto& p : s.positions) {
+        out += " " + printable(p.symbol) + ":" + num(p.qty) + "@" + format_fixed(p.avg_px) + "/" +
+               format_fixed(p.realized_pnl);
+    }
+    return out;
+}
+
 std::string describe(const node_health& h) {
     return printable(h.node) + " (" + printable(h.kind) + ") " +
            std::string(to_string(h.old_state)) + " -> " + std::string(to_string(h.new_state)) +

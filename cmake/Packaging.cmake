@@ -19,7 +19,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libnss-systemd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libnss-systemd, tzdata")  # tzdata: [session] time zones
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 
 # The files under /etc/tradebus are the operator's (conffiles: an upgrade keeps their edits), and

@@ -70,6 +70,7 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"fill", exec_fill, true},
         {"exec_reject", exec_reject, true},
         {"position", position, true},
+        {"risk_snapshot", snapshot, true},
         {"trading_state", trading, false},
         {"trading_state", risk_state, false},
         {"node_health", node_health, false},

@@ -19,6 +19,7 @@ packages=(
   libspdlog-dev                      # logging
   libtomlplusplus-dev                # configuration
   libcli11-dev                       # command-line parsing (tradebus CLI, every binary's flags)
+  libhowardhinnant-date-dev tzdata   # trading session time zones ([session], system tz database)
   libsystemd-dev                     # sd_notify: READY=1 and watchdog under Type=notify
   doctest-dev                        # unit and integration tests
   clang-format                       # test.sh: format check (clang-format --dry-run --Werror)

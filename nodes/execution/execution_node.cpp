@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::execution {
@@ -20,7 +22,12 @@ exchange_config read_config(common::section& own) {
     return c;
 }
 
-execution_node::execution_node(exchange_config cfg) : ex_(cfg) {}
+execution_node::execution_node(exchange_config cfg) : ex_(cfg), cfg_(cfg) {}
+
+void execution_node::configure(const std::string& /*node_name*/,
+                               const runtime::trading_session& session) {
+    session_ = session;
+}
 
 std::vector<std::string> execution_node::subscriptions() const {
     return {std::string(topics::approved), std::string(topics::md_tick),
@@ -35,7 +42,13 @@ std::vector<std::string> execution_node::publications() const {
 std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
     return runtime::recovery_request{{std::string(topics::exec_ack), std::string(topics::exec_fill),
                                       std::string(topics::exec_reject)},
-                                     runtime::utc_day_start_ns(now_ns)};
+                                     recovery_since(now_ns),
+                                     {}};  // no anchor: every record since then
+}
+
+std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {
+    if (cfg_.max_order_age_ms <= 0) return session_.horizon_start(now_ns);
+    return std::min(session_.start_of(now_ns), now_ns - cfg_.max_order_age_ms * 1'000'000);
 }
 
 void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
@@ -54,8 +67,8 @@ void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& i
 void execution_node::on_start(runtime::context& ctx) {
     if (recovered_ids_ > 0) {
         spdlog::info(
-            "execution: {} order id(s) acted on earlier today recovered from the "
-            "journal; approvals with them are refused as duplicates",
+            "execution: {} order id(s) acted on earlier recovered from the journal; "
+            "approvals with them are refused as duplicates",
             recovered_ids_);
     }
     // Node name + start time: fill ids stay unique across restarts of this node.

@@ -82,7 +82,6 @@ journal_config read_config(common::section& own) {
               : policy == "every" ? fsync_policy::every
                                   : fsync_policy::interval;
     w.fsync_interval_ms = own.integer("fsync_interval_ms", w.fsync_interval_ms, 1, 3'600'000);
-    w.flush_interval_ms = own.integer("flush_interval_ms", w.flush_interval_ms, 1, 3'600'000);
     w.buffer_bytes = static_cast<std::uint64_t>(
         own.integer("buffer_bytes", static_cast<std::int64_t>(w.buffer_bytes), 4096, 1LL << 30));
     c.record_gaps = own.boolean("record_gaps", c.record_gaps);
@@ -170,6 +169,7 @@ void journal_node::on_broker_restart(runtime::context& ctx, std::uint64_t old_ep
     gap_marker m{"broker_restart", "",       std::string(schema::topics::broker_started), 0, 0, 0,
                  old_epoch,        new_epoch};
     store(ctx, m.topic, encode_gap_marker(m), ctx.now_ns(), format::flags::gap_marker);
+    on_drained(ctx);  // may come outside a poll's drain: written now all the same
     ++gaps_recorded_;
     spdlog::warn("journal: broker restarted (epoch {} -> {}): marker recorded", old_epoch,
                  new_epoch);
@@ -180,14 +180,17 @@ void journal_node::on_undecodable(runtime::context& ctx, std::string_view topic,
     store(ctx, topic, raw, ctx.now_ns(), format::flags::undecodable);
 }
 
+void journal_node::on_drained(runtime::context& ctx) {
+    if (!writer_ || writer_->buffered_bytes() == 0) return;
+    (void)writer_->flush();  // an error is the writer's last_error(): health reports it
+    check_health(ctx);
+}
+
 std::int64_t journal_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
     if (!writer_) return 0;
-    writer_->tick(now_ns);
+    writer_->tick(now_ns);  // fdatasync when fsync_interval_ms is due (policy interval)
     check_health(ctx);
-    // Wake at the shorter of the two intervals: cheap, and covers records appended meanwhile.
-    const std::int64_t every_ms =
-        std::min(cfg_.writer.flush_interval_ms, cfg_.writer.fsync_interval_ms);
-    return now_ns + every_ms * 1'000'000;
+    return now_ns + cfg_.writer.fsync_interval_ms * 1'000'000;
 }
 
 void journal_node::check_health(runtime::context& ctx) {

@@ -53,7 +53,7 @@ std::int64_t position_book::total_unrealized_pnl() const {
     return sum;
 }
 
-std::int64_t position_book::day_pnl() const {
+std::int64_t position_book::total_pnl() const {
     return money::add(total_realized_pnl(), total_unrealized_pnl());
 }
 

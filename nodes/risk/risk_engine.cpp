@@ -55,7 +55,7 @@ bool risk_engine::on_quote(const schema::tick& t, std::int64_t now_ns, std::uint
     last_quote_ns_ = now_ns;
     book_.mark(t.symbol, mid);
     // Only symbols with a position move the P&L; skip the sum for the rest.
-    if (book_.qty(t.symbol) != 0) state_.on_pnl(book_.day_pnl());
+    if (book_.qty(t.symbol) != 0) state_.on_pnl(day_pnl());
     return true;
 }
 
@@ -64,7 +64,7 @@ bool risk_engine::on_fill(const schema::fill& f, std::int64_t now_ns) {
     if (!f.fill_id.empty() && !seen_fills_.insert(f.fill_id)) return false;
     book_.apply_fill(f.symbol, f.dir, f.qty, f.px);
     open_.fill(f.order_id, f.qty, f.leaves_qty <= 0, now_ns);
-    state_.on_pnl(book_.day_pnl());
+    state_.on_pnl(day_pnl());
     return true;
 }
 
@@ -85,11 +85,49 @@ void risk_engine::restore_mark(const std::string& symbol, std::int64_t mid_px) {
 
 void risk_engine::restore_loss_stage(schema::trading_state s, const std::string& reason) {
     state_.restore_loss(s, reason);
-    state_.on_pnl(book_.day_pnl());
+    state_.on_pnl(day_pnl());
+}
+
+bool risk_engine::begin_session(std::int64_t session_start_ns) {
+    if (session_start_ns <= session_start_ns_) return false;
+    session_start_ns_ = session_start_ns;
+    day_base_pnl_ = book_.total_pnl();
+    state_.new_session();
+    return true;
+}
+
+std::int64_t risk_engine::day_pnl() const {
+    return money::saturate(static_cast<money::int128>(book_.total_pnl()) - day_base_pnl_);
+}
+
+schema::risk_snapshot risk_engine::snapshot() const {
+    schema::risk_snapshot s;
+    s.session_start_ns = session_start_ns_;
+    s.day_base_pnl = day_base_pnl_;
+    for (const auto& [sym, p] : book_.positions()) {
+        if (p.qty == 0 && p.realized_pnl == 0) continue;  // nothing to carry
+        s.positions.push_back({sym, p.qty, p.avg_px, p.realized_pnl, p.mark_px});
+    }
+    return s;
+}
+
+void risk_engine::restore_snapshot(const schema::risk_snapshot& s) {
+    book_.clear();
+    for (const auto& p : s.positions) {
+        position_state st;
+        st.qty = p.qty;
+        st.avg_px = p.avg_px;
+        st.realized_pnl = p.realized_pnl;
+        st.mark_px = p.mark_px;
+        book_.restore(p.symbol, st);
+    }
+    session_start_ns_ = s.session_start_ns;
+    day_base_pnl_ = s.day_base_pnl;
+    state_.new_session();
 }
 
 bool risk_engine::set_operator_state(schema::trading_state s, const std::string& reason) {
-    return state_.set_operator(s, reason, book_.day_pnl());
+    return state_.set_operator(s, reason, day_pnl());
 }
 
 bool risk_engine::update_health(std::int64_t now_ns) {

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <variant>
 
+#include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::risk {
@@ -29,16 +31,43 @@ std::vector<std::string> risk_node::subscriptions() const {
 
 std::vector<std::string> risk_node::publications() const {
     return {std::string(topics::approved), std::string(topics::rejected),
-            std::string(topics::position), std::string(topics::risk_state)};
+            std::string(topics::position), std::string(topics::risk_state),
+            topics::for_symbol(topics::snapshot, name_)};
+}
+
+void risk_node::configure(const std::string& node_name, const runtime::trading_session& session) {
+    name_ = node_name;
+    session_ = session;
 }
 
 std::optional<runtime::recovery_request> risk_node::recovery(std::int64_t now_ns) const {
-    return runtime::recovery_request{recovery_prefixes(), runtime::utc_day_start_ns(now_ns)};
+    return runtime::recovery_request{recovery_prefixes(), session_.horizon_start(now_ns),
+                                     topics::for_symbol(topics::snapshot, name_)};
 }
 
 void risk_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
-    if (!rebuild_) rebuild_.emplace(ctx.node_name());
+    if (!rebuild_) rebuild_.emplace(ctx.node_name(), session_);
     rebuild_->apply(engine_, in.topic, in.ev);
+}
+
+void risk_node::roll_session(runtime::context& ctx, std::int64_t now_ns) {
+    if (!started_ || now_ns < next_session_ns_) return;
+    next_session_ns_ = session_.next_start(now_ns);
+    if (!engine_.begin_session(session_.start_of(now_ns))) return;
+    auto snap = engine_.snapshot();
+    spdlog::info(
+        "risk: trading session started at {} ns ({} {}): daily loss reset, {} position(s) "
+        "carried, realized {:.2f}",
+        engine_.session_start(), session_.start(), session_.timezone(), snap.positions.size(),
+        schema::from_fixed(engine_.book().total_realized_pnl()));
+    if (snap.positions.size() > schema::limits::max_array_items) {
+        // Undecodable if sent: recovery then starts from the previous snapshot instead.
+        spdlog::error("risk: {} positions exceed a snapshot's {}: snapshot not journaled",
+                      snap.positions.size(), schema::limits::max_array_items);
+    } else {
+        ctx.publish(topics::for_symbol(topics::snapshot, ctx.node_name()), snap, no_trace);
+    }
+    if (started_) sync_state(ctx, no_trace);
 }
 
 void risk_node::on_start(runtime::context& ctx) {
@@ -52,13 +81,14 @@ void risk_node::on_start(runtime::context& ctx) {
             "{} rejection(s), {} mark(s); {} position(s), realized {:.2f}, day P&L {:.2f}, "
             "trading {}",
             n.fills, n.rejects, n.approvals, n.rejections, n.marks, book.positions().size(),
-            schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(book.day_pnl()),
+            schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(engine_.day_pnl()),
             schema::to_string(engine_.state()));
         for (const auto& [sym, p] : book.positions()) {
             if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, no_trace);
         }
         rebuild_.reset();
     }
+    roll_session(ctx, ctx.now_ns());
     engine_.set_order_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / ns_per_ms));
     const auto& c = engine_.config();
     spdlog::info(
@@ -74,6 +104,7 @@ void risk_node::on_start(runtime::context& ctx) {
 
 void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
     const auto& env = in.ev.env;
+    roll_session(ctx, ctx.now_ns());  // an event after the boundary counts in the new session
     if (const auto* t = std::get_if<schema::tick>(&in.ev.body)) {
         if (!engine_.on_quote(*t, ctx.now_ns(), env.trace_id)) {
             if (auto n = bad_input_log_.hit()) {
@@ -187,6 +218,7 @@ void risk_node::sync_health(runtime::context& ctx, bool changed) {
 }
 
 std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
+    roll_session(ctx, now_ns);
     sync_health(ctx, engine_.update_health(now_ns));
     if (auto n = engine_.expire_open_orders(now_ns)) {
         spdlog::warn(
@@ -203,7 +235,8 @@ std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
             publish_position(ctx, sym, q != nullptr ? q->trace_id : no_trace);
         }
     }
-    return now_ns + timer_period_ns;
+    const std::int64_t next = now_ns + timer_period_ns;
+    return next_session_ns_ > now_ns ? std::min(next, next_session_ns_) : next;  // 0: not started
 }
 
 std::unique_ptr<runtime::node_logic> make_risk(common::section& own) {

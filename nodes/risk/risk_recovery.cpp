@@ -16,6 +16,22 @@ std::vector<std::string> recovery_prefixes() {
 
 void state_rebuild::apply(risk_engine& engine, std::string_view topic, const schema::event& ev) {
     const bool own = ev.env.src == own_;
+    if (const auto* snap = std::get_if<schema::risk_snapshot>(&ev.body)) {
+        if (own && topic == topics::for_symbol(topics::snapshot, own_)) {
+            engine.restore_snapshot(*snap);
+            last_state_.reset();  // a stage latched before the snapshot's session is over
+            ++counts_.snapshots;
+            return;
+        }
+        ++counts_.ignored;
+        return;
+    }
+    const std::int64_t ts = ev.env.ts_ns;
+    if (ts < session_begin_ || ts >= session_end_) {  // time zone arithmetic once per session
+        session_begin_ = session_.start_of(ts);
+        session_end_ = session_.next_start(ts);
+    }
+    engine.begin_session(session_begin_);
     if (const auto* f = std::get_if<schema::fill>(&ev.body)) {
         if (topics::matches(topics::exec_fill, topic) && engine.on_fill(*f, ev.env.ts_ns)) {
             ++counts_.fills;
@@ -53,6 +69,7 @@ void state_rebuild::apply(risk_engine& engine, std::string_view topic, const sch
     } else if (const auto* s = std::get_if<schema::trading_state_changed>(&ev.body)) {
         if (own && topic == topics::risk_state) {
             last_state_ = *s;
+            last_state_ts_ = ev.env.ts_ns;
             ++counts_.states;
             return;
         }
@@ -62,8 +79,9 @@ void state_rebuild::apply(risk_engine& engine, std::string_view topic, const sch
 
 void state_rebuild::finish(risk_engine& engine) {
     if (!last_state_ || last_state_->by != "risk" ||
-        last_state_->state == schema::trading_state::active) {
-        return;
+        last_state_->state == schema::trading_state::active ||
+        session_.start_of(last_state_ts_) != engine.session_start()) {
+        return;  // nothing latched, or latched in a session that is over
     }
     engine.restore_loss_stage(last_state_->state, last_state_->reason);
 }

@@ -62,6 +62,13 @@ bool trading_state_machine::on_pnl(std::int64_t day_pnl) {
     return state() != before;
 }
 
+void trading_state_machine::new_session() {
+    if (loss_ == schema::trading_state::active) return;
+    loss_ = schema::trading_state::active;
+    loss_reason_.clear();
+    if (!operator_commanded_) operator_reason_ = "new trading session: daily loss reset";
+}
+
 void trading_state_machine::restore_loss(schema::trading_state s, const std::string& reason) {
     if (static_cast<int>(s) <= static_cast<int>(loss_)) return;
     loss_ = s;

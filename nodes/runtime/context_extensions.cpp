@@ -22,11 +22,4 @@ void context::announce_service(std::string service, std::string /*endpoint*/) {
     throw std::logic_error("this runtime context cannot announce service " + service);
 }
 
-std::int64_t utc_day_start_ns(std::int64_t now_ns) noexcept {
-    constexpr std::int64_t ns_per_day = 86'400LL * 1'000'000'000LL;
-    const std::int64_t day =
-        now_ns >= 0 ? now_ns / ns_per_day : (now_ns - ns_per_day + 1) / ns_per_day;
-    return day * ns_per_day;
-}
-
 }  // namespace tradebus::runtime

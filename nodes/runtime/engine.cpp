@@ -234,6 +234,7 @@ class engine final : public context {
                 watched[i].on_readable();
             }
         }
+        if (started_) logic_->on_drained(*this);
     }
 
     // ------------------------------------------------------------------ recovery
@@ -823,6 +824,7 @@ int run_node(int argc, char** argv, std::string_view kind, logic_factory factory
             cfg.file = config_path;
             auto own = root.table(kind, false);
             logic = factory(own);
+            logic->configure(cfg.name, cfg.session);
             root.finish();
         }
         common::throw_if_errors(errors);

@@ -48,6 +48,7 @@ node_config read_node_config(common::section& root, std::string_view expected_ki
     // [security]: broker_public_key(_file) + key_file = CURVE on every socket to the broker.
     auto security = root.table("security");
     cfg.curve = common::read_curve_client(security);
+    cfg.session = read_session(root);
     return cfg;
 }
 

@@ -20,7 +20,8 @@ recovery_client::recovery_client(zmq::context_t& ctx, std::string control_endpoi
       retry_ms_(retry_ms),
       request_(std::move(request)),
       page_records_(page_records),
-      max_held_(max_held) {}
+      max_held_(max_held),
+      anchor_phase_(!request_.anchor_topic.empty()) {}
 
 bool recovery_client::wants(std::string_view topic) const noexcept {
     return std::any_of(request_.prefixes.begin(), request_.prefixes.end(),
@@ -139,10 +140,16 @@ void recovery_client::reset_query_socket() {
 
 void recovery_client::send_query(std::int64_t now_ms) {
     schema::journal_query q;
-    q.prefixes = request_.prefixes;
     q.since_ns = request_.since_ns;
     q.from_index = from_index_;
-    q.max_records = page_records_;
+    if (anchor_phase_) {
+        // One record a page: next_index then points right after the anchor record it carries.
+        q.prefixes = {request_.anchor_topic};
+        q.max_records = 1;
+    } else {
+        q.prefixes = request_.prefixes;
+        q.max_records = page_records_;
+    }
     schema::encode_control(q, out_);
     query_->send(zmq::buffer(out_), zmq::send_flags::dontwait);
     state_ = state::query;
@@ -167,9 +174,36 @@ void recovery_client::on_query_reply(std::int64_t now_ms, const feed_fn& feed) {
                          std::to_string(reply->records.size()));
         return;
     }
+    ++pages_;
+    if (anchor_phase_) {
+        for (auto& r : reply->records) {
+            if (r.topic != request_.anchor_topic) continue;  // a longer topic with that prefix
+            anchor_ = std::move(r);
+            anchor_next_ = ok->next_index;
+        }
+        from_index_ = ok->next_index;
+        if (!ok->done) {
+            send_query(now_ms);
+            return;
+        }
+        anchor_phase_ = false;
+        if (anchor_) {
+            spdlog::info("recovery: starting from the last {} (records from {} on)",
+                         request_.anchor_topic, anchor_next_);
+            feed(anchor_->topic, anchor_->body);
+            ++records_;
+            from_index_ = anchor_next_;
+            anchor_.reset();
+        } else {
+            spdlog::info("recovery: no {} in the journal since {} ns: replaying from there",
+                         request_.anchor_topic, request_.since_ns);
+            from_index_ = 0;
+        }
+        send_query(now_ms);
+        return;
+    }
     for (const auto& r : reply->records) feed(r.topic, r.body);
     records_ += reply->records.size();
-    ++pages_;
     from_index_ = ok->next_index;
     if (!ok->done) {
         send_query(now_ms);

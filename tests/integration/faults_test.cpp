@@ -34,8 +34,8 @@ constexpr std::int64_t max_order_age_ms = 500;  // execution's stale-approval li
 // limits wide enough that approvals and fills keep coming for the whole test.
 std::string node_table(const temp_dir& dir, const std::string& kind) {
     const std::map<std::string, std::string> tables = {
-        {"journal", "[journal]\ndir = \"" + dir.file("journal").string() +
-                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+        {"journal",
+         "[journal]\ndir = \"" + dir.file("journal").string() + "\"\nfsync = \"none\"\n"},
         {"marketdata",
          "[marketdata]\nsource = \"synthetic\"\nbar_interval_ms = 500\n"
          "[marketdata.synthetic]\nrate_per_sec = 50.0\nseed = 7\n"

@@ -37,8 +37,7 @@ struct journaled {
 // order in flight lands in the journal. The broker stays up.
 void trade_a_while(zmq::context_t& ctx, pipeline& p) {
     const std::map<std::string, std::string> own = {
-        {"journal", "[journal]\ndir = \"" + p.journal_dir.string() +
-                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+        {"journal", "[journal]\ndir = \"" + p.journal_dir.string() + "\"\nfsync = \"none\"\n"},
         {"marketdata",
          "[marketdata]\nsource = \"synthetic\"\nbar_interval_ms = 500\n"
          "[marketdata.synthetic]\nrate_per_sec = 100.0\nseed = 11\n"

@@ -50,8 +50,7 @@ std::unique_ptr<process_guard> bus_journal(const broker_process& broker, const t
                                            const std::string& name) {
     return start_node(broker, dir, "journal", name,
                       "rcvhwm = " + std::to_string(hwm) + "\n[journal]\ndir = \"" +
-                          dir.file(name).string() +
-                          "\"\nfsync = \"none\"\nflush_interval_ms = 20\nsource = \"bus\"\n");
+                          dir.file(name).string() + "\"\nfsync = \"none\"\nsource = \"bus\"\n");
 }
 
 std::uint64_t gap_marker_losses(const std::filesystem::path& journal_dir) {

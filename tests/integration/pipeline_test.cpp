@@ -27,8 +27,8 @@ namespace {
 const std::map<std::string, std::string>& node_tables(const temp_dir& dir) {
     static std::map<std::string, std::string> tables;
     tables = {
-        {"journal", "[journal]\ndir = \"" + dir.file("journal").string() +
-                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+        {"journal",
+         "[journal]\ndir = \"" + dir.file("journal").string() + "\"\nfsync = \"none\"\n"},
         {"marketdata",
          "[marketdata]\nsource = \"synthetic\"\nbar_interval_ms = 500\n"
          "[marketdata.synthetic]\nrate_per_sec = 100.0\nseed = 7\n"

@@ -31,8 +31,7 @@ constexpr std::int64_t hb_ms = 100;
 std::string own_table(const temp_dir& dir, const std::string& kind,
                       const std::string& max_daily_loss = "1000000000.0") {
     if (kind == "journal") {
-        return "[journal]\ndir = \"" + dir.file("journal").string() +
-               "\"\nfsync = \"none\"\nflush_interval_ms = 50\n";
+        return "[journal]\ndir = \"" + dir.file("journal").string() + "\"\nfsync = \"none\"\n";
     }
     if (kind == "marketdata") {
         return "[marketdata]\nsource = \"synthetic\"\nbar_interval_ms = 500\n"

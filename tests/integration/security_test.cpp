@@ -308,8 +308,8 @@ TEST_CASE("security: the whole pipeline runs secured, trades end to end, nothing
     pipeline p(ctx, dir, 200, true);
     subscriber all(ctx, p.broker.xpub, {"exec.fill.", "sys.acl."}, p.observer);
     const std::map<std::string, std::string> own = {
-        {"journal", "[journal]\ndir = \"" + dir.file("journal").string() +
-                        "\"\nfsync = \"none\"\nflush_interval_ms = 50\n"},
+        {"journal",
+         "[journal]\ndir = \"" + dir.file("journal").string() + "\"\nfsync = \"none\"\n"},
         {"marketdata",
          "[marketdata]\nsource = \"synthetic\"\n[marketdata.synthetic]\nrate_per_sec = 100.0\n"
          "seed = 7\n[marketdata.synthetic.symbols.AAPL]\nstart_px = 171.0\n"},

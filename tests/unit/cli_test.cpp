@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 15, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 16, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -143,6 +143,16 @@ std::vector<sample> samples() {
                   .realized_pnl = -1'234'567'890,
                   .unrealized_pnl = 987'654'321},
          "AAPL qty=-30 avg=189.505 realized=-12.3456789 unrealized=9.87654321"},
+        {"risk.snapshot.risk-1",
+         risk_snapshot{.session_start_ns = 1'700'000'000'000'000'000,
+                       .day_base_pnl = -250'000'000,
+                       .positions = {{.symbol = "AAPL",
+                                      .qty = -30,
+                                      .avg_px = 18'950'500'000,
+                                      .realized_pnl = -1'234'567'890,
+                                      .mark_px = 18'900'000'000}}},
+         "session_start_ns=1700000000000000000 day_base=-2.50 positions=1 "
+         "AAPL:-30@189.505/-12.3456789"},
         {"sys.node.health",
          node_health{.node = "risk-1",
                      .kind = "risk",
@@ -988,7 +998,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
     CHECK(lines[samples().size()] ==
-          "22:13:36.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
+          "22:13:37.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
           "5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
@@ -1004,7 +1014,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
     CHECK(lines[1] ==
           R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000016000000000})");
+          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000017000000000})");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
@@ -1313,9 +1323,9 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
         if (std::string_view(all[i].topic).starts_with("sys.")) continue;
         want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
     }
-    CHECK(want.size() == 9);
+    CHECK(want.size() == 10);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
-    CHECK(contains(c.out.str(), "replayed 9 record(s)"));
+    CHECK(contains(c.out.str(), "replayed 10 record(s)"));
     CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 6 sys.*"));
 }
 

@@ -404,3 +404,35 @@ TEST_CASE("execution: config keys are read and range-checked") {
     REQUIRE(errors.lines().size() == 1);
     CHECK(errors.lines()[0].find("max_resting_orders") != std::string::npos);
 }
+
+TEST_CASE(
+    "execution: recovery reads back to the session start or max_order_age_ms, whichever is "
+    "earlier") {
+    constexpr std::int64_t min_ns = 60LL * 1'000'000'000LL;
+    const runtime::trading_session ny("America/New_York", "09:30");
+    // 2026-03-09 13:30 UTC = 09:30 EDT: the session began then.
+    const std::int64_t start = ny.start_of(1'773'063'000'000'000'000);
+    REQUIRE(start == 1'773'063'000'000'000'000);
+
+    exchange_config cfg;
+    cfg.max_order_age_ms = 5 * 60'000;  // approvals stay valid 5 minutes
+    execution_node node(cfg);
+    node.configure("execution", ny);
+    // Hours into the session: from its start (more than the age window).
+    auto req = node.recovery(start + 120 * min_ns);
+    REQUIRE(req.has_value());
+    CHECK(req->since_ns == start);
+    // A minute after the start: an approval from the previous session is still valid, so the
+    // ids acted on in those last minutes are read too.
+    req = node.recovery(start + min_ns);
+    REQUIRE(req.has_value());
+    CHECK(req->since_ns == start + min_ns - 5 * min_ns);
+    CHECK(req->anchor_topic.empty());
+
+    cfg.max_order_age_ms = 0;  // no age check: any old approval could still be acted on
+    execution_node no_age(cfg);
+    no_age.configure("execution", ny);
+    req = no_age.recovery(start + min_ns);
+    REQUIRE(req.has_value());
+    CHECK(req->since_ns == ny.horizon_start(start + min_ns));
+}

@@ -460,6 +460,37 @@ TEST_CASE("journal: reading a large log uses a fixed buffer") {
     CHECK(rd2.max_buffer_capacity() == segment_reader::default_buffer_bytes);
 }
 
+TEST_CASE("journal: node writes what a poll turn received before the next poll") {
+    scratch_dir d("journal");
+    journal_config cfg;
+    cfg.writer = opts(d, fsync_policy::interval);
+    cfg.writer.fsync_interval_ms = 3'600'000;  // fdatasync out of the picture
+    cfg.query_endpoint.clear();
+    journal_node node(cfg);
+    recording_context ctx;
+    node.on_start(ctx);
+    auto count_on_disk = [&] {
+        std::size_t n = 0;
+        reader rd(d.path().string());
+        while (const read_item* it = rd.next()) n += it->what == read_item::status::ok ? 1 : 0;
+        return n;
+    };
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        inbound_message m("md.tick.AAPL",
+                          schema::event{schema::envelope{"md", seq, t0, seq},
+                                        schema::tick{"AAPL", 1, 1, 2, 1, 0, 0, t0}});
+        node.on_event(ctx, m.view());
+    }
+    CHECK(count_on_disk() == 0);  // appended: still in the writer's buffer
+    REQUIRE(node.log() != nullptr);
+    const auto syncs = node.log()->fsyncs();
+    node.on_drained(ctx);         // the end of the poll turn
+    CHECK(count_on_disk() == 3);  // in the file (the OS has it), the process still running
+    CHECK(node.log()->buffered_bytes() == 0);
+    CHECK(node.log()->fsyncs() == syncs);  // write(2) only: fdatasync stays on its interval
+    node.on_stop(ctx);
+}
+
 TEST_CASE("journal: node stores raw bytes, flags undecodable messages, records gap markers") {
     scratch_dir d("journal");
     journal_config cfg;
@@ -482,7 +513,7 @@ TEST_CASE("journal: node stores raw bytes, flags undecodable messages, records g
         ctx.now += ms;
     }
     node.on_undecodable(ctx, "md.tick.AAPL", "\xc1garbage", schema::decode_error{"", "bad"});
-    CHECK(node.on_timer(ctx, ctx.now) == ctx.now + cfg.writer.flush_interval_ms * ms);
+    CHECK(node.on_timer(ctx, ctx.now) == ctx.now + cfg.writer.fsync_interval_ms * ms);
     CHECK(node.gaps_recorded() == 2);
     node.on_stop(ctx);
     CHECK(node.log() == nullptr);
@@ -570,7 +601,6 @@ TEST_CASE("journal: config keys are read and checked") {
         segment_bytes = 1048576
         fsync = "every"
         fsync_interval_ms = 250
-        flush_interval_ms = 20
         buffer_bytes = 65536
     )");
     common::section root(&tbl, "", errors);
@@ -582,10 +612,14 @@ TEST_CASE("journal: config keys are read and checked") {
     CHECK(cfg.writer.segment_bytes == 1048576);
     CHECK(cfg.writer.fsync == fsync_policy::every);
     CHECK(cfg.writer.fsync_interval_ms == 250);
-    CHECK(cfg.writer.flush_interval_ms == 20);
     CHECK(cfg.writer.buffer_bytes == 65536);
 
     common::config_errors bad("journal.toml");
     (void)parse_journal("[journal]\nfsync = \"sometimes\"\nsegment_bytes = 10\n", bad);
     CHECK(bad.lines().size() == 2);
+    // flush_interval_ms is gone: the node writes every poll's records before the next poll.
+    common::config_errors gone("journal.toml");
+    (void)parse_journal("[journal]\nflush_interval_ms = 100\n", gone);
+    REQUIRE(gone.lines().size() == 1);
+    CHECK(gone.lines()[0].find("journal.flush_interval_ms: unknown key") != std::string::npos);
 }

@@ -120,6 +120,7 @@ std::string_view label(std::type_identity<side>) { return "side"; }
 std::string_view label(std::type_identity<order_type>) { return "order_type"; }
 std::string_view label(std::type_identity<health>) { return "health"; }
 std::string_view label(std::type_identity<trading_state>) { return "trading_state"; }
+std::string_view label(std::type_identity<snapshot_position>) { return "snapshot_position"; }
 std::string_view label(std::type_identity<node_counters>) { return "node_counters"; }
 std::string_view label(std::type_identity<node_status>) { return "node_status"; }
 std::string_view label(std::type_identity<topic_status>) { return "topic_status"; }
@@ -248,6 +249,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
         using T = typename decltype(id)::type;
         check_section<T>(lines, T::type_name);
     });
+    check_section<snapshot_position>(lines, "snapshot_position");
     check_section<node_counters>(lines, "node_counters");
     check_section<node_status>(lines, "node_status");
     check_section<topic_status>(lines, "topic_status");
@@ -278,6 +280,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"rejected", topics::rejected},
         {"position", topics::position},
         {"risk_state", topics::risk_state},
+        {"snapshot", topics::snapshot},
         {"exec_ack", topics::exec_ack},
         {"exec_fill", topics::exec_fill},
         {"exec_reject", topics::exec_reject},

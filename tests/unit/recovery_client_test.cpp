@@ -57,7 +57,7 @@ TEST_CASE("recovery client: retries until the journal is announced, then pages t
                                    journal::query_limits{}, [](std::string&) { return true; });
 
     runtime::recovery_client rc(ctx, "inproc://rc-broker", std::chrono::milliseconds(2000), 10,
-                                runtime::recovery_request{{"exec.fill."}, t0 + 15},
+                                runtime::recovery_request{{"exec.fill."}, t0 + 15, {}},
                                 /*page_records=*/2);
     std::vector<std::string> fed;
     int lookups = 0;
@@ -114,4 +114,94 @@ TEST_CASE("recovery client: retries until the journal is announced, then pages t
           "f6");
     CHECK(rc.wants("exec.fill.MSFT"));
     CHECK_FALSE(rc.wants("md.tick.AAPL"));
+}
+
+namespace {
+
+// Drives `rc` against a broker REP that always names the journal and the `journal` service,
+// until done (a 10 s hang guard); returns the fill ids fed, in order.
+std::vector<std::string> recover_all(zmq::context_t& ctx, runtime::recovery_client& rc,
+                                     journal::query_service& journal, const std::string& broker_ep,
+                                     const std::string& journal_ep) {
+    zmq::socket_t broker(ctx, zmq::socket_type::rep);
+    broker.bind(broker_ep);
+    std::vector<std::string> fed;
+    const std::int64_t deadline = common::mono_ms() + 10'000;
+    while (!rc.done() && common::mono_ms() < deadline) {
+        rc.drive(common::mono_ms());
+        zmq::socket_t* waiting = rc.waiting_socket();
+        zmq::pollitem_t items[3] = {{broker.handle(), 0, ZMQ_POLLIN, 0},
+                                    {journal.socket().handle(), 0, ZMQ_POLLIN, 0},
+                                    {waiting != nullptr ? waiting->handle() : broker.handle(), 0,
+                                     static_cast<short>(waiting != nullptr ? ZMQ_POLLIN : 0), 0}};
+        zmq::poll(items, 3, std::chrono::milliseconds(20));
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmq::message_t req;
+            REQUIRE(broker.recv(req));
+            std::string out;
+            schema::encode_control(schema::lookup_reply{"journal", journal_ep, "journal", true},
+                                   out);
+            broker.send(zmq::buffer(out));
+        }
+        if (items[1].revents & ZMQ_POLLIN) journal.on_readable();
+        if (waiting != nullptr && (items[2].revents & ZMQ_POLLIN)) {
+            rc.on_readable(common::mono_ms(), [&](std::string_view topic, std::string_view raw) {
+                auto ev = schema::decode_event(raw);
+                REQUIRE(ev);
+                fed.push_back(std::string(topic) + " " +
+                              std::get<schema::fill>(ev.value().body).fill_id);
+            });
+        }
+    }
+    REQUIRE(rc.done());
+    return fed;
+}
+
+}  // namespace
+
+TEST_CASE("recovery client: an anchor topic starts the replay at its last record") {
+    spdlog::set_level(spdlog::level::off);
+    scratch_dir d("rc-anchor");
+    {
+        journal::writer_options o;
+        o.dir = d.path().string();
+        o.fsync = journal::fsync_policy::none;
+        journal::writer w(o);
+        std::uint64_t seq = 0;
+        auto add = [&](std::string_view topic, const std::string& id) {
+            const std::int64_t ts = t0 + 10 * static_cast<std::int64_t>(++seq);
+            REQUIRE(w.append(topic, fill_event(seq, ts, id), ts));
+        };
+        add("exec.fill.AAPL", "f0");      // before since_ns
+        add("risk.snapshot.risk", "s0");  // before since_ns: not a candidate
+        add("exec.fill.AAPL", "f1");
+        add("risk.snapshot.risk", "s1");
+        add("exec.fill.AAPL", "f2");
+        add("risk.snapshot.risk-2", "other");  // another node's: the prefix matches, not the topic
+        add("risk.snapshot.risk", "s2");       // the last one
+        add("exec.fill.AAPL", "f3");
+        add("exec.fill.AAPL", "f4");
+    }
+    zmq::context_t ctx;
+    journal::query_service journal(ctx, "inproc://rca-journal", d.path().string(),
+                                   journal::query_limits{}, [](std::string&) { return true; });
+    SUBCASE("with anchor records: the last one, then what follows it") {
+        runtime::recovery_client rc(
+            ctx, "inproc://rca-broker", std::chrono::milliseconds(2000), 10,
+            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.risk"}, 2);
+        const auto fed =
+            recover_all(ctx, rc, journal, "inproc://rca-broker", "inproc://rca-journal");
+        CHECK(fed == std::vector<std::string>{"risk.snapshot.risk s2", "exec.fill.AAPL f3",
+                                              "exec.fill.AAPL f4"});
+        CHECK(rc.records() == 3);
+    }
+    SUBCASE("with none since since_ns: everything since then") {
+        runtime::recovery_client rc(
+            ctx, "inproc://rcb-broker", std::chrono::milliseconds(2000), 10,
+            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.nobody"}, 2);
+        const auto fed =
+            recover_all(ctx, rc, journal, "inproc://rcb-broker", "inproc://rca-journal");
+        CHECK(fed == std::vector<std::string>{"exec.fill.AAPL f1", "exec.fill.AAPL f2",
+                                              "exec.fill.AAPL f3", "exec.fill.AAPL f4"});
+    }
 }

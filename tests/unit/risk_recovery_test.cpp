@@ -1,6 +1,8 @@
 // Risk's rebuild from journaled events (risk_recovery.hpp): the same fills give the same book
 // as a risk that saw them live; a loss halt it had latched comes back; its own decisions count
 // as seen signals and working orders; events of other nodes named like its own are ignored.
+// Across sessions: positions carry over, the daily loss counts only the current session, a
+// snapshot replaces what came before it, and a running risk resets its loss at the boundary.
 #include "tradebus/risk/risk_recovery.hpp"
 
 #include <doctest/doctest.h>
@@ -156,9 +158,10 @@ TEST_CASE("risk recovery: the node publishes nothing before on_start, then its r
     risk_node node(config(50.0));
     const auto req = node.recovery(t0);
     REQUIRE(req.has_value());
-    CHECK(req->since_ns == runtime::utc_day_start_ns(t0));
-    CHECK(req->since_ns <= t0);
-    CHECK(t0 - req->since_ns < 86'400LL * 1'000'000'000LL);
+    // The last own snapshot within the default horizon, then what came after it.
+    CHECK(req->anchor_topic == "risk.snapshot.risk");
+    CHECK(req->since_ns ==
+          t0 - runtime::session_defaults::recovery_horizon_days * 86'400LL * 1'000'000'000LL);
     // The broker reports an operator halt at registration, before recovery: nothing goes out.
     node.on_trading_state(ctx, schema::trading_state::halted, "kill switch");
     auto replay = [&](std::string_view topic, const schema::event& e) {
@@ -180,4 +183,142 @@ TEST_CASE("risk recovery: the node publishes nothing before on_start, then its r
     REQUIRE(positions.size() == 1);
     CHECK(positions[0].body.qty == 10);
     CHECK(positions[0].body.unrealized_pnl == schema::to_fixed(-100.0));
+}
+
+namespace {
+constexpr std::int64_t day_ns = 86'400LL * 1'000'000'000LL;
+// Three UTC sessions: t0's day (2023-11-14) and the two after it.
+const runtime::trading_session utc_days;
+const std::int64_t day1 = utc_days.start_of(t0);
+const std::int64_t day2 = day1 + day_ns, day3 = day2 + day_ns;
+
+schema::position mark(double mid, std::int64_t qty, double avg) {
+    // risk.position as risk publishes it: unrealized = qty x (mid - avg)
+    return {"AAPL", qty, schema::to_fixed(avg), 0,
+            schema::to_fixed(static_cast<double>(qty) * (mid - avg))};
+}
+}  // namespace
+
+TEST_CASE("risk recovery: fills of three sessions carry over, the daily loss counts the last") {
+    risk_engine rebuilt(config(50.0));
+    state_rebuild rb("risk", utc_days);
+    // Session 1: buy 10 @ 100, sell 4 @ 110 (+40 realized). Session 2: buy 4 @ 90 (avg 96),
+    // marked at 80 (-160 unrealized: a loss that day, but that day is over). Session 3: sell 5
+    // @ 85 (-55 realized against avg 96), marked at 85.
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f1", schema::side::buy, 10, 100.0), day1 + 1000));
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f2", schema::side::sell, 4, 110.0), day1 + 2000));
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f3", schema::side::buy, 4, 90.0), day2 + 1000));
+    rb.apply(rebuilt, "risk.position.AAPL", ev("risk", mark(80.0, 10, 96.0), day2 + 2000));
+    rb.apply(rebuilt, "risk.state",
+             ev("risk",
+                schema::trading_state_changed{schema::trading_state::halted, "daily loss", "risk"},
+                day2 + 2000));
+    rb.apply(rebuilt, "risk.position.AAPL", ev("risk", mark(85.0, 10, 96.0), day3 + 500));
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f4", schema::side::sell, 5, 85.0), day3 + 1000));
+    rb.finish(rebuilt);
+    const auto* p = rebuilt.book().find("AAPL");
+    REQUIRE(p != nullptr);
+    CHECK(p->qty == 5);
+    CHECK(p->avg_px == schema::to_fixed(96.0));
+    CHECK(p->realized_pnl == schema::to_fixed(40.0 - 55.0));  // carried: every session's
+    CHECK(rebuilt.session_start() == day3);
+    // Session 3 opened at the total P&L of session 2's last mark: 40 + 10 x (80 - 96) = -120.
+    // Now realized -15 + 5 x (85 - 96) = -70: the session made +50 (session 2's -160 is not
+    // today's loss).
+    CHECK(rebuilt.day_pnl() == schema::to_fixed(50.0));
+    // Yesterday's halt (session 2's loss) is not latched again today.
+    CHECK(rebuilt.state() == schema::trading_state::active);
+}
+
+TEST_CASE("risk recovery: a snapshot replaces what came before it and opens its session") {
+    risk_engine rebuilt(config(50.0));
+    state_rebuild rb("risk", utc_days);
+    // Something before the snapshot that the snapshot already contains.
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f1", schema::side::buy, 10, 100.0), day1 + 1000));
+    schema::risk_snapshot snap;
+    snap.session_start_ns = day2;
+    snap.day_base_pnl = schema::to_fixed(-20.0);
+    snap.positions.push_back(
+        {"AAPL", 10, schema::to_fixed(100.0), schema::to_fixed(5.0), schema::to_fixed(98.0)});
+    rb.apply(rebuilt, "risk.snapshot.risk", ev("risk", snap, day2));
+    // Another node's snapshot is not ours.
+    snap.positions[0].qty = 999;
+    rb.apply(rebuilt, "risk.snapshot.risk-2", ev("risk-2", snap, day2));
+    rb.apply(rebuilt, "exec.fill.AAPL",
+             ev("execution", fill("f2", schema::side::sell, 4, 97.0), day2 + 1000));
+    rb.finish(rebuilt);
+    CHECK(rb.applied().snapshots == 1);
+    const auto* p = rebuilt.book().find("AAPL");
+    REQUIRE(p != nullptr);
+    CHECK(p->qty == 6);
+    CHECK(p->avg_px == schema::to_fixed(100.0));
+    CHECK(p->realized_pnl == schema::to_fixed(5.0 - 12.0));
+    CHECK(rebuilt.session_start() == day2);
+    // Total now: realized -7 + 6 x (98 - 100) = -19; the session opened at -20.
+    CHECK(rebuilt.day_pnl() == schema::to_fixed(1.0));
+}
+
+TEST_CASE("risk recovery: a running risk resets its daily loss at the session boundary") {
+    testing::fake_context ctx("risk");
+    ctx.now = day1 + 10 * 3'600LL * 1'000'000'000LL;  // 10:00 UTC
+    risk_node node(config(50.0));
+    node.configure("risk", utc_days);
+    node.on_start(ctx);
+    // Starting with an empty journal opens the current session with an empty snapshot.
+    auto snaps = ctx.of<schema::risk_snapshot>();
+    REQUIRE(snaps.size() == 1);
+    CHECK(snaps[0].topic == "risk.snapshot.risk");
+    CHECK(snaps[0].body.session_start_ns == day1);
+    CHECK(snaps[0].body.positions.empty());
+
+    auto quote = [&](double bid, double ask) {
+        schema::tick t;
+        t.symbol = "AAPL";
+        t.bid_px = schema::to_fixed(bid);
+        t.ask_px = schema::to_fixed(ask);
+        testing::deliver(node, ctx, "md.tick.AAPL", t);
+    };
+    quote(99.0, 101.0);
+    testing::deliver(node, ctx, "exec.fill.AAPL", fill("f1", schema::side::buy, 10, 100.0));
+    quote(93.0, 95.0);  // mid 94: -60 <= -50
+    CHECK(node.engine().state() == schema::trading_state::halted);
+
+    // The timer due before midnight asks to be called back at the boundary at the latest.
+    const std::int64_t late = day2 - 1'000'000;
+    ctx.now = late;
+    CHECK(node.on_timer(ctx, late) <= day2);
+    CHECK(node.engine().state() == schema::trading_state::halted);
+    CHECK(ctx.of<schema::risk_snapshot>().size() == 1);
+
+    ctx.now = day2 + 1'000'000;
+    node.on_timer(ctx, ctx.now);
+    CHECK(node.engine().state() == schema::trading_state::active);
+    CHECK(node.engine().day_pnl() == 0);
+    snaps = ctx.of<schema::risk_snapshot>();
+    REQUIRE(snaps.size() == 2);
+    const auto& s = snaps[1].body;
+    CHECK(s.session_start_ns == day2);
+    CHECK(s.day_base_pnl == schema::to_fixed(-60.0));
+    REQUIRE(s.positions.size() == 1);
+    CHECK(s.positions[0].symbol == "AAPL");
+    CHECK(s.positions[0].qty == 10);
+    CHECK(s.positions[0].avg_px == schema::to_fixed(100.0));
+    CHECK(s.positions[0].mark_px == schema::to_fixed(94.0));
+    const auto states = ctx.of<schema::trading_state_changed>();
+    REQUIRE_FALSE(states.empty());
+    CHECK(states.back().body.state == schema::trading_state::active);
+    CHECK(states.back().body.by == "risk");
+
+    // The new session has its own budget: -40 more is fine, -60 more halts again.
+    quote(89.0, 91.0);  // mid 90: session P&L -40
+    CHECK(node.engine().state() == schema::trading_state::active);
+    quote(87.0, 89.0);  // mid 88: session P&L -60
+    CHECK(node.engine().state() == schema::trading_state::halted);
+    // Positions carried: the book is the same book.
+    CHECK(node.engine().book().qty("AAPL") == 10);
 }

@@ -412,7 +412,7 @@ TEST_CASE("risk: position book P&L through open, add, reduce, close and flip") {
     // Unrealized at mid 10.50: 150 x (10.5 - 11) = -75
     b.mark("X", to_fixed(10.5));
     CHECK(b.unrealized_pnl("X") == to_fixed(-75.0));
-    CHECK(b.day_pnl() == to_fixed(25.0));        // 100 - 75
+    CHECK(b.total_pnl() == to_fixed(25.0));      // 100 - 75
     CHECK(b.notional("X") == to_fixed(1575.0));  // 150 x 10.5
     // Close 150 @ 10.00: realized 150 x (10 - 11) = -150, total -50, avg 0
     CHECK(b.apply_fill("X", side::sell, 150, to_fixed(10.0)) == to_fixed(-150.0));
@@ -444,7 +444,7 @@ TEST_CASE("risk: position book P&L through open, add, reduce, close and flip") {
     // Totals across X and Y: realized -50 + 280; unrealized 40 x (13.5 - 12) = 60
     CHECK(b.total_realized_pnl() == to_fixed(230.0));
     CHECK(b.total_unrealized_pnl() == to_fixed(60.0));
-    CHECK(b.day_pnl() == to_fixed(290.0));
+    CHECK(b.total_pnl() == to_fixed(290.0));
     CHECK(b.gross_notional() == to_fixed(540.0));  // X flat; 40 x 13.5
 
     const auto snap = b.snapshot("Y");

@@ -104,6 +104,15 @@ inline position make(std::type_identity<position>) {
             .realized_pnl = -1'234'567'890,
             .unrealized_pnl = 987'654'321};
 }
+inline risk_snapshot make(std::type_identity<risk_snapshot>) {
+    return {.session_start_ns = 1'700'000'000'000'000'000,
+            .day_base_pnl = -250'000'000,
+            .positions = {{.symbol = "AAPL",
+                           .qty = -30,
+                           .avg_px = 18'950'500'000,
+                           .realized_pnl = -1'234'567'890,
+                           .mark_px = 18'900'000'000}}};
+}
 inline node_health make(std::type_identity<node_health>) {
     return {.node = "risk-1",
             .kind = "risk",

@@ -228,6 +228,7 @@ TEST_CASE("topics: type_belongs puts each event type on its own topics only") {
         {"fill", "exec.fill.AAPL", true},
         {"exec_reject", "exec.reject.AAPL", true},
         {"position", "risk.position.AAPL", true},
+        {"risk_snapshot", "risk.snapshot.risk", true},
         {"trading_state", "sys.trading", true},
         {"trading_state", "risk.state", true},
         {"node_health", "sys.node.health", true},
@@ -251,6 +252,8 @@ TEST_CASE("topics: type_belongs puts each event type on its own topics only") {
         {"tick", "md.tick.", false},  // a prefix alone is no topic
         {"probe", "md.tick.AAPL", false},
         {"node_health", "sys.node.registered", false},
+        {"risk_snapshot", "risk.position.AAPL", false},
+        {"position", "risk.snapshot.risk", false},
         {"no_such_type", "md.tick.AAPL", false},
         {"", "", false},
     };

@@ -28,8 +28,7 @@ std::unique_ptr<process_guard> start_node(const broker_process& broker, const te
 
 std::string journal_table(const broker_process& broker, const std::filesystem::path& journal_dir,
                           const std::string& extra) {
-    std::string t = "[journal]\ndir = \"" + journal_dir.string() +
-                    "\"\nfsync = \"none\"\nflush_interval_ms = 20\n";
+    std::string t = "[journal]\ndir = \"" + journal_dir.string() + "\"\nfsync = \"none\"\n";
     if (!broker.recorder.empty()) {
         t += "source = \"recorder\"\nrecorder_endpoint = \"" + broker.recorder + "\"\n";
     }

@@ -158,12 +158,40 @@ struct position {
     std::string symbol;
     std::int64_t qty = 0;  // signed: >0 long, <0 short
     std::int64_t avg_px = 0;
-    std::int64_t realized_pnl = 0;    // money, 1e-8 units; since the start of the trading day
+    std::int64_t realized_pnl = 0;    // money, 1e-8 units; since the book began (all sessions)
     std::int64_t unrealized_pnl = 0;  // against the last mid
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("symbol", s.symbol), v("qty", s.qty), v("avg_px", s.avg_px);
         v("realized_pnl", s.realized_pnl), v("unrealized_pnl", s.unrealized_pnl);
+    }
+};
+
+/// One symbol of a risk_snapshot: the position and what it was last marked at.
+struct snapshot_position {
+    std::string symbol;
+    std::int64_t qty = 0;           // signed: >0 long, <0 short
+    std::int64_t avg_px = 0;        // average entry price of qty, 0 when flat
+    std::int64_t realized_pnl = 0;  // money, 1e-8 units; carried across sessions
+    std::int64_t mark_px = 0;       // last mid, 0 = never quoted
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("qty", s.qty), v("avg_px", s.avg_px);
+        v("realized_pnl", s.realized_pnl), v("mark_px", s.mark_px);
+    }
+};
+
+/// risk.snapshot.<risk node name>: risk's book at the start of a session, journaled so that
+/// recovery starts from it instead of from the first fill ever.
+struct risk_snapshot {
+    static constexpr std::string_view type_name = "risk_snapshot";
+    std::int64_t session_start_ns = 0;         // UTC ns: the session this book opens
+    std::int64_t day_base_pnl = 0;             // money: realized + unrealized at that start
+    std::vector<snapshot_position> positions;  // symbols with a position or realized P&L
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("session_start_ns", s.session_start_ns), v("day_base_pnl", s.day_base_pnl);
+        v("positions", s.positions);
     }
 };
 
@@ -246,7 +274,7 @@ struct acl_violation {
 
 /// The payload of a decoded event. Order matters only for std::variant indices.
 using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject,
-                             position, node_health, node_registered, broker_started,
+                             position, risk_snapshot, node_health, node_registered, broker_started,
                              trading_state_changed, probe, acl_violation>;
 
 /// A decoded data-plane event.

@@ -30,8 +30,12 @@ class execution_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     [[nodiscard]] std::vector<std::string> publications() const override;
     void on_start(runtime::context& ctx) override;
-    /// Recovery: the order ids this node acted on today (its own exec.ack / exec.fill /
-    /// exec.reject events in the journal), so a replayed approval is never filled twice.
+    void configure(const std::string& node_name, const runtime::trading_session& session) override;
+    /// Recovery: the order ids this node acted on (its own exec.ack / exec.fill / exec.reject
+    /// events in the journal), so a replayed approval is never filled twice. Read from the
+    /// earlier of the current session's start and now - max_order_age_ms (an older approval
+    /// is refused as stale_order anyway, whichever day it was approved); with no age check
+    /// (max_order_age_ms = 0), from the recovery horizon ([session] recovery_horizon_days).
     [[nodiscard]] std::optional<runtime::recovery_request> recovery(
         std::int64_t now_ns) const override;
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
@@ -46,8 +50,12 @@ class execution_node final : public runtime::node_logic {
     void set_state(runtime::context& ctx, bool from_operator, schema::trading_state state,
                    const std::string& reason);
     void publish(runtime::context& ctx);
+    /// Where recovery starts reading (see recovery()).
+    [[nodiscard]] std::int64_t recovery_since(std::int64_t now_ns) const;
 
     paper_exchange ex_;
+    exchange_config cfg_;
+    runtime::trading_session session_;
     std::vector<exec_output> out_;
     bool operator_halt_ = false, risk_halt_ = false;
     std::uint64_t recovered_ids_ = 0;

@@ -73,6 +73,9 @@ class journal_node final : public runtime::node_logic {
     void on_misrouted(runtime::context& ctx, const runtime::inbound& in) override {
         on_event(ctx, in);
     }
+    /// Group commit: writes (write(2), no fsync) every record this poll turn appended, so a
+    /// crash of the process loses nothing it received; fdatasync stays on the fsync policy.
+    void on_drained(runtime::context& ctx) override;
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_stop(runtime::context& ctx) override;
     /// Writes a broker_restart marker (FORMAT.md "Gap markers"): the runtime calls it once the

@@ -1,8 +1,8 @@
 // Risk's book of the desk's positions, built from exec.fill events and marked to market from
 // quote mids: per symbol the signed quantity, the average entry price, realized P&L (since risk
-// started: the trading day) and unrealized P&L against the last mid. All money is 1e-8 fixed
-// point, saturated; the accounting rule is schema::money::position, the one `tradebus journal
-// report` uses too.
+// the book began: carried across sessions, see risk_snapshot) and unrealized P&L against the last
+// mid. All money is 1e-8 fixed point, saturated; the accounting rule is schema::money::position,
+// the one `tradebus journal report` uses too.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,10 @@ class position_book {
     /// the P&L it realized (schema::money::position::apply_fill); anything else is ignored.
     std::int64_t apply_fill(const std::string& symbol, schema::side dir, std::int64_t qty,
                             std::int64_t px);
+    /// Sets `symbol` to `p` as a snapshot recorded it (recovery); replaces what was there.
+    void restore(const std::string& symbol, const position_state& p) { book_[symbol] = p; }
+    /// Forgets every position (before restoring a snapshot).
+    void clear() noexcept { book_.clear(); }
     /// Records the latest mid of `symbol` for unrealized P&L and notional.
     void mark(const std::string& symbol, std::int64_t mid_px);
 
@@ -37,8 +41,9 @@ class position_book {
     [[nodiscard]] std::int64_t notional(const std::string& symbol) const;
     [[nodiscard]] std::int64_t total_realized_pnl() const;
     [[nodiscard]] std::int64_t total_unrealized_pnl() const;
-    /// Realized + unrealized across symbols: what the daily loss limit watches.
-    [[nodiscard]] std::int64_t day_pnl() const;
+    /// Realized + unrealized across symbols since the book began. The daily loss limit
+    /// watches this minus its value at the session start (risk_engine::day_pnl).
+    [[nodiscard]] std::int64_t total_pnl() const;
     /// Sum of notional() across symbols.
     [[nodiscard]] std::int64_t gross_notional() const;
     /// The risk.position event for `symbol`.

@@ -82,6 +82,21 @@ class risk_engine {
     /// The loss stage this node had latched (its last risk.state today, when set by risk).
     void restore_loss_stage(schema::trading_state s, const std::string& reason);
 
+    // ---- sessions (runtime::trading_session decides where they start)
+    /// A new session starting at `session_start_ns` (UTC ns): the daily loss counts from the
+    /// book's P&L now, and a loss stage risk latched is released (the operator's is not).
+    /// Returns false, changing nothing, when that session (or a later one) already began.
+    bool begin_session(std::int64_t session_start_ns);
+    /// Start of the current session; 0 before the first begin_session / restore_snapshot.
+    [[nodiscard]] std::int64_t session_start() const noexcept { return session_start_ns_; }
+    /// The session's P&L: book realized + unrealized minus their value at the session start.
+    /// What max_daily_loss / reducing_daily_loss watch.
+    [[nodiscard]] std::int64_t day_pnl() const;
+    /// The book as risk.snapshot carries it (flat symbols without realized P&L left out).
+    [[nodiscard]] schema::risk_snapshot snapshot() const;
+    /// Replaces the book and the session with a journaled snapshot (recovery).
+    void restore_snapshot(const schema::risk_snapshot& s);
+
     /// Re-evaluates risk's own health at `now_ns`; returns true when degraded() changed.
     /// Degraded = quotes have been seen, but none on any symbol within stale_quote_ms.
     bool update_health(std::int64_t now_ns);
@@ -119,6 +134,8 @@ class risk_engine {
     working_orders open_;
     recent_set<std::pair<std::string, std::uint64_t>> seen_signals_;
     recent_set<std::string> seen_fills_;
+    std::int64_t session_start_ns_ = 0;
+    std::int64_t day_base_pnl_ = 0;  // book total P&L at session_start_ns_
     std::string order_id_prefix_ = "risk";
     std::uint64_t next_order_ = 1;
     bool any_quote_ = false;

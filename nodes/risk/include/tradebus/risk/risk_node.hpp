@@ -3,7 +3,8 @@
 // risk.approved.<SYM> / risk.rejected.<SYM> (trace id of the signal), positions as
 // risk.position.<SYM> (trace id of the fill, or of the last tick for periodic marks), and the
 // trading state as risk.state (trace id of the tick or fill that moved it; 0 when no tick did:
-// the state at start, an operator halt or resume). Operator halt/resume arrives both as
+// the state at start, an operator halt or resume), and at each trading session start the book
+// as risk.snapshot.<name> (trace id 0). Operator halt/resume arrives both as
 // sys.trading events and as runtime on_trading_state calls; handling is idempotent so getting
 // both is harmless.
 #pragma once
@@ -27,17 +28,22 @@ class risk_node final : public runtime::node_logic {
 
     /// md.tick., strategy.signal., exec.fill., exec.reject., sys.trading
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
-    /// risk.approved., risk.rejected., risk.position., risk.state
+    /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>
     [[nodiscard]] std::vector<std::string> publications() const override;
 
-    /// Sets the order id prefix "<name>-<epoch ms>" and publishes the initial risk.state.
-    /// Today's fills and own decisions (risk_recovery.hpp), from the start of the UTC day.
+    /// Keeps the node name (the snapshot topic) and the session (boundaries, recovery).
+    void configure(const std::string& node_name, const runtime::trading_session& session) override;
+    /// The last own risk.snapshot within the recovery horizon, then the fills and own
+    /// decisions after it (risk_recovery.hpp); with none, everything since the horizon.
     [[nodiscard]] std::optional<runtime::recovery_request> recovery(
         std::int64_t now_ns) const override;
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_start(runtime::context& ctx) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
-    /// Every 250 ms: health (degraded when market data went silent), working-order expiry,
+    /// Sets the order id prefix "<name>-<epoch ms>", begins the current session (journaling a
+    /// snapshot when recovery ended in an earlier one) and publishes the initial risk.state.
+    /// Every 250 ms and at each session start: the session boundary (daily loss reset and a
+    /// risk.snapshot), health (degraded when market data went silent), working-order expiry,
     /// and every position_interval_ms a risk.position per symbol with a position or P&L.
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state s,
@@ -52,8 +58,14 @@ class risk_node final : public runtime::node_logic {
     void sync_state(runtime::context& ctx, std::uint64_t trace);
     /// Reports health to the runtime when degraded() changed.
     void sync_health(runtime::context& ctx, bool changed);
+    /// At or past a session start: begins the session in the engine and journals the book as
+    /// risk.snapshot.<name>, then publishes the (maybe released) trading state.
+    void roll_session(runtime::context& ctx, std::int64_t now_ns);
 
     risk_engine engine_;
+    runtime::trading_session session_;
+    std::string name_ = "risk";
+    std::int64_t next_session_ns_ = 0;  // session_.next_start of the current session
     std::optional<state_rebuild> rebuild_;
     bool started_ = false;
     bool published_state_ = false;

@@ -28,6 +28,10 @@ class trading_state_machine {
     /// effective state changed. Never relaxes the state by itself.
     bool on_pnl(std::int64_t day_pnl);
 
+    /// A new trading session: the loss stage risk latched is released (the daily loss starts
+    /// again at 0); the operator's state stays.
+    void new_session();
+
     /// Re-latches a loss stage recorded before a restart (never relaxes the current one).
     void restore_loss(schema::trading_state s, const std::string& reason);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tradebus/common/config.hpp"
+#include "tradebus/runtime/session.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/events.hpp"
 
@@ -77,14 +78,15 @@ struct inbound {
 
 /// What a node needs replayed from the journal before it may act (PROTOCOL.md "Services"):
 /// the journaled events on topics starting with one of `prefixes`, received at or after
-/// `since_ns` (e.g. the start of the current UTC day).
+/// `since_ns` (e.g. the start of the current session). With an `anchor_topic` (e.g. risk's
+/// book snapshot, risk.snapshot.<name>) recovery first finds the last record on exactly that
+/// topic received at or after `since_ns`, replays it, then only the records after it; with no
+/// such record it replays everything from `since_ns`.
 struct recovery_request {
     std::vector<std::string> prefixes;
     std::int64_t since_ns = 0;
+    std::string anchor_topic;  // empty: none
 };
-
-/// The start (00:00 UTC) of the UTC day that contains `now_ns`.
-[[nodiscard]] std::int64_t utc_day_start_ns(std::int64_t now_ns) noexcept;
 
 /// A node's logic. The runtime calls these on its single thread.
 class node_logic {
@@ -105,6 +107,11 @@ class node_logic {
     /// A recorder says no: cached values are not new events.
     [[nodiscard]] virtual bool wants_last_values() const { return true; }
 
+    /// The node's name and the desk's trading session ([session] of the node's file), handed
+    /// over once right after the logic is made, before anything else is called. Risk and
+    /// execution use them (recovery, session boundaries).
+    virtual void configure(const std::string& /*node_name*/, const trading_session& /*session*/) {}
+
     /// State to rebuild from the journal before on_start (nullopt: none). Asked once, when the
     /// node is first ready, with the wall clock. Unless the node's config says start_fresh, the
     /// runtime looks up the journal service, pages through the query and calls on_recover()
@@ -122,6 +129,11 @@ class node_logic {
 
     /// A decoded event arrived on a subscribed topic.
     virtual void on_event(context&, const inbound&) {}
+
+    /// Once per loop turn after start, when everything that poll returned was handed over
+    /// (events, replies, watched sockets) and before the next wait: the place to finish a
+    /// batch. The journal writes what the turn received here (group commit).
+    virtual void on_drained(context&) {}
 
     /// A message on a subscribed topic failed to decode. The runtime already counted and logged
     /// it (rate-limited); the journal overrides this to keep the raw bytes anyway.

@@ -8,6 +8,7 @@
 
 #include "tradebus/common/config.hpp"
 #include "tradebus/common/curve.hpp"
+#include "tradebus/runtime/session.hpp"
 
 namespace tradebus::runtime {
 
@@ -40,10 +41,12 @@ struct node_config {
     // Recovery (node_logic::recovery): start_fresh skips it deliberately (empty state).
     bool start_fresh = false;
     std::int64_t recovery_retry_ms = defaults::recovery_retry_ms;
+    trading_session session;  // [session]: used by risk and execution (node_logic::configure)
 };
 
-/// Reads [node], [broker] and [security] from `root`. `expected_kind` is the executable's kind; a
-/// file for another kind is an error. Problems are recorded in `root`'s error list.
+/// Reads [node], [broker], [security] and [session] from `root`. `expected_kind` is the
+/// executable's kind; a file for another kind is an error. Problems are recorded in `root`'s error
+/// list.
 node_config read_node_config(common::section& root, std::string_view expected_kind);
 
 }  // namespace tradebus::runtime

@@ -5,6 +5,11 @@
 // reply) is logged with its reason and retried after a delay from the lookup on: the node
 // stays "starting" and acts on nothing until recovery is complete.
 //
+// With an anchor topic (recovery_request) the query first pages one record at a time through
+// that topic alone, keeping the last one; the journal scans for it and returns only matches, so
+// the search costs one scan of the journal since since_ns and one reply per anchor record.
+// Then the anchor record is fed and the real prefixes are read from right after it.
+//
 // Live events that arrive meanwhile on the recovery prefixes are held (up to a bound) and
 // released once recovery is done, minus those the journal already returned: an event counts as
 // returned when its (src, topic) had a journaled event with the same or a later (ts_ns, seq).
@@ -28,6 +33,7 @@
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/runtime/node.hpp"
+#include "tradebus/runtime/record_frames.hpp"
 
 namespace tradebus::runtime {
 
@@ -100,6 +106,11 @@ class recovery_client {
     std::optional<zmq::socket_t> query_;
     std::uint64_t from_index_ = 0, records_ = 0, pages_ = 0, failures_ = 0;
     bool overflowed_ = false, catch_up_ = false;
+    // Anchor search (recovery_request::anchor_topic): the last anchor record seen so far and
+    // the index right after it; the main query then starts there.
+    bool anchor_phase_ = false;
+    std::optional<record_pair> anchor_;
+    std::uint64_t anchor_next_ = 0;
     std::string problem_;
     common::rate_limited log_{std::chrono::seconds(5)};
 
