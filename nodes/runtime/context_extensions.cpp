@@ -29,4 +29,8 @@ std::int64_t utc_day_start_ns(std::int64_t now_ns) noexcept {
     return day * ns_per_day;
 }
 
+std::int64_t day_order_expiry_ns(std::int64_t now_ns) noexcept {
+    return utc_day_start_ns(now_ns) + 86'400LL * 1'000'000'000LL;
+}
+
 }  // namespace tradebus::runtime

@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 15, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 20, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -101,8 +101,10 @@ std::vector<sample> samples() {
                .kind = order_type::limit,
                .limit_px = 18'950'000'000,
                .signal_src = "strategy-1",
-               .signal_id = 7},
-         "AAPL SELL 80 LIMIT @ 189.50 id=risk-1-17-3 requested=100 signal=strategy-1/7"},
+               .signal_id = 7,
+               .tif = time_in_force::gtc,
+               .expire_ts_ns = 0},
+         "AAPL SELL 80 LIMIT @ 189.50 GTC id=risk-1-17-3 requested=100 signal=strategy-1/7"},
         {"risk.rejected.AAPL",
          order_rejected{.symbol = "AAPL",
                         .dir = side::sell,
@@ -119,8 +121,10 @@ std::vector<sample> samples() {
                    .dir = side::buy,
                    .qty = 10,
                    .kind = order_type::market,
-                   .limit_px = 0},
-         "AAPL BUY 10 MARKET id=risk-1-17-4"},
+                   .limit_px = 0,
+                   .tif = time_in_force::ioc,
+                   .expire_ts_ns = 0},
+         "AAPL BUY 10 MARKET IOC id=risk-1-17-4"},
         {"exec.fill.AAPL",
          fill{.order_id = "risk-1-17-3",
               .fill_id = "exec-1-9",
@@ -176,6 +180,42 @@ std::vector<sample> samples() {
         {"sys.acl.violation",
          acl_violation{.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 3},
          "node=strategy-1 topic=exec.fill.AAPL dropped=3"},
+        {"exec.cancelled.AAPL",
+         order_cancelled{.order_id = "risk-1-17-3",
+                         .symbol = "AAPL",
+                         .dir = side::sell,
+                         .qty = 80,
+                         .leaves_qty = 50,
+                         .by = "operator: ana@desk",
+                         .reason = "pulled",
+                         .request_id = 9},
+         "AAPL SELL 80 leaves=50 id=risk-1-17-3 by=\"operator: ana@desk\" reason=\"pulled\" "
+         "request=9"},
+        {"exec.expired.AAPL",
+         order_expired{.order_id = "risk-1-17-3",
+                       .symbol = "AAPL",
+                       .dir = side::buy,
+                       .qty = 80,
+                       .leaves_qty = 80,
+                       .expire_ts_ns = 1'700'006'400'000'000'000},
+         "AAPL BUY 80 leaves=80 id=risk-1-17-3 expire_ts_ns=1700006400000000000"},
+        {"sys.cancel",
+         cancel_request{.request_id = 9,
+                        .order_id = "",
+                        .symbol = "AAPL",
+                        .all = false,
+                        .reason = "pull",
+                        .by = "ana@desk"},
+         "symbol=AAPL request=9 by=\"ana@desk\" reason=\"pull\""},
+        {"exec.cancel_reject",
+         cancel_reject{.request_id = 9,
+                       .order_id = "x-1",
+                       .symbol = "",
+                       .code = "unknown_order",
+                       .reason = "never received"},
+         "request=9 id=x-1 code=unknown_order reason=\"never received\""},
+        {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2},
+         "request=9 cancelled=2"},
     };
 }
 

@@ -1,7 +1,9 @@
-// The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*) and
-// the desk's trading state (sys.trading from the operator, risk.state from risk) into the
-// paper exchange and publishes what it decides on exec.ack.<SYM>, exec.fill.<SYM> and
-// exec.reject.<SYM>, each with the trace id of the order that caused it.
+// The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*),
+// operator cancels (sys.cancel), the clock (expiries) and the desk's trading state
+// (sys.trading from the operator, risk.state from risk) into the paper exchange and publishes
+// what it decides on exec.ack.<SYM>, exec.fill.<SYM>, exec.reject.<SYM>, exec.cancelled.<SYM>
+// and exec.expired.<SYM> (each with the trace id of the order it is about), and the answer to
+// a cancel request on exec.cancel_done / exec.cancel_reject.
 #pragma once
 
 #include <memory>
@@ -31,11 +33,14 @@ class execution_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> publications() const override;
     void on_start(runtime::context& ctx) override;
     /// Recovery: the order ids this node acted on today (its own exec.ack / exec.fill /
-    /// exec.reject events in the journal), so a replayed approval is never filled twice.
+    /// exec.reject / exec.cancelled / exec.expired events in the journal), so a replayed
+    /// approval is never filled twice, and the book of resting orders those events leave.
     [[nodiscard]] std::optional<runtime::recovery_request> recovery(
         std::int64_t now_ns) const override;
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
+    /// Expires resting orders at their expiry (exec.expired.<SYM>).
+    std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state state,
                           const std::string& reason) override;
     void on_stop(runtime::context& ctx) override;

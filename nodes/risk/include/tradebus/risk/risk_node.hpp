@@ -25,7 +25,8 @@ class risk_node final : public runtime::node_logic {
   public:
     explicit risk_node(risk_config cfg);
 
-    /// md.tick., strategy.signal., exec.fill., exec.reject., sys.trading
+    /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
+    /// sys.trading
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     /// risk.approved., risk.rejected., risk.position., risk.state
     [[nodiscard]] std::vector<std::string> publications() const override;
@@ -37,8 +38,8 @@ class risk_node final : public runtime::node_logic {
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_start(runtime::context& ctx) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
-    /// Every 250 ms: health (degraded when market data went silent), working-order expiry,
-    /// and every position_interval_ms a risk.position per symbol with a position or P&L.
+    /// Every 250 ms: health (degraded when market data went silent), and every
+    /// position_interval_ms a risk.position per symbol with a position or P&L.
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state s,
                           const std::string& reason) override;

@@ -86,6 +86,11 @@ struct recovery_request {
 /// The start (00:00 UTC) of the UTC day that contains `now_ns`.
 [[nodiscard]] std::int64_t utc_day_start_ns(std::int64_t now_ns) noexcept;
 
+/// When a DAY order accepted at `now_ns` expires: the end of the trading day containing it.
+/// Today that is the end of the UTC day (utc_day_start_ns + 24 h); this is the one function a
+/// session calendar would replace (PROTOCOL.md "Order lifecycle").
+[[nodiscard]] std::int64_t day_order_expiry_ns(std::int64_t now_ns) noexcept;
+
 /// A node's logic. The runtime calls these on its single thread.
 class node_logic {
   public:
