@@ -214,8 +214,7 @@ std::vector<sample> samples() {
                        .code = "unknown_order",
                        .reason = "never received"},
          "request=9 id=x-1 code=unknown_order reason=\"never received\""},
-        {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2},
-         "request=9 cancelled=2"},
+        {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2}, "request=9 cancelled=2"},
     };
 }
 
