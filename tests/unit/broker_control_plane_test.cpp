@@ -367,8 +367,10 @@ TEST_CASE("broker control plane: halt and resume publish the trading state") {
 
 TEST_CASE("broker control plane: cancel is published on sys.cancel, a bad scope is refused") {
     fixture f;
-    const auto ok = f.expect<schema::ok_reply>(
-        schema::cancel_command{.request_id = 5, .order_id = "risk-1-2-3", .by = "alice"}, 0);
+    const auto cmd = [](std::uint64_t id, std::string order, std::string sym, bool all) {
+        return schema::cancel_command{id, std::move(order), std::move(sym), all, "", "alice"};
+    };
+    const auto ok = f.expect<schema::ok_reply>(cmd(5, "risk-1-2-3", "", false), 0);
     CHECK(ok.detail.find("cancel request 5") == 0);
     REQUIRE(f.sink.events.size() == 1);
     CHECK(f.sink.events[0].topic == schema::topics::cancel);
@@ -383,10 +385,10 @@ TEST_CASE("broker control plane: cancel is published on sys.cancel, a bad scope 
         const char* reason;
     };
     const row rows[] = {
-        {{.request_id = 6}, "give exactly one of order_id, symbol and all (got 0)"},
-        {{.request_id = 7, .order_id = "x", .all = true}, "exactly one of"},
-        {{.request_id = 0, .all = true}, "request_id must not be 0"},
-        {{.request_id = 8, .symbol = "BRK.B"}, "symbol is not 1..32 bytes"},
+        {cmd(6, "", "", false), "give exactly one of order_id, symbol and all (got 0)"},
+        {cmd(7, "x", "", true), "exactly one of"},
+        {cmd(0, "", "", true), "request_id must not be 0"},
+        {cmd(8, "", "BRK.B", false), "symbol is not 1..32 bytes"},
     };
     for (const auto& r : rows) {
         CAPTURE(r.reason);

@@ -1352,10 +1352,10 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
         if (std::string_view(all[i].topic).starts_with("sys.")) continue;
         want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
     }
-    CHECK(want.size() == 9);
+    CHECK(want.size() == 13);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
-    CHECK(contains(c.out.str(), "replayed 9 record(s)"));
-    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 6 sys.*"));
+    CHECK(contains(c.out.str(), "replayed 13 record(s)"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 7 sys.*"));
 }
 
 TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
@@ -1380,10 +1380,11 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
                            "--prefix", "replay.", "sys."},
                           "inproc://replay-sys", got) == 0);
-        REQUIRE(got.size() == 6);
+        REQUIRE(got.size() == 7);
         CHECK(got[0].first == "replay.sys.node.health");
         CHECK(got[4].first == "replay.sys.probe.strategy-1");
         CHECK(got[5].first == "replay.sys.acl.violation");
+        CHECK(got[6].first == "replay.sys.cancel");
         CHECK(contains(c.out.str(), "0 sys.*"));
     }
     {  // Without one they are skipped and counted.
@@ -1394,7 +1395,7 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           "inproc://replay-nosys", got) == 0);
         CHECK(got.empty());
         CHECK(contains(c.out.str(), "replayed 0 record(s)"));
-        CHECK(contains(c.out.str(), "6 sys.*"));
+        CHECK(contains(c.out.str(), "7 sys.*"));
     }
     {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
         captured c;

@@ -415,7 +415,7 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt and cancel 
     CHECK(std::holds_alternative<schema::error_reply>(p.call(schema::resume_request{}, "risk")));
     CHECK(std::holds_alternative<schema::ok_reply>(p.call(schema::halt_request{}, "ops")));
     CHECK(p.cp->trading() == schema::trading_state::halted);
-    const schema::cancel_command cancel{.request_id = 9, .all = true};
+    const schema::cancel_command cancel{9, "", "", true, "x", "risk"};
     const auto refused = p.call(cancel, "risk");
     REQUIRE(std::holds_alternative<schema::error_reply>(refused));
     CHECK(std::get<schema::error_reply>(refused).reason.find(
