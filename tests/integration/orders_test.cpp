@@ -26,10 +26,11 @@ namespace {
 constexpr std::int64_t interval_ms = 100;
 
 std::string risk_table(const std::string& extra = "") {
-    return "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_order_qty = 100\nmax_position = 100\n"
-           "max_gross_notional = 1000000000.0\nmax_daily_loss = 1000000000.0\n"
-           "max_orders_per_sec = 100\nprice_band_bps = 500.0\nstale_quote_ms = 600000\n"
-           "order_type = \"limit\"\nlimit_tick_size = 0.01\nposition_interval_ms = 200\n" +
+    return std::string(
+               "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_order_qty = 100\nmax_position = 100\n"
+               "max_gross_notional = 1000000000.0\nmax_daily_loss = 1000000000.0\n"
+               "max_orders_per_sec = 100\nprice_band_bps = 500.0\nstale_quote_ms = 600000\n"
+               "order_type = \"limit\"\nlimit_tick_size = 0.01\nposition_interval_ms = 200\n") +
            (extra.find("limit_offset_bps") == std::string::npos ? "limit_offset_bps = 0.0\n" : "") +
            extra;
 }
