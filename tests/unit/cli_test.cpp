@@ -1027,7 +1027,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
     CHECK(lines[samples().size()] ==
-          "22:13:36.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
+          "22:13:41.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
           "5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
@@ -1043,7 +1043,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
     CHECK(lines[1] ==
           R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000016000000000})");
+          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000021000000000})");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
