@@ -32,9 +32,9 @@ std::vector<std::string> execution_node::subscriptions() const {
 }
 
 std::vector<std::string> execution_node::publications() const {
-    return {std::string(topics::exec_ack),       std::string(topics::exec_fill),
-            std::string(topics::exec_reject),    std::string(topics::exec_cancelled),
-            std::string(topics::exec_expired),   std::string(topics::cancel_reject),
+    return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
+            std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
+            std::string(topics::exec_expired), std::string(topics::cancel_reject),
             std::string(topics::cancel_done)};
 }
 

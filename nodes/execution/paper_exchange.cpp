@@ -83,7 +83,8 @@ void paper_exchange::on_order(const schema::envelope& env, const schema::order& 
         reject(o, reject_code::invalid, "LIMIT order needs limit_px > 0", trace, out);
         return;
     }
-    const bool immediate = o.tif == schema::time_in_force::ioc || o.tif == schema::time_in_force::fok;
+    const bool immediate =
+        o.tif == schema::time_in_force::ioc || o.tif == schema::time_in_force::fok;
     if (o.expire_ts_ns < 0 || (immediate && o.expire_ts_ns != 0) ||
         (o.expire_ts_ns > 0 && o.expire_ts_ns <= now_ns)) {
         reject(o, reject_code::invalid,
@@ -268,10 +269,9 @@ std::optional<std::int64_t> paper_exchange::resting_leaves(std::string_view id) 
 
 void paper_exchange::cancel(const schema::cancel_request& r, std::vector<exec_output>& out) {
     const auto refuse = [&](std::string_view code, std::string reason) {
-        out.push_back(
-            {schema::cancel_reject{r.request_id, r.order_id, r.symbol, std::string(code),
-                                   std::move(reason)},
-             0});
+        out.push_back({schema::cancel_reject{r.request_id, r.order_id, r.symbol, std::string(code),
+                                             std::move(reason)},
+                       0});
     };
     if (auto bad = schema::cancel_scope_error(r.request_id, r.order_id, r.symbol, r.all)) {
         refuse(schema::cancel_code::invalid, *bad);

@@ -52,10 +52,9 @@ void risk_node::on_start(runtime::context& ctx) {
             "risk: state rebuilt from the journal: {} fill(s), {} exec reject(s), {} cancel(s) "
             "or expir(ies), {} approval(s), {} rejection(s), {} mark(s); {} position(s), {} "
             "working order(s), realized {:.2f}, day P&L {:.2f}, trading {}",
-            n.fills, n.rejects, n.ends, n.approvals, n.rejections, n.marks,
-            book.positions().size(), engine_.open_orders(),
-            schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(book.day_pnl()),
-            schema::to_string(engine_.state()));
+            n.fills, n.rejects, n.ends, n.approvals, n.rejections, n.marks, book.positions().size(),
+            engine_.open_orders(), schema::from_fixed(book.total_realized_pnl()),
+            schema::from_fixed(book.day_pnl()), schema::to_string(engine_.state()));
         for (const auto& [sym, p] : book.positions()) {
             if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, no_trace);
         }

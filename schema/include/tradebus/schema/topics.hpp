@@ -35,7 +35,7 @@ inline constexpr std::string_view trading = "sys.trading";
 inline constexpr std::string_view probe = "sys.probe.";  // + node name
 inline constexpr std::string_view acl_violation = "sys.acl.violation";
 inline constexpr std::string_view cancel = "sys.cancel";  // operator cancel requests (broker)
-inline constexpr std::string_view bench = "bench.";  // + run id: `tradebus bench` traffic
+inline constexpr std::string_view bench = "bench.";       // + run id: `tradebus bench` traffic
 
 /// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
 [[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);
