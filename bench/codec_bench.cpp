@@ -42,15 +42,26 @@ signal sample(signal*) {
             "ema_fast crossed above ema_slow; rsi 58"};
 }
 order sample(order*) {
-    return {"risk-1732190000123-981", "AAPL",           side::buy,  100, 100,
-            order_type::limit,        to_fixed(187.45), "strategy", 981};
+    return {"risk-1732190000123-981",
+            "AAPL",
+            side::buy,
+            100,
+            100,
+            order_type::limit,
+            to_fixed(187.45),
+            "strategy",
+            981,
+            time_in_force::day,
+            0};
 }
 order_rejected sample(order_rejected*) {
     return {
         "AAPL", side::buy, 500, "strategy", 982, "max_order_qty", "qty 500 > max_order_qty 100"};
 }
 order_ack sample(order_ack*) {
-    return {"risk-1732190000123-981", "AAPL", side::buy, 100, order_type::limit, to_fixed(187.45)};
+    return {
+        "risk-1732190000123-981", "AAPL",           side::buy,          100,
+        order_type::limit,        to_fixed(187.45), time_in_force::day, 1'732'233'600'000'000'000};
 }
 fill sample(fill*) {
     return {"risk-1732190000123-981",
@@ -64,6 +75,28 @@ fill sample(fill*) {
 exec_reject sample(exec_reject*) {
     return {"risk-1732190000123-983", "AAPL", "no_quote", "no quote for AAPL within 5000 ms"};
 }
+order_cancelled sample(order_cancelled*) {
+    return {"risk-1732190000123-981",
+            "AAPL",
+            side::buy,
+            100,
+            40,
+            "operator: ana@desk",
+            "tradebus cancel",
+            0x1234'5678'9abc'def0};
+}
+order_expired sample(order_expired*) {
+    return {"risk-1732190000123-981", "AAPL", side::buy, 100, 40, 1'732'233'600'000'000'000};
+}
+cancel_request sample(cancel_request*) {
+    return {
+        0x1234'5678'9abc'def0, "risk-1732190000123-981", "", false, "tradebus cancel", "ana@desk"};
+}
+cancel_reject sample(cancel_reject*) {
+    return {0x1234'5678'9abc'def0, "risk-1732190000123-981", "", "already_terminal",
+            "order risk-1732190000123-981 is no longer resting (filled, cancelled or expired)"};
+}
+cancel_done sample(cancel_done*) { return {0x1234'5678'9abc'def0, 1}; }
 position sample(position*) {
     return {"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(-87.25)};
 }

@@ -8,6 +8,7 @@
 #include "tradebus/broker/authorization.hpp"
 #include "tradebus/broker/defaults.hpp"
 #include "tradebus/common/process.hpp"
+#include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 #include "tradebus/schema/utf8.hpp"
 
@@ -228,6 +229,7 @@ schema::control_message control_plane::handle(const schema::control_message& req
             },
             [&](const schema::announce_request& r) { return on_announce(r); },
             [&](const schema::lookup_request& r) { return on_lookup(r); },
+            [&](const schema::cancel_command& r) { return on_cancel(r); },
             [&](const schema::services_request&) -> schema::control_message {
                 return schema::services_reply{services_.list(nodes_)};
             },
@@ -570,6 +572,26 @@ schema::control_message control_plane::on_lookup(const schema::lookup_request& r
     return error(code::unknown_service, "no live node offers service " + shown(r.service) +
                                             " (not announced yet, or "
                                             "its node's session ended)");
+}
+
+schema::control_message control_plane::on_cancel(const schema::cancel_command& c) {
+    if (auto bad = schema::cancel_scope_error(c.request_id, c.order_id, c.symbol, c.all)) {
+        return error(code::bad_request, "cancel: " + *bad);
+    }
+    schema::cancel_request ev{.request_id = c.request_id,
+                              .order_id = c.order_id,
+                              .symbol = c.symbol,
+                              .all = c.all,
+                              .reason = c.reason.empty() ? "operator cancel" : c.reason,
+                              .by = c.by.empty() ? "operator" : c.by};
+    const std::string what = c.all                 ? std::string("every resting order")
+                             : !c.order_id.empty() ? "order " + shown(c.order_id)
+                                                   : "the resting orders of " + shown(c.symbol);
+    spdlog::info("cancel request {} by {}: {} ({})", c.request_id, shown(ev.by), what,
+                 shown(ev.reason, 200));
+    sink_.publish(schema::topics::cancel, ev);
+    return schema::ok_reply{"cancel request " + std::to_string(c.request_id) + " for " + what +
+                            " published on " + std::string(schema::topics::cancel)};
 }
 
 schema::control_message control_plane::on_trading(schema::trading_state to,

@@ -57,6 +57,19 @@ stops approving orders at once and execution refuses new ones until `tradebus re
 `tradebus status` shows the state. Exit code 1 when the broker refuses or does not answer
 within --timeout (then the state is unknown: check it with `tradebus status`).)";
 
+constexpr const char* cancel_footer = R"(
+Cancels resting orders at the execution node: one ORDER_ID, every resting order of --symbol,
+or --all. The request goes to the broker's control endpoint and is authorized like halt (with
+CURVE only an operator key may send it); the broker publishes it on sys.cancel, execution
+cancels and answers on the data plane. Prints one line per cancelled order and the total.
+Exit code 1 when the broker refuses, execution refuses (unknown order id, an order that is no
+longer resting, a symbol it has no quote or order for) or nobody answers within --timeout.
+
+Examples:
+  tradebus cancel risk-1733390000123-7
+  tradebus cancel --symbol AAPL --reason "news pending"
+  tradebus cancel --all)";
+
 constexpr const char* journal_footer = R"(
 The journal node writes every bus message to a segmented, checksummed log. `cat` prints the
 records in log order exactly as `sniff` shows live messages (the same line and JSON formats),
@@ -338,6 +351,22 @@ int run(const std::vector<std::string>& args, environment& env) {
         halt, halt_ep);
     auto* resume_cmd = add_trading("resume", "Resume trading after a halt", resume, resume_ep);
 
+    // ------------------------------------------------------------------ cancel
+    cancel_options cancel;
+    endpoint_flags cancel_ep;
+    auto* cancel_cmd =
+        app.add_subcommand("cancel", "Cancel resting orders: one by id, a symbol's, or all");
+    cancel_cmd->footer(cancel_footer);
+    cancel_cmd->add_option("ORDER_ID", cancel.order_id, "The order to cancel (its order_id)");
+    cancel_cmd->add_option("--symbol", cancel.symbol, "Cancel every resting order of SYMBOL")
+        ->type_name("SYMBOL");
+    cancel_cmd->add_flag("--all", cancel.all, "Cancel every resting order");
+    cancel_cmd->add_option("--reason", cancel.reason, "Why (on the bus, in every cancellation)")
+        ->type_name("TEXT");
+    cancel_cmd->add_option("--by", cancel.by, "Who, instead of <$USER>@<host>")->type_name("TEXT");
+    add_timeout(cancel_cmd, cancel.timeout_s);
+    cancel_ep.add(cancel_cmd, true);
+
     // ------------------------------------------------------------------ bench
     bench_options bench;
     endpoint_flags bench_ep;
@@ -533,8 +562,8 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (std::none_of(subs.begin(), subs.end(),
                              [&](const CLI::App* s) { return s->check_name(args[1]); })) {
                 throw usage_error("unknown command \"" + args[1] +
-                                  "\" (commands: sniff, status, halt, resume, journal, bench, "
-                                  "keygen; see tradebus --help)");
+                                  "\" (commands: sniff, status, halt, resume, cancel, journal, "
+                                  "bench, keygen; see tradebus --help)");
             }
         }
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -575,6 +604,24 @@ int run(const std::vector<std::string>& args, environment& env) {
             opts->control = resolved.control;
             env.curve = resolved.curve;
             return run_trading(*opts, env);
+        }
+        if (cancel_cmd->parsed()) {
+            const int scopes = (cancel.order_id.empty() ? 0 : 1) + (cancel.symbol.empty() ? 0 : 1) +
+                               (cancel.all ? 1 : 0);
+            if (scopes != 1) {
+                throw usage_error("give exactly one of ORDER_ID, --symbol SYMBOL and --all");
+            }
+            if (!cancel.symbol.empty() && !schema::topics::valid_symbol(cancel.symbol)) {
+                throw usage_error("--symbol \"" + cancel.symbol +
+                                  "\": expected 1..32 characters of [A-Za-z0-9_-/:]");
+            }
+            if (cancel.by.empty()) cancel.by = operator_identity();
+            if (cancel.reason.empty()) cancel.reason = "cancelled from the command line";
+            const broker_endpoints resolved = cancel_ep.resolve();
+            cancel.xpub = resolved.xpub;
+            cancel.control = resolved.control;
+            env.curve = resolved.curve;
+            return run_cancel(cancel, env);
         }
         if (bench_cmd->parsed()) {
             broker_endpoints ep = bench_ep.config.empty() ? broker_endpoints{}

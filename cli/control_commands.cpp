@@ -1,14 +1,18 @@
-// `tradebus status`, `halt` and `resume`: one request each over the control plane through the
-// runtime's Lazy Pirate client, whose request() gives up after the timeout (and resets the
-// REQ socket), so no command can hang on a dead broker.
+// `tradebus status`, `halt`, `resume` and `cancel`: one request each over the control plane
+// through the runtime's Lazy Pirate client, whose request() gives up after the timeout (and
+// resets the REQ socket), so no command can hang on a dead broker. `cancel` then waits, with
+// the same timeout, for execution's answer on the data plane.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <thread>
 
 #include "tradebus/cli/app.hpp"
@@ -17,9 +21,11 @@
 #include "tradebus/cli/json.hpp"
 #include "tradebus/cli/services_view.hpp"
 #include "tradebus/cli/status_view.hpp"
+#include "tradebus/common/curve.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/topics.hpp"
 
 namespace tradebus::cli {
 namespace {
@@ -78,6 +84,47 @@ bool pause(std::int64_t ms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(left, 100)));
     }
     return false;
+}
+
+// Waits until `sub` finished its handshake with the broker (its subscriptions go out right
+// after it), at most `timeout_ms`; false when it did not.
+class handshake_wait : public zmq::monitor_t {
+  public:
+    explicit handshake_wait(zmq::socket_t& sub) {
+        init(sub,
+             "inproc://tradebus-cancel-monitor-" +
+                 std::to_string(reinterpret_cast<std::uintptr_t>(this)),
+             ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    }
+    bool wait(std::int64_t timeout_ms) {
+        const std::int64_t until = common::mono_ms() + timeout_ms;
+        while (!done_ && common::mono_ms() < until) {
+            if (common::stop_requested()) throw interrupted{};
+            try {
+                (void)check_event(20);
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EINTR) throw;
+            }
+        }
+        return done_;
+    }
+    void on_event_handshake_succeeded(const zmq_event_t&, const char*) override { done_ = true; }
+
+  private:
+    bool done_ = false;
+};
+
+std::uint64_t new_request_id() {
+    std::random_device rd;
+    std::uint64_t id = 0;
+    while (id == 0) id = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    return id;
+}
+
+std::string cancel_scope(const cancel_options& o) {
+    if (o.all) return "every resting order";
+    if (!o.order_id.empty()) return "order " + printable(o.order_id);
+    return "the resting orders of " + printable(o.symbol);
 }
 
 }  // namespace
@@ -180,6 +227,132 @@ int run_trading(const trading_options& opts, environment& env) {
     }
     env.err << "tradebus " << verb << ": unexpected reply \"" << schema::type_name(*reply)
             << "\" from the broker at " << opts.control << std::endl;
+    return exit_code::failure;
+}
+
+}  // namespace tradebus::cli
+
+namespace tradebus::cli {
+
+int run_cancel(const cancel_options& opts, environment& env) {
+    namespace topics = schema::topics;
+    // Subscribed before the request, so execution's answer cannot pass before we listen.
+    zmq::socket_t sub(env.zmq, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::linger, 0);
+    common::set_curve_client(sub, env.curve);
+    for (const auto prefix : {topics::exec_cancelled, topics::cancel_done, topics::cancel_reject}) {
+        sub.set(zmq::sockopt::subscribe, prefix);
+    }
+    const std::int64_t timeout_ms = to_ms(opts.timeout_s).count();
+    try {
+        std::unique_ptr<handshake_wait> handshake;
+        if (opts.xpub.rfind("inproc://", 0) != 0) handshake = std::make_unique<handshake_wait>(sub);
+        sub.connect(opts.xpub);
+        if (handshake && !handshake->wait(timeout_ms)) {
+            env.err << "tradebus cancel: no connection to the broker's XPUB at " << opts.xpub
+                    << " within " << seconds_text(opts.timeout_s) << "s; nothing was requested"
+                    << std::endl;
+            return exit_code::failure;
+        }
+    } catch (const interrupted&) {
+        env.err << "tradebus cancel: interrupted; nothing was requested" << std::endl;
+        return exit_code::interrupted;
+    }
+
+    const std::uint64_t request_id = new_request_id();
+    runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
+    answer a;
+    try {
+        a = ask(client,
+                schema::cancel_command{.request_id = request_id,
+                                       .order_id = opts.order_id,
+                                       .symbol = opts.symbol,
+                                       .all = opts.all,
+                                       .reason = opts.reason,
+                                       .by = opts.by},
+                opts.timeout_s);
+    } catch (const interrupted&) {
+        env.err << "tradebus cancel: interrupted; the broker may or may not have passed the "
+                << "request on (request " << request_id << ")" << std::endl;
+        return exit_code::interrupted;
+    }
+    if (!a.reply) {
+        env.err << "tradebus cancel: " << a.problem
+                << (a.timed_out ? "; whether anything was cancelled is unknown" : "") << std::endl;
+        return exit_code::failure;
+    }
+    if (const auto* e = std::get_if<schema::error_reply>(&*a.reply)) {
+        env.err << "tradebus cancel: the broker refused: " << printable(e->code) << ": "
+                << printable(e->reason) << std::endl;
+        return exit_code::failure;
+    }
+    if (!std::holds_alternative<schema::ok_reply>(*a.reply)) {
+        env.err << "tradebus cancel: unexpected reply \"" << schema::type_name(*a.reply)
+                << "\" from the broker at " << opts.control << std::endl;
+        return exit_code::failure;
+    }
+
+    // Execution's answer: order_cancelled events for this request, then cancel_done, or one
+    // cancel_reject. Anything else on these topics (other requests, IOC remainders) is skipped.
+    std::uint64_t printed = 0;
+    const std::int64_t until = common::mono_ms() + timeout_ms;
+    while (true) {
+        if (common::stop_requested()) {
+            env.err << "tradebus cancel: interrupted while waiting for execution's answer "
+                    << "(request " << request_id << ")" << std::endl;
+            return exit_code::interrupted;
+        }
+        const std::int64_t left = until - common::mono_ms();
+        if (left <= 0) break;
+        zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+        try {
+            if (zmq::poll(&item, 1, std::chrono::milliseconds(std::min<std::int64_t>(left, 100))) ==
+                0) {
+                continue;
+            }
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) continue;
+            throw;
+        }
+        zmq::message_t topic, body;
+        if (!sub.recv(topic, zmq::recv_flags::dontwait)) continue;
+        if (!topic.more() || !sub.recv(body, zmq::recv_flags::dontwait) || body.more()) {
+            while (body.more() && sub.recv(body, zmq::recv_flags::dontwait)) {
+            }
+            continue;  // not a tradebus event
+        }
+        const auto ev = schema::decode_event(body.to_string_view());
+        if (!ev || !schema::topics::type_belongs(ev->type_name(), topic.to_string_view())) continue;
+        if (const auto* c = std::get_if<schema::order_cancelled>(&ev->body)) {
+            if (c->request_id != request_id) continue;
+            ++printed;
+            env.out << "cancelled " << printable(c->order_id) << " " << printable(c->symbol) << " "
+                    << schema::to_string(c->dir) << " " << c->qty << " (" << c->leaves_qty
+                    << " unfilled)\n";
+        } else if (const auto* d = std::get_if<schema::cancel_done>(&ev->body)) {
+            if (d->request_id != request_id) continue;
+            env.out << d->cancelled << " order(s) cancelled: " << cancel_scope(opts);
+            if (d->cancelled == 0) env.out << " (nothing was resting)";
+            env.out << "\n";
+            env.out.flush();
+            if (printed < d->cancelled) {
+                env.err << "tradebus cancel: " << d->cancelled - printed
+                        << " cancellation(s) were not received here (see tradebus journal cat "
+                        << topics::exec_cancelled << ")" << std::endl;
+            }
+            return exit_code::ok;
+        } else if (const auto* r = std::get_if<schema::cancel_reject>(&ev->body)) {
+            if (r->request_id != request_id) continue;
+            env.out.flush();
+            env.err << "tradebus cancel: refused by execution: " << printable(r->code) << ": "
+                    << printable(r->reason) << std::endl;
+            return exit_code::failure;
+        }
+    }
+    env.out.flush();
+    env.err << "tradebus cancel: the broker passed request " << request_id
+            << " on, but no execution node answered within " << seconds_text(opts.timeout_s)
+            << "s (is execution running? tradebus status)" << std::endl;
     return exit_code::failure;
 }
 

@@ -61,7 +61,8 @@ std::string describe(const schema::signal& s) {
 
 std::string describe(const order& o) {
     std::string out = printable(o.symbol) + " " + std::string(to_string(o.dir)) + " " + num(o.qty) +
-                      " " + price_type(o.kind, o.limit_px) + " id=" + printable(o.order_id);
+                      " " + price_type(o.kind, o.limit_px) + " " + std::string(to_string(o.tif)) +
+                      " id=" + printable(o.order_id);
     if (o.requested_qty != o.qty) out += " requested=" + num(o.requested_qty);
     return out + " signal=" + printable(o.signal_src) + "/" + num(o.signal_id);
 }
@@ -74,7 +75,8 @@ std::string describe(const order_rejected& r) {
 
 std::string describe(const order_ack& a) {
     return printable(a.symbol) + " " + std::string(to_string(a.dir)) + " " + num(a.qty) + " " +
-           price_type(a.kind, a.limit_px) + " id=" + printable(a.order_id);
+           price_type(a.kind, a.limit_px) + " " + std::string(to_string(a.tif)) +
+           " id=" + printable(a.order_id);
 }
 
 std::string describe(const fill& f) {
@@ -86,6 +88,39 @@ std::string describe(const fill& f) {
 std::string describe(const exec_reject& r) {
     return printable(r.symbol) + " id=" + printable(r.order_id) + " code=" + printable(r.code) +
            " reason=" + quoted(r.reason);
+}
+
+std::string describe(const order_cancelled& c) {
+    std::string out = printable(c.symbol) + " " + std::string(to_string(c.dir)) + " " + num(c.qty) +
+                      " leaves=" + num(c.leaves_qty) + " id=" + printable(c.order_id) +
+                      " by=" + quoted(c.by) + " reason=" + quoted(c.reason);
+    if (c.request_id != 0) out += " request=" + num(c.request_id);
+    return out;
+}
+
+std::string describe(const order_expired& e) {
+    return printable(e.symbol) + " " + std::string(to_string(e.dir)) + " " + num(e.qty) +
+           " leaves=" + num(e.leaves_qty) + " id=" + printable(e.order_id) +
+           " expire_ts_ns=" + num(e.expire_ts_ns);
+}
+
+std::string describe(const cancel_request& c) {
+    const std::string scope = c.all                 ? std::string("all")
+                              : !c.order_id.empty() ? "id=" + printable(c.order_id)
+                                                    : "symbol=" + printable(c.symbol);
+    return scope + " request=" + num(c.request_id) + " by=" + quoted(c.by) +
+           " reason=" + quoted(c.reason);
+}
+
+std::string describe(const cancel_reject& r) {
+    std::string out = "request=" + num(r.request_id);
+    if (!r.order_id.empty()) out += " id=" + printable(r.order_id);
+    if (!r.symbol.empty()) out += " symbol=" + printable(r.symbol);
+    return out + " code=" + printable(r.code) + " reason=" + quoted(r.reason);
+}
+
+std::string describe(const cancel_done& d) {
+    return "request=" + num(d.request_id) + " cancelled=" + num(d.cancelled);
 }
 
 std::string describe(const position& p) {

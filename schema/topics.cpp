@@ -79,6 +79,11 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"probe", probe, true},
         {"probe", bench, true},
         {"acl_violation", acl_violation, false},
+        {"order_cancelled", exec_cancelled, true},
+        {"order_expired", exec_expired, true},
+        {"cancel_request", cancel, false},
+        {"cancel_reject", cancel_reject, false},
+        {"cancel_done", cancel_done, false},
     };
     for (const auto& h : homes) {
         if (h.type != type) continue;

@@ -19,6 +19,7 @@ exchange_config read_config(common::section& own) {
         own.integer("max_remembered_orders", c.max_remembered_orders, 1, 100'000'000);
     c.max_resting_orders = own.integer("max_resting_orders", c.max_resting_orders, 1, 10'000'000);
     c.max_symbols = own.integer("max_symbols", c.max_symbols, 1, 10'000'000);
+    c.cancel_on_halt = own.boolean("cancel_on_halt", c.cancel_on_halt);
     return c;
 }
 
@@ -27,23 +28,29 @@ execution_node::execution_node(exchange_config cfg) : ex_(cfg), cfg_(cfg) {}
 void execution_node::configure(const std::string& /*node_name*/,
                                const runtime::trading_session& session) {
     session_ = session;
+    ex_.set_session(session);
 }
 
 std::vector<std::string> execution_node::subscriptions() const {
     return {std::string(topics::approved), std::string(topics::md_tick),
-            std::string(topics::trading), std::string(topics::risk_state)};
+            std::string(topics::trading), std::string(topics::risk_state),
+            std::string(topics::cancel)};
 }
 
 std::vector<std::string> execution_node::publications() const {
-    return {std::string(topics::exec_ack), std::string(topics::exec_fill),
-            std::string(topics::exec_reject)};
+    return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
+            std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
+            std::string(topics::exec_expired), std::string(topics::cancel_reject),
+            std::string(topics::cancel_done)};
 }
 
 std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
-    return runtime::recovery_request{{std::string(topics::exec_ack), std::string(topics::exec_fill),
-                                      std::string(topics::exec_reject)},
-                                     recovery_since(now_ns),
-                                     {}};  // no anchor: every record since then
+    return runtime::recovery_request{
+        {std::string(topics::exec_ack), std::string(topics::exec_fill),
+         std::string(topics::exec_reject), std::string(topics::exec_cancelled),
+         std::string(topics::exec_expired)},
+        recovery_since(now_ns),
+        {}};  // no anchor: every record since then
 }
 
 std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {
@@ -57,8 +64,21 @@ void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& i
         [&](const auto& b) {
             using T = std::decay_t<decltype(b)>;
             if constexpr (std::is_same_v<T, schema::order_ack> || std::is_same_v<T, schema::fill> ||
-                          std::is_same_v<T, schema::exec_reject>) {
+                          std::is_same_v<T, schema::exec_reject> ||
+                          std::is_same_v<T, schema::order_cancelled> ||
+                          std::is_same_v<T, schema::order_expired>) {
                 if (ex_.remember_order_id(b.order_id)) ++recovered_ids_;
+            }
+            if constexpr (std::is_same_v<T, schema::order_ack>) {
+                if (topics::matches(topics::exec_ack, in.topic)) {
+                    (void)ex_.restore_ack(b, in.ev.env.trace_id);
+                }
+            } else if constexpr (std::is_same_v<T, schema::fill>) {
+                if (topics::matches(topics::exec_fill, in.topic)) ex_.restore_fill(b);
+            } else if constexpr (std::is_same_v<T, schema::exec_reject> ||
+                                 std::is_same_v<T, schema::order_cancelled> ||
+                                 std::is_same_v<T, schema::order_expired>) {
+                ex_.restore_end(b.order_id);
             }
         },
         in.ev.body);
@@ -68,8 +88,13 @@ void execution_node::on_start(runtime::context& ctx) {
     if (recovered_ids_ > 0) {
         spdlog::info(
             "execution: {} order id(s) acted on earlier recovered from the journal; "
-            "approvals with them are refused as duplicates",
-            recovered_ids_);
+            "approvals with them are refused as duplicates; {} order(s) resting again",
+            recovered_ids_, ex_.resting());
+    }
+    if (ex_.halted() && ex_.config().cancel_on_halt && ex_.resting() > 0) {
+        // The halt came with registration, before the book was rebuilt: cancel it now.
+        (void)ex_.cancel_all("trading halted (at restart)", out_);
+        publish(ctx);
     }
     // Node name + start time: fill ids stay unique across restarts of this node.
     ex_.set_fill_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / 1'000'000));
@@ -88,8 +113,26 @@ void execution_node::on_event(runtime::context& ctx, const runtime::inbound& in)
         } else if (in.topic == topics::risk_state) {
             set_state(ctx, false, s->state, s->reason);
         }
+    } else if (const auto* c = std::get_if<schema::cancel_request>(&body)) {
+        // Only the broker publishes on sys.cancel, for an authorized operator's `cancel`.
+        if (in.topic != topics::cancel) return;
+        spdlog::info("execution: cancel request {} from {} ({})", c->request_id,
+                     c->by.substr(0, 64), c->reason.substr(0, 200));
+        ex_.cancel(*c, out_);
     }
     publish(ctx);
+}
+
+std::int64_t execution_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
+    if (const auto n = ex_.expire(now_ns, out_)) {
+        spdlog::info("execution: {} resting order(s) expired", n);
+        publish(ctx);
+    }
+    // Woken at the next expiry, and at least every 250 ms: an order accepted meanwhile may
+    // expire earlier than the deadline returned last time.
+    constexpr std::int64_t max_wait_ns = 250'000'000;
+    const auto next = ex_.next_expiry_ns();
+    return next ? std::min(*next, now_ns + max_wait_ns) : now_ns + max_wait_ns;
 }
 
 void execution_node::on_trading_state(runtime::context& ctx, schema::trading_state state,
@@ -110,8 +153,9 @@ void execution_node::set_state(runtime::context& /*ctx*/, bool from_operator,
     const std::string why =
         std::string(from_operator ? "operator" : "risk") + (reason.empty() ? "" : ": " + reason);
     if (now_halted) {
-        spdlog::warn("execution: halted ({}); cancelling {} resting order(s), refusing new ones",
-                     why, ex_.resting());
+        spdlog::warn("execution: halted ({}); {} {} resting order(s), refusing new ones", why,
+                     ex_.config().cancel_on_halt ? "cancelling" : "keeping (cancel_on_halt false)",
+                     ex_.resting());
     } else {
         spdlog::info("execution: trading resumed ({})", why);
     }
@@ -123,24 +167,43 @@ void execution_node::publish(runtime::context& ctx) {
         std::visit(
             [&](const auto& b) {
                 using T = std::decay_t<decltype(b)>;
-                std::string_view prefix = topics::exec_ack;
-                if constexpr (std::is_same_v<T, schema::fill>) {
-                    prefix = topics::exec_fill;
-                    spdlog::debug("execution: fill {} {} {} {} @ {} (leaves {})", b.order_id,
-                                  b.symbol, schema::to_string(b.dir), b.qty,
-                                  schema::from_fixed(b.px), b.leaves_qty);
-                } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
-                    prefix = topics::exec_reject;
-                    if (const auto n = reject_log_.hit()) {
-                        spdlog::info(
-                            "execution: rejected {} ({}): {} ({} reject(s) in last period)",
-                            b.order_id.substr(0, 64), b.code, b.reason, n);
+                if constexpr (std::is_same_v<T, schema::cancel_reject>) {
+                    spdlog::info("execution: cancel request {} refused: {}: {}", b.request_id,
+                                 b.code, b.reason.substr(0, 200));
+                    ctx.publish(topics::cancel_reject, b, o.trace_id);
+                } else if constexpr (std::is_same_v<T, schema::cancel_done>) {
+                    spdlog::info("execution: cancel request {} done: {} order(s) cancelled",
+                                 b.request_id, b.cancelled);
+                    ctx.publish(topics::cancel_done, b, o.trace_id);
+                } else {
+                    std::string_view prefix = topics::exec_ack;
+                    if constexpr (std::is_same_v<T, schema::order_cancelled>) {
+                        prefix = topics::exec_cancelled;
+                        spdlog::debug("execution: cancelled {} {} leaves {} (by {}: {})",
+                                      b.order_id, b.symbol, b.leaves_qty, b.by.substr(0, 64),
+                                      b.reason.substr(0, 200));
+                    } else if constexpr (std::is_same_v<T, schema::order_expired>) {
+                        prefix = topics::exec_expired;
+                        spdlog::debug("execution: expired {} {} leaves {}", b.order_id, b.symbol,
+                                      b.leaves_qty);
+                    } else if constexpr (std::is_same_v<T, schema::fill>) {
+                        prefix = topics::exec_fill;
+                        spdlog::debug("execution: fill {} {} {} {} @ {} (leaves {})", b.order_id,
+                                      b.symbol, schema::to_string(b.dir), b.qty,
+                                      schema::from_fixed(b.px), b.leaves_qty);
+                    } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
+                        prefix = topics::exec_reject;
+                        if (const auto n = reject_log_.hit()) {
+                            spdlog::info(
+                                "execution: rejected {} ({}): {} ({} reject(s) in last period)",
+                                b.order_id.substr(0, 64), b.code, b.reason, n);
+                        }
                     }
+                    const std::string_view sym = topics::valid_symbol(b.symbol)
+                                                     ? std::string_view(b.symbol)
+                                                     : invalid_symbol_token;
+                    ctx.publish(topics::for_symbol(prefix, sym), b, o.trace_id);
                 }
-                const std::string_view sym = topics::valid_symbol(b.symbol)
-                                                 ? std::string_view(b.symbol)
-                                                 : invalid_symbol_token;
-                ctx.publish(topics::for_symbol(prefix, sym), b, o.trace_id);
             },
             o.body);
     }
@@ -148,8 +211,10 @@ void execution_node::publish(runtime::context& ctx) {
 }
 
 void execution_node::on_stop(runtime::context& /*ctx*/) {
-    spdlog::info("execution: stopping: {} fill(s), {} reject(s), {} order(s) still resting",
-                 ex_.fills(), ex_.rejects(), ex_.resting());
+    spdlog::info(
+        "execution: stopping: {} fill(s), {} reject(s), {} cancel(s), {} expir(ies), {} order(s) "
+        "still resting (restored from the journal at the next start)",
+        ex_.fills(), ex_.rejects(), ex_.cancels(), ex_.expiries(), ex_.resting());
 }
 
 std::unique_ptr<runtime::node_logic> make_execution(common::section& own) {

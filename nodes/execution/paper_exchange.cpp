@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 
+#include "tradebus/runtime/node.hpp"
+#include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::execution {
@@ -81,6 +83,17 @@ void paper_exchange::on_order(const schema::envelope& env, const schema::order& 
         reject(o, reject_code::invalid, "LIMIT order needs limit_px > 0", trace, out);
         return;
     }
+    const bool immediate =
+        o.tif == schema::time_in_force::ioc || o.tif == schema::time_in_force::fok;
+    if (o.expire_ts_ns < 0 || (immediate && o.expire_ts_ns != 0) ||
+        (o.expire_ts_ns > 0 && o.expire_ts_ns <= now_ns)) {
+        reject(o, reject_code::invalid,
+               "expire_ts_ns " + std::to_string(o.expire_ts_ns) +
+                   (immediate ? ": must be 0 for " + std::string(schema::to_string(o.tif))
+                              : ": must be 0 or after now (" + std::to_string(now_ns) + ")"),
+               trace, out);
+        return;
+    }
     if (halted_) {
         reject(o, reject_code::halted, "trading is halted", trace, out);
         return;
@@ -104,21 +117,56 @@ void paper_exchange::on_order(const schema::envelope& env, const schema::order& 
                trace, out);
         return;
     }
-    if (resting_count_ >= static_cast<std::size_t>(cfg_.max_resting_orders)) {
-        reject(
-            o, reject_code::invalid,
-            "book full: " + std::to_string(resting_count_) + " resting orders (max_resting_orders)",
-            trace, out);
+    if (!immediate && resting_.size() >= static_cast<std::size_t>(cfg_.max_resting_orders)) {
+        reject(o, reject_code::invalid,
+               "book full: " + std::to_string(resting_.size()) +
+                   " resting orders (max_resting_orders)",
+               trace, out);
         return;
     }
-    out.push_back(
-        {schema::order_ack{o.order_id, o.symbol, o.dir, o.qty, o.kind, o.limit_px}, trace});
-    working w{o, o.qty, trace};
-    book& b = it->second;
-    if (!try_fill(b, w, out)) {
-        b.orders.push_back(std::move(w));
-        ++resting_count_;
+    std::int64_t expire_ns = o.expire_ts_ns;
+    if (expire_ns == 0 && o.tif == schema::time_in_force::day) {
+        expire_ns = session_.next_start(now_ns);
     }
+    out.push_back({schema::order_ack{o.order_id, o.symbol, o.dir, o.qty, o.kind, o.limit_px, o.tif,
+                                     expire_ns},
+                   trace});
+    working w{o, o.qty, trace, expire_ns};
+    book& b = it->second;
+    switch (o.tif) {
+        case schema::time_in_force::fok:
+            if (fills_completely(b, w)) {
+                (void)try_fill(b, w, out);
+            } else {
+                cancelled(w, "execution",
+                          "FOK: the quote does not fill all " + std::to_string(o.qty) + " now", 0,
+                          out);
+            }
+            return;
+        case schema::time_in_force::ioc:
+            if (!try_fill(b, w, out)) {
+                cancelled(w, "execution",
+                          "IOC: " + std::to_string(w.leaves) + " of " + std::to_string(o.qty) +
+                              " not filled at once",
+                          0, out);
+            }
+            return;
+        case schema::time_in_force::day:
+        case schema::time_in_force::gtc:
+            if (!try_fill(b, w, out)) rest(b, std::move(w));
+            return;
+    }
+}
+
+bool paper_exchange::fills_completely(const book& b, const working& w) const {
+    const bool buy = w.o.dir == schema::side::buy;
+    const std::int64_t touch = buy ? b.quote.ask_px : b.quote.bid_px;
+    if (touch <= 0) return false;
+    if (w.o.kind == schema::order_type::limit &&
+        !(buy ? touch <= w.o.limit_px : touch >= w.o.limit_px)) {
+        return false;
+    }
+    return !cfg_.partial_fills || (buy ? b.ask_avail : b.bid_avail) >= w.leaves;
 }
 
 bool paper_exchange::try_fill(book& b, working& w, std::vector<exec_output>& out) {
@@ -144,6 +192,34 @@ bool paper_exchange::try_fill(book& b, working& w, std::vector<exec_output>& out
     return w.leaves == 0;
 }
 
+void paper_exchange::rest(book& b, working w) {
+    const std::string id = w.o.order_id;
+    const std::int64_t expire_ns = w.expire_ns;
+    b.orders.push_back(std::move(w));
+    resting_[id] = slot{&b, std::prev(b.orders.end())};
+    if (expire_ns > 0) expiries_.emplace(expire_ns, id);
+}
+
+paper_exchange::order_list::iterator paper_exchange::remove(book& b, order_list::iterator it) {
+    if (it->expire_ns > 0) expiries_.erase({it->expire_ns, it->o.order_id});
+    resting_.erase(it->o.order_id);
+    return b.orders.erase(it);
+}
+
+void paper_exchange::cancelled(const working& w, std::string by, std::string reason,
+                               std::uint64_t request_id, std::vector<exec_output>& out) {
+    ++cancels_;
+    out.push_back({schema::order_cancelled{w.o.order_id, w.o.symbol, w.o.dir, w.o.qty, w.leaves,
+                                           std::move(by), std::move(reason), request_id},
+                   w.trace_id});
+}
+
+paper_exchange::book& paper_exchange::book_for(const std::string& symbol) {
+    auto it = books_.find(symbol);
+    if (it == books_.end()) it = books_.emplace(symbol, book{}).first;
+    return it->second;
+}
+
 void paper_exchange::on_tick(const schema::tick& t, std::vector<exec_output>& out) {
     auto it = books_.find(t.symbol);
     if (it == books_.end()) {
@@ -157,30 +233,144 @@ void paper_exchange::on_tick(const schema::tick& t, std::vector<exec_output>& ou
     b.ask_avail = t.ask_px > 0 ? t.ask_qty : 0;
     if (halted_) return;
     for (auto w = b.orders.begin(); w != b.orders.end();) {
-        if (try_fill(b, *w, out)) {
-            w = b.orders.erase(w);
-            --resting_count_;
-        } else {
-            ++w;
+        w = try_fill(b, *w, out) ? remove(b, w) : std::next(w);
+    }
+}
+
+std::size_t paper_exchange::expire(std::int64_t now_ns, std::vector<exec_output>& out) {
+    std::size_t n = 0;
+    while (!expiries_.empty() && expiries_.begin()->first <= now_ns) {
+        const auto found = resting_.find(expiries_.begin()->second);
+        if (found == resting_.end()) {  // not expected: the index and the expiries move together
+            expiries_.erase(expiries_.begin());
+            continue;
+        }
+        const working& w = *found->second.it;
+        ++expired_;
+        out.push_back({schema::order_expired{w.o.order_id, w.o.symbol, w.o.dir, w.o.qty, w.leaves,
+                                             w.expire_ns},
+                       w.trace_id});
+        remove(*found->second.b, found->second.it);
+        ++n;
+    }
+    return n;
+}
+
+std::optional<std::int64_t> paper_exchange::next_expiry_ns() const {
+    if (expiries_.empty()) return std::nullopt;
+    return expiries_.begin()->first;
+}
+
+std::optional<std::int64_t> paper_exchange::resting_leaves(std::string_view id) const {
+    const auto it = resting_.find(std::string(id));
+    if (it == resting_.end()) return std::nullopt;
+    return it->second.it->leaves;
+}
+
+void paper_exchange::cancel(const schema::cancel_request& r, std::vector<exec_output>& out) {
+    const auto refuse = [&](std::string_view code, std::string reason) {
+        out.push_back({schema::cancel_reject{r.request_id, r.order_id, r.symbol, std::string(code),
+                                             std::move(reason)},
+                       0});
+    };
+    if (auto bad = schema::cancel_scope_error(r.request_id, r.order_id, r.symbol, r.all)) {
+        refuse(schema::cancel_code::invalid, *bad);
+        return;
+    }
+    const std::string reason = r.reason.empty() ? "operator cancel" : r.reason;
+    std::uint64_t n = 0;
+    const auto cancel_book = [&](book& b) {
+        for (auto it = b.orders.begin(); it != b.orders.end();) {
+            cancelled(*it, r.by, reason, r.request_id, out);
+            it = remove(b, it);
+            ++n;
+        }
+    };
+    if (!r.order_id.empty()) {
+        const auto found = resting_.find(r.order_id);
+        if (found == resting_.end()) {
+            if (seen_.contains(r.order_id)) {
+                refuse(schema::cancel_code::already_terminal,
+                       "order " + r.order_id +
+                           " is not resting: it was filled, cancelled, expired or rejected");
+            } else {
+                refuse(schema::cancel_code::unknown_order,
+                       "no order " + r.order_id + " was received by this execution node");
+            }
+            return;
+        }
+        const slot where = found->second;
+        cancelled(*where.it, r.by, reason, r.request_id, out);
+        remove(*where.b, where.it);
+        n = 1;
+    } else if (!r.symbol.empty()) {
+        const auto b = books_.find(r.symbol);
+        if (b == books_.end()) {
+            refuse(schema::cancel_code::unknown_symbol,
+                   "no quote and no order for " + r.symbol + " at this execution node");
+            return;
+        }
+        cancel_book(b->second);
+    } else {
+        for (auto& [sym, b] : books_) cancel_book(b);
+    }
+    out.push_back({schema::cancel_done{r.request_id, n}, 0});
+}
+
+std::size_t paper_exchange::cancel_all(std::string_view reason, std::vector<exec_output>& out) {
+    std::size_t n = 0;
+    for (auto& [sym, b] : books_) {
+        for (auto it = b.orders.begin(); it != b.orders.end();) {
+            cancelled(*it, "execution", std::string(reason), 0, out);
+            it = remove(b, it);
+            ++n;
         }
     }
+    return n;
 }
 
 void paper_exchange::set_halted(bool halted, std::string_view reason,
                                 std::vector<exec_output>& out) {
     if (halted == halted_) return;
     halted_ = halted;
-    if (!halted_) return;
-    for (auto& [sym, b] : books_) {
-        for (auto& w : b.orders) {
-            std::string why = "resting order cancelled, " + std::to_string(w.leaves) + " of " +
-                              std::to_string(w.o.qty) + " unfilled: trading halted";
-            if (!reason.empty()) why += " (" + std::string(reason) + ")";
-            reject(w.o, reject_code::halted, std::move(why), w.trace_id, out);
-        }
-        b.orders.clear();
+    if (!halted_ || !cfg_.cancel_on_halt) return;
+    std::string why = "trading halted";
+    if (!reason.empty()) why += " (" + std::string(reason) + ")";
+    (void)cancel_all(why, out);
+}
+
+bool paper_exchange::restore_ack(const schema::order_ack& a, std::uint64_t trace_id) {
+    if (a.tif == schema::time_in_force::ioc || a.tif == schema::time_in_force::fok) return false;
+    if (a.order_id.empty() || a.qty <= 0 || !schema::topics::valid_symbol(a.symbol)) return false;
+    if (resting_.contains(a.order_id)) return false;
+    if (resting_.size() >= static_cast<std::size_t>(cfg_.max_resting_orders)) return false;
+    schema::order o;
+    o.order_id = a.order_id;
+    o.symbol = a.symbol;
+    o.dir = a.dir;
+    o.qty = a.qty;
+    o.requested_qty = a.qty;
+    o.kind = a.kind;
+    o.limit_px = a.limit_px;
+    o.tif = a.tif;
+    o.expire_ts_ns = a.expire_ts_ns;
+    rest(book_for(a.symbol), working{std::move(o), a.qty, trace_id, a.expire_ts_ns});
+    return true;
+}
+
+void paper_exchange::restore_fill(const schema::fill& f) {
+    const auto found = resting_.find(f.order_id);
+    if (found == resting_.end()) return;
+    if (f.leaves_qty <= 0) {
+        remove(*found->second.b, found->second.it);
+    } else {
+        found->second.it->leaves = f.leaves_qty;
     }
-    resting_count_ = 0;
+}
+
+void paper_exchange::restore_end(std::string_view order_id) {
+    const auto found = resting_.find(std::string(order_id));
+    if (found != resting_.end()) remove(*found->second.b, found->second.it);
 }
 
 }  // namespace tradebus::execution

@@ -58,8 +58,13 @@ risk_config load_risk_config(common::section& own) {
     if (cfg.limit_tick_size <= 0) cfg.limit_tick_size = 1;
     cfg.position_interval_ms =
         own.integer("position_interval_ms", cfg.position_interval_ms, 10, 3'600'000);
-    cfg.open_order_timeout_ms =
-        own.integer("open_order_timeout_ms", cfg.open_order_timeout_ms, 1, 86'400'000);
+    const auto tif = own.choice("default_tif", "day", {"day", "gtc", "ioc", "fok"});
+    cfg.default_tif = tif == "gtc"   ? schema::time_in_force::gtc
+                      : tif == "ioc" ? schema::time_in_force::ioc
+                      : tif == "fok" ? schema::time_in_force::fok
+                                     : schema::time_in_force::day;
+    cfg.max_working_orders =
+        own.integer("max_working_orders", cfg.max_working_orders, 1, 1'000'000);
 
     auto overrides = own.table("symbols");
     for (const auto& sym : overrides.table_keys()) {

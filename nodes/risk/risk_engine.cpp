@@ -59,20 +59,22 @@ bool risk_engine::on_quote(const schema::tick& t, std::int64_t now_ns, std::uint
     return true;
 }
 
-bool risk_engine::on_fill(const schema::fill& f, std::int64_t now_ns) {
+bool risk_engine::on_fill(const schema::fill& f, std::int64_t /*now_ns*/) {
     if (f.qty <= 0 || f.px <= 0 || f.dir == schema::side::flat) return false;
     if (!f.fill_id.empty() && !seen_fills_.insert(f.fill_id)) return false;
     book_.apply_fill(f.symbol, f.dir, f.qty, f.px);
-    open_.fill(f.order_id, f.qty, f.leaves_qty <= 0, now_ns);
+    open_.fill(f.order_id, f.qty, f.leaves_qty <= 0);
     state_.on_pnl(day_pnl());
     return true;
 }
 
 void risk_engine::on_exec_reject(const schema::exec_reject& r) { open_.erase(r.order_id); }
 
-void risk_engine::restore_approved(const schema::order& o, std::int64_t ts_ns) {
+bool risk_engine::on_order_end(std::string_view order_id) { return open_.erase(order_id); }
+
+void risk_engine::restore_approved(const schema::order& o) {
     seen_signals_.insert({o.signal_src, o.signal_id});
-    open_.add(o.order_id, o.symbol, o.dir, o.qty, ts_ns);
+    open_.add(o.order_id, o.symbol, o.dir, o.qty);
 }
 
 void risk_engine::restore_rejected(const schema::order_rejected& r) {
@@ -140,11 +142,6 @@ bool risk_engine::update_health(std::int64_t now_ns) {
     degraded_ = silent;
     if (!silent) degraded_why_.clear();
     return true;
-}
-
-std::size_t risk_engine::expire_open_orders(std::int64_t now_ns) {
-    const std::int64_t timeout = cfg_.open_order_timeout_ms * ns_per_ms;
-    return open_.expire(now_ns, timeout);
 }
 
 std::int64_t risk_engine::limit_price(schema::side dir, std::int64_t ref_px) const {
@@ -287,6 +284,12 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
                                   dir_name, qty, s.symbol, px(gross_before), px(gross_after),
                                   px(cfg_.max_gross_notional)));
     }
+    if (open_.size() >= static_cast<std::size_t>(cfg_.max_working_orders)) {
+        return reject("max_working_orders",
+                      fmt::format("{} approved orders have not been filled, cancelled, expired or "
+                                  "rejected yet, max_working_orders {}",
+                                  open_.size(), cfg_.max_working_orders));
+    }
     if (!rate_.allow(now_ns)) {
         return reject("max_orders_per_sec",
                       fmt::format("{} orders approved in the last 1000 ms, max_orders_per_sec {}",
@@ -305,7 +308,9 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     o.limit_px = o.kind == schema::order_type::limit ? limit_price(dir, s.ref_px) : 0;
     o.signal_src = src;
     o.signal_id = s.signal_id;
-    open_.add(o.order_id, o.symbol, dir, qty, now_ns);
+    o.tif = cfg_.default_tif;
+    o.expire_ts_ns = 0;  // from the tif: execution applies it (DAY: the end of the trading day)
+    open_.add(o.order_id, o.symbol, dir, qty);
     return o;
 }
 

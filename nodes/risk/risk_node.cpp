@@ -24,8 +24,9 @@ constexpr std::uint64_t no_trace = 0;
 risk_node::risk_node(risk_config cfg) : engine_(std::move(cfg)) {}
 
 std::vector<std::string> risk_node::subscriptions() const {
-    return {std::string(topics::md_tick), std::string(topics::signal),
-            std::string(topics::exec_fill), std::string(topics::exec_reject),
+    return {std::string(topics::md_tick),        std::string(topics::signal),
+            std::string(topics::exec_fill),      std::string(topics::exec_reject),
+            std::string(topics::exec_cancelled), std::string(topics::exec_expired),
             std::string(topics::trading)};
 }
 
@@ -77,12 +78,12 @@ void risk_node::on_start(runtime::context& ctx) {
         const auto& n = rebuild_->applied();
         const auto& book = engine_.book();
         spdlog::info(
-            "risk: state rebuilt from the journal: {} fill(s), {} exec reject(s), {} approval(s), "
-            "{} rejection(s), {} mark(s); {} position(s), realized {:.2f}, day P&L {:.2f}, "
-            "trading {}",
-            n.fills, n.rejects, n.approvals, n.rejections, n.marks, book.positions().size(),
-            schema::from_fixed(book.total_realized_pnl()), schema::from_fixed(engine_.day_pnl()),
-            schema::to_string(engine_.state()));
+            "risk: state rebuilt from the journal: {} fill(s), {} exec reject(s), {} cancel(s) "
+            "or expir(ies), {} approval(s), {} rejection(s), {} mark(s); {} position(s), {} "
+            "working order(s), realized {:.2f}, day P&L {:.2f}, trading {}",
+            n.fills, n.rejects, n.ends, n.approvals, n.rejections, n.marks, book.positions().size(),
+            engine_.open_orders(), schema::from_fixed(book.total_realized_pnl()),
+            schema::from_fixed(engine_.day_pnl()), schema::to_string(engine_.state()));
         for (const auto& [sym, p] : book.positions()) {
             if (p.qty != 0 || p.realized_pnl != 0) publish_position(ctx, sym, no_trace);
         }
@@ -129,6 +130,16 @@ void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
         sync_state(ctx, env.trace_id);
     } else if (const auto* x = std::get_if<schema::exec_reject>(&in.ev.body)) {
         engine_.on_exec_reject(*x);
+    } else if (const auto* c = std::get_if<schema::order_cancelled>(&in.ev.body)) {
+        if (engine_.on_order_end(c->order_id)) {
+            spdlog::debug("order {} cancelled ({} of {} unfilled, by {}): no longer working",
+                          c->order_id, c->leaves_qty, c->qty, c->by);
+        }
+    } else if (const auto* e = std::get_if<schema::order_expired>(&in.ev.body)) {
+        if (engine_.on_order_end(e->order_id)) {
+            spdlog::debug("order {} expired ({} of {} unfilled): no longer working", e->order_id,
+                          e->leaves_qty, e->qty);
+        }
     } else if (const auto* ts = std::get_if<schema::trading_state_changed>(&in.ev.body)) {
         if (in.topic == topics::trading) {
             if (engine_.set_operator_state(ts->state, ts->reason)) {
@@ -220,12 +231,6 @@ void risk_node::sync_health(runtime::context& ctx, bool changed) {
 std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
     roll_session(ctx, now_ns);
     sync_health(ctx, engine_.update_health(now_ns));
-    if (auto n = engine_.expire_open_orders(now_ns)) {
-        spdlog::warn(
-            "{} approved order(s) had no fill or reject for {} ms; no longer counted "
-            "as working",
-            n, engine_.config().open_order_timeout_ms);
-    }
     if (now_ns >= next_positions_ns_) {
         next_positions_ns_ = now_ns + engine_.config().position_interval_ms * ns_per_ms;
         for (const auto& [sym, p] : engine_.book().positions()) {

@@ -9,9 +9,10 @@ namespace money = schema::money;
 namespace topics = schema::topics;
 
 std::vector<std::string> recovery_prefixes() {
-    return {std::string(topics::exec_fill), std::string(topics::exec_reject),
-            std::string(topics::approved),  std::string(topics::rejected),
-            std::string(topics::position),  std::string(topics::risk_state)};
+    return {std::string(topics::exec_fill),      std::string(topics::exec_reject),
+            std::string(topics::exec_cancelled), std::string(topics::exec_expired),
+            std::string(topics::approved),       std::string(topics::rejected),
+            std::string(topics::position),       std::string(topics::risk_state)};
 }
 
 void state_rebuild::apply(risk_engine& engine, std::string_view topic, const schema::event& ev) {
@@ -43,9 +44,21 @@ void state_rebuild::apply(risk_engine& engine, std::string_view topic, const sch
             ++counts_.rejects;
             return;
         }
+    } else if (const auto* c = std::get_if<schema::order_cancelled>(&ev.body)) {
+        if (topics::matches(topics::exec_cancelled, topic)) {
+            (void)engine.on_order_end(c->order_id);
+            ++counts_.ends;
+            return;
+        }
+    } else if (const auto* e = std::get_if<schema::order_expired>(&ev.body)) {
+        if (topics::matches(topics::exec_expired, topic)) {
+            (void)engine.on_order_end(e->order_id);
+            ++counts_.ends;
+            return;
+        }
     } else if (const auto* o = std::get_if<schema::order>(&ev.body)) {
         if (own && topics::matches(topics::approved, topic)) {
-            engine.restore_approved(*o, ev.env.ts_ns);
+            engine.restore_approved(*o);
             ++counts_.approvals;
             return;
         }

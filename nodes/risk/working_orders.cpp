@@ -7,15 +7,14 @@ namespace tradebus::risk {
 namespace money = schema::money;
 
 void working_orders::add(const std::string& order_id, const std::string& symbol, schema::side dir,
-                         std::int64_t qty, std::int64_t now_ns) {
+                         std::int64_t qty) {
     if (auto it = orders_.find(order_id); it != orders_.end()) forget(it);
     if (qty <= 0 || (dir != schema::side::buy && dir != schema::side::sell)) return;
-    const auto [it, inserted] = orders_.emplace(order_id, order{symbol, dir, qty, now_ns});
+    const auto [it, inserted] = orders_.emplace(order_id, order{symbol, dir, qty});
     count(it->second, qty);
 }
 
-void working_orders::fill(std::string_view order_id, std::int64_t qty, bool done,
-                          std::int64_t now_ns) {
+void working_orders::fill(std::string_view order_id, std::int64_t qty, bool done) {
     const auto it = orders_.find(order_id);
     if (it == orders_.end()) return;
     order& o = it->second;
@@ -25,24 +24,13 @@ void working_orders::fill(std::string_view order_id, std::int64_t qty, bool done
     }
     count(o, -static_cast<wide>(qty));
     o.left -= qty;
-    o.since_ns = now_ns;
 }
 
-void working_orders::erase(std::string_view order_id) {
-    if (auto it = orders_.find(order_id); it != orders_.end()) forget(it);
-}
-
-std::size_t working_orders::expire(std::int64_t now_ns, std::int64_t timeout_ns) {
-    std::size_t n = 0;
-    for (auto it = orders_.begin(); it != orders_.end();) {
-        if (now_ns - it->second.since_ns > timeout_ns) {
-            it = forget(it);
-            ++n;
-        } else {
-            ++it;
-        }
-    }
-    return n;
+bool working_orders::erase(std::string_view order_id) {
+    const auto it = orders_.find(order_id);
+    if (it == orders_.end()) return false;
+    forget(it);
+    return true;
 }
 
 std::int64_t working_orders::open_qty(std::string_view symbol, schema::side dir) const {

@@ -23,8 +23,8 @@ std::vector<std::string> strategy_node::subscriptions() const {
     std::vector<std::string> subs;
     const auto md = cfg_.source == price_source::bar_close ? topics::md_bar : topics::md_tick;
     for (const auto& sym : cfg_.symbols) {
-        for (auto prefix :
-             {md, topics::approved, topics::rejected, topics::exec_fill, topics::exec_reject}) {
+        for (auto prefix : {md, topics::approved, topics::rejected, topics::exec_fill,
+                            topics::exec_reject, topics::exec_cancelled, topics::exec_expired}) {
             subs.push_back(topics::for_symbol(prefix, sym));
         }
     }
@@ -104,6 +104,10 @@ void strategy_node::on_event(runtime::context& ctx, const runtime::inbound& in) 
         }
     } else if (const auto* x = std::get_if<schema::exec_reject>(&in.ev.body)) {
         tracker_.on_exec_reject(x->order_id);
+    } else if (const auto* c = std::get_if<schema::order_cancelled>(&in.ev.body)) {
+        tracker_.on_exec_reject(c->order_id);  // its rest will never fill either
+    } else if (const auto* e = std::get_if<schema::order_expired>(&in.ev.body)) {
+        tracker_.on_exec_reject(e->order_id);
     }
 }
 

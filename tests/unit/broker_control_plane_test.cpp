@@ -367,6 +367,39 @@ TEST_CASE("broker control plane: halt and resume publish the trading state") {
     CHECK(r.by == "operator");
 }
 
+TEST_CASE("broker control plane: cancel is published on sys.cancel, a bad scope is refused") {
+    fixture f;
+    const auto cmd = [](std::uint64_t id, std::string order, std::string sym, bool all) {
+        return schema::cancel_command{id, std::move(order), std::move(sym), all, "", "alice"};
+    };
+    const auto ok = f.expect<schema::ok_reply>(cmd(5, "risk-1-2-3", "", false), 0);
+    CHECK(ok.detail.find("cancel request 5") == 0);
+    REQUIRE(f.sink.events.size() == 1);
+    CHECK(f.sink.events[0].topic == schema::topics::cancel);
+    const auto& c = std::get<schema::cancel_request>(f.sink.events[0].body);
+    CHECK(c.request_id == 5);
+    CHECK(c.order_id == "risk-1-2-3");
+    CHECK(c.by == "alice");
+    CHECK(c.reason == "operator cancel");  // the default for an empty reason
+
+    struct row {
+        schema::cancel_command c;
+        const char* reason;
+    };
+    const row rows[] = {
+        {cmd(6, "", "", false), "give exactly one of order_id, symbol and all (got 0)"},
+        {cmd(7, "x", "", true), "exactly one of"},
+        {cmd(0, "", "", true), "request_id must not be 0"},
+        {cmd(8, "", "BRK.B", false), "symbol is not 1..32 bytes"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.reason);
+        const auto e = f.expect_error(r.c, 1, code::bad_request);
+        CHECK(e.reason.find(r.reason) != std::string::npos);
+    }
+    CHECK(f.sink.events.size() == 1);  // nothing published for a refused cancel
+}
+
 TEST_CASE("broker control plane: halt and resume are saved before they are answered") {
     scratch_dir dir("cp-trading");
     const trading_store store(dir.file("state/trading.toml"));

@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 16, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 21, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -101,8 +101,10 @@ std::vector<sample> samples() {
                .kind = order_type::limit,
                .limit_px = 18'950'000'000,
                .signal_src = "strategy-1",
-               .signal_id = 7},
-         "AAPL SELL 80 LIMIT @ 189.50 id=risk-1-17-3 requested=100 signal=strategy-1/7"},
+               .signal_id = 7,
+               .tif = time_in_force::gtc,
+               .expire_ts_ns = 0},
+         "AAPL SELL 80 LIMIT @ 189.50 GTC id=risk-1-17-3 requested=100 signal=strategy-1/7"},
         {"risk.rejected.AAPL",
          order_rejected{.symbol = "AAPL",
                         .dir = side::sell,
@@ -119,8 +121,10 @@ std::vector<sample> samples() {
                    .dir = side::buy,
                    .qty = 10,
                    .kind = order_type::market,
-                   .limit_px = 0},
-         "AAPL BUY 10 MARKET id=risk-1-17-4"},
+                   .limit_px = 0,
+                   .tif = time_in_force::ioc,
+                   .expire_ts_ns = 0},
+         "AAPL BUY 10 MARKET IOC id=risk-1-17-4"},
         {"exec.fill.AAPL",
          fill{.order_id = "risk-1-17-3",
               .fill_id = "exec-1-9",
@@ -186,6 +190,41 @@ std::vector<sample> samples() {
         {"sys.acl.violation",
          acl_violation{.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 3},
          "node=strategy-1 topic=exec.fill.AAPL dropped=3"},
+        {"exec.cancelled.AAPL",
+         order_cancelled{.order_id = "risk-1-17-3",
+                         .symbol = "AAPL",
+                         .dir = side::sell,
+                         .qty = 80,
+                         .leaves_qty = 50,
+                         .by = "operator: ana@desk",
+                         .reason = "pulled",
+                         .request_id = 9},
+         "AAPL SELL 80 leaves=50 id=risk-1-17-3 by=\"operator: ana@desk\" reason=\"pulled\" "
+         "request=9"},
+        {"exec.expired.AAPL",
+         order_expired{.order_id = "risk-1-17-3",
+                       .symbol = "AAPL",
+                       .dir = side::buy,
+                       .qty = 80,
+                       .leaves_qty = 80,
+                       .expire_ts_ns = 1'700'006'400'000'000'000},
+         "AAPL BUY 80 leaves=80 id=risk-1-17-3 expire_ts_ns=1700006400000000000"},
+        {"sys.cancel",
+         cancel_request{.request_id = 9,
+                        .order_id = "",
+                        .symbol = "AAPL",
+                        .all = false,
+                        .reason = "pull",
+                        .by = "ana@desk"},
+         "symbol=AAPL request=9 by=\"ana@desk\" reason=\"pull\""},
+        {"exec.cancel_reject",
+         cancel_reject{.request_id = 9,
+                       .order_id = "x-1",
+                       .symbol = "",
+                       .code = "unknown_order",
+                       .reason = "never received"},
+         "request=9 id=x-1 code=unknown_order reason=\"never received\""},
+        {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2}, "request=9 cancelled=2"},
     };
 }
 
@@ -998,7 +1037,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
     CHECK(lines[samples().size()] ==
-          "22:13:37.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
+          "22:13:42.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
           "5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
@@ -1014,7 +1053,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
     CHECK(lines[1] ==
           R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000017000000000})");
+          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000022000000000})");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
@@ -1323,10 +1362,10 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
         if (std::string_view(all[i].topic).starts_with("sys.")) continue;
         want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
     }
-    CHECK(want.size() == 10);
+    CHECK(want.size() == 14);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
-    CHECK(contains(c.out.str(), "replayed 10 record(s)"));
-    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 6 sys.*"));
+    CHECK(contains(c.out.str(), "replayed 14 record(s)"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 7 sys.*"));
 }
 
 TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
@@ -1351,10 +1390,11 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
                            "--prefix", "replay.", "sys."},
                           "inproc://replay-sys", got) == 0);
-        REQUIRE(got.size() == 6);
+        REQUIRE(got.size() == 7);
         CHECK(got[0].first == "replay.sys.node.health");
         CHECK(got[4].first == "replay.sys.probe.strategy-1");
         CHECK(got[5].first == "replay.sys.acl.violation");
+        CHECK(got[6].first == "replay.sys.cancel");
         CHECK(contains(c.out.str(), "0 sys.*"));
     }
     {  // Without one they are skipped and counted.
@@ -1365,7 +1405,7 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           "inproc://replay-nosys", got) == 0);
         CHECK(got.empty());
         CHECK(contains(c.out.str(), "replayed 0 record(s)"));
-        CHECK(contains(c.out.str(), "6 sys.*"));
+        CHECK(contains(c.out.str(), "7 sys.*"));
     }
     {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
         captured c;

@@ -27,13 +27,16 @@ schema::tick quote(const std::string& sym, double bid, std::int64_t bid_qty, dou
 }
 
 schema::order market(const std::string& id, side s, std::int64_t qty,
-                     const std::string& sym = "AAPL") {
-    return schema::order{id, sym, s, qty, qty, order_type::market, 0, "strategy", 1};
+                     const std::string& sym = "AAPL",
+                     schema::time_in_force tif = schema::time_in_force::day) {
+    return schema::order{id, sym, s, qty, qty, order_type::market, 0, "strategy", 1, tif, 0};
 }
 
 schema::order limit(const std::string& id, side s, std::int64_t qty, double px,
-                    const std::string& sym = "AAPL") {
-    return schema::order{id, sym, s, qty, qty, order_type::limit, to_fixed(px), "strategy", 1};
+                    const std::string& sym = "AAPL",
+                    schema::time_in_force tif = schema::time_in_force::day) {
+    return schema::order{id,           sym,        s, qty, qty, order_type::limit,
+                         to_fixed(px), "strategy", 1, tif, 0};
 }
 
 schema::envelope env(std::uint64_t trace, std::int64_t ts = t_now) {
@@ -244,11 +247,14 @@ TEST_CASE("execution: every reject code, with the order's trace id") {
     out.clear();
     std::vector<exec_output> cancels;
     ex.set_halted(true, "operator: kill switch", cancels);
-    const auto cancelled = only<schema::exec_reject>(cancels);
+    const auto cancelled = only<schema::order_cancelled>(cancels);
     REQUIRE(cancelled.size() == 1);  // the resting r9
+    CHECK(cancels.size() == 1);
     CHECK(cancelled[0].order_id == "r9");
-    CHECK(cancelled[0].code == "halted");
-    CHECK(cancelled[0].reason.find("resting order cancelled") != std::string::npos);
+    CHECK(cancelled[0].by == "execution");
+    CHECK(cancelled[0].leaves_qty == cancelled[0].qty);
+    CHECK(cancelled[0].reason == "trading halted (operator: kill switch)");
+    CHECK(ex.resting() == 0);
     ex.on_order(env(999), market("r11", side::buy, 1), t_now, out);
     REQUIRE(only<schema::exec_reject>(out).size() == 1);
     CHECK(only<schema::exec_reject>(out)[0].code == "halted");
@@ -392,6 +398,7 @@ TEST_CASE("execution: config keys are read and range-checked") {
         max_order_age_ms = 750
         max_remembered_orders = 1000
         max_resting_orders = 0
+        cancel_on_halt = false
     )");
     common::section root(&tbl, "", errors);
     auto own = root.table("execution");
@@ -401,6 +408,8 @@ TEST_CASE("execution: config keys are read and range-checked") {
     CHECK(cfg.partial_fills);
     CHECK(cfg.max_order_age_ms == 750);
     CHECK(cfg.max_remembered_orders == 1000);
+    CHECK_FALSE(cfg.cancel_on_halt);
+    CHECK(exchange_config{}.cancel_on_halt);  // the default: a halt cancels resting orders
     REQUIRE(errors.lines().size() == 1);
     CHECK(errors.lines()[0].find("max_resting_orders") != std::string::npos);
 }
@@ -435,4 +444,313 @@ TEST_CASE(
     req = no_age.recovery(start + min_ns);
     REQUIRE(req.has_value());
     CHECK(req->since_ns == ny.horizon_start(start + min_ns));
+}
+
+// ---- time in force, expiry, cancels, restore (issue 15) ---------------------------------
+
+namespace {
+schema::order with_expiry(schema::order o, std::int64_t expire_ns) {
+    o.expire_ts_ns = expire_ns;
+    return o;
+}
+}  // namespace
+
+TEST_CASE("execution: IOC fills what the quote allows and cancels the rest") {
+    exchange_config cfg = no_slippage();
+    cfg.partial_fills = true;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_order(env(7), market("i1", side::buy, 100, "AAPL", schema::time_in_force::ioc), t_now,
+                out);
+    REQUIRE(out.size() == 3);
+    const auto ack = std::get<schema::order_ack>(out[0].body);
+    CHECK(ack.tif == schema::time_in_force::ioc);
+    CHECK(ack.expire_ts_ns == 0);
+    const auto f = std::get<schema::fill>(out[1].body);
+    CHECK(f.qty == 30);
+    CHECK(f.leaves_qty == 70);
+    const auto c = std::get<schema::order_cancelled>(out[2].body);
+    CHECK(c.order_id == "i1");
+    CHECK(c.leaves_qty == 70);
+    CHECK(c.by == "execution");
+    CHECK(c.request_id == 0);
+    CHECK(out[2].trace_id == 7);
+    CHECK(ex.resting() == 0);
+
+    // Not marketable at all: nothing fills, all of it is cancelled, nothing rests.
+    out.clear();
+    ex.on_order(env(8), limit("i2", side::buy, 10, 99.0, "AAPL", schema::time_in_force::ioc), t_now,
+                out);
+    REQUIRE(out.size() == 2);
+    CHECK(std::get<schema::order_cancelled>(out[1].body).leaves_qty == 10);
+    out.clear();
+    ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 30), out);  // would have filled a resting i2
+    CHECK(out.empty());
+}
+
+TEST_CASE("execution: FOK fills all at once or nothing") {
+    exchange_config cfg = no_slippage();
+    cfg.partial_fills = true;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_order(env(1), market("k1", side::buy, 31, "AAPL", schema::time_in_force::fok), t_now,
+                out);
+    REQUIRE(out.size() == 2);  // ack, cancelled: 31 > 30 displayed
+    CHECK(only<schema::fill>(out).empty());
+    CHECK(std::get<schema::order_cancelled>(out[1].body).leaves_qty == 31);
+    out.clear();
+    ex.on_order(env(2), market("k2", side::buy, 30, "AAPL", schema::time_in_force::fok), t_now,
+                out);
+    REQUIRE(only<schema::fill>(out).size() == 1);
+    CHECK(only<schema::fill>(out)[0].qty == 30);
+    CHECK(only<schema::fill>(out)[0].leaves_qty == 0);
+    CHECK(only<schema::order_cancelled>(out).empty());
+    out.clear();
+    ex.on_order(env(3), limit("k3", side::sell, 5, 100.01, "AAPL", schema::time_in_force::fok),
+                t_now, out);  // bid 100.00 < limit: not marketable
+    CHECK(only<schema::fill>(out).empty());
+    CHECK(only<schema::order_cancelled>(out).size() == 1);
+    CHECK(ex.resting() == 0);
+}
+
+TEST_CASE("execution: DAY expires at the end of the day, GTC and explicit expiries as given") {
+    paper_exchange ex(no_slippage(), "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_order(env(1), limit("d1", side::buy, 10, 99.0), t_now, out);
+    ex.on_order(env(2), limit("g1", side::buy, 10, 99.0, "AAPL", schema::time_in_force::gtc), t_now,
+                out);
+    ex.on_order(env(3),
+                with_expiry(limit("e1", side::buy, 10, 99.0, "AAPL", schema::time_in_force::gtc),
+                            t_now + 5'000 * ms),
+                t_now, out);
+    const auto acks = only<schema::order_ack>(out);
+    REQUIRE(acks.size() == 3);
+    const runtime::trading_session utc;  // the default session: the UTC day
+    const std::int64_t day_end = utc.next_start(t_now);
+    CHECK(day_end > t_now);
+    CHECK(day_end - utc.start_of(t_now) == 86'400'000 * ms);
+    CHECK(acks[0].expire_ts_ns == day_end);
+    CHECK(acks[1].expire_ts_ns == 0);
+    CHECK(acks[2].expire_ts_ns == t_now + 5'000 * ms);
+    CHECK(ex.resting() == 3);
+    REQUIRE(ex.next_expiry_ns().has_value());
+    CHECK(*ex.next_expiry_ns() == t_now + 5'000 * ms);
+
+    out.clear();
+    CHECK(ex.expire(t_now + 5'000 * ms - 1, out) == 0);
+    CHECK(ex.expire(t_now + 5'000 * ms, out) == 1);
+    const auto e = std::get<schema::order_expired>(out.at(0).body);
+    CHECK(e.order_id == "e1");
+    CHECK(e.leaves_qty == 10);
+    CHECK(e.expire_ts_ns == t_now + 5'000 * ms);
+    CHECK(out[0].trace_id == 3);
+    out.clear();
+    CHECK(ex.expire(day_end, out) == 1);
+    CHECK(std::get<schema::order_expired>(out.at(0).body).order_id == "d1");
+    CHECK(ex.resting() == 1);  // g1: GTC never expires
+    CHECK_FALSE(ex.next_expiry_ns().has_value());
+    out.clear();
+    ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 30), out);  // only g1 is left to fill
+    REQUIRE(only<schema::fill>(out).size() == 1);
+    CHECK(only<schema::fill>(out)[0].order_id == "g1");
+}
+
+TEST_CASE("execution: bad expiries are refused as invalid") {
+    struct row {
+        schema::order o;
+        const char* reason;
+    };
+    const row rows[] = {
+        {with_expiry(limit("x1", side::buy, 1, 99.0), -5), "expire_ts_ns -5: must be 0 or after"},
+        {with_expiry(limit("x2", side::buy, 1, 99.0), t_now), "must be 0 or after now"},
+        {with_expiry(market("x3", side::buy, 1, "AAPL", schema::time_in_force::ioc), t_now + 1),
+         "must be 0 for IOC"},
+        {with_expiry(market("x4", side::buy, 1, "AAPL", schema::time_in_force::fok), t_now + 1),
+         "must be 0 for FOK"},
+    };
+    paper_exchange ex(no_slippage(), "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    for (const auto& r : rows) {
+        CAPTURE(r.o.order_id);
+        out.clear();
+        ex.on_order(env(1), r.o, t_now, out);
+        REQUIRE(out.size() == 1);
+        const auto rej = std::get<schema::exec_reject>(out[0].body);
+        CHECK(rej.code == "invalid");
+        CHECK_MESSAGE(rej.reason.find(r.reason) != std::string::npos, rej.reason);
+    }
+    CHECK(ex.resting() == 0);
+}
+
+TEST_CASE("execution: cancel requests by id, symbol and all, and every refusal") {
+    paper_exchange ex(no_slippage(), "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_tick(quote("MSFT", 300.0, 50, 300.5, 30), out);
+    ex.on_order(env(1), limit("a1", side::buy, 10, 99.0), t_now, out);
+    ex.on_order(env(2), limit("a2", side::sell, 20, 101.0), t_now, out);
+    ex.on_order(env(3), limit("m1", side::buy, 5, 299.0, "MSFT"), t_now, out);
+    ex.on_order(env(4), market("done", side::buy, 5), t_now, out);  // fills at once
+    REQUIRE(ex.resting() == 3);
+    const auto request = [](std::uint64_t id, std::string order, std::string sym, bool all) {
+        return schema::cancel_request{id, std::move(order), std::move(sym), all, "why", "ana"};
+    };
+
+    struct refusal {
+        schema::cancel_request r;
+        const char* code;
+    };
+    const refusal refusals[] = {
+        {request(1, "nope", "", false), "unknown_order"},
+        {request(2, "done", "", false), "already_terminal"},
+        {request(3, "", "NVDA", false), "unknown_symbol"},
+        {request(4, "", "", false), "invalid"},
+        {request(5, "a1", "AAPL", false), "invalid"},
+        {request(0, "a1", "", false), "invalid"},
+        {request(6, "", "A B", false), "invalid"},
+    };
+    for (const auto& f : refusals) {
+        CAPTURE(f.r.request_id);
+        out.clear();
+        ex.cancel(f.r, out);
+        REQUIRE(out.size() == 1);
+        const auto rej = std::get<schema::cancel_reject>(out[0].body);
+        CHECK(rej.code == f.code);
+        CHECK(rej.request_id == f.r.request_id);
+        CHECK(ex.resting() == 3);  // nothing changed
+    }
+
+    out.clear();
+    ex.cancel(request(10, "a1", "", false), out);
+    REQUIRE(out.size() == 2);
+    const auto c = std::get<schema::order_cancelled>(out[0].body);
+    CHECK(c.order_id == "a1");
+    CHECK(c.leaves_qty == 10);
+    CHECK(c.by == "ana");
+    CHECK(c.reason == "why");
+    CHECK(c.request_id == 10);
+    CHECK(out[0].trace_id == 1);
+    CHECK(std::get<schema::cancel_done>(out[1].body).cancelled == 1);
+    CHECK_FALSE(ex.resting_leaves("a1").has_value());
+    out.clear();
+    ex.cancel(request(11, "a1", "", false), out);  // again: it is no longer resting
+    CHECK(std::get<schema::cancel_reject>(out.at(0).body).code == "already_terminal");
+
+    out.clear();
+    ex.cancel(request(12, "", "MSFT", false), out);
+    REQUIRE(only<schema::order_cancelled>(out).size() == 1);
+    CHECK(only<schema::order_cancelled>(out)[0].order_id == "m1");
+    CHECK(only<schema::cancel_done>(out).at(0).cancelled == 1);
+    out.clear();
+    ex.cancel(request(13, "", "MSFT", false), out);  // a known symbol with nothing resting
+    CHECK(out.size() == 1);
+    CHECK(std::get<schema::cancel_done>(out[0].body).cancelled == 0);
+
+    out.clear();
+    ex.cancel(request(14, "", "", true), out);
+    REQUIRE(only<schema::order_cancelled>(out).size() == 1);
+    CHECK(only<schema::order_cancelled>(out)[0].order_id == "a2");
+    CHECK(only<schema::cancel_done>(out).at(0).cancelled == 1);
+    CHECK(ex.resting() == 0);
+    out.clear();
+    ex.on_tick(quote("AAPL", 101.5, 50, 102.0, 30), out);  // would have filled a2
+    CHECK(out.empty());
+}
+
+TEST_CASE("execution: with cancel_on_halt false a halt keeps resting orders, unfilled") {
+    exchange_config cfg = no_slippage();
+    cfg.cancel_on_halt = false;
+    paper_exchange ex(cfg, "x");
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_order(env(1), limit("h1", side::buy, 10, 99.0), t_now, out);
+    out.clear();
+    ex.set_halted(true, "operator", out);
+    CHECK(out.empty());
+    CHECK(ex.resting() == 1);
+    ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 30), out);
+    CHECK(out.empty());  // halted: nothing fills
+    ex.set_halted(false, "", out);
+    ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 30), out);
+    CHECK(only<schema::fill>(out).size() == 1);
+}
+
+TEST_CASE("execution: the resting book is rebuilt from the node's own journaled events") {
+    std::vector<exec_output> out;
+    exchange_config cfg = no_slippage();
+    cfg.partial_fills = true;
+    paper_exchange ex(cfg, "x");
+    const auto ack = [](std::string id, schema::time_in_force tif, std::int64_t expire) {
+        return schema::order_ack{std::move(id),     "AAPL",         side::buy, 10,
+                                 order_type::limit, to_fixed(99.0), tif,       expire};
+    };
+    CHECK(ex.restore_ack(ack("r1", schema::time_in_force::day, t_now + 60'000 * ms), 41));
+    CHECK(ex.restore_ack(ack("r2", schema::time_in_force::gtc, 0), 42));
+    CHECK(ex.restore_ack(ack("r3", schema::time_in_force::gtc, 0), 43));
+    CHECK_FALSE(ex.restore_ack(ack("r4", schema::time_in_force::ioc, 0), 44));  // never rests
+    CHECK_FALSE(ex.restore_ack(ack("r1", schema::time_in_force::day, 0), 45));  // already
+    ex.restore_fill(schema::fill{"r2", "f1", "AAPL", side::buy, 4, to_fixed(99.0), 6});
+    ex.restore_end("r3");  // cancelled before the restart
+    CHECK(ex.resting() == 2);
+    CHECK(ex.resting_leaves("r1") == 10);
+    CHECK(ex.resting_leaves("r2") == 6);
+    ex.restore_fill(schema::fill{"r9", "f2", "AAPL", side::buy, 4, to_fixed(99.0), 0});  // unknown
+    CHECK(ex.resting() == 2);
+
+    // The restored orders live on: they fill on a quote, expire and can be cancelled.
+    ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 100), out);
+    const auto fills = only<schema::fill>(out);
+    REQUIRE(fills.size() == 2);
+    CHECK(fills[0].order_id == "r1");
+    CHECK(fills[1].order_id == "r2");
+    CHECK(fills[1].qty == 6);
+    CHECK(out[0].trace_id == 41);
+    CHECK(ex.resting() == 0);
+    CHECK(ex.restore_ack(ack("r5", schema::time_in_force::day, t_now + 1), 46));
+    out.clear();
+    CHECK(ex.expire(t_now + 1, out) == 1);
+    CHECK(std::get<schema::order_expired>(out.at(0).body).order_id == "r5");
+}
+
+TEST_CASE("execution: node expires on its timer and answers cancel requests on sys.cancel") {
+    execution_node node(no_slippage());
+    recording_context ctx;
+    node.on_start(ctx);
+    auto deliver = [&](const std::string& topic, schema::event ev) {
+        inbound_message m(topic, std::move(ev));
+        node.on_event(ctx, m.view());
+    };
+    const auto subs = node.subscriptions();
+    CHECK(std::find(subs.begin(), subs.end(), "sys.cancel") != subs.end());
+    deliver("md.tick.AAPL", {env(2, ctx.now), quote("AAPL", 10.0, 5, 10.01, 5)});
+    deliver("risk.approved.AAPL",
+            {env(3, ctx.now), with_expiry(limit("n1", side::buy, 1, 9.0), ctx.now + 1'000 * ms)});
+    deliver("risk.approved.AAPL", {env(4, ctx.now), limit("n2", side::buy, 1, 9.0)});
+    CHECK(node.exchange().resting() == 2);
+    // The timer wakes at the earliest expiry at the latest.
+    CHECK(node.on_timer(ctx, ctx.now) <= ctx.now + 1'000 * ms);
+    ctx.out.clear();
+    CHECK(node.on_timer(ctx, ctx.now + 1'000 * ms) > ctx.now + 1'000 * ms);
+    REQUIRE(ctx.out.size() == 1);
+    CHECK(ctx.out[0].topic == "exec.expired.AAPL");
+    CHECK(ctx.out[0].ev.env.trace_id == 3);
+
+    // A cancel_request only counts on sys.cancel (only the broker publishes there).
+    const schema::cancel_request req{99, "n2", "", false, "pull", "ana"};
+    ctx.out.clear();
+    deliver("exec.cancelled.AAPL", {env(0, ctx.now), req});
+    CHECK(ctx.out.empty());
+    deliver("sys.cancel", {env(0, ctx.now), req});
+    REQUIRE(ctx.out.size() == 2);
+    CHECK(ctx.out[0].topic == "exec.cancelled.AAPL");
+    CHECK(ctx.out[1].topic == "exec.cancel_done");
+    ctx.out.clear();
+    deliver("sys.cancel", {env(0, ctx.now), req});
+    REQUIRE(ctx.out.size() == 1);
+    CHECK(ctx.out[0].topic == "exec.cancel_reject");
+    CHECK(std::get<schema::cancel_reject>(ctx.out[0].ev.body).code == "already_terminal");
 }

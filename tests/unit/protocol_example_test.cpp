@@ -121,6 +121,7 @@ std::string_view label(std::type_identity<order_type>) { return "order_type"; }
 std::string_view label(std::type_identity<health>) { return "health"; }
 std::string_view label(std::type_identity<trading_state>) { return "trading_state"; }
 std::string_view label(std::type_identity<snapshot_position>) { return "snapshot_position"; }
+std::string_view label(std::type_identity<time_in_force>) { return "time_in_force"; }
 std::string_view label(std::type_identity<node_counters>) { return "node_counters"; }
 std::string_view label(std::type_identity<node_status>) { return "node_status"; }
 std::string_view label(std::type_identity<topic_status>) { return "topic_status"; }
@@ -271,6 +272,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
     CHECK(has_line_starting(lines, enum_row("order_type", enum_names<order_type>::names)));
     CHECK(has_line_starting(lines, enum_row("health", enum_names<health>::names)));
     CHECK(has_line_starting(lines, enum_row("trading_state", enum_names<trading_state>::names)));
+    CHECK(has_line_starting(lines, enum_row("time_in_force", enum_names<time_in_force>::names)));
 
     const std::vector<std::pair<std::string_view, std::string_view>> topic_constants = {
         {"md_tick", topics::md_tick},
@@ -284,12 +286,17 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"exec_ack", topics::exec_ack},
         {"exec_fill", topics::exec_fill},
         {"exec_reject", topics::exec_reject},
+        {"exec_cancelled", topics::exec_cancelled},
+        {"exec_expired", topics::exec_expired},
+        {"cancel_reject", topics::cancel_reject},
+        {"cancel_done", topics::cancel_done},
         {"sys", topics::sys},
         {"node_health", topics::node_health},
         {"node_registered", topics::node_registered},
         {"broker_started", topics::broker_started},
         {"trading", topics::trading},
         {"probe", topics::probe},
+        {"cancel", topics::cancel},
     };
     for (const auto& [name, value] : topic_constants) {
         INFO("topic constant ", name);

@@ -358,10 +358,9 @@ TEST_CASE("risk: order ids are unique and carry the prefix, LIMIT prices round p
     CHECK(c.limit_px == to_fixed(100.10));
 }
 
-TEST_CASE("risk: working orders count until filled, rejected by execution, or expired") {
+TEST_CASE("risk: working orders count until filled, rejected, cancelled or expired") {
     auto cfg = open_config();
     cfg.limits.max_position = 100;
-    cfg.open_order_timeout_ms = 5'000;
     risk_engine e(cfg);
     quote(e, "AAPL", 100.0);
     const auto o = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 70), "s", t0));
@@ -378,10 +377,68 @@ TEST_CASE("risk: working orders count until filled, rejected by execution, or ex
     CHECK(e.open_qty("AAPL", side::buy) == 0);
     const auto o2 = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 70), "s", t0));
     CHECK(e.open_orders() == 1);
-    CHECK(e.expire_open_orders(t0 + 5'000 * ms) == 0);
-    CHECK(e.expire_open_orders(t0 + 5'001 * ms) == 1);
+    // Still working a day later (no timer forgets it): a fill then must still find it counted.
+    const std::int64_t later = t0 + 86'400'000 * ms;
+    quote(e, "AAPL", 100.0, later);
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", later)) == "max_position");
+    CHECK(e.open_qty("AAPL", side::buy) == 70);
+    // Cancelled: no longer working, room again; a second cancel of it changes nothing.
+    CHECK(e.on_order_end(o2.order_id));
+    CHECK_FALSE(e.on_order_end(o2.order_id));
     CHECK(e.open_qty("AAPL", side::buy) == 0);
-    (void)o2;
+    // Expired ends it the same way.
+    const auto o3 =
+        std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 70), "s", later + 1));
+    CHECK(e.open_qty("AAPL", side::buy) == 70);
+    CHECK(e.on_order_end(o3.order_id));
+    CHECK(e.open_orders() == 0);
+    CHECK_FALSE(e.on_order_end("someone-elses-order"));
+}
+
+TEST_CASE("risk: a resting order keeps a late fill within max_position") {
+    // Issue 15: risk used to forget a working order after open_order_timeout_ms, so a second
+    // order was approved beside it, and the late fills of both passed max_position.
+    auto cfg = open_config();
+    cfg.limits.max_position = 100;
+    risk_engine e(cfg);
+    quote(e, "AAPL", 100.0);
+    const auto first = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 100), "s", t0));
+    const std::int64_t late = t0 + 60'000 * ms;  // far past the old 10 s timeout
+    quote(e, "AAPL", 100.0, late);
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 100), "s", late)) == "max_position");
+    REQUIRE(e.on_fill(fill_of("AAPL", side::buy, 100, 100.0, first.order_id), late));
+    CHECK(e.book().qty("AAPL") == 100);
+    CHECK(e.open_orders() == 0);
+}
+
+TEST_CASE("risk: max_working_orders bounds the orders counted as working") {
+    auto cfg = open_config();
+    cfg.max_working_orders = 2;
+    risk_engine e(cfg);
+    quote(e, "AAPL", 100.0);
+    const auto a = std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 1), "s", t0));
+    (void)std::get<schema::order>(e.on_signal(sig("AAPL", side::buy, 1), "s", t0));
+    const auto d = e.on_signal(sig("AAPL", side::buy, 1), "s", t0);
+    CHECK(rule_of(d) == "max_working_orders");
+    CHECK(std::get<schema::order_rejected>(d).reason.find("max_working_orders 2") !=
+          std::string::npos);
+    CHECK(e.open_orders() == 2);
+    e.on_exec_reject(schema::exec_reject{a.order_id, "AAPL", "no_quote", "none"});
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", t0)) == "");
+}
+
+TEST_CASE("risk: approved orders carry the configured time in force") {
+    auto cfg = open_config();
+    risk_engine day(cfg);
+    quote(day, "AAPL", 100.0);
+    const auto a = std::get<schema::order>(day.on_signal(sig("AAPL", side::buy, 1), "s", t0));
+    CHECK(a.tif == schema::time_in_force::day);
+    CHECK(a.expire_ts_ns == 0);  // execution derives the end of the day
+    cfg.default_tif = schema::time_in_force::ioc;
+    risk_engine ioc(cfg);
+    quote(ioc, "AAPL", 100.0);
+    const auto b = std::get<schema::order>(ioc.on_signal(sig("AAPL", side::buy, 1), "s", t0));
+    CHECK(b.tif == schema::time_in_force::ioc);
 }
 
 TEST_CASE("risk: fills that are malformed or repeated do not move the book") {
@@ -584,7 +641,8 @@ order_type = "limit"
 limit_offset_bps = 5.0
 limit_tick_size = 0.05
 position_interval_ms = 500
-open_order_timeout_ms = 3000
+default_tif = "gtc"
+max_working_orders = 25
 [risk.symbols.MSFT]
 max_position = 50
 )");
@@ -606,7 +664,8 @@ max_position = 50
     CHECK(c.order_kind == schema::order_type::limit);
     CHECK(c.limit_tick_size == to_fixed(0.05));
     CHECK(c.position_interval_ms == 500);
-    CHECK(c.open_order_timeout_ms == 3000);
+    CHECK(c.default_tif == schema::time_in_force::gtc);
+    CHECK(c.max_working_orders == 25);
 }
 
 TEST_CASE("risk: the shipped config/nodes/risk.toml loads without errors") {
@@ -648,6 +707,10 @@ TEST_CASE("risk: config errors are collected with the key (table)") {
          "risk.symbols.MSFT.max_postion: unknown key (did you mean \"max_position\"?)"},
         {"[risk]\nmax_loss = 5\n", "risk.max_loss: unknown key"},
         {"[risk]\nstale_quote_ms = -1\n", "risk.stale_quote_ms: expected an integer in [1, "},
+        {"[risk]\ndefault_tif = \"GTD\"\n", "risk.default_tif: expected one of day|gtc|ioc|fok"},
+        {"[risk]\nmax_working_orders = 0\n",
+         "risk.max_working_orders: expected an integer in [1, "},
+        {"[risk]\nopen_order_timeout_ms = 10000\n", "risk.open_order_timeout_ms: unknown key"},
     };
     for (const auto& r : rows) {
         CAPTURE(std::string(r.toml));
@@ -670,8 +733,8 @@ TEST_CASE("risk: node subscriptions, publications and initial risk.state") {
     ctx.now = t0;
     risk_node node(open_config());
     const auto subs = node.subscriptions();
-    for (const char* t :
-         {"md.tick.", "strategy.signal.", "exec.fill.", "exec.reject.", "sys.trading"}) {
+    for (const char* t : {"md.tick.", "strategy.signal.", "exec.fill.", "exec.reject.",
+                          "exec.cancelled.", "exec.expired.", "sys.trading"}) {
         CHECK(std::find(subs.begin(), subs.end(), t) != subs.end());
     }
     const auto pubs = node.publications();

@@ -63,7 +63,9 @@ inline order make(std::type_identity<order>) {
             .kind = order_type::limit,
             .limit_px = 18'950'000'000,
             .signal_src = "strategy-1",
-            .signal_id = 7};
+            .signal_id = 7,
+            .tif = time_in_force::gtc,
+            .expire_ts_ns = 1'700'003'600'000'000'000};
 }
 inline order_rejected make(std::type_identity<order_rejected>) {
     return {.symbol = "AAPL",
@@ -80,7 +82,9 @@ inline order_ack make(std::type_identity<order_ack>) {
             .dir = side::sell,
             .qty = 80,
             .kind = order_type::limit,
-            .limit_px = 18'950'000'000};
+            .limit_px = 18'950'000'000,
+            .tif = time_in_force::ioc,
+            .expire_ts_ns = 1'700'003'600'000'000'000};
 }
 inline fill make(std::type_identity<fill>) {
     return {.order_id = "risk-1-1700000000123-3",
@@ -96,6 +100,42 @@ inline exec_reject make(std::type_identity<exec_reject>) {
             .symbol = "AAPL",
             .code = "no_quote",
             .reason = "no quote for AAPL yet"};
+}
+inline order_cancelled make(std::type_identity<order_cancelled>) {
+    return {.order_id = "risk-1-1700000000123-3",
+            .symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 80,
+            .leaves_qty = 50,
+            .by = "operator: ana@desk-a",
+            .reason = "stale quote – pulled",
+            .request_id = 0x1234'5678'9abc'def0ULL};
+}
+inline order_expired make(std::type_identity<order_expired>) {
+    return {.order_id = "risk-1-1700000000123-3",
+            .symbol = "AAPL",
+            .dir = side::sell,
+            .qty = 80,
+            .leaves_qty = 50,
+            .expire_ts_ns = 1'700'006'400'000'000'000};
+}
+inline cancel_request make(std::type_identity<cancel_request>) {
+    return {.request_id = 77,
+            .order_id = "risk-1-1700000000123-3",
+            .symbol = "AAPL",
+            .all = true,
+            .reason = "desk closing",
+            .by = "ana@desk-a"};
+}
+inline cancel_reject make(std::type_identity<cancel_reject>) {
+    return {.request_id = 77,
+            .order_id = "risk-1-1700000000123-9",
+            .symbol = "AAPL",
+            .code = "unknown_order",
+            .reason = "no order risk-1-1700000000123-9 was ever received"};
+}
+inline cancel_done make(std::type_identity<cancel_done>) {
+    return {.request_id = 77, .cancelled = 3};
 }
 inline position make(std::type_identity<position>) {
     return {.symbol = "AAPL",
@@ -279,6 +319,14 @@ inline journal_query make(std::type_identity<journal_query>) {
 }
 inline journal_query_reply make(std::type_identity<journal_query_reply>) {
     return {.count = 3, .next_index = 20, .done = true};
+}
+inline cancel_command make(std::type_identity<cancel_command>) {
+    return {.request_id = 78,
+            .order_id = "risk-1-1700000000123-3",
+            .symbol = "MSFT",
+            .all = true,
+            .reason = "operator cancel",
+            .by = "ana@desk-a"};
 }
 
 /// One sample per alternative of `Variant`, in variant order.

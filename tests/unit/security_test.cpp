@@ -388,7 +388,7 @@ schema::register_request reg(std::string name) {
 
 }  // namespace
 
-TEST_CASE("control plane with CURVE: register only as yourself, halt only as an operator") {
+TEST_CASE("control plane with CURVE: register only as yourself, halt and cancel only as operator") {
     secured_plane p;
     const auto foreign = p.call(reg("execution"), "risk");
     REQUIRE(std::holds_alternative<schema::error_reply>(foreign));
@@ -416,6 +416,12 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt only as an 
     CHECK(std::holds_alternative<schema::error_reply>(p.call(schema::resume_request{}, "risk")));
     CHECK(std::holds_alternative<schema::ok_reply>(p.call(schema::halt_request{}, "ops")));
     CHECK(p.cp->trading() == schema::trading_state::halted);
+    const schema::cancel_command cancel{9, "", "", true, "x", "risk"};
+    const auto refused = p.call(cancel, "risk");
+    REQUIRE(std::holds_alternative<schema::error_reply>(refused));
+    CHECK(std::get<schema::error_reply>(refused).reason.find(
+              "cancel refused: client \"risk\" is not an operator") != std::string::npos);
+    CHECK(std::holds_alternative<schema::ok_reply>(p.call(cancel, "ops")));
 
     CHECK(std::holds_alternative<schema::status_reply>(p.call(schema::status_request{}, "risk")));
     // No authenticated name (cannot happen behind ZAP): refused, not trusted.

@@ -278,8 +278,9 @@ TEST_CASE("strategy: position tracker follows only its own orders and fills") {
 TEST_CASE("strategy: node subscribes per symbol and publishes signals with the tick's trace id") {
     strategy_node node(one_symbol(small_params()));
     const auto subs = node.subscriptions();
-    for (const char* t : {"md.tick.AAPL", "risk.approved.AAPL", "risk.rejected.AAPL",
-                          "exec.fill.AAPL", "exec.reject.AAPL"}) {
+    for (const char* t :
+         {"md.tick.AAPL", "risk.approved.AAPL", "risk.rejected.AAPL", "exec.fill.AAPL",
+          "exec.reject.AAPL", "exec.cancelled.AAPL", "exec.expired.AAPL"}) {
         CHECK(std::find(subs.begin(), subs.end(), t) != subs.end());
     }
     CHECK(node.publications() == std::vector<std::string>{"strategy.signal."});
@@ -381,13 +382,25 @@ TEST_CASE("strategy: node re-enters when execution rejected its order") {
     for (std::size_t i = 0; i < 8; ++i) {
         deliver(node, ctx, "md.tick.AAPL", tick_at("AAPL", series[i]), 1, "md");
     }
-    deliver(node, ctx, "risk.approved.AAPL",
-            schema::order{"r-1", "AAPL", side::buy, 100, 100, schema::order_type::market, 0,
-                          "strat", ctx.of<schema::signal>().at(0).body.signal_id},
-            1, "risk");
+    deliver(
+        node, ctx, "risk.approved.AAPL",
+        schema::order{"r-1", "AAPL", side::buy, 100, 100, schema::order_type::market, 0, "strat",
+                      ctx.of<schema::signal>().at(0).body.signal_id, schema::time_in_force::day, 0},
+        1, "risk");
     CHECK(node.tracker().exposure("AAPL") == 100);
     deliver(node, ctx, "exec.reject.AAPL",
             schema::exec_reject{"r-1", "AAPL", "no_quote", "no quote"}, 1, "exec");
+    CHECK(node.tracker().exposure("AAPL") == 0);
+    // A cancelled order's rest never fills either: it stops counting as exposure.
+    deliver(
+        node, ctx, "risk.approved.AAPL",
+        schema::order{"r-c", "AAPL", side::buy, 100, 100, schema::order_type::market, 0, "strat",
+                      ctx.of<schema::signal>().at(0).body.signal_id, schema::time_in_force::ioc, 0},
+        2, "risk");
+    CHECK(node.tracker().exposure("AAPL") == 100);
+    deliver(node, ctx, "exec.cancelled.AAPL",
+            schema::order_cancelled{"r-c", "AAPL", side::buy, 100, 100, "execution", "IOC", 0}, 1,
+            "exec");
     CHECK(node.tracker().exposure("AAPL") == 0);
     // Flat again: the down cross at 11 sells short 100, the up cross at 14 buys 200.
     for (std::size_t i = 8; i < 16; ++i) {

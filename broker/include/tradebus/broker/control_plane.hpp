@@ -143,6 +143,9 @@ class control_plane {
     schema::control_message on_snapshot(const schema::snapshot_request& r);
     schema::control_message on_announce(const schema::announce_request& r);
     schema::control_message on_lookup(const schema::lookup_request& r);
+    /// An operator's cancel: checked (schema::cancel_scope_error, else bad_request) and
+    /// published as a cancel_request on sys.cancel for execution; replies ok.
+    schema::control_message on_cancel(const schema::cancel_command& c);
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
                                        const std::string& by);
 

@@ -61,6 +61,16 @@ struct trading_options {
     std::string control;
 };
 
+struct cancel_options {
+    std::string order_id;  // exactly one of order_id, symbol and all
+    std::string symbol;
+    bool all = false;
+    std::string reason;
+    std::string by;
+    double timeout_s = 5;  // for the broker's reply, then again for execution's answer
+    std::string xpub, control;
+};
+
 struct journal_options {
     std::string dir;                    // the journal directory (segments journal-*.tjl)
     std::vector<std::string> patterns;  // cat: topics to show; empty = all
@@ -119,6 +129,13 @@ int run_status(const status_options& opts, environment& env);
 /// `tradebus halt` / `tradebus resume`. 0 when the broker replies ok; 1 on an error reply
 /// or no reply within the timeout (then the outcome is unknown, and the message says so).
 int run_trading(const trading_options& opts, environment& env);
+
+/// `tradebus cancel`: subscribes to execution's answers on `xpub`, sends a `cancel` request
+/// to the broker (authorized like halt), then prints each order execution cancelled for it
+/// and the total. 0 when execution carried it out (also with nothing to cancel); 1 when the
+/// broker refuses or is silent, execution refuses (unknown order id, an order no longer
+/// resting, an unknown symbol) or does not answer within the timeout.
+int run_cancel(const cancel_options& opts, environment& env);
 
 /// `tradebus journal cat`: prints the records that match, in log order, as sniff would have.
 /// Damaged records are reported on stderr (segment and offset) and skipped; returns 1 when

@@ -348,6 +348,23 @@ inline constexpr std::string_view unknown_service = "unknown_service";  // looku
 inline constexpr std::string_view not_durable = "not_durable";  // halt/resume: state not saved
 }  // namespace error_code
 
+/// An operator's cancel (`tradebus cancel`): the broker checks the scope and publishes it as a
+/// cancel_request event on sys.cancel, replying ok; execution answers on the data plane
+/// (PROTOCOL.md "Cancels"). Fields as in cancel_request.
+struct cancel_command {
+    static constexpr std::string_view type_name = "cancel";
+    static constexpr bool is_reply = false;
+    std::uint64_t request_id = 0;
+    std::string order_id, symbol;
+    bool all = false;
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("order_id", s.order_id), v("symbol", s.symbol);
+        v("all", s.all), v("reason", s.reason), v("by", s.by);
+    }
+};
+
 struct error_reply {
     static constexpr std::string_view type_name = "error";
     static constexpr bool is_reply = true;
@@ -363,7 +380,7 @@ using control_message =
                  deregister_request, ok_reply, status_request, status_reply, halt_request,
                  resume_request, error_reply, snapshot_request, snapshot_reply, announce_request,
                  lookup_request, lookup_reply, services_request, services_reply, journal_query,
-                 journal_query_reply>;
+                 journal_query_reply, cancel_command>;
 
 /// Whether `m` is a reply (`register_ok`, `error`, ...) rather than a request to some endpoint.
 [[nodiscard]] inline bool is_reply(const control_message& m) noexcept {

@@ -85,11 +85,14 @@ struct order {
     std::int64_t limit_px = 0;  // LIMIT only; 0 for MARKET
     std::string signal_src;     // the strategy that asked
     std::uint64_t signal_id = 0;
+    time_in_force tif = time_in_force::day;
+    std::int64_t expire_ts_ns = 0;  // ns since epoch; 0 = from tif (DAY: end of the day)
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
         v("requested_qty", s.requested_qty), v("order_type", s.kind), v("limit_px", s.limit_px);
-        v("signal_src", s.signal_src), v("signal_id", s.signal_id);
+        v("signal_src", s.signal_src), v("signal_id", s.signal_id), v("tif", s.tif);
+        v("expire_ts_ns", s.expire_ts_ns);
     }
 };
 
@@ -118,10 +121,13 @@ struct order_ack {
     std::int64_t qty = 0;
     order_type kind = order_type::market;
     std::int64_t limit_px = 0;
+    time_in_force tif = time_in_force::day;
+    std::int64_t expire_ts_ns = 0;  // when execution expires it; 0 = never (GTC, IOC, FOK)
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
-        v("order_type", s.kind), v("limit_px", s.limit_px);
+        v("order_type", s.kind), v("limit_px", s.limit_px), v("tif", s.tif);
+        v("expire_ts_ns", s.expire_ts_ns);
     }
 };
 
@@ -149,6 +155,83 @@ struct exec_reject {
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("code", s.code), v("reason", s.reason);
+    }
+};
+
+/// exec.cancelled.<SYMBOL>: an order's unfilled rest was cancelled (a cancel request, an IOC or
+/// FOK remainder, a halt). Terminal: nothing of it fills any more.
+struct order_cancelled {
+    static constexpr std::string_view type_name = "order_cancelled";
+    std::string order_id, symbol;
+    side dir = side::buy;
+    std::int64_t qty = 0;          // the order's quantity
+    std::int64_t leaves_qty = 0;   // what was still open and is now cancelled
+    std::string by;                // "operator: <who>", "execution" (IOC/FOK, halt)
+    std::string reason;            // human-readable
+    std::uint64_t request_id = 0;  // the cancel_request that did it; 0 = none
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("leaves_qty", s.leaves_qty), v("by", s.by), v("reason", s.reason);
+        v("request_id", s.request_id);
+    }
+};
+
+/// exec.expired.<SYMBOL>: a resting order reached its expiry. Terminal.
+struct order_expired {
+    static constexpr std::string_view type_name = "order_expired";
+    std::string order_id, symbol;
+    side dir = side::buy;
+    std::int64_t qty = 0;
+    std::int64_t leaves_qty = 0;    // what was still open and is now expired
+    std::int64_t expire_ts_ns = 0;  // the expiry it reached
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("leaves_qty", s.leaves_qty), v("expire_ts_ns", s.expire_ts_ns);
+    }
+};
+
+/// sys.cancel: an operator's cancel request, published by the broker for an authorized
+/// `cancel` control request. Exactly one of order_id (one order), symbol (its resting orders)
+/// and all (every resting order) says what (schema::cancel_scope_error).
+struct cancel_request {
+    static constexpr std::string_view type_name = "cancel_request";
+    std::uint64_t request_id = 0;  // chosen by the requester, != 0; echoed in the answers
+    std::string order_id;          // "" = not one order
+    std::string symbol;            // "" = not one symbol
+    bool all = false;
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("order_id", s.order_id), v("symbol", s.symbol);
+        v("all", s.all), v("reason", s.reason), v("by", s.by);
+    }
+};
+
+/// exec.cancel_reject: execution refused a cancel_request; nothing was cancelled.
+struct cancel_reject {
+    static constexpr std::string_view type_name = "cancel_reject";
+    std::uint64_t request_id = 0;
+    std::string order_id, symbol;  // as in the request
+    std::string code;    // "unknown_order", "already_terminal", "unknown_symbol", "invalid"
+    std::string reason;  // human-readable
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("order_id", s.order_id), v("symbol", s.symbol);
+        v("code", s.code), v("reason", s.reason);
+    }
+};
+
+/// exec.cancel_done: execution carried out a cancel_request; `cancelled` order_cancelled events
+/// with its request_id were published before this one.
+struct cancel_done {
+    static constexpr std::string_view type_name = "cancel_done";
+    std::uint64_t request_id = 0;
+    std::uint64_t cancelled = 0;  // orders cancelled (0: nothing was resting in the scope)
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("cancelled", s.cancelled);
     }
 };
 
@@ -275,7 +358,8 @@ struct acl_violation {
 /// The payload of a decoded event. Order matters only for std::variant indices.
 using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject,
                              position, risk_snapshot, node_health, node_registered, broker_started,
-                             trading_state_changed, probe, acl_violation>;
+                             trading_state_changed, probe, acl_violation, order_cancelled,
+                             order_expired, cancel_request, cancel_reject, cancel_done>;
 
 /// A decoded data-plane event.
 struct event {

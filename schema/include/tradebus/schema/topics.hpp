@@ -24,6 +24,10 @@ inline constexpr std::string_view snapshot = "risk.snapshot.";  // + risk node n
 inline constexpr std::string_view exec_ack = "exec.ack.";
 inline constexpr std::string_view exec_fill = "exec.fill.";
 inline constexpr std::string_view exec_reject = "exec.reject.";
+inline constexpr std::string_view exec_cancelled = "exec.cancelled.";
+inline constexpr std::string_view exec_expired = "exec.expired.";
+inline constexpr std::string_view cancel_reject = "exec.cancel_reject";
+inline constexpr std::string_view cancel_done = "exec.cancel_done";
 inline constexpr std::string_view sys = "sys.";
 inline constexpr std::string_view node_health = "sys.node.health";
 inline constexpr std::string_view node_registered = "sys.node.registered";
@@ -31,7 +35,8 @@ inline constexpr std::string_view broker_started = "sys.broker.started";
 inline constexpr std::string_view trading = "sys.trading";
 inline constexpr std::string_view probe = "sys.probe.";  // + node name
 inline constexpr std::string_view acl_violation = "sys.acl.violation";
-inline constexpr std::string_view bench = "bench.";  // + run id: `tradebus bench` traffic
+inline constexpr std::string_view cancel = "sys.cancel";  // operator cancel requests (broker)
+inline constexpr std::string_view bench = "bench.";       // + run id: `tradebus bench` traffic
 
 /// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
 [[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);

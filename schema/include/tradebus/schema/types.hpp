@@ -29,6 +29,10 @@ inline constexpr std::int64_t price_scale = 100'000'000;
 enum class side : std::uint8_t { buy, sell, flat };
 /// "MARKET"/"LIMIT" on the wire.
 enum class order_type : std::uint8_t { market, limit };
+/// How long an order works (PROTOCOL.md "Order lifecycle"): "DAY" until the end of the trading
+/// day, "GTC" until filled or cancelled, "IOC" fill what the quote allows now and cancel the
+/// rest, "FOK" fill all of it now or none.
+enum class time_in_force : std::uint8_t { day, gtc, ioc, fok };
 /// Node lifecycle states as the broker tracks them (ARCHITECTURE.md "Node lifecycle").
 enum class health : std::uint8_t { starting, healthy, degraded, unhealthy, stopping, stopped };
 /// Trading state of the desk (risk's and the broker's view): "active"/"reducing"/"halted".
@@ -44,6 +48,10 @@ struct enum_names<side> {
 template <>
 struct enum_names<order_type> {
     static constexpr std::array<std::string_view, 2> names{"MARKET", "LIMIT"};
+};
+template <>
+struct enum_names<time_in_force> {
+    static constexpr std::array<std::string_view, 4> names{"DAY", "GTC", "IOC", "FOK"};
 };
 template <>
 struct enum_names<health> {

@@ -1,7 +1,9 @@
-// The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*) and
-// the desk's trading state (sys.trading from the operator, risk.state from risk) into the
-// paper exchange and publishes what it decides on exec.ack.<SYM>, exec.fill.<SYM> and
-// exec.reject.<SYM>, each with the trace id of the order that caused it.
+// The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*),
+// operator cancels (sys.cancel), the clock (expiries) and the desk's trading state
+// (sys.trading from the operator, risk.state from risk) into the paper exchange and publishes
+// what it decides on exec.ack.<SYM>, exec.fill.<SYM>, exec.reject.<SYM>, exec.cancelled.<SYM>
+// and exec.expired.<SYM> (each with the trace id of the order it is about), and the answer to
+// a cancel request on exec.cancel_done / exec.cancel_reject.
 #pragma once
 
 #include <memory>
@@ -31,8 +33,9 @@ class execution_node final : public runtime::node_logic {
     [[nodiscard]] std::vector<std::string> publications() const override;
     void on_start(runtime::context& ctx) override;
     void configure(const std::string& node_name, const runtime::trading_session& session) override;
-    /// Recovery: the order ids this node acted on (its own exec.ack / exec.fill / exec.reject
-    /// events in the journal), so a replayed approval is never filled twice. Read from the
+    /// Recovery: the order ids this node acted on (its own exec.ack / exec.fill / exec.reject /
+    /// exec.cancelled / exec.expired events in the journal), so a replayed approval is never
+    /// filled twice, and the book of resting orders those events leave. Read from the
     /// earlier of the current session's start and now - max_order_age_ms (an older approval
     /// is refused as stale_order anyway, whichever day it was approved); with no age check
     /// (max_order_age_ms = 0), from the recovery horizon ([session] recovery_horizon_days).
@@ -40,6 +43,8 @@ class execution_node final : public runtime::node_logic {
         std::int64_t now_ns) const override;
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
+    /// Expires resting orders at their expiry (exec.expired.<SYM>).
+    std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state state,
                           const std::string& reason) override;
     void on_stop(runtime::context& ctx) override;

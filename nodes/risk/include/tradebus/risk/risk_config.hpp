@@ -47,8 +47,13 @@ struct risk_config {
     std::int64_t limit_tick_size = schema::price_scale / 100;  // 0.01
     /// risk.position for every open position at this period (marks move with quotes).
     std::int64_t position_interval_ms = 1000;
-    /// An approved order with no fill or reject for this long stops counting as working.
-    std::int64_t open_order_timeout_ms = 10'000;
+    /// Time in force of every approved order (PROTOCOL.md "Order lifecycle"): DAY rests until
+    /// the end of the trading day, like an order a trader forgets to cancel should.
+    schema::time_in_force default_tif = schema::time_in_force::day;
+    /// Orders approved and not yet ended (filled, cancelled, expired, rejected) that risk counts
+    /// against its limits: at this many it approves nothing more (rule max_working_orders).
+    /// Bounds risk's memory by its own approvals; 1000 is far above any sane resting book here.
+    std::int64_t max_working_orders = 1000;
 
     [[nodiscard]] const symbol_limits& limits_for(const std::string& symbol) const;
 };

@@ -20,7 +20,10 @@
 //   max_position       |position + open orders + order| > max_position, unless it shrinks
 //   max_gross_notional sum |position| x mid across symbols after the order > max_gross_notional,
 //                      unless it shrinks
+//   max_working_orders max_working_orders approved orders have not ended yet
 //   max_orders_per_sec as many orders were approved within the last second as allowed
+// An approved order counts against the limits (working) until risk sees it end: a fill with
+// leaves_qty 0, exec.cancelled, exec.expired or exec.reject (PROTOCOL.md "Order lifecycle").
 // A FLAT signal is resolved against risk's own book first: SELL the long or BUY the short.
 #pragma once
 
@@ -66,15 +69,18 @@ class risk_engine {
     bool on_fill(const schema::fill& f, std::int64_t now_ns);
     /// Execution refused an order: it no longer counts as working.
     void on_exec_reject(const schema::exec_reject& r);
+    /// An order was cancelled or expired (exec.cancelled / exec.expired): it no longer counts
+    /// as working. Returns false when it was not working (not ours, or already ended).
+    bool on_order_end(std::string_view order_id);
     /// Checks one signal from node `src` at `now_ns` (see the rule list above).
     decision on_signal(const schema::signal& s, const std::string& src, std::int64_t now_ns);
     /// Operator halt / reduce-only / resume. Returns false when nothing changed (idempotent).
     bool set_operator_state(schema::trading_state s, const std::string& reason);
 
     // ---- recovery (risk_recovery.hpp): today's journaled decisions, replayed before start.
-    /// An order this node approved at `ts_ns`: its signal counts as seen, and it is working
-    /// until a fill or reject (replayed after it) or open_order_timeout_ms says otherwise.
-    void restore_approved(const schema::order& o, std::int64_t ts_ns);
+    /// An order this node approved: its signal counts as seen, and it is working until the
+    /// fill, reject, cancel or expiry that ends it (replayed after it) says otherwise.
+    void restore_approved(const schema::order& o);
     /// A signal this node rejected: it counts as seen (a replay of it is a duplicate).
     void restore_rejected(const schema::order_rejected& r);
     /// The mid `symbol` was marked at when this node last published its position.
@@ -100,8 +106,6 @@ class risk_engine {
     /// Re-evaluates risk's own health at `now_ns`; returns true when degraded() changed.
     /// Degraded = quotes have been seen, but none on any symbol within stale_quote_ms.
     bool update_health(std::int64_t now_ns);
-    /// Forgets working orders older than open_order_timeout_ms; returns how many.
-    std::size_t expire_open_orders(std::int64_t now_ns);
 
     [[nodiscard]] schema::trading_state state() const noexcept { return state_.state(); }
     [[nodiscard]] const trading_state_machine& trading() const noexcept { return state_; }

@@ -26,7 +26,8 @@ class risk_node final : public runtime::node_logic {
   public:
     explicit risk_node(risk_config cfg);
 
-    /// md.tick., strategy.signal., exec.fill., exec.reject., sys.trading
+    /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
+    /// sys.trading
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>
     [[nodiscard]] std::vector<std::string> publications() const override;
@@ -43,8 +44,8 @@ class risk_node final : public runtime::node_logic {
     /// Sets the order id prefix "<name>-<epoch ms>", begins the current session (journaling a
     /// snapshot when recovery ended in an earlier one) and publishes the initial risk.state.
     /// Every 250 ms and at each session start: the session boundary (daily loss reset and a
-    /// risk.snapshot), health (degraded when market data went silent), working-order expiry,
-    /// and every position_interval_ms a risk.position per symbol with a position or P&L.
+    /// risk.snapshot), health (degraded when market data went silent), and every
+    /// position_interval_ms a risk.position per symbol with a position or P&L.
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state s,
                           const std::string& reason) override;

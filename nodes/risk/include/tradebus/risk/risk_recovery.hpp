@@ -10,7 +10,10 @@
 //   exec.fill.*      every fill: positions, average prices, realized P&L, the day's loss (and
 //                    so the daily-loss latch, exactly as it happened); fill ids count as seen
 //   exec.reject.*    orders execution refused are no longer working
+//   exec.cancelled.* orders cancelled (operator, halt, IOC/FOK rest) are no longer working
+//   exec.expired.*   orders that expired are no longer working
 //   risk.approved.*  (own) signals already decided count as seen; the orders are working
+//                    until one of the events above ends them
 //   risk.rejected.*  (own) signals already decided count as seen
 //   risk.position.*  (own) the last mark per symbol, for unrealized P&L (mid = avg + upnl/qty)
 //   risk.state       (own) the last state risk published: a loss stage it had latched (by
@@ -47,8 +50,8 @@ class state_rebuild {
     void finish(risk_engine& engine);
 
     struct counts {
-        std::uint64_t fills = 0, rejects = 0, approvals = 0, rejections = 0, marks = 0, states = 0,
-                      snapshots = 0, ignored = 0;
+        std::uint64_t fills = 0, rejects = 0, ends = 0, approvals = 0, rejections = 0, marks = 0,
+                      states = 0, snapshots = 0, ignored = 0;
     };
     [[nodiscard]] const counts& applied() const noexcept { return counts_; }
 

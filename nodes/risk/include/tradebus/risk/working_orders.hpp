@@ -1,8 +1,12 @@
-// The orders risk approved that are not done yet (not fully filled, not refused by execution,
-// not timed out), with the open quantity per (symbol, side) kept in step with them. A signal's
-// exposure check asks for that quantity: one lookup, however many orders are in flight. (It
-// was a walk over every working order, so risk's cost per signal grew with the orders in
-// flight, and a backlog fed itself until nothing got through.)
+// The orders risk approved that are not done yet, with the open quantity per (symbol, side)
+// kept in step with them. An order stays until risk sees it end (PROTOCOL.md "Order
+// lifecycle"): a fill with leaves_qty 0, exec.cancelled, exec.expired or exec.reject. Never on
+// a timer: a fill can come at any time while the order rests, and forgetting it early would let
+// that fill take the position past max_position. The count is bounded by risk's own approvals
+// (max_working_orders), never by what a peer sends. A signal's exposure check asks for that
+// quantity: one lookup, however many orders are in flight. (It was a walk over every working
+// order, so risk's cost per signal grew with the orders in flight, and a backlog fed itself
+// until nothing got through.)
 #pragma once
 
 #include <cstddef>
@@ -20,14 +24,16 @@ class working_orders {
     /// Starts tracking `qty` lots on `dir` (buy or sell; anything else, or qty <= 0, is not an
     /// open order). An order with the same id is replaced.
     void add(const std::string& order_id, const std::string& symbol, schema::side dir,
-             std::int64_t qty, std::int64_t now_ns);
+             std::int64_t qty);
     /// A fill of `qty` lots on `order_id` (unknown ids are ignored): the order is done when
     /// nothing is left or execution says so (`done`: leaves_qty 0).
-    void fill(std::string_view order_id, std::int64_t qty, bool done, std::int64_t now_ns);
-    /// Forgets `order_id` (execution refused it).
-    void erase(std::string_view order_id);
-    /// Forgets the orders without news for more than `timeout_ns`; returns how many.
-    std::size_t expire(std::int64_t now_ns, std::int64_t timeout_ns);
+    void fill(std::string_view order_id, std::int64_t qty, bool done);
+    /// Forgets `order_id`: it reached a terminal state (rejected, cancelled, expired). Returns
+    /// false for an id that was not working.
+    bool erase(std::string_view order_id);
+    [[nodiscard]] bool contains(std::string_view order_id) const {
+        return orders_.find(order_id) != orders_.end();
+    }
 
     /// Lots still open on `dir` of `symbol` (saturated to int64).
     [[nodiscard]] std::int64_t open_qty(std::string_view symbol, schema::side dir) const;
@@ -40,7 +46,6 @@ class working_orders {
         std::string symbol;
         schema::side dir;
         std::int64_t left;
-        std::int64_t since_ns;
     };
     struct open_lots {
         wide buy = 0, sell = 0;

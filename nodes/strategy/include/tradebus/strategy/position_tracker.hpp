@@ -28,7 +28,7 @@ class position_tracker {
     /// A fill. Returns true when it belonged to one of our orders (and moved the position).
     /// A repeated fill_id is ignored; a fill beyond the order's qty counts only up to it.
     bool on_fill(const schema::fill& f, std::int64_t now_ns);
-    /// Execution refused one of our orders: it will never (again) fill.
+    /// Execution refused, cancelled or expired one of our orders: it will never (again) fill.
     void on_exec_reject(const std::string& order_id);
     /// Forgets signals and orders with no news for `timeout_ns` (a lost message, risk or
     /// execution down, a resting limit order), so the strategy does not freeze forever.

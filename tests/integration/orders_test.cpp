@@ -1,0 +1,288 @@
+// The order lifecycle with real processes (issue 15): broker, journal, execution and risk,
+// with the test as market data and strategy (it publishes the quotes and signals itself, so it
+// decides when an order rests and when it fills). Risk prices LIMIT orders at the signal's
+// ref_px (limit_offset_bps 0), inside a spread of one unit, so a BUY rests until the test moves
+// the quote onto it. Each deadline is a hang guard, not a timing assertion; the one fixed
+// duration is the first case's wait past the 10 s after which risk used to forget an order.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <functional>
+#include <optional>
+
+#include "bus_clients.hpp"
+#include "cli_runner.hpp"
+#include "pipeline.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/schema/topics.hpp"
+
+using namespace tradebus;
+using namespace tradebus::test;
+namespace topics = schema::topics;
+
+namespace {
+
+constexpr std::int64_t interval_ms = 100;
+
+std::string risk_table(const std::string& extra = "") {
+    return std::string(
+               "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_order_qty = 100\nmax_position = 100\n"
+               "max_gross_notional = 1000000000.0\nmax_daily_loss = 1000000000.0\n"
+               "max_orders_per_sec = 100\nprice_band_bps = 500.0\nstale_quote_ms = 600000\n"
+               "order_type = \"limit\"\nlimit_tick_size = 0.01\nposition_interval_ms = 200\n") +
+           (extra.find("limit_offset_bps") == std::string::npos ? "limit_offset_bps = 0.0\n" : "") +
+           extra;
+}
+
+struct seen {
+    std::string topic;
+    schema::event ev;
+};
+
+// The pipeline without marketdata and strategy, a subscriber to everything and a publisher the
+// test speaks through (quotes as "md", signals as "strategy").
+class desk {
+  public:
+    desk(zmq::context_t& ctx, const temp_dir& dir, const std::string& risk_extra,
+         const std::string& execution_extra)
+        : p(ctx, dir, interval_ms), sub_(ctx, p.broker.xpub, {""}), pub_(ctx, p.broker.xsub) {
+        wait_until_flowing(pub_, sub_, "test.probe");
+        p.configure("journal", "[journal]\ndir = \"" + dir.file("journal").string() +
+                                   "\"\nfsync = \"none\"\nflush_interval_ms = 20\n");
+        p.configure("execution",
+                    "[execution]\nslippage_bps = 0.0\nmax_order_age_ms = 5000\n" + execution_extra);
+        p.configure("risk", risk_table(risk_extra));
+        for (const auto* kind : {"journal", "execution", "risk"}) p.start(kind);
+        (void)p.wait_healthy({"journal", "execution", "risk"}, std::chrono::seconds(30));
+    }
+
+    // Publishes a quote until execution and risk have surely seen it: risk's next position
+    // mark or the test's own copy arriving proves the broker forwarded it; both subscribed
+    // before they reported healthy.
+    void quote(double bid, std::int64_t bid_qty, double ask, std::int64_t ask_qty) {
+        schema::tick t{"AAPL", schema::to_fixed(bid), bid_qty, schema::to_fixed(ask), ask_qty, 0,
+                       0,      common::now_ns()};
+        send(topics::for_symbol(topics::md_tick, "AAPL"),
+             schema::envelope{"md", ++tick_seq_, common::now_ns(), 1000 + tick_seq_}, t);
+        (void)expect(
+            [&](const seen& s) { return s.ev.env.src == "md" && s.ev.env.seq == tick_seq_; },
+            "the test's own quote");
+    }
+
+    // A BUY/SELL signal for AAPL at `ref`; returns the risk decision about it.
+    seen signal(schema::side dir, std::int64_t qty, double ref) {
+        const std::uint64_t id = ++signal_id_;
+        schema::signal s{id, "AAPL", dir, qty, 0.9, schema::to_fixed(ref), "orders test"};
+        send(topics::for_symbol(topics::signal, "AAPL"),
+             schema::envelope{"strategy", id, common::now_ns(), 5000 + id}, s);
+        return expect(
+            [id](const seen& e) {
+                if (e.ev.env.src != "risk") return false;
+                if (const auto* o = std::get_if<schema::order>(&e.ev.body)) {
+                    return o->signal_id == id;
+                }
+                const auto* r = std::get_if<schema::order_rejected>(&e.ev.body);
+                return r != nullptr && r->signal_id == id;
+            },
+            "risk's decision on signal " + std::to_string(id));
+    }
+
+    // An approved BUY that execution acknowledged and that rests (no fill): its order id.
+    std::string resting_buy(std::int64_t qty) {
+        const seen d = signal(schema::side::buy, qty, 100.50);
+        const auto* o = std::get_if<schema::order>(&d.ev.body);
+        REQUIRE_MESSAGE(o != nullptr,
+                        "risk rejected: " << std::get<schema::order_rejected>(d.ev.body).reason);
+        const std::string id = o->order_id;
+        (void)expect(of<schema::order_ack>(id), "exec.ack of " + id);
+        return id;
+    }
+
+    template <class T>
+    static std::function<bool(const seen&)> of(const std::string& order_id) {
+        return [order_id](const seen& s) {
+            const auto* b = std::get_if<T>(&s.ev.body);
+            return b != nullptr && b->order_id == order_id;
+        };
+    }
+
+    seen expect(const std::function<bool(const seen&)>& match, const std::string& what,
+                std::chrono::milliseconds guard = std::chrono::seconds(10)) {
+        for (const auto& s : events) {
+            if (match(s)) return s;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + guard;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto s = next(std::chrono::milliseconds(20)); s && match(*s)) return *s;
+        }
+        FAIL("no " << what << " within " << guard.count() << " ms (" << events.size()
+                   << " events received)");
+        return {};
+    }
+
+    // Keeps receiving until `until` (steady clock).
+    void drain_until(std::chrono::steady_clock::time_point until) {
+        while (std::chrono::steady_clock::now() < until) (void)next(std::chrono::milliseconds(50));
+    }
+
+    pipeline p;
+    std::vector<seen> events;
+
+  private:
+    template <class Body>
+    void send(const std::string& topic, const schema::envelope& env, const Body& body) {
+        std::string bytes;
+        schema::encode_event(env, body, bytes);
+        pub_.send(topic, bytes);
+    }
+
+    std::optional<seen> next(std::chrono::milliseconds timeout) {
+        auto m = sub_.recv(timeout);
+        if (!m) return std::nullopt;
+        auto ev = m->event();
+        if (!ev) return std::nullopt;
+        events.push_back({m->topic, std::move(*ev)});
+        return events.back();
+    }
+
+    subscriber sub_;
+    publisher pub_;
+    std::uint64_t tick_seq_ = 0, signal_id_ = 0;
+};
+
+std::string rule_of(const seen& s) {
+    const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
+    return r != nullptr ? r->rule : "";
+}
+
+std::vector<std::string> cancel_args(const desk& d, std::vector<std::string> what) {
+    std::vector<std::string> args{"cancel"};
+    args.insert(args.end(), what.begin(), what.end());
+    args.insert(args.end(), {"--control", d.p.broker.control, "--xpub", d.p.broker.xpub});
+    return args;
+}
+
+}  // namespace
+
+TEST_CASE("orders: a resting order stays counted past 10 s, so a late fill keeps max_position") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const std::string first = d.resting_buy(100);
+
+    // Past the 10 s (and the 250 ms timer) after which risk used to stop counting it.
+    d.drain_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(11'000));
+    CHECK(d.events.end() == std::find_if(d.events.begin(), d.events.end(), [&](const seen& s) {
+              return desk::of<schema::fill>(first)(s);
+          }));
+
+    // Still working: a second BUY would take the position past max_position once both fill.
+    const seen second = d.signal(schema::side::buy, 100, 100.50);
+    CHECK(rule_of(second) == "max_position");
+
+    // The late fill: the quote moves onto the resting limit.
+    d.quote(99.00, 500, 100.00, 500);
+    const seen f = d.expect(desk::of<schema::fill>(first), "the late fill");
+    CHECK(std::get<schema::fill>(f.ev.body).leaves_qty == 0);
+    const seen pos = d.expect(
+        [](const seen& s) {
+            const auto* p = std::get_if<schema::position>(&s.ev.body);
+            return s.ev.env.src == "risk" && p != nullptr && p->qty != 0;
+        },
+        "risk's position after the fill");
+    CHECK(std::get<schema::position>(pos.ev.body).qty == 100);
+    for (const auto& s : d.events) {
+        if (const auto* p = std::get_if<schema::position>(&s.ev.body)) CHECK(p->qty <= 100);
+    }
+}
+
+TEST_CASE("orders: tradebus cancel cancels a resting order end to end, bad ids change nothing") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const std::string id = d.resting_buy(100);
+    CHECK(rule_of(d.signal(schema::side::buy, 10, 100.50)) == "max_position");
+
+    // Unknown id and unknown symbol: a clear error, exit 1, the order still resting.
+    const auto unknown = run_cli(dir, "cancel-unknown", cancel_args(d, {"no-such-order"}));
+    CHECK(unknown.status == 1);
+    CHECK_MESSAGE(has(unknown.err, "unknown_order"), unknown.err);
+    CHECK_MESSAGE(has(unknown.err, "no-such-order"), unknown.err);
+    const auto nvda = run_cli(dir, "cancel-nvda", cancel_args(d, {"--symbol", "NVDA"}));
+    CHECK(nvda.status == 1);
+    CHECK_MESSAGE(has(nvda.err, "unknown_symbol"), nvda.err);
+    const auto usage = run_cli(dir, "cancel-usage", cancel_args(d, {id, "--all"}));
+    CHECK(usage.status == 2);
+    CHECK(rule_of(d.signal(schema::side::buy, 10, 100.50)) == "max_position");
+
+    const auto ok = run_cli(dir, "cancel-ok", cancel_args(d, {id, "--reason", "test pull"}));
+    CHECK_MESSAGE(ok.status == 0, ok.err);
+    CHECK_MESSAGE(has(ok.out, "cancelled " + id + " AAPL BUY 100 (100 unfilled)"), ok.out);
+    CHECK_MESSAGE(has(ok.out, "1 order(s) cancelled"), ok.out);
+    const seen c = d.expect(desk::of<schema::order_cancelled>(id), "exec.cancelled");
+    CHECK(c.topic == "exec.cancelled.AAPL");
+    const auto& body = std::get<schema::order_cancelled>(c.ev.body);
+    CHECK(body.leaves_qty == 100);
+    CHECK(body.reason == "test pull");
+    CHECK(body.request_id != 0);
+
+    // Risk stops counting it: the same BUY is approved now.
+    const seen after = d.signal(schema::side::buy, 100, 100.50);
+    CHECK(std::holds_alternative<schema::order>(after.ev.body));
+
+    // Cancelling it again: it is no longer resting.
+    const auto again = run_cli(dir, "cancel-again", cancel_args(d, {id}));
+    CHECK(again.status == 1);
+    CHECK_MESSAGE(has(again.err, "already_terminal"), again.err);
+}
+
+TEST_CASE("orders: an IOC order's unfilled rest is cancelled and no longer counted") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    // The limit goes 1 % through the mid, so it takes the ask; only 30 are displayed.
+    desk d(ctx, dir, "default_tif = \"ioc\"\nlimit_offset_bps = 100.0\n", "partial_fills = true\n");
+    d.quote(100.00, 500, 101.00, 30);
+    const seen a = d.signal(schema::side::buy, 100, 100.50);
+    REQUIRE(std::holds_alternative<schema::order>(a.ev.body));
+    const auto& o = std::get<schema::order>(a.ev.body);
+    CHECK(o.tif == schema::time_in_force::ioc);
+    const seen f = d.expect(desk::of<schema::fill>(o.order_id), "the IOC's fill");
+    CHECK(std::get<schema::fill>(f.ev.body).qty == 30);
+    CHECK(std::get<schema::fill>(f.ev.body).leaves_qty == 70);
+    const seen c = d.expect(desk::of<schema::order_cancelled>(o.order_id), "the IOC's cancel");
+    CHECK(std::get<schema::order_cancelled>(c.ev.body).leaves_qty == 70);
+    CHECK(std::get<schema::order_cancelled>(c.ev.body).by == "execution");
+    // Position 30, nothing working: 70 more fit within max_position 100.
+    (void)d.expect(
+        [](const seen& s) {
+            const auto* p = std::get_if<schema::position>(&s.ev.body);
+            return p != nullptr && p->qty == 30;
+        },
+        "position 30");
+    CHECK(std::holds_alternative<schema::order>(d.signal(schema::side::buy, 70, 100.50).ev.body));
+}
+
+TEST_CASE("orders: a resting order survives kill -9 of execution and can be cancelled after") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const std::string id = d.resting_buy(100);
+    // The journal has the ack before execution dies (it flushes before answering a query, and
+    // the recorder link hands it every message before the bus).
+    d.p.node("execution").signal(SIGKILL);
+    REQUIRE(d.p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    d.p.start("execution");
+    REQUIRE(log_shows(d.p.node("execution"), "1 order(s) resting again", std::chrono::seconds(20)));
+    (void)d.p.wait_healthy({"execution"}, std::chrono::seconds(20));
+
+    const auto ok = run_cli(dir, "cancel-restored", cancel_args(d, {"--all"}));
+    CHECK_MESSAGE(ok.status == 0, ok.err);
+    CHECK_MESSAGE(has(ok.out, "cancelled " + id + " AAPL BUY 100 (100 unfilled)"), ok.out);
+    CHECK_MESSAGE(has(ok.out, "1 order(s) cancelled: every resting order"), ok.out);
+    (void)d.expect(desk::of<schema::order_cancelled>(id), "exec.cancelled after the restart");
+    CHECK(std::holds_alternative<schema::order>(d.signal(schema::side::buy, 100, 100.50).ev.body));
+}
