@@ -49,7 +49,7 @@ class desk {
         : p(ctx, dir, interval_ms), sub_(ctx, p.broker.xpub, {""}), pub_(ctx, p.broker.xsub) {
         wait_until_flowing(pub_, sub_, "test.probe");
         p.configure("journal", "[journal]\ndir = \"" + dir.file("journal").string() +
-                                   "\"\nfsync = \"none\"\nflush_interval_ms = 20\n");
+                                   "\"\nfsync = \"none\"\n");
         p.configure("execution",
                     "[execution]\nslippage_bps = 0.0\nmax_order_age_ms = 5000\n" + execution_extra);
         p.configure("risk", risk_table(risk_extra));
