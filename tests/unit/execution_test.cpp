@@ -558,6 +558,22 @@ TEST_CASE("execution: DAY expires at the end of the day, GTC and explicit expiri
     CHECK(only<schema::fill>(out)[0].order_id == "g1");
 }
 
+TEST_CASE("execution: a DAY order lives to the next start of the configured session") {
+    const runtime::trading_session ny("America/New_York", "09:30");
+    paper_exchange ex(no_slippage(), "x");
+    ex.set_session(ny);
+    std::vector<exec_output> out;
+    ex.on_tick(quote("AAPL", 100.0, 50, 100.5, 30), out);
+    ex.on_order(env(1), limit("ny1", side::buy, 10, 99.0), t_now, out);
+    const auto acks = only<schema::order_ack>(out);
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].expire_ts_ns == ny.next_start(t_now));
+    CHECK(acks[0].expire_ts_ns != runtime::trading_session{}.next_start(t_now));
+    out.clear();
+    CHECK(ex.expire(ny.next_start(t_now) - 1, out) == 0);
+    CHECK(ex.expire(ny.next_start(t_now), out) == 1);
+}
+
 TEST_CASE("execution: bad expiries are refused as invalid") {
     struct row {
         schema::order o;
