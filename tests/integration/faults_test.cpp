@@ -64,58 +64,6 @@ void start_nodes(pipeline& p, const temp_dir& dir, const std::vector<std::string
     (void)p.wait_healthy(kinds, std::chrono::seconds(30));
 }
 
-struct seen {
-    std::string topic;
-    schema::event ev;
-};
-
-// A subscriber that keeps what it received, in arrival order, decoded (raw test probes and other
-// undecodable bodies are skipped).
-class bus_log {
-  public:
-    bus_log(zmq::context_t& ctx, const std::string& xpub, const std::vector<std::string>& prefixes)
-        : sub_(ctx, xpub, prefixes) {}
-
-    // Receives until `match` accepts an event and returns it; fails the test when `guard`
-    // passes first (a hang guard).
-    seen expect(const std::function<bool(const seen&)>& match, std::chrono::milliseconds guard,
-                std::string_view what) {
-        const auto deadline = std::chrono::steady_clock::now() + guard;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto s = next(std::chrono::milliseconds(20));
-            if (s && match(*s)) return *s;
-        }
-        FAIL("no " << what << " within " << guard.count() << " ms (" << events.size()
-                   << " events received)");
-        return {};
-    }
-
-    // Everything that arrives during `d` (for "nothing of this kind arrives" checks).
-    std::vector<seen> collect(std::chrono::milliseconds d) {
-        std::vector<seen> out;
-        const auto until = std::chrono::steady_clock::now() + d;
-        while (std::chrono::steady_clock::now() < until) {
-            if (auto s = next(std::chrono::milliseconds(20))) out.push_back(std::move(*s));
-        }
-        return out;
-    }
-
-    subscriber& sub() noexcept { return sub_; }
-    std::vector<seen> events;
-
-  private:
-    std::optional<seen> next(std::chrono::milliseconds timeout) {
-        auto m = sub_.recv(timeout);
-        if (!m) return std::nullopt;
-        auto ev = m->event();
-        if (!ev) return std::nullopt;
-        events.push_back({m->topic, std::move(*ev)});
-        return events.back();
-    }
-
-    subscriber sub_;
-};
-
 auto health_of(const std::string& node, schema::health to) {
     return [node, to](const seen& s) {
         const auto* h = std::get_if<schema::node_health>(&s.ev.body);

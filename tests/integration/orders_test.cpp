@@ -35,19 +35,14 @@ std::string risk_table(const std::string& extra = "") {
            extra;
 }
 
-struct seen {
-    std::string topic;
-    schema::event ev;
-};
-
 // The pipeline without marketdata and strategy, a subscriber to everything and a publisher the
 // test speaks through (quotes as "md", signals as "strategy").
 class desk {
   public:
     desk(zmq::context_t& ctx, const temp_dir& dir, const std::string& risk_extra,
          const std::string& execution_extra)
-        : p(ctx, dir, interval_ms), sub_(ctx, p.broker.xpub, {""}), pub_(ctx, p.broker.xsub) {
-        wait_until_flowing(pub_, sub_, "test.probe");
+        : p(ctx, dir, interval_ms), log_(ctx, p.broker.xpub, {""}), pub_(ctx, p.broker.xsub) {
+        wait_until_flowing(pub_, log_.sub(), "test.probe");
         p.configure("journal", "[journal]\ndir = \"" + dir.file("journal").string() +
                                    "\"\nfsync = \"none\"\n");
         p.configure("execution",
@@ -109,25 +104,17 @@ class desk {
 
     seen expect(const std::function<bool(const seen&)>& match, const std::string& what,
                 std::chrono::milliseconds guard = std::chrono::seconds(10)) {
-        for (const auto& s : events) {
-            if (match(s)) return s;
-        }
-        const auto deadline = std::chrono::steady_clock::now() + guard;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (auto s = next(std::chrono::milliseconds(20)); s && match(*s)) return *s;
-        }
-        FAIL("no " << what << " within " << guard.count() << " ms (" << events.size()
-                   << " events received)");
-        return {};
+        return log_.find_or_expect(match, guard, what);
     }
 
     // Keeps receiving until `until` (steady clock).
     void drain_until(std::chrono::steady_clock::time_point until) {
-        while (std::chrono::steady_clock::now() < until) (void)next(std::chrono::milliseconds(50));
+        (void)log_.collect(std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now()));
     }
 
     pipeline p;
-    std::vector<seen> events;
+    const std::vector<seen>& events() const noexcept { return log_.events; }
 
   private:
     template <class Body>
@@ -137,16 +124,7 @@ class desk {
         pub_.send(topic, bytes);
     }
 
-    std::optional<seen> next(std::chrono::milliseconds timeout) {
-        auto m = sub_.recv(timeout);
-        if (!m) return std::nullopt;
-        auto ev = m->event();
-        if (!ev) return std::nullopt;
-        events.push_back({m->topic, std::move(*ev)});
-        return events.back();
-    }
-
-    subscriber sub_;
+    bus_log log_;
     publisher pub_;
     std::uint64_t tick_seq_ = 0, signal_id_ = 0;
 };
@@ -174,9 +152,9 @@ TEST_CASE("orders: a resting order stays counted past 10 s, so a late fill keeps
 
     // Past the 10 s (and the 250 ms timer) after which risk used to stop counting it.
     d.drain_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(11'000));
-    CHECK(d.events.end() == std::find_if(d.events.begin(), d.events.end(), [&](const seen& s) {
-              return desk::of<schema::fill>(first)(s);
-          }));
+    CHECK(d.events().end() ==
+          std::find_if(d.events().begin(), d.events().end(),
+                       [&](const seen& s) { return desk::of<schema::fill>(first)(s); }));
 
     // Still working: a second BUY would take the position past max_position once both fill.
     const seen second = d.signal(schema::side::buy, 100, 100.50);
@@ -193,7 +171,7 @@ TEST_CASE("orders: a resting order stays counted past 10 s, so a late fill keeps
         },
         "risk's position after the fill");
     CHECK(std::get<schema::position>(pos.ev.body).qty == 100);
-    for (const auto& s : d.events) {
+    for (const auto& s : d.events()) {
         if (const auto* p = std::get_if<schema::position>(&s.ev.body)) CHECK(p->qty <= 100);
     }
 }

@@ -131,4 +131,65 @@ cached_snapshot wait_snapshot(control_client& control, const std::string& prefix
 /// An encoded event body for tests (a tick from `src` with sequence `seq`).
 [[nodiscard]] std::string sample_tick(std::string_view symbol, std::uint64_t seq);
 
+struct seen {
+    std::string topic;
+    schema::event ev;
+};
+
+// A subscriber that keeps what it received, in arrival order, decoded (raw test probes and other
+// undecodable bodies are skipped).
+class bus_log {
+  public:
+    bus_log(zmq::context_t& ctx, const std::string& xpub, const std::vector<std::string>& prefixes)
+        : sub_(ctx, xpub, prefixes) {}
+
+    // Receives until `match` accepts an event and returns it; fails the test when `guard`
+    // passes first (a hang guard).
+    seen expect(const std::function<bool(const seen&)>& match, std::chrono::milliseconds guard,
+                std::string_view what) {
+        const auto deadline = std::chrono::steady_clock::now() + guard;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto s = next(std::chrono::milliseconds(20));
+            if (s && match(*s)) return *s;
+        }
+        FAIL("no " << what << " within " << guard.count() << " ms (" << events.size()
+                   << " events received)");
+        return {};
+    }
+
+    // Everything that arrives during `d` (for "nothing of this kind arrives" checks).
+    std::vector<seen> collect(std::chrono::milliseconds d) {
+        std::vector<seen> out;
+        const auto until = std::chrono::steady_clock::now() + d;
+        while (std::chrono::steady_clock::now() < until) {
+            if (auto s = next(std::chrono::milliseconds(20))) out.push_back(std::move(*s));
+        }
+        return out;
+    }
+
+    // The first event already received that `match` accepts, else as expect().
+    seen find_or_expect(const std::function<bool(const seen&)>& match,
+                        std::chrono::milliseconds guard, std::string_view what) {
+        for (const auto& s : events) {
+            if (match(s)) return s;
+        }
+        return expect(match, guard, what);
+    }
+
+    subscriber& sub() noexcept { return sub_; }
+    std::vector<seen> events;  // everything received so far, in order
+
+  private:
+    std::optional<seen> next(std::chrono::milliseconds timeout) {
+        auto m = sub_.recv(timeout);
+        if (!m) return std::nullopt;
+        auto ev = m->event();
+        if (!ev) return std::nullopt;
+        events.push_back({m->topic, std::move(*ev)});
+        return events.back();
+    }
+
+    subscriber sub_;
+};
+
 }  // namespace tradebus::test
