@@ -116,6 +116,10 @@ throughput_result bench_run::throughput() {
     const std::size_t pubs = o_.publishers, subs = o_.subscribers;
     const std::string data = prefix_ + "d.";  // + publisher index
     const std::string probe_prefix = prefix_ + "probe.";
+    // After its last message a publisher sends one on bench.<run>.end.<index>: one publisher's
+    // messages arrive in order, so a subscriber that saw every end has all that will come. The
+    // run then ends on those, not on a quiet period a loaded machine can outlast.
+    const std::string end_prefix = prefix_ + "end.";
     std::vector<std::unique_ptr<std::atomic<std::uint32_t>>> probes_seen;  // per publisher
     for (std::size_t i = 0; i < pubs; ++i) {
         probes_seen.push_back(std::make_unique<std::atomic<std::uint32_t>>(0));
@@ -123,11 +127,12 @@ throughput_result bench_run::throughput() {
     std::atomic<std::uint64_t> received{0}, gaps{0}, sent_total{0};
     std::atomic<std::int64_t> last_rx_ns{0};
     std::atomic<bool> publishers_done{false}, stop{false};
-    std::atomic<std::size_t> ready{0};
+    std::atomic<std::size_t> ready{0}, subs_finished{0};
     std::atomic<std::int64_t> start_ns{0};
 
     std::vector<std::uint64_t> sent(pubs, 0);  // per publisher, final once it joined
     std::vector<std::thread> sub_threads;
+    std::vector<std::vector<std::uint64_t>> nexts(subs);  // per subscriber: next seq expected
     std::vector<zmq::socket_t> sub_sockets;
     for (std::size_t s = 0; s < subs; ++s) {
         sub_sockets.push_back(make_socket(env_, zmq::socket_type::sub, o_.xpub));
@@ -137,24 +142,33 @@ throughput_result bench_run::throughput() {
         sub_threads.emplace_back([&, s] {
             zmq::socket_t& sub = sub_sockets[s];
             std::vector<std::uint64_t> next(pubs, 1);
-            std::vector<bool> probed(pubs, false);
+            std::vector<bool> probed(pubs, false), ended(pubs, false);
+            std::size_t ends = 0;
             zmq::message_t topic, body;
-            while (!stop.load(std::memory_order_relaxed)) {
+            while (ends < pubs && !stop.load(std::memory_order_relaxed)) {
                 if (!sub.recv(topic, zmq::recv_flags::none)) continue;
                 if (!topic.more()) continue;
                 (void)sub.recv(body, zmq::recv_flags::none);
                 while (body.more()) (void)sub.recv(body, zmq::recv_flags::none);
                 const std::string_view name = topic.to_string_view();
-                const bool is_probe = name.starts_with(probe_prefix);
-                if (!is_probe && !name.starts_with(data)) continue;
+                const std::string* kind = nullptr;
+                for (const std::string* k : {&data, &probe_prefix, &end_prefix}) {
+                    if (name.starts_with(*k)) kind = k;
+                }
+                if (kind == nullptr) continue;
                 std::size_t idx = 0;
-                const auto tail = name.substr((is_probe ? probe_prefix : data).size());
-                for (const char ch : tail) idx = idx * 10 + static_cast<std::size_t>(ch - '0');
+                for (const char ch : name.substr(kind->size())) {
+                    idx = idx * 10 + static_cast<std::size_t>(ch - '0');
+                }
                 if (idx >= pubs) continue;
-                if (is_probe) {
-                    if (!probed[idx]) {
-                        probed[idx] = true;
-                        probes_seen[idx]->fetch_add(1);
+                if (kind != &data) {
+                    auto& flag = kind == &probe_prefix ? probed : ended;
+                    if (!flag[idx]) {
+                        flag[idx] = true;
+                        if (kind == &probe_prefix)
+                            probes_seen[idx]->fetch_add(1);
+                        else
+                            ++ends;
                     }
                     continue;
                 }
@@ -166,11 +180,8 @@ throughput_result bench_run::throughput() {
                 received.fetch_add(1, std::memory_order_relaxed);
                 last_rx_ns.store(mono_ns(), std::memory_order_relaxed);
             }
-            // The publishers are done (stop comes after they joined): what never arrived at
-            // the end of a publisher's sequence is a gap too, so gaps account for every loss.
-            for (std::size_t p = 0; p < pubs; ++p) {
-                if (sent[p] + 1 > next[p]) gaps.fetch_add(sent[p] + 1 - next[p]);
-            }
+            nexts[s] = std::move(next);  // the end of each sequence is counted after the join
+            subs_finished.fetch_add(1);
         });
     }
 
@@ -220,6 +231,8 @@ throughput_result bench_run::throughput() {
                     ++sent[p];
                 }
             }
+            (void)pub.send(zmq::buffer(end_prefix + index), zmq::send_flags::sndmore);
+            (void)pub.send(zmq::str_buffer("end"), zmq::send_flags::none);
             sent_total.fetch_add(sent[p]);
         });
     }
@@ -234,12 +247,13 @@ throughput_result bench_run::throughput() {
     }
     r.sent = sent_total.load();
     r.expected = r.sent * subs;
-    // The last messages: until all arrived, nothing more for 1 s, or the bound.
-    const std::int64_t bound = start_ns.load() + duration_ns + 2'000'000'000;
-    while (received.load() < r.expected && !common::stop_requested()) {
+    // The last messages: until every subscriber saw every end marker, or (a marker lost at a
+    // full queue) nothing more for 3 s, or the bound.
+    const std::int64_t bound = start_ns.load() + duration_ns + 5'000'000'000;
+    while (subs_finished.load() < subs && !common::stop_requested()) {
         const std::int64_t now = mono_ns();
         const std::int64_t last = std::max(last_rx_ns.load(), published_ns);
-        if (now - last > 1'000'000'000) break;
+        if (now - last > 3'000'000'000) break;
         if (now > bound) {
             r.timed_out = true;
             break;
@@ -248,6 +262,13 @@ throughput_result bench_run::throughput() {
     }
     stop.store(true);
     for (auto& t : sub_threads) t.join();
+    // What never arrived at the end of a publisher's sequence is a gap too, so gaps account
+    // for every loss.
+    for (const auto& next : nexts) {
+        for (std::size_t p = 0; p < pubs; ++p) {
+            if (sent[p] + 1 > next[p]) gaps.fetch_add(sent[p] + 1 - next[p]);
+        }
+    }
     r.received = received.load();
     r.gaps = gaps.load();
     r.publish_s = static_cast<double>(published_ns - start_ns.load()) / 1e9;
