@@ -98,13 +98,28 @@ cancel_reject sample(cancel_reject*) {
 }
 cancel_done sample(cancel_done*) { return {0x1234'5678'9abc'def0, 1}; }
 position sample(position*) {
-    return {"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(-87.25)};
+    return {"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(-87.25), "paper-1-17"};
+}
+risk_limits sample(risk_limits*) {
+    return {"reload",
+            "",
+            {"AAPL", "MSFT"},
+            100,
+            300,
+            {{"MSFT", 10, 40}},
+            to_fixed(1e6),
+            to_fixed(5000.0),
+            0,
+            100,
+            2000,
+            1000,
+            50.0};
 }
 risk_snapshot sample(risk_snapshot*) {
     return {1'732'190'000'000'000'000,
             to_fixed(-87.25),
-            {{"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(187.5)},
-             {"MSFT", -40, to_fixed(415.02), to_fixed(-12.5), to_fixed(414.8)}}};
+            {{"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(187.5), "paper-1-17"},
+             {"MSFT", -40, to_fixed(415.02), to_fixed(-12.5), to_fixed(414.8), "paper-1-9"}}};
 }
 node_health sample(node_health*) {
     return {"strategy", "strategy", health::healthy, health::unhealthy,

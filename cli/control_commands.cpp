@@ -25,6 +25,7 @@
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/frame_pairs.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::cli {
@@ -127,6 +128,32 @@ std::string cancel_scope(const cancel_options& o) {
     return "the resting orders of " + printable(o.symbol);
 }
 
+// Every risk node's last risk.limits, from the broker's last-value cache (one snapshot page).
+// Empty when the broker does not cache them or does not answer: status shows what it can.
+std::vector<cached_limits> fetch_risk_limits(runtime::control_client& client) {
+    std::string bytes;
+    schema::encode_control(schema::snapshot_request{std::string(schema::topics::limits), ""},
+                           bytes);
+    auto frames = client.request_frames(bytes);
+    if (!frames || frames->empty()) return {};
+    const auto decoded = schema::decode_control(frames->front());
+    const auto* header = decoded ? std::get_if<schema::snapshot_reply>(&decoded.value()) : nullptr;
+    std::vector<schema::frame_pair> pairs;
+    if (header == nullptr || !header->covered ||
+        schema::split_frame_pairs(*frames, header->count, pairs)) {
+        return {};
+    }
+    std::vector<cached_limits> out;
+    for (const auto& p : pairs) {
+        auto ev = schema::decode_event(p.body);
+        if (!ev || !schema::topics::type_belongs(ev.value().type_name(), p.topic)) continue;
+        if (auto* l = std::get_if<schema::risk_limits>(&ev.value().body)) {
+            out.push_back({ev.value().env.src, ev.value().env.ts_ns, std::move(*l)});
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string operator_identity() {
@@ -164,6 +191,7 @@ int run_status(const status_options& opts, environment& env) {
                             env.out << "\nservices:\n" << format_services(*list);
                         }
                     }
+                    env.out << format_risk_limits(fetch_risk_limits(client));
                     if (watch && !env.out_is_tty) env.out << "\n";
                 }
                 env.out.flush();

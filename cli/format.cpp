@@ -140,6 +140,19 @@ std::string describe(const risk_snapshot& s) {
     return out;
 }
 
+std::string describe(const risk_limits& l) {
+    std::string out =
+        l.cause + " max_order_qty=" + num(l.max_order_qty) + " max_position=" + num(l.max_position);
+    for (const auto& o : l.symbols) {
+        out += " " + printable(o.symbol) + ":" + num(o.max_order_qty) + "/" + num(o.max_position);
+    }
+    out += " max_gross_notional=" + format_fixed(l.max_gross_notional) +
+           " max_daily_loss=" + format_fixed(l.max_daily_loss) +
+           " max_orders_per_sec=" + num(l.max_orders_per_sec);
+    if (!l.error.empty()) out += " error=" + quoted(l.error);
+    return out;
+}
+
 std::string describe(const node_health& h) {
     return printable(h.node) + " (" + printable(h.kind) + ") " +
            std::string(to_string(h.old_state)) + " -> " + std::string(to_string(h.new_state)) +

@@ -114,4 +114,27 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
     return out;
 }
 
+std::string format_risk_limits(const std::vector<cached_limits>& all) {
+    if (all.empty()) return {};
+    std::string out = "\nrisk limits:\n";
+    for (const auto& [node, ts_ns, l] : all) {
+        const bool refused = l.cause == "refused";
+        out += "  " + printable(node) + " (" + (refused ? "reload REFUSED" : printable(l.cause)) +
+               " at " + format_time(ts_ns, false) + "): max_order_qty " +
+               std::to_string(l.max_order_qty) + ", max_position " + std::to_string(l.max_position);
+        for (const auto& o : l.symbols) {
+            out += ", " + printable(o.symbol) + " " + std::to_string(o.max_order_qty) + "/" +
+                   std::to_string(o.max_position);
+        }
+        out += ", max_gross_notional " + format_fixed(l.max_gross_notional) + ", max_daily_loss " +
+               format_fixed(l.max_daily_loss) + ", max_orders_per_sec " +
+               std::to_string(l.max_orders_per_sec) + "\n";
+        if (refused) {
+            out += "    the config has errors, these limits stay in force: " +
+                   printable(l.error.substr(0, l.error.find('\n'))) + "\n";
+        }
+    }
+    return out;
+}
+
 }  // namespace tradebus::cli

@@ -24,6 +24,8 @@ namespace tradebus::common {
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+std::atomic<bool> g_reload{false};
+extern "C" void on_reload_signal(int) { g_reload.store(true, std::memory_order_relaxed); }
 
 // The sd-daemon(3) prefix journald reads a line's priority from (syslog levels).
 std::string_view journald_prefix(spdlog::level::level_enum level) noexcept {
@@ -107,6 +109,15 @@ void install_stop_signals() {
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
+
+void install_reload_signal() {
+    struct sigaction sa {};
+    sa.sa_handler = on_reload_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool take_reload_request() noexcept { return g_reload.exchange(false, std::memory_order_relaxed); }
 
 bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
 void request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }

@@ -370,6 +370,18 @@ std::optional<decode_error> decode_value(mp_reader& r, const std::string& path, 
     }
 }
 
+// A key a struct lists in `optional_keys` (one added after records without it were written,
+// PROTOCOL.md "Versioning") may be absent: the field keeps its default.
+template <class T>
+constexpr bool may_be_absent(std::string_view key) {
+    if constexpr (requires { T::optional_keys; }) {
+        for (const std::string_view k : T::optional_keys) {
+            if (k == key) return true;
+        }
+    }
+    return false;
+}
+
 template <class T>
 struct field_decoder {
     const map_entries& m;
@@ -382,7 +394,8 @@ struct field_decoder {
         if (error) return;
         const char* at = m.find(key);
         if (at == nullptr) {
-            error = decode_error{join(path, key), "missing required key"};
+            if (!may_be_absent<T>(key))
+                error = decode_error{join(path, key), "missing required key"};
             return;
         }
         mp_reader r(at, m.end);
@@ -592,6 +605,7 @@ TRADEBUS_EVENT(order_expired)
 TRADEBUS_EVENT(cancel_request)
 TRADEBUS_EVENT(cancel_reject)
 TRADEBUS_EVENT(cancel_done)
+TRADEBUS_EVENT(risk_limits)
 TRADEBUS_CONTROL(register_request)
 TRADEBUS_CONTROL(register_reply)
 TRADEBUS_CONTROL(heartbeat_request)

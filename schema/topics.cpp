@@ -71,6 +71,7 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"exec_reject", exec_reject, true},
         {"position", position, true},
         {"risk_snapshot", snapshot, true},
+        {"risk_limits", limits, true},
         {"trading_state", trading, false},
         {"trading_state", risk_state, false},
         {"node_health", node_health, false},

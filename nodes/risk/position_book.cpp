@@ -5,9 +5,12 @@ namespace tradebus::risk {
 namespace money = schema::money;
 
 std::int64_t position_book::apply_fill(const std::string& symbol, schema::side dir,
-                                       std::int64_t qty, std::int64_t px) {
+                                       std::int64_t qty, std::int64_t px,
+                                       std::string_view fill_id) {
     if (qty <= 0 || px <= 0 || dir == schema::side::flat) return 0;  // no entry for nothing
-    return book_[symbol].apply_fill(dir, qty, px);
+    auto& p = book_[symbol];
+    p.last_fill_id = fill_id;
+    return p.apply_fill(dir, qty, px);
 }
 
 void position_book::mark(const std::string& symbol, std::int64_t mid_px) {
@@ -71,6 +74,7 @@ schema::position position_book::snapshot(const std::string& symbol) const {
         out.avg_px = p->avg_px;
         out.realized_pnl = p->realized_pnl;
         out.unrealized_pnl = unrealized_of(*p);
+        out.last_fill_id = p->last_fill_id;
     }
     return out;
 }

@@ -38,6 +38,33 @@ risk_engine::risk_engine(risk_config cfg)
       state_(cfg_.max_daily_loss, cfg_.reducing_daily_loss),
       rate_(cfg_.max_orders_per_sec) {}
 
+bool risk_engine::reconfigure(risk_config cfg) {
+    const auto before = state();
+    cfg_ = std::move(cfg);
+    state_.set_limits(cfg_.max_daily_loss, cfg_.reducing_daily_loss);
+    rate_.set_limit(cfg_.max_orders_per_sec);
+    (void)state_.on_pnl(day_pnl());
+    return state() != before;
+}
+
+schema::risk_limits risk_engine::limits() const {
+    schema::risk_limits l;
+    l.allowed_symbols = cfg_.allowed_symbols;
+    l.max_order_qty = cfg_.limits.max_order_qty;
+    l.max_position = cfg_.limits.max_position;
+    for (const auto& [symbol, lim] : cfg_.symbols) {
+        l.symbols.push_back({symbol, lim.max_order_qty, lim.max_position});
+    }
+    l.max_gross_notional = cfg_.max_gross_notional;
+    l.max_daily_loss = cfg_.max_daily_loss;
+    l.reducing_daily_loss = cfg_.reducing_daily_loss;
+    l.max_orders_per_sec = cfg_.max_orders_per_sec;
+    l.stale_quote_ms = cfg_.stale_quote_ms;
+    l.max_working_orders = cfg_.max_working_orders;
+    l.price_band_bps = cfg_.price_band_bps;
+    return l;
+}
+
 const quote_state* risk_engine::quote(const std::string& symbol) const {
     auto it = quotes_.find(symbol);
     return it == quotes_.end() ? nullptr : &it->second;
@@ -62,7 +89,7 @@ bool risk_engine::on_quote(const schema::tick& t, std::int64_t now_ns, std::uint
 bool risk_engine::on_fill(const schema::fill& f, std::int64_t /*now_ns*/) {
     if (f.qty <= 0 || f.px <= 0 || f.dir == schema::side::flat) return false;
     if (!f.fill_id.empty() && !seen_fills_.insert(f.fill_id)) return false;
-    book_.apply_fill(f.symbol, f.dir, f.qty, f.px);
+    book_.apply_fill(f.symbol, f.dir, f.qty, f.px, f.fill_id);
     open_.fill(f.order_id, f.qty, f.leaves_qty <= 0);
     state_.on_pnl(day_pnl());
     return true;
@@ -108,7 +135,7 @@ schema::risk_snapshot risk_engine::snapshot() const {
     s.day_base_pnl = day_base_pnl_;
     for (const auto& [sym, p] : book_.positions()) {
         if (p.qty == 0 && p.realized_pnl == 0) continue;  // nothing to carry
-        s.positions.push_back({sym, p.qty, p.avg_px, p.realized_pnl, p.mark_px});
+        s.positions.push_back({sym, p.qty, p.avg_px, p.realized_pnl, p.mark_px, p.last_fill_id});
     }
     return s;
 }
@@ -121,6 +148,7 @@ void risk_engine::restore_snapshot(const schema::risk_snapshot& s) {
         st.avg_px = p.avg_px;
         st.realized_pnl = p.realized_pnl;
         st.mark_px = p.mark_px;
+        st.last_fill_id = p.last_fill_id;
         book_.restore(p.symbol, st);
     }
     session_start_ns_ = s.session_start_ns;

@@ -31,9 +31,12 @@ std::vector<std::string> risk_node::subscriptions() const {
 }
 
 std::vector<std::string> risk_node::publications() const {
-    return {std::string(topics::approved), std::string(topics::rejected),
-            std::string(topics::position), std::string(topics::risk_state),
-            topics::for_symbol(topics::snapshot, name_)};
+    return {std::string(topics::approved),
+            std::string(topics::rejected),
+            std::string(topics::position),
+            std::string(topics::risk_state),
+            topics::for_symbol(topics::snapshot, name_),
+            topics::for_symbol(topics::limits, name_)};
 }
 
 void risk_node::configure(const std::string& node_name, const runtime::trading_session& session) {
@@ -91,16 +94,48 @@ void risk_node::on_start(runtime::context& ctx) {
     }
     roll_session(ctx, ctx.now_ns());
     engine_.set_order_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / ns_per_ms));
+    publish_limits(ctx, "start", {});
+    sync_state(ctx, no_trace);
+}
+
+void risk_node::publish_limits(runtime::context& ctx, std::string cause, std::string error) {
     const auto& c = engine_.config();
     spdlog::info(
-        "risk {}: max_order_qty {} ({}), max_position {}, max_gross_notional {:.2f}, "
-        "max_daily_loss {:.2f}, max_orders_per_sec {}, price_band_bps {}, "
-        "stale_quote_ms {}",
-        ctx.node_name(), c.limits.max_order_qty, c.reduce_oversize ? "reduce" : "reject",
-        c.limits.max_position, schema::from_fixed(c.max_gross_notional),
+        "risk {} limits ({}): max_order_qty {} ({}), max_position {}, {} symbol override(s), "
+        "max_gross_notional {:.2f}, max_daily_loss {:.2f}, max_orders_per_sec {}, "
+        "price_band_bps {}, stale_quote_ms {}",
+        ctx.node_name(), cause, c.limits.max_order_qty, c.reduce_oversize ? "reduce" : "reject",
+        c.limits.max_position, c.symbols.size(), schema::from_fixed(c.max_gross_notional),
         schema::from_fixed(c.max_daily_loss), c.max_orders_per_sec, c.price_band_bps,
         c.stale_quote_ms);
-    sync_state(ctx, no_trace);
+    auto l = engine_.limits();
+    l.cause = std::move(cause);
+    l.error = std::move(error);
+    if (l.error.size() > schema::limits::max_string_bytes) {
+        // Cut at a line end (never inside a UTF-8 sequence) to stay decodable.
+        const auto cut = l.error.rfind('\n', schema::limits::max_string_bytes - 1);
+        l.error.resize(cut == std::string::npos ? 0 : cut);
+    }
+    if (l.symbols.size() > schema::limits::max_array_items ||
+        l.allowed_symbols.size() > schema::limits::max_array_items) {
+        spdlog::error("risk: more than {} symbols: risk.limits not published",
+                      schema::limits::max_array_items);
+        return;
+    }
+    ctx.publish(topics::for_symbol(topics::limits, ctx.node_name()), l, no_trace);
+}
+
+std::function<void(runtime::context&)> risk_node::prepare_reload(common::section& own) {
+    auto cfg = std::make_shared<risk_config>(load_risk_config(own));
+    return [this, cfg](runtime::context& ctx) {
+        const bool state_changed = engine_.reconfigure(std::move(*cfg));
+        publish_limits(ctx, "reload", {});
+        if (state_changed) sync_state(ctx, no_trace);
+    };
+}
+
+void risk_node::on_reload_refused(runtime::context& ctx, const std::string& errors) {
+    publish_limits(ctx, "refused", errors);
 }
 
 void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {

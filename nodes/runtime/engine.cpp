@@ -100,6 +100,7 @@ class engine final : public context {
         drive_control(now);
         if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
         maybe_start();
+        if (started_ && common::take_reload_request()) reload();
         if (started_ && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
             timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
         }
@@ -108,6 +109,38 @@ class engine final : public context {
             next_watchdog = now + watchdog.count() / 2;
         }
         wait_and_drain();
+    }
+
+    // SIGHUP: the same parse and checks as at start; only the node's own table is applied.
+    void reload() {
+        spdlog::info("SIGHUP: reloading [{}] from {}", cfg_.kind, cfg_.file);
+        std::function<void(context&)> apply;
+        try {
+            common::config_errors errors(cfg_.file);
+            auto table = common::parse_config_file(cfg_.file, errors);
+            if (table) {
+                common::section root(&*table, "", errors);
+                (void)read_node_config(root, cfg_.kind);
+                auto own = root.table(cfg_.kind, false);
+                apply = logic_->prepare_reload(own);
+                if (!apply) {
+                    spdlog::warn(
+                        "a {} node cannot change its config while running: restart it "
+                        "to apply {}",
+                        cfg_.kind, cfg_.file);
+                    return;
+                }
+                root.finish();
+            }
+            common::throw_if_errors(errors);
+        } catch (const common::config_error& e) {
+            spdlog::error("reload refused, the running config stays in force:\n{}", e.what());
+            logic_->on_reload_refused(*this, e.what());
+            return;
+        }
+        apply(*this);
+        spdlog::info("reloaded [{}] from {} (other tables take effect at the next start)",
+                     cfg_.kind, cfg_.file);
     }
 
     // ------------------------------------------------------------------ context
@@ -838,6 +871,7 @@ int run_node(int argc, char** argv, std::string_view kind, logic_factory factory
     }
     common::init_logging(cfg.name, cfg.log_level);
     common::install_stop_signals();
+    common::install_reload_signal();
     try {
         engine e(std::move(cfg), std::move(logic));
         return e.run();

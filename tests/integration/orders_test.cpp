@@ -264,3 +264,53 @@ TEST_CASE("orders: a resting order survives kill -9 of execution and can be canc
     (void)d.expect(desk::of<schema::order_cancelled>(id), "exec.cancelled after the restart");
     CHECK(std::holds_alternative<schema::order>(d.signal(schema::side::buy, 100, 100.50).ev.body));
 }
+
+TEST_CASE(
+    "orders: SIGHUP puts new risk limits in force, a bad file is refused and changes nothing") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const auto limits = [&](const std::string& cause) {
+        const seen s = d.expect(
+            [cause](const seen& e) {
+                const auto* l = std::get_if<schema::risk_limits>(&e.ev.body);
+                return l != nullptr && e.topic == "risk.limits.risk" && l->cause == cause;
+            },
+            "risk.limits.risk with cause " + cause);
+        return std::get<schema::risk_limits>(s.ev.body);
+    };
+    const auto reload_with = [&](const std::string& max_position) {
+        std::string table = risk_table();
+        const std::string key = "max_position = 100\n";
+        table.replace(table.find(key), key.size(), "max_position = " + max_position + "\n");
+        d.p.configure("risk", table);
+        d.p.node("risk").signal(SIGHUP);
+    };
+    CHECK(limits("start").max_position == 100);
+    (void)d.resting_buy(20);
+
+    // Lower: the 20 already working count against the new 10 at the next signal.
+    reload_with("10");
+    CHECK(limits("reload").max_position == 10);
+    CHECK(rule_of(d.signal(schema::side::buy, 5, 100.50)) == "max_position");
+
+    // A bad value: the same file:line:col error as at start, nothing changes, risk runs on.
+    reload_with("-3");
+    const auto refused = limits("refused");
+    CHECK(refused.max_position == 10);
+    CHECK_MESSAGE(has(refused.error, "risk.toml:"), refused.error);
+    CHECK_MESSAGE(has(refused.error, "max_position"), refused.error);
+    CHECK(rule_of(d.signal(schema::side::buy, 5, 100.50)) == "max_position");
+    CHECK(d.p.node("risk").running());
+
+    const auto status = run_cli(dir, "status", {"status", "--control", d.p.broker.control});
+    CHECK(status.status == 0);
+    CHECK_MESSAGE(has(status.out, "reload REFUSED"), status.out);
+    CHECK_MESSAGE(has(status.out, "max_position 10"), status.out);
+
+    // Raised by a good file: a BUY that 10 refused is approved.
+    reload_with("1000");
+    CHECK(limits("reload").max_position == 1000);
+    CHECK(std::holds_alternative<schema::order>(d.signal(schema::side::buy, 100, 100.50).ev.body));
+}

@@ -159,6 +159,29 @@ TEST_CASE("pipeline: five nodes started in any order trade end to end and journa
         CHECK(std::abs(schema::from_fixed(pos.realized_pnl) - b.realized) < 0.01);
     }
 
+    // ---- every position, marks included, holds exactly the fills it names: the quantity
+    // after its last_fill_id in execution's order, whenever it arrived here relative to fills
+    // (a mark published just before a fill reached risk carries that fill's trace id too).
+    std::map<std::string, std::int64_t> qty_after_fill, running;
+    for (const auto& e : events) {
+        if (const auto* f = std::get_if<schema::fill>(&e.ev.body)) {
+            running[f->symbol] += f->dir == schema::side::buy ? f->qty : -f->qty;
+            qty_after_fill[f->fill_id] = running[f->symbol];
+        }
+    }
+    std::size_t positions_checked = 0;
+    for (const auto& e : events) {
+        const auto* pos = std::get_if<schema::position>(&e.ev.body);
+        if (pos == nullptr) continue;
+        CAPTURE(pos->symbol);
+        CAPTURE(pos->last_fill_id);
+        const auto it = qty_after_fill.find(pos->last_fill_id);
+        REQUIRE((pos->last_fill_id.empty() || it != qty_after_fill.end()));
+        CHECK(pos->qty == (pos->last_fill_id.empty() ? 0 : it->second));
+        ++positions_checked;
+    }
+    CHECK(positions_checked == by_type["position"]);
+
     // ---- no sequence gaps at this modest rate, as seen by us and reported by every node
     std::map<std::pair<std::string, std::string>, std::uint64_t> last_seq;
     std::uint64_t gaps = 0;

@@ -44,7 +44,7 @@ TEST_CASE("broker config: an empty file gives every default") {
     CHECK(cfg.heartbeat.liveness == defaults::liveness);
     CHECK(cfg.pipeline.empty());
     CHECK(cfg.metrics.listen.empty());  // off unless configured
-    CHECK(cfg.lvc.prefixes == std::vector<std::string>{"md.tick.", "md.bar."});
+    CHECK(cfg.lvc.prefixes == std::vector<std::string>{"md.tick.", "md.bar.", "risk.limits."});
     CHECK(cfg.lvc.max_topics == static_cast<std::size_t>(defaults::lvc_max_topics));
     CHECK(cfg.lvc.max_bytes == static_cast<std::size_t>(defaults::lvc_max_bytes));
     CHECK(cfg.trading.state_file.empty());

@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 21, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 22, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -225,6 +225,18 @@ std::vector<sample> samples() {
                        .reason = "never received"},
          "request=9 id=x-1 code=unknown_order reason=\"never received\""},
         {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2}, "request=9 cancelled=2"},
+        {"risk.limits.risk",
+         risk_limits{.cause = "refused",
+                     .error = "risk.toml:3:16: risk.max_position: expected 1..1000000000",
+                     .max_order_qty = 100,
+                     .max_position = 10,
+                     .symbols = {{.symbol = "AAPL", .max_order_qty = 5, .max_position = 20}},
+                     .max_gross_notional = 100'000'000'000'000,
+                     .max_daily_loss = 500'000'000'000,
+                     .max_orders_per_sec = 50},
+         "refused max_order_qty=100 max_position=10 AAPL:5/20 max_gross_notional=1000000.00 "
+         "max_daily_loss=5000.00 max_orders_per_sec=50 "
+         "error=\"risk.toml:3:16: risk.max_position: expected 1..1000000000\""},
     };
 }
 

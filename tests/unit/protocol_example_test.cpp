@@ -251,6 +251,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
         check_section<T>(lines, T::type_name);
     });
     check_section<snapshot_position>(lines, "snapshot_position");
+    check_section<symbol_limit>(lines, "symbol_limit");
     check_section<node_counters>(lines, "node_counters");
     check_section<node_status>(lines, "node_status");
     check_section<topic_status>(lines, "topic_status");
@@ -283,6 +284,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"position", topics::position},
         {"risk_state", topics::risk_state},
         {"snapshot", topics::snapshot},
+        {"limits", topics::limits},
         {"exec_ack", topics::exec_ack},
         {"exec_fill", topics::exec_fill},
         {"exec_reject", topics::exec_reject},

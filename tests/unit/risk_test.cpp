@@ -787,13 +787,15 @@ TEST_CASE("risk: node publishes positions after fills (fill's trace) and on the 
     node.on_timer(ctx, t0);  // first run: no position yet, nothing published
     CHECK(ctx.of<schema::position>().empty());
     deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 21, "md");
-    deliver(node, ctx, "exec.fill.AAPL", fill_of("AAPL", side::buy, 10, 100.0), 22, "exec");
+    const auto first = fill_of("AAPL", side::buy, 10, 100.0);
+    deliver(node, ctx, "exec.fill.AAPL", first, 22, "exec");
     auto pos = ctx.of<schema::position>();
     REQUIRE(pos.size() == 1);
     CHECK(pos[0].topic == "risk.position.AAPL");
     CHECK(pos[0].trace_id == 22);
     CHECK(pos[0].body.qty == 10);
     CHECK(pos[0].body.avg_px == to_fixed(100.0));
+    CHECK(pos[0].body.last_fill_id == first.fill_id);  // what the position includes
 
     deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 101.0), 23, "md");
     ctx.now = t0 + 500 * ms;
@@ -806,6 +808,19 @@ TEST_CASE("risk: node publishes positions after fills (fill's trace) and on the 
     REQUIRE(pos.size() == 2);
     CHECK(pos[1].trace_id == 23);                         // the mark came from that tick
     CHECK(pos[1].body.unrealized_pnl == to_fixed(10.0));  // 10 x (101 - 100)
+    CHECK(pos[1].body.last_fill_id == first.fill_id);     // no fill since: the same
+
+    // A snapshot keeps it: a risk restored from it names the same last fill.
+    risk_node restored(cfg);
+    fake_context ctx2("risk");
+    ctx2.now = ctx.now;
+    restored.on_recover(ctx2, runtime::inbound{"risk.snapshot.risk", "",
+                                               schema::event{{}, node.engine().snapshot()}});
+    restored.on_start(ctx2);
+    const auto* p = restored.engine().book().find("AAPL");
+    REQUIRE(p != nullptr);
+    CHECK(p->qty == 10);
+    CHECK(p->last_fill_id == first.fill_id);
 }
 
 TEST_CASE("risk: node kill switch via sys.trading and the runtime, idempotent") {

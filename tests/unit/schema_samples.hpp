@@ -142,7 +142,8 @@ inline position make(std::type_identity<position>) {
             .qty = -30,
             .avg_px = 18'950'500'000,
             .realized_pnl = -1'234'567'890,
-            .unrealized_pnl = 987'654'321};
+            .unrealized_pnl = 987'654'321,
+            .last_fill_id = "paper-1-17"};
 }
 inline risk_snapshot make(std::type_identity<risk_snapshot>) {
     return {.session_start_ns = 1'700'000'000'000'000'000,
@@ -151,7 +152,23 @@ inline risk_snapshot make(std::type_identity<risk_snapshot>) {
                            .qty = -30,
                            .avg_px = 18'950'500'000,
                            .realized_pnl = -1'234'567'890,
-                           .mark_px = 18'900'000'000}}};
+                           .mark_px = 18'900'000'000,
+                           .last_fill_id = "paper-1-17"}}};
+}
+inline risk_limits make(std::type_identity<risk_limits>) {
+    return {.cause = "refused",
+            .error = "risk.toml:3:16: risk.max_position: expected an integer in 1..1000000000",
+            .allowed_symbols = {"AAPL", "MSFT"},
+            .max_order_qty = 50,
+            .max_position = 200,
+            .symbols = {{.symbol = "MSFT", .max_order_qty = 5, .max_position = 10}},
+            .max_gross_notional = 100'000'000'000'000,
+            .max_daily_loss = 500'000'000'000,
+            .reducing_daily_loss = 250'000'000'000,
+            .max_orders_per_sec = 20,
+            .stale_quote_ms = 1500,
+            .max_working_orders = 300,
+            .price_band_bps = 25.5};
 }
 inline node_health make(std::type_identity<node_health>) {
     return {.node = "risk-1",

@@ -80,9 +80,10 @@ inline constexpr std::string_view trading_state_file = "";
 inline constexpr std::string_view trading_missing_state = "halted";
 
 // ---------------------------------------------------------------- [lvc]
-/// Last-value cache for late joiners: market data only by default (the last quote and bar per
-/// symbol); orders and fills are not "current values" and are recovered from the journal.
-inline constexpr std::string_view lvc_prefixes[] = {"md.tick.", "md.bar."};
+/// Last-value cache for late joiners: market data (the last quote and bar per symbol) and each
+/// risk node's limits in force (`tradebus status` shows them) by default; orders and fills are
+/// not "current values" and are recovered from the journal.
+inline constexpr std::string_view lvc_prefixes[] = {"md.tick.", "md.bar.", "risk.limits."};
 /// Topics cached; a new topic beyond this is not cached (counted as lvc_full), existing topics
 /// keep updating. ~10k symbols x (tick + bar).
 inline constexpr std::int64_t lvc_max_topics = 20'000;

@@ -26,6 +26,12 @@ void install_stop_signals();
 /// Lets tests and shutdown paths request a stop without a signal.
 void request_stop() noexcept;
 
+/// SIGHUP sets a flag (and nothing else) instead of terminating the process: a node reloads
+/// its config file (`systemctl reload`). Install once at startup, after install_stop_signals.
+void install_reload_signal();
+/// True once per SIGHUP received since the last call (several coalesce into one).
+[[nodiscard]] bool take_reload_request() noexcept;
+
 /// sd_notify wrappers; no-ops when NOTIFY_SOCKET is unset.
 void notify_ready(std::string_view status);
 void notify_status(std::string_view status);

@@ -243,10 +243,15 @@ struct position {
     std::int64_t avg_px = 0;
     std::int64_t realized_pnl = 0;    // money, 1e-8 units; since the book began (all sessions)
     std::int64_t unrealized_pnl = 0;  // against the last mid
+    /// The last fill this position includes ("" = none yet): a position published before a
+    /// fill reached risk says so, whatever order a subscriber receives them in.
+    std::string last_fill_id;
+    static constexpr std::string_view optional_keys[] = {"last_fill_id"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("symbol", s.symbol), v("qty", s.qty), v("avg_px", s.avg_px);
         v("realized_pnl", s.realized_pnl), v("unrealized_pnl", s.unrealized_pnl);
+        v("last_fill_id", s.last_fill_id);
     }
 };
 
@@ -257,10 +262,13 @@ struct snapshot_position {
     std::int64_t avg_px = 0;        // average entry price of qty, 0 when flat
     std::int64_t realized_pnl = 0;  // money, 1e-8 units; carried across sessions
     std::int64_t mark_px = 0;       // last mid, 0 = never quoted
+    std::string last_fill_id;       // as position.last_fill_id
+    static constexpr std::string_view optional_keys[] = {"last_fill_id"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("symbol", s.symbol), v("qty", s.qty), v("avg_px", s.avg_px);
         v("realized_pnl", s.realized_pnl), v("mark_px", s.mark_px);
+        v("last_fill_id", s.last_fill_id);
     }
 };
 
@@ -275,6 +283,42 @@ struct risk_snapshot {
     static void fields(S& s, V& v) {
         v("session_start_ns", s.session_start_ns), v("day_base_pnl", s.day_base_pnl);
         v("positions", s.positions);
+    }
+};
+
+/// One [risk.symbols.<SYM>] override in a risk_limits event.
+struct symbol_limit {
+    std::string symbol;
+    std::int64_t max_order_qty = 0, max_position = 0;  // lots
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("max_order_qty", s.max_order_qty);
+        v("max_position", s.max_position);
+    }
+};
+
+/// risk.limits.<risk node name>: the limits a risk node enforces, published at its start,
+/// after every reload of its config (SIGHUP, `systemctl reload`) and when a reload was refused
+/// (then `error` holds the config errors and the limits are the ones still in force).
+struct risk_limits {
+    static constexpr std::string_view type_name = "risk_limits";
+    std::string cause;  // "start", "reload" or "refused"
+    std::string error;  // "refused": "file:line:col: problem", one per line; else ""
+    std::vector<std::string> allowed_symbols;          // empty: any valid symbol
+    std::int64_t max_order_qty = 0, max_position = 0;  // lots, [risk] defaults
+    std::vector<symbol_limit> symbols;                 // [risk.symbols.<SYM>] overrides
+    std::int64_t max_gross_notional = 0, max_daily_loss = 0, reducing_daily_loss = 0;  // money
+    std::int64_t max_orders_per_sec = 0, stale_quote_ms = 0, max_working_orders = 0;
+    double price_band_bps = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("cause", s.cause), v("error", s.error);
+        v("allowed_symbols", s.allowed_symbols), v("max_order_qty", s.max_order_qty);
+        v("max_position", s.max_position), v("symbols", s.symbols);
+        v("max_gross_notional", s.max_gross_notional), v("max_daily_loss", s.max_daily_loss);
+        v("reducing_daily_loss", s.reducing_daily_loss);
+        v("max_orders_per_sec", s.max_orders_per_sec), v("stale_quote_ms", s.stale_quote_ms);
+        v("max_working_orders", s.max_working_orders), v("price_band_bps", s.price_band_bps);
     }
 };
 
@@ -356,10 +400,11 @@ struct acl_violation {
 };
 
 /// The payload of a decoded event. Order matters only for std::variant indices.
-using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject,
-                             position, risk_snapshot, node_health, node_registered, broker_started,
-                             trading_state_changed, probe, acl_violation, order_cancelled,
-                             order_expired, cancel_request, cancel_reject, cancel_done>;
+using payload =
+    std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
+                 risk_snapshot, node_health, node_registered, broker_started, trading_state_changed,
+                 probe, acl_violation, order_cancelled, order_expired, cancel_request,
+                 cancel_reject, cancel_done, risk_limits>;
 
 /// A decoded data-plane event.
 struct event {

@@ -21,6 +21,7 @@ inline constexpr std::string_view rejected = "risk.rejected.";
 inline constexpr std::string_view position = "risk.position.";
 inline constexpr std::string_view risk_state = "risk.state";
 inline constexpr std::string_view snapshot = "risk.snapshot.";  // + risk node name
+inline constexpr std::string_view limits = "risk.limits.";      // + risk node name
 inline constexpr std::string_view exec_ack = "exec.ack.";
 inline constexpr std::string_view exec_fill = "exec.fill.";
 inline constexpr std::string_view exec_reject = "exec.reject.";

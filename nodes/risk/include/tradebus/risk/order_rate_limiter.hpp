@@ -21,6 +21,8 @@ class order_rate_limiter {
     /// Orders in the window ending at `now_ns`.
     [[nodiscard]] std::size_t in_window(std::int64_t now_ns);
     [[nodiscard]] std::int64_t limit() const noexcept { return max_; }
+    /// A new limit (config reload): orders already in the window keep counting against it.
+    void set_limit(std::int64_t max_per_window) noexcept { max_ = max_per_window; }
     [[nodiscard]] std::int64_t window_ns() const noexcept { return window_ns_; }
 
   private:

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "tradebus/schema/events.hpp"
 #include "tradebus/schema/money.hpp"
@@ -17,14 +18,16 @@ namespace tradebus::risk {
 /// qty, avg_px and realized_pnl under the shared average-cost rule, plus the last mark.
 struct position_state : schema::money::position {
     std::int64_t mark_px = 0;  // last mid; 0 = never quoted
+    std::string last_fill_id;  // the last fill applied; "" = none
 };
 
 class position_book {
   public:
     /// Applies one fill of `qty` > 0 lots at `px` > 0 (dir BUY or SELL) to `symbol` and returns
     /// the P&L it realized (schema::money::position::apply_fill); anything else is ignored.
+    /// `fill_id` becomes the position's last_fill_id.
     std::int64_t apply_fill(const std::string& symbol, schema::side dir, std::int64_t qty,
-                            std::int64_t px);
+                            std::int64_t px, std::string_view fill_id = {});
     /// Sets `symbol` to `p` as a snapshot recorded it (recovery); replaces what was there.
     void restore(const std::string& symbol, const position_state& p) { book_[symbol] = p; }
     /// Forgets every position (before restoring a snapshot).

@@ -74,6 +74,12 @@ class risk_engine {
     bool on_order_end(std::string_view order_id);
     /// Checks one signal from node `src` at `now_ns` (see the rule list above).
     decision on_signal(const schema::signal& s, const std::string& src, std::int64_t now_ns);
+    /// Puts new limits in force (config reload) from the next signal on. A loss limit the day
+    /// P&L already breaches latches its stage now; nothing is released. Returns true when the
+    /// trading state changed.
+    bool reconfigure(risk_config cfg);
+    /// The limits in force as risk.limits carries them (`cause` and `error` left empty).
+    [[nodiscard]] schema::risk_limits limits() const;
     /// Operator halt / reduce-only / resume. Returns false when nothing changed (idempotent).
     bool set_operator_state(schema::trading_state s, const std::string& reason);
 

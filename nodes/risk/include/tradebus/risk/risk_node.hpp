@@ -29,7 +29,8 @@ class risk_node final : public runtime::node_logic {
     /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
     /// sys.trading
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
-    /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>
+    /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>,
+    /// risk.limits.<name>
     [[nodiscard]] std::vector<std::string> publications() const override;
 
     /// Keeps the node name (the snapshot topic) and the session (boundaries, recovery).
@@ -49,12 +50,18 @@ class risk_node final : public runtime::node_logic {
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state s,
                           const std::string& reason) override;
+    /// SIGHUP: the [risk] table read again; in force from the next signal, then risk.limits.
+    std::function<void(runtime::context&)> prepare_reload(common::section& own) override;
+    /// Publishes risk.limits with cause "refused" and the errors; the limits stay.
+    void on_reload_refused(runtime::context& ctx, const std::string& errors) override;
 
     [[nodiscard]] const risk_engine& engine() const noexcept { return engine_; }
 
   private:
     void handle_signal(runtime::context& ctx, const schema::signal& s, const schema::envelope& env);
     void publish_position(runtime::context& ctx, const std::string& symbol, std::uint64_t trace);
+    /// risk.limits.<name>: the limits in force, with why they are published.
+    void publish_limits(runtime::context& ctx, std::string cause, std::string error);
     /// Publishes risk.state when the state or its reason changed since the last publication.
     void sync_state(runtime::context& ctx, std::uint64_t trace);
     /// Reports health to the runtime when degraded() changed.

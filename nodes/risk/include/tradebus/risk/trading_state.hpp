@@ -32,6 +32,13 @@ class trading_state_machine {
     /// again at 0); the operator's state stays.
     void new_session();
 
+    /// New loss limits (config reload). Call on_pnl() after: a limit the P&L already breaches
+    /// latches at once, while a latched stage stays until an operator command.
+    void set_limits(std::int64_t max_daily_loss, std::int64_t reducing_daily_loss) noexcept {
+        max_daily_loss_ = max_daily_loss;
+        reducing_daily_loss_ = reducing_daily_loss;
+    }
+
     /// Re-latches a loss stage recorded before a restart (never relaxes the current one).
     void restore_loss(schema::trading_state s, const std::string& reason);
 

@@ -158,6 +158,16 @@ class node_logic {
     virtual void on_broker_restart(context&, std::uint64_t /*old_epoch*/,
                                    std::uint64_t /*new_epoch*/) {}
 
+    /// SIGHUP (`systemctl reload`): the runtime parsed the node's config file again and read
+    /// its [node], [broker] and [session] tables (checked, but applied only at the next start).
+    /// Read the node's own table from `own` as the factory did, recording every problem in it,
+    /// and return the step that puts it in force: the runtime runs it only when the whole file
+    /// had no error, else calls on_reload_refused and nothing changes. Return an empty function
+    /// when this node cannot change its config while running (the default: restart to apply).
+    virtual std::function<void(context&)> prepare_reload(common::section& /*own*/) { return {}; }
+    /// A reload was refused: `errors` holds every problem, one "file:line:col: ..." per line.
+    virtual void on_reload_refused(context&, const std::string& /*errors*/) {}
+
     /// Called on clean shutdown (SIGTERM/SIGINT or request_stop), before deregistering.
     virtual void on_stop(context&) {}
 
