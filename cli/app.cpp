@@ -532,7 +532,8 @@ int run(const std::vector<std::string>& args, environment& env) {
                         ->type_name("DIR");
         jreport_cmd
             ->add_option("--config", jreport_config,
-                         "Take the directory from a journal node's TOML ([journal] dir)")
+                         "Take the directory from a journal node's TOML ([journal] dir), and "
+                         "group by its [session] trading sessions instead of calendar days")
             ->type_name("FILE")
             ->excludes(dir);
     }
@@ -663,6 +664,7 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (jreport.dir.empty()) {
                 jreport.dir = jreport_config.empty() ? std::string(default_journal_dir)
                                                      : read_journal_dir(jreport_config);
+                if (!jreport_config.empty()) jreport.session = read_config_session(jreport_config);
             }
             if (!jreport.day.empty() && !valid_day(jreport.day)) {
                 throw usage_error("--day: expected YYYY-MM-DD, got \"" + jreport.day + "\"");

@@ -16,6 +16,16 @@ namespace {
 constexpr std::size_t flush_bytes = 64 * 1024;
 }  // namespace
 
+namespace {
+// A node config's problems, one file:line:col line each, as a usage error (exit 2).
+void throw_usage_if_errors(const common::config_errors& errors) {
+    if (errors.empty()) return;
+    std::string message;
+    for (const auto& line : errors.lines()) message += (message.empty() ? "" : "\n") + line;
+    throw usage_error(message);
+}
+}  // namespace
+
 std::string read_journal_dir(const std::string& path) {
     common::config_errors errors(path);
     std::string dir;
@@ -24,12 +34,19 @@ std::string read_journal_dir(const std::string& path) {
         dir = root.table("journal").string("dir", "");
         if (dir.empty() && errors.empty()) errors.add("journal.dir", "missing required key");
     }
-    if (!errors.empty()) {
-        std::string message;
-        for (const auto& line : errors.lines()) message += (message.empty() ? "" : "\n") + line;
-        throw usage_error(message);
-    }
+    throw_usage_if_errors(errors);
     return dir;
+}
+
+runtime::trading_session read_config_session(const std::string& path) {
+    common::config_errors errors(path);
+    runtime::trading_session session;
+    if (auto table = common::parse_config_file(path, errors)) {
+        common::section root(&*table, "", errors);
+        session = runtime::read_session(root);
+    }
+    throw_usage_if_errors(errors);
+    return session;
 }
 
 int run_journal_cat(const journal_options& opts, environment& env) {

@@ -42,7 +42,7 @@ std::string format_day(std::int64_t ts_ns, bool utc) {
 }
 
 day_summary& report_builder::today(std::int64_t ts_ns) {
-    std::string day = format_day(ts_ns, utc_);
+    std::string day = session_ != nullptr ? session_->day_of(ts_ns) : format_day(ts_ns, utc_);
     if (days_.empty() || days_.back().day != day) {
         // Records are in receive order; a clock step back can revisit a day.
         for (auto& d : days_) {
@@ -183,12 +183,16 @@ void append_counts_json(std::string& out, const std::map<std::string, std::uint6
 }  // namespace
 
 std::string format_report(const std::vector<day_summary>& days, std::string_view dir, bool utc,
-                          std::uint64_t damaged) {
+                          std::uint64_t damaged, const runtime::trading_session* session) {
     std::string out;
     if (days.empty()) out += "journal " + printable(dir) + ": no records for that selection\n";
+    const std::string grouping = session != nullptr ? " (session from " + session->start() + " " +
+                                                          printable(session->timezone()) + ")"
+                                 : utc ? " (UTC)"
+                                       : " (local time)";
     for (const auto& d : days) {
-        out += "== " + d.day + (utc ? " (UTC)" : " (local time)") + "  journal " + printable(dir) +
-               "  " + std::to_string(d.records) + " records\n";
+        out += "== " + d.day + grouping + "  journal " + printable(dir) + "  " +
+               std::to_string(d.records) + " records\n";
         if (d.symbols.empty()) {
             out += "fills: none\n";
         } else {
@@ -233,11 +237,16 @@ std::string format_report(const std::vector<day_summary>& days, std::string_view
 }
 
 std::string report_json(const std::vector<day_summary>& days, std::string_view dir, bool utc,
-                        std::uint64_t damaged) {
+                        std::uint64_t damaged, const runtime::trading_session* session) {
     std::string out = "{\"dir\":";
     append_json_string(out, dir);
-    out += std::string(",\"utc\":") + (utc ? "true" : "false") +
-           ",\"damaged\":" + std::to_string(damaged) + ",\"days\":[";
+    out += std::string(",\"utc\":") + (utc ? "true" : "false") + ",\"session\":";
+    if (session != nullptr) {
+        append_json_string(out, session->start() + " " + session->timezone());
+    } else {
+        out += "null";
+    }
+    out += std::string() + ",\"damaged\":" + std::to_string(damaged) + ",\"days\":[";
     for (std::size_t i = 0; i < days.size(); ++i) {
         const auto& d = days[i];
         if (i > 0) out += ',';
@@ -294,7 +303,8 @@ int run_journal_report(const report_options& opts, environment& env) {
         env.err << "tradebus journal report: " << e.what() << std::endl;
         return exit_code::failure;
     }
-    report_builder builder(opts.utc);
+    const runtime::trading_session* session = opts.session ? &*opts.session : nullptr;
+    report_builder builder(opts.utc, session);
     while (const journal::read_item* item = reader->next()) {
         if (common::stop_requested()) return exit_code::interrupted;
         if (item->what == journal::read_item::status::corrupt) {
@@ -307,8 +317,8 @@ int run_journal_report(const report_options& opts, environment& env) {
         builder.add(item->rec);
     }
     const auto days = builder.days(opts.day);
-    env.out << (opts.json ? report_json(days, opts.dir, opts.utc, builder.damaged()) + "\n"
-                          : format_report(days, opts.dir, opts.utc, builder.damaged()));
+    env.out << (opts.json ? report_json(days, opts.dir, opts.utc, builder.damaged(), session) + "\n"
+                          : format_report(days, opts.dir, opts.utc, builder.damaged(), session));
     env.out.flush();
     return builder.damaged() > 0 ? exit_code::failure : exit_code::ok;
 }

@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
 
 namespace tradebus::runtime {
@@ -70,6 +71,13 @@ std::int64_t trading_session::start_of(std::int64_t ts_ns) const {
         if (s <= ts_ns) return s;
     }
     return start_on(d - 2);  // unreachable: a local day is at most ~26 h of UTC
+}
+
+std::string trading_session::day_of(std::int64_t ts_ns) const {
+    const date::year_month_day ymd{date::sys_days{days{local_day(start_of(ts_ns))}}};
+    std::ostringstream out;
+    out << ymd;  // YYYY-MM-DD
+    return out.str();
 }
 
 std::int64_t trading_session::next_start(std::int64_t ts_ns) const {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -1259,6 +1260,52 @@ TEST_CASE("cli: journal report per day from a real journal") {
     CHECK(contains(bad.err.str(), "--day: expected YYYY-MM-DD"));
     captured missing;
     CHECK(run_args(missing, {"journal", "report", "--dir", (j.path / "nope").string()}) == 1);
+}
+
+TEST_CASE("cli: journal report groups by the desk's trading session, not the calendar day") {
+    // New York sessions from 09:30: 2026-12-03 14:00 UTC is 09:00 there, still the session of
+    // 12-02; 15:00 UTC (10:00) opens 12-03's, which runs into 12-04 until 14:30 UTC.
+    const runtime::trading_session ny("America/New_York", "09:30");
+    report_builder b(true, &ny);
+    std::vector<std::string> bodies;
+    bodies.reserve(8);
+    std::uint64_t index = 0;
+    const auto fill_at = [&](std::int64_t ts_ns, std::string id, schema::side dir) {
+        bodies.push_back(encoded(env_of("x", index + 1), schema::fill{.order_id = "o",
+                                                                      .fill_id = std::move(id),
+                                                                      .symbol = "AAPL",
+                                                                      .dir = dir,
+                                                                      .qty = 10,
+                                                                      .px = px(100),
+                                                                      .leaves_qty = 0}));
+        b.add(journal::record{++index, ts_ns, 0, "exec.fill.AAPL", bodies.back()});
+    };
+    constexpr std::int64_t dec3_0000_utc = 1'796'256'000'000'000'000;  // 2026-12-03 00:00 UTC
+    constexpr std::int64_t hour = 3'600'000'000'000;
+    fill_at(dec3_0000_utc + 14 * hour, "a", schema::side::buy);   // 12-02 session
+    fill_at(dec3_0000_utc + 15 * hour, "b", schema::side::buy);   // 12-03 session
+    fill_at(dec3_0000_utc + 26 * hour, "c", schema::side::sell);  // 12-04 02:00 UTC: still 12-03
+    fill_at(dec3_0000_utc + 39 * hour, "d", schema::side::sell);  // 12-04 15:00 UTC: 12-04
+    const auto days = b.days();
+    REQUIRE(days.size() == 3);
+    CHECK(days[0].day == "2026-12-02");
+    CHECK(days[1].day == "2026-12-03");
+    CHECK(days[2].day == "2026-12-04");
+    CHECK(days[0].symbols.at("AAPL").fills == 1);
+    CHECK(days[1].symbols.at("AAPL").fills == 2);  // across UTC midnight: one session
+    CHECK(days[1].symbols.at("AAPL").position == 10);
+    CHECK(days[2].symbols.at("AAPL").position == 0);
+    CHECK(b.days("2026-12-03").size() == 1);
+    const std::string text = format_report(days, "j", true, 0, &ny);
+    CHECK_MESSAGE(contains(text, "== 2026-12-03 (session from 09:30 America/New_York)"), text);
+    CHECK(contains(report_json(days, "j", true, 0, &ny), "\"session\":\"09:30 America/New_York\""));
+    // Calendar UTC days would have split the 12-03 session in two.
+    report_builder calendar(true);
+    for (std::uint64_t i = 0; i < index; ++i) {
+        calendar.add(journal::record{i + 1, dec3_0000_utc + std::array{14, 15, 26, 39}[i] * hour, 0,
+                                     "exec.fill.AAPL", bodies[i]});
+    }
+    CHECK(calendar.days().size() == 2);
 }
 
 TEST_CASE("cli: journal report leaves out misrouted events, counts broker restarts it marked") {

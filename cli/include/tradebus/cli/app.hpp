@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "tradebus/common/curve.hpp"
+#include "tradebus/runtime/session.hpp"
 
 namespace tradebus::cli {
 
@@ -96,6 +97,9 @@ struct report_options {
     std::string day;  // YYYY-MM-DD; empty = every day in the journal
     bool json = false;
     bool utc = false;  // group by UTC day (default: local day, as cat shows local times)
+    /// Group by the desk's trading sessions instead of calendar days (--config FILE: its
+    /// [session] table, README "Trading sessions").
+    std::optional<runtime::trading_session> session;
 };
 
 struct bench_options {
@@ -179,6 +183,9 @@ int run_bench(const bench_options& opts, environment& env);
 
 /// The journal directory a journal node's TOML names ([journal] dir). Throws usage_error.
 [[nodiscard]] std::string read_journal_dir(const std::string& path);
+/// The trading session of a node's TOML ([session], defaults when absent); errors as
+/// read_journal_dir's.
+[[nodiscard]] runtime::trading_session read_config_session(const std::string& path);
 
 /// "<user>@<host>" for the `by` of halt/resume: $USER, or "operator" when unset.
 [[nodiscard]] std::string operator_identity();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tradebus/journal/reader.hpp"
+#include "tradebus/runtime/session.hpp"
 #include "tradebus/schema/money.hpp"
 
 namespace tradebus::cli {
@@ -49,7 +50,10 @@ struct day_summary {
 /// Folds records in log order into days (UTC or local days of recv_ts_ns).
 class report_builder {
   public:
-    explicit report_builder(bool utc) : utc_(utc) {}
+    /// Days are calendar days (UTC or local) or, with a `session`, the desk's trading
+    /// sessions named by the local date they start on (it must outlive the builder).
+    explicit report_builder(bool utc, const runtime::trading_session* session = nullptr)
+        : utc_(utc), session_(session) {}
     void add(const journal::record& rec);
     void add_damaged() noexcept { ++damaged_; }
     /// The days seen, in order; only `day` when it is not empty.
@@ -59,6 +63,7 @@ class report_builder {
   private:
     day_summary& today(std::int64_t ts_ns);
     bool utc_;
+    const runtime::trading_session* session_;
     std::vector<day_summary> days_;
     std::map<std::string, schema::money::position> book_;  // positions carried across days
     std::uint64_t damaged_ = 0;
@@ -68,16 +73,20 @@ class report_builder {
 [[nodiscard]] std::string format_day(std::int64_t ts_ns, bool utc);
 
 /// The text report ("no records" lines for an empty selection). Ends with '\n'.
+/// `session`: the days are its sessions (the headers say so).
 [[nodiscard]] std::string format_report(const std::vector<day_summary>& days, std::string_view dir,
-                                        bool utc, std::uint64_t damaged);
+                                        bool utc, std::uint64_t damaged,
+                                        const runtime::trading_session* session = nullptr);
 
-/// One JSON object: {"dir","utc","damaged","days":[{"day","records","symbols":{SYM:{"fills",
+/// One JSON object: {"dir","utc","session" ("HH:MM Zone" or
+/// null),"damaged","days":[{"day","records","symbols":{SYM:{"fills",
 /// "volume","bought","sold","position","avg_px","realized_pnl"}},"realized_pnl",
 /// "rejections_by_rule":{..},"exec_rejects_by_code":{..},"trading":[{"recv_ts_ns","topic",
 /// "state","by","reason"}],"gaps","missing","restarts","broker_restarts","undecodable",
 /// "misrouted"}]};
 /// fixed-point ints.
 [[nodiscard]] std::string report_json(const std::vector<day_summary>& days, std::string_view dir,
-                                      bool utc, std::uint64_t damaged);
+                                      bool utc, std::uint64_t damaged,
+                                      const runtime::trading_session* session = nullptr);
 
 }  // namespace tradebus::cli

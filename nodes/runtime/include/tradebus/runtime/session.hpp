@@ -32,6 +32,9 @@ class trading_session {
     /// session start at or before it. A start time that does not exist on a day (skipped by a
     /// DST change) is the instant the clocks jumped; one that exists twice is the first.
     [[nodiscard]] std::int64_t start_of(std::int64_t ts_ns) const;
+    /// The session containing `ts_ns` named by the local date, in the session's zone, it
+    /// started on: "YYYY-MM-DD" (how `tradebus journal report` groups records).
+    [[nodiscard]] std::string day_of(std::int64_t ts_ns) const;
     /// The first session start strictly after `ts_ns`.
     [[nodiscard]] std::int64_t next_start(std::int64_t ts_ns) const;
 
