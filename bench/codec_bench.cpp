@@ -119,7 +119,8 @@ risk_snapshot sample(risk_snapshot*) {
     return {1'732'190'000'000'000'000,
             to_fixed(-87.25),
             {{"AAPL", 300, to_fixed(187.21), to_fixed(1234.5), to_fixed(187.5), "paper-1-17"},
-             {"MSFT", -40, to_fixed(415.02), to_fixed(-12.5), to_fixed(414.8), "paper-1-9"}}};
+             {"MSFT", -40, to_fixed(415.02), to_fixed(-12.5), to_fixed(414.8), "paper-1-9"}},
+            {{"risk-1-17-5", "AAPL", side::buy, 20}}};
 }
 node_health sample(node_health*) {
     return {"strategy", "strategy", health::healthy, health::unhealthy,

@@ -132,7 +132,8 @@ std::string describe(const position& p) {
 std::string describe(const risk_snapshot& s) {
     std::string out = "session_start_ns=" + num(s.session_start_ns) +
                       " day_base=" + format_fixed(s.day_base_pnl) +
-                      " positions=" + num(static_cast<std::int64_t>(s.positions.size()));
+                      " positions=" + num(static_cast<std::int64_t>(s.positions.size())) +
+                      " working=" + num(static_cast<std::int64_t>(s.working.size()));
     for (const auto& p : s.positions) {
         out += " " + printable(p.symbol) + ":" + num(p.qty) + "@" + format_fixed(p.avg_px) + "/" +
                format_fixed(p.realized_pnl);

@@ -137,6 +137,10 @@ schema::risk_snapshot risk_engine::snapshot() const {
         if (p.qty == 0 && p.realized_pnl == 0) continue;  // nothing to carry
         s.positions.push_back({sym, p.qty, p.avg_px, p.realized_pnl, p.mark_px, p.last_fill_id});
     }
+    open_.for_each(
+        [&](const std::string& id, const std::string& symbol, schema::side dir, std::int64_t left) {
+            s.working.push_back({id, symbol, dir, left});
+        });
     return s;
 }
 
@@ -151,6 +155,8 @@ void risk_engine::restore_snapshot(const schema::risk_snapshot& s) {
         st.last_fill_id = p.last_fill_id;
         book_.restore(p.symbol, st);
     }
+    open_.clear();
+    for (const auto& w : s.working) open_.add(w.order_id, w.symbol, w.dir, w.open_qty);
     session_start_ns_ = s.session_start_ns;
     day_base_pnl_ = s.day_base_pnl;
     state_.new_session();

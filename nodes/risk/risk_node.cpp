@@ -64,10 +64,13 @@ void risk_node::roll_session(runtime::context& ctx, std::int64_t now_ns) {
         "carried, realized {:.2f}",
         engine_.session_start(), session_.start(), session_.timezone(), snap.positions.size(),
         schema::from_fixed(engine_.book().total_realized_pnl()));
-    if (snap.positions.size() > schema::limits::max_array_items) {
+    if (snap.positions.size() > schema::limits::max_array_items ||
+        snap.working.size() > schema::limits::max_array_items) {
         // Undecodable if sent: recovery then starts from the previous snapshot instead.
-        spdlog::error("risk: {} positions exceed a snapshot's {}: snapshot not journaled",
-                      snap.positions.size(), schema::limits::max_array_items);
+        spdlog::error(
+            "risk: {} positions or {} working orders exceed a snapshot's {}: snapshot not "
+            "journaled",
+            snap.positions.size(), snap.working.size(), schema::limits::max_array_items);
     } else {
         ctx.publish(topics::for_symbol(topics::snapshot, ctx.node_name()), snap, no_trace);
     }

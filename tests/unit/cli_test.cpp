@@ -156,7 +156,7 @@ std::vector<sample> samples() {
                                       .avg_px = 18'950'500'000,
                                       .realized_pnl = -1'234'567'890,
                                       .mark_px = 18'900'000'000}}},
-         "session_start_ns=1700000000000000000 day_base=-2.50 positions=1 "
+         "session_start_ns=1700000000000000000 day_base=-2.50 positions=1 working=0 "
          "AAPL:-30@189.505/-12.3456789"},
         {"sys.node.health",
          node_health{.node = "risk-1",

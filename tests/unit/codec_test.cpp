@@ -643,6 +643,7 @@ std::vector<bad_input> wrong_type_rows(const doc& d, std::string_view type, deco
 constexpr std::pair<std::string_view, std::string_view> optional_paths[] = {
     {"position", "data.last_fill_id"},
     {"risk_snapshot", "data.positions[0].last_fill_id"},
+    {"risk_snapshot", "data.working"},
 };
 
 bool optional_on_read(std::string_view type, std::string_view path) {

@@ -252,6 +252,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
     });
     check_section<snapshot_position>(lines, "snapshot_position");
     check_section<symbol_limit>(lines, "symbol_limit");
+    check_section<working_order>(lines, "working_order");
     check_section<node_counters>(lines, "node_counters");
     check_section<node_status>(lines, "node_status");
     check_section<topic_status>(lines, "topic_status");

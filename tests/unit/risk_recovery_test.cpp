@@ -263,6 +263,45 @@ TEST_CASE("risk recovery: a snapshot replaces what came before it and opens its 
     CHECK(rebuilt.day_pnl() == schema::to_fixed(1.0));
 }
 
+TEST_CASE("risk recovery: an order working at the snapshot keeps counting after it") {
+    // Day 1: a GTC BUY 30 approved, 10 filled; the session boundary snapshots the book with
+    // that order's open 20. Recovery starts from the snapshot, so the approval is not replayed.
+    risk_engine before(config(1e9));
+    before.begin_session(day1);
+    schema::order o;
+    o.order_id = "risk-1-7";
+    o.symbol = "AAPL";
+    o.dir = schema::side::buy;
+    o.qty = 30;
+    o.signal_src = "strategy";
+    o.signal_id = 7;
+    before.restore_approved(o);
+    auto f1 = fill("f1", schema::side::buy, 10, 100.0);
+    f1.order_id = o.order_id;
+    f1.leaves_qty = 20;
+    REQUIRE(before.on_fill(f1, day1 + 1000));
+    REQUIRE(before.begin_session(day2));
+    const auto snap = before.snapshot();
+    REQUIRE(snap.working.size() == 1);
+    CHECK(snap.working[0].order_id == "risk-1-7");
+    CHECK(snap.working[0].open_qty == 20);
+
+    risk_engine rebuilt(config(1e9));
+    state_rebuild rb("risk", utc_days);
+    rb.apply(rebuilt, "risk.snapshot.risk", ev("risk", snap, day2));
+    auto f2 = fill("f2", schema::side::buy, 5, 100.0);
+    f2.order_id = o.order_id;
+    f2.leaves_qty = 15;
+    rb.apply(rebuilt, "exec.fill.AAPL", ev("execution", f2, day2 + 1000));
+    rb.finish(rebuilt);
+    CHECK(rebuilt.book().qty("AAPL") == 15);
+    CHECK(rebuilt.open_orders() == 1);
+    CHECK(rebuilt.open_qty("AAPL", schema::side::buy) == 15);  // 30 - 10 - 5, still counted
+    // Its end after the snapshot ends it.
+    CHECK(rebuilt.on_order_end("risk-1-7"));
+    CHECK(rebuilt.open_orders() == 0);
+}
+
 TEST_CASE("risk recovery: a running risk resets its daily loss at the session boundary") {
     testing::fake_context ctx("risk");
     ctx.now = day1 + 10 * 3'600LL * 1'000'000'000LL;  // 10:00 UTC

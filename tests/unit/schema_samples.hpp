@@ -153,7 +153,9 @@ inline risk_snapshot make(std::type_identity<risk_snapshot>) {
                            .avg_px = 18'950'500'000,
                            .realized_pnl = -1'234'567'890,
                            .mark_px = 18'900'000'000,
-                           .last_fill_id = "paper-1-17"}}};
+                           .last_fill_id = "paper-1-17"}},
+            .working = {
+                {.order_id = "risk-1-17-5", .symbol = "AAPL", .dir = side::sell, .open_qty = 20}}};
 }
 inline risk_limits make(std::type_identity<risk_limits>) {
     return {.cause = "refused",

@@ -272,6 +272,19 @@ struct snapshot_position {
     }
 };
 
+/// One order of a risk_snapshot that risk approved and had not yet seen end (a GTC order
+/// resting across the session boundary): it keeps counting against the limits after recovery.
+struct working_order {
+    std::string order_id, symbol;
+    side dir = side::buy;
+    std::int64_t open_qty = 0;  // lots not filled yet
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir);
+        v("open_qty", s.open_qty);
+    }
+};
+
 /// risk.snapshot.<risk node name>: risk's book at the start of a session, journaled so that
 /// recovery starts from it instead of from the first fill ever.
 struct risk_snapshot {
@@ -279,10 +292,12 @@ struct risk_snapshot {
     std::int64_t session_start_ns = 0;         // UTC ns: the session this book opens
     std::int64_t day_base_pnl = 0;             // money: realized + unrealized at that start
     std::vector<snapshot_position> positions;  // symbols with a position or realized P&L
+    std::vector<working_order> working;        // approved orders not ended yet, by order id
+    static constexpr std::string_view optional_keys[] = {"working"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("session_start_ns", s.session_start_ns), v("day_base_pnl", s.day_base_pnl);
-        v("positions", s.positions);
+        v("positions", s.positions), v("working", s.working);
     }
 };
 

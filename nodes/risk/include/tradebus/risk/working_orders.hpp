@@ -35,6 +35,17 @@ class working_orders {
         return orders_.find(order_id) != orders_.end();
     }
 
+    /// Calls `f(order_id, symbol, dir, open lots)` for every working order, by order id.
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& [id, o] : orders_) f(id, o.symbol, o.dir, o.left);
+    }
+    /// Forgets every order (before restoring a snapshot).
+    void clear() noexcept {
+        orders_.clear();
+        open_.clear();
+    }
+
     /// Lots still open on `dir` of `symbol` (saturated to int64).
     [[nodiscard]] std::int64_t open_qty(std::string_view symbol, schema::side dir) const;
     [[nodiscard]] std::size_t size() const noexcept { return orders_.size(); }
