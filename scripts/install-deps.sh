@@ -13,6 +13,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config   # compiler, build system (dpkg-dev: dpkg-shlibdeps for cpack)
+  ccache                             # test.sh: unchanged sources are not compiled again
   git                                # test.sh lists the files to format-check; bench records the sha
   libzmq3-dev cppzmq-dev             # sockets
   libmsgpack-cxx-dev                 # wire encoding
@@ -37,7 +38,7 @@ packages=(
 # the tests call, beyond what every Debian system has (bash, coreutils, grep, sed, awk,
 # util-linux: setsid, unshare, flock, mount).
 commands=(
-  c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file
+  c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file ccache
   git clang++ clang-format
   ip jq systemd-analyze debootstrap python3
 )
