@@ -112,6 +112,8 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
         snap.day_base_pnl = schema::to_fixed(100.0);  // 40 + 6 x (110 - 100)
         snap.positions.push_back(
             {"AAPL", 6, schema::to_fixed(100.0), schema::to_fixed(40.0), schema::to_fixed(110.0)});
+        // A GTC BUY approved in S1 that still rests, 90 lots open: it must keep counting.
+        snap.working.push_back({"risk-old-1", "AAPL", schema::side::buy, 90});
         j.add("risk.snapshot.risk", "risk", s2, snap);
         j.add("exec.fill.AAPL", "execution", fills[2].first, fills[2].second);
         j.add("risk.position.AAPL", "risk", s2 + 2 * minute_ns,
@@ -175,6 +177,34 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
         std::chrono::seconds(10), "risk.state");
     CHECK(std::get<schema::trading_state_changed>(state.body).state ==
           schema::trading_state::active);
+
+    // The GTC BUY 90 working at the snapshot still counts: 5 held + 90 working + 10 > 100.
+    bus_log log(ctx, p.broker.xpub, {""});
+    publisher pub(ctx, p.broker.xsub);
+    wait_until_flowing(pub, log.sub(), "test.probe");
+    const auto send = [&](std::string_view topic, const std::string& src, std::uint64_t seq,
+                          const auto& body) {
+        std::string bytes;
+        schema::encode_event(schema::envelope{src, seq, common::now_ns(), 7}, body, bytes);
+        pub.send(topic, bytes);
+    };
+    send("md.tick.AAPL", "md", 1,
+         schema::tick{"AAPL", schema::to_fixed(78.99), 100, schema::to_fixed(79.01), 100, 0, 0,
+                      common::now_ns()});
+    (void)log.find_or_expect([](const seen& s) { return s.ev.env.src == "md"; },
+                             std::chrono::seconds(10), "the test's quote");
+    send("strategy.signal.AAPL", "strategy", 1,
+         schema::signal{1, "AAPL", schema::side::buy, 10, 0.9, schema::to_fixed(79.0), "test"});
+    const seen decision = log.find_or_expect(
+        [](const seen& s) {
+            const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
+            return s.ev.env.src == "risk" &&
+                   (r != nullptr || std::holds_alternative<schema::order>(s.ev.body));
+        },
+        std::chrono::seconds(10), "risk's decision on the signal");
+    const auto* rejected = std::get_if<schema::order_rejected>(&decision.ev.body);
+    REQUIRE_MESSAGE(rejected != nullptr, "approved: the working order was forgotten");
+    CHECK(rejected->rule == "max_position");
 }
 
 TEST_CASE("sessions: execution without an age limit refuses an order it acted on days ago") {
