@@ -110,21 +110,21 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
         schema::risk_snapshot snap;
         snap.session_start_ns = s2;
         snap.day_base_pnl = schema::to_fixed(100.0);  // 40 + 6 x (110 - 100)
-        snap.positions.push_back(
-            {"AAPL", 6, schema::to_fixed(100.0), schema::to_fixed(40.0), schema::to_fixed(110.0)});
+        snap.positions.push_back({"AAPL", 6, schema::to_fixed(100.0), schema::to_fixed(40.0),
+                                  schema::to_fixed(110.0), "f2"});
         // A GTC BUY approved in S1 that still rests, 90 lots open: it must keep counting.
         snap.working.push_back({"risk-old-1", "AAPL", schema::side::buy, 90});
         j.add("risk.snapshot.risk", "risk", s2, snap);
         j.add("exec.fill.AAPL", "execution", fills[2].first, fills[2].second);
         j.add("risk.position.AAPL", "risk", s2 + 2 * minute_ns,
               schema::position{"AAPL", 10, schema::to_fixed(96.0), schema::to_fixed(40.0),
-                               schema::to_fixed(-160.0)});
+                               schema::to_fixed(-160.0), "f3"});
         j.add("risk.state", "risk", s2 + 2 * minute_ns,
               schema::trading_state_changed{schema::trading_state::halted,
                                             "daily loss limit: day P&L -160.00", "risk"});
         j.add("risk.position.AAPL", "risk", s3 + minute_ns,
               schema::position{"AAPL", 10, schema::to_fixed(96.0), schema::to_fixed(40.0),
-                               schema::to_fixed(-170.0)});
+                               schema::to_fixed(-170.0), "f3"});
         j.add("exec.fill.AAPL", "execution", fills[3].first, fills[3].second);
     }
     // What the three sessions' fills give, by the one accounting rule.

@@ -109,7 +109,7 @@ TEST_CASE("risk recovery: an operator resume after the halt is respected, others
              ev("risk-b", schema::trading_state_changed{schema::trading_state::halted,
                                                         "daily loss limit", "risk"}));
     rb.apply(rebuilt, "risk.position.AAPL",
-             ev("risk-b", schema::position{"AAPL", 5, schema::to_fixed(10.0), 0, 0}));
+             ev("risk-b", schema::position{"AAPL", 5, schema::to_fixed(10.0), 0, 0, ""}));
     rb.finish(rebuilt);
     CHECK(rebuilt.state() == schema::trading_state::active);
     CHECK(rb.applied().ignored == 2);
@@ -169,7 +169,7 @@ TEST_CASE("risk recovery: the node publishes nothing before on_start, then its r
     };
     replay("exec.fill.AAPL", ev("execution", fill("f1", schema::side::buy, 10, 100.0)));
     replay("risk.position.AAPL", ev("risk", schema::position{"AAPL", 10, schema::to_fixed(100.0), 0,
-                                                             schema::to_fixed(-100.0)}));
+                                                             schema::to_fixed(-100.0), "f1"}));
     replay("risk.state", ev("risk", schema::trading_state_changed{schema::trading_state::halted,
                                                                   "daily loss limit", "risk"}));
     CHECK(ctx.events.empty());
@@ -244,7 +244,7 @@ TEST_CASE("risk recovery: a snapshot replaces what came before it and opens its 
     snap.session_start_ns = day2;
     snap.day_base_pnl = schema::to_fixed(-20.0);
     snap.positions.push_back(
-        {"AAPL", 10, schema::to_fixed(100.0), schema::to_fixed(5.0), schema::to_fixed(98.0)});
+        {"AAPL", 10, schema::to_fixed(100.0), schema::to_fixed(5.0), schema::to_fixed(98.0), "f1"});
     rb.apply(rebuilt, "risk.snapshot.risk", ev("risk", snap, day2));
     // Another node's snapshot is not ours.
     snap.positions[0].qty = 999;
