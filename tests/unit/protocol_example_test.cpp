@@ -121,6 +121,8 @@ std::string_view label(std::type_identity<order_type>) { return "order_type"; }
 std::string_view label(std::type_identity<health>) { return "health"; }
 std::string_view label(std::type_identity<trading_state>) { return "trading_state"; }
 std::string_view label(std::type_identity<snapshot_position>) { return "snapshot_position"; }
+std::string_view label(std::type_identity<working_order>) { return "working_order"; }
+std::string_view label(std::type_identity<symbol_limit>) { return "symbol_limit"; }
 std::string_view label(std::type_identity<time_in_force>) { return "time_in_force"; }
 std::string_view label(std::type_identity<node_counters>) { return "node_counters"; }
 std::string_view label(std::type_identity<node_status>) { return "node_status"; }

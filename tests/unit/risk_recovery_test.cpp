@@ -74,7 +74,7 @@ TEST_CASE("risk recovery: a daily-loss halt risk latched survives the restart") 
     // Bought 10 at 100; the last position risk published marked it at 90 (-100 unrealized),
     // and it published a halt for the daily loss.
     rb.apply(rebuilt, "exec.fill.AAPL", ev("execution", fill("f1", schema::side::buy, 10, 100.0)));
-    schema::position pos{"AAPL", 10, schema::to_fixed(100.0), 0, schema::to_fixed(-100.0)};
+    schema::position pos{"AAPL", 10, schema::to_fixed(100.0), 0, schema::to_fixed(-100.0), ""};
     rb.apply(rebuilt, "risk.position.AAPL", ev("risk", pos));
     rb.apply(
         rebuilt, "risk.state",
@@ -194,8 +194,12 @@ const std::int64_t day2 = day1 + day_ns, day3 = day2 + day_ns;
 
 schema::position mark(double mid, std::int64_t qty, double avg) {
     // risk.position as risk publishes it: unrealized = qty x (mid - avg)
-    return {"AAPL", qty, schema::to_fixed(avg), 0,
-            schema::to_fixed(static_cast<double>(qty) * (mid - avg))};
+    return {"AAPL",
+            qty,
+            schema::to_fixed(avg),
+            0,
+            schema::to_fixed(static_cast<double>(qty) * (mid - avg)),
+            ""};
 }
 }  // namespace
 

@@ -814,8 +814,8 @@ TEST_CASE("risk: node publishes positions after fills (fill's trace) and on the 
     risk_node restored(cfg);
     fake_context ctx2("risk");
     ctx2.now = ctx.now;
-    restored.on_recover(ctx2, runtime::inbound{"risk.snapshot.risk", "",
-                                               schema::event{{}, node.engine().snapshot()}});
+    const schema::event snap{schema::envelope{"risk", 1, ctx.now, 0}, node.engine().snapshot()};
+    restored.on_recover(ctx2, runtime::inbound{"risk.snapshot.risk", "", snap});
     restored.on_start(ctx2);
     const auto* p = restored.engine().book().find("AAPL");
     REQUIRE(p != nullptr);
