@@ -811,8 +811,8 @@ TEST_CASE("codec: extreme values round trip") {
 
 TEST_CASE("codec: a hand-written event and control message decode") {
     // {"v":1,"type":"trading_state","src":"op","seq":1,"ts_ns":-1,"trace_id":0,
-    //  "data":{"state":"halted","reason":"eod","by":"operator"}}: written out by hand,
-    // not by any encoder.
+    //  "data":{"state":"halted","reason":"eod","by":"operator","symbol":"","strategy":""}}:
+    // written out by hand, not by any encoder.
     const std::string ev = from_hex(
         "87"
         "a1 76  01"
@@ -821,10 +821,12 @@ TEST_CASE("codec: a hand-written event and control message decode") {
         "a3 736571  01"
         "a5 74735f6e73  ff"
         "a8 74726163655f6964  00"
-        "a4 64617461  83"
+        "a4 64617461  85"
         "   a5 7374617465  a6 68616c746564"
         "   a6 726561736f6e  a3 656f64"
-        "   a2 6279  a8 6f70657261746f72");
+        "   a2 6279  a8 6f70657261746f72"
+        "   a6 73796d626f6c  a0"
+        "   a8 7374726174656779  a0");
     const auto r = decode_event(ev);
     REQUIRE_MESSAGE(r.ok(), r.error().to_string());
     CHECK(r->env.src == "op");

@@ -277,13 +277,14 @@ inline status_reply make(std::type_identity<status_reply>) {
                          .stalled_ms = 15,
                          .overflow = 1},
             .trading_scopes = {{.symbol = "AAPL",
-                                .strategy = "",
+                                .strategy = "strategy-1",  // the wire allows both; the broker not
                                 .state = trading_state::reducing,
                                 .reason = "earnings",
                                 .by = "ops@desk",
                                 .since_ns = 1'733'000'000'000'000'000},
-                               {.symbol = "",
+                               {.symbol = "MSFT",
                                 .strategy = "strategy-2",
+                                .state = trading_state::active,
                                 .reason = "misbehaving",
                                 .by = "ops@desk",
                                 .since_ns = 1'733'000'000'000'000'001}}};
