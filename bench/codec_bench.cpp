@@ -134,7 +134,7 @@ broker_started sample(broker_started*) {
             "tcp://127.0.0.1:5552"};
 }
 trading_state_changed sample(trading_state_changed*) {
-    return {trading_state::halted, "daily loss limit reached", "risk"};
+    return {trading_state::halted, "daily loss limit reached", "risk", "", ""};
 }
 probe sample(probe*) { return {"strategy", 0x5eed'1234}; }
 acl_violation sample(acl_violation*) { return {"strategy", "exec.fill.AAPL", 3}; }

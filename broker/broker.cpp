@@ -56,7 +56,7 @@ class broker final : public event_sink {
         // The operator's last halt or resume, before any node can register (README "Trading
         // state"): a broker restart never resumes trading by itself.
         const auto loaded = trading_store_.load(cfg.trading.missing_state, common::now_ns());
-        control_plane_.restore_trading(loaded.record, &trading_store_);
+        control_plane_.restore_trading(loaded.record, &trading_store_, loaded.scopes);
         if (loaded.restored && loaded.record.state == schema::trading_state::active) {
             spdlog::info("{}", loaded.note);
         } else {
@@ -65,12 +65,13 @@ class broker final : public event_sink {
                              ? ""
                              : "; set [trading] state_file so a restart keeps a halt");
         }
-        if (!cfg.lvc.prefixes.empty()) {
-            lvc_ = std::make_unique<last_value_cache>(cfg.lvc.prefixes, cfg.lvc.max_topics,
-                                                      cfg.lvc.max_bytes);
-            forwarder_.cache_into(lvc_.get());
-            control_plane_.set_cache(lvc_.get());
-        }
+        // Always there: the kill switch's scopes reach late joiners through it, whatever
+        // [lvc] prefixes says ([] = nothing forwarded is cached).
+        lvc_ = std::make_unique<last_value_cache>(cfg.lvc.prefixes, cfg.lvc.max_topics,
+                                                  cfg.lvc.max_bytes);
+        lvc_->keep_own(std::string(schema::topics::trading_scopes));
+        if (!cfg.lvc.prefixes.empty()) forwarder_.cache_into(lvc_.get());
+        control_plane_.set_cache(lvc_.get());
         if (!cfg.metrics.listen.empty()) {
             metrics_ = std::make_unique<metrics_http>(cfg.metrics.listen, scrape_sources());
         }
@@ -89,6 +90,7 @@ class broker final : public event_sink {
             schema::broker_started{epoch_, std::string(common::version()),
                                    advertised(cfg_.endpoints.xsub_advertised, xsub_),
                                    advertised(cfg_.endpoints.xpub_advertised, xpub_), control_ep});
+        control_plane_.publish_scopes();  // restored scopes: into the cache for every joiner
         spdlog::info(
             "ready: tradebus-broker {} config {} xsub {} xpub {} control {} metrics {} pid {} "
             "epoch {}",
@@ -118,6 +120,14 @@ class broker final : public event_sink {
         schema::event ev{schema::envelope{cfg_.name, ++it->second, common::now_ns(), 0}, body};
         schema::encode_event(ev, event_buf_);
         forwarder_.publish(topic, event_buf_);
+        if (topic.starts_with(schema::topics::trading_scopes)) lvc_->put_own(topic, event_buf_);
+    }
+
+    void forget(std::string_view topic) override {
+        lvc_->erase(topic);
+        // A scope no longer in force: its topic leaves the map (a later halt of the same scope
+        // starts at seq 1, which subscribers take as a restart, not a gap).
+        if (auto it = seq_.find(topic); it != seq_.end()) seq_.erase(it);
     }
 
   private:
@@ -414,7 +424,7 @@ class broker final : public event_sink {
     std::map<std::string, std::uint64_t, std::less<>> seq_;
     std::string event_buf_, reply_buf_;
     std::vector<zmq::message_t> frames_;
-    std::unique_ptr<last_value_cache> lvc_;  // null when [lvc] prefixes is empty
+    std::unique_ptr<last_value_cache> lvc_;  // never null (the scopes are always cached)
     std::unique_ptr<metrics_http> metrics_;  // null when [metrics] listen is empty
     bool sweeping_ = false;
     std::size_t sweep_bucket_ = 0;

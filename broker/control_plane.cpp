@@ -222,10 +222,13 @@ schema::control_message control_plane::handle(const schema::control_message& req
             [&](const schema::status_request& r) { return on_status(r, now_ms); },
             [&](const schema::snapshot_request& r) { return on_snapshot(r); },
             [&](const schema::halt_request& r) {
-                return on_trading(schema::trading_state::halted, r.reason, r.by);
+                return on_trading(
+                    r.reduce_only ? schema::trading_state::reducing : schema::trading_state::halted,
+                    r.reason, r.by, r.symbol, r.strategy);
             },
             [&](const schema::resume_request& r) {
-                return on_trading(schema::trading_state::active, r.reason, r.by);
+                return on_trading(schema::trading_state::active, r.reason, r.by, r.symbol,
+                                  r.strategy);
             },
             [&](const schema::announce_request& r) { return on_announce(r); },
             [&](const schema::lookup_request& r) { return on_lookup(r); },
@@ -484,6 +487,10 @@ schema::control_message control_plane::on_status(const schema::status_request& r
     s.uptime_ms = now - start_ms_;
     s.trading = trading_;
     s.trading_reason = trading_reason_;
+    for (const auto& [topic, sc] : scopes_) {
+        s.trading_scopes.push_back({sc.symbol, sc.strategy, sc.record.state, sc.record.reason,
+                                    sc.record.by, sc.record.since_ns});
+    }
     for (const auto& [name, rec] : nodes_.records()) {
         schema::node_status n;
         n.name = rec.name;
@@ -536,9 +543,11 @@ schema::control_message control_plane::on_snapshot(const schema::snapshot_reques
     }
     schema::snapshot_reply reply;
     if (lvc_ == nullptr) return reply;
-    for (const auto& p : lvc_->prefixes()) {
-        if (r.prefix.starts_with(p) || std::string_view(p).starts_with(r.prefix)) {
-            reply.covered = true;
+    for (const auto* list : {&lvc_->prefixes(), &lvc_->own_prefixes()}) {
+        for (const auto& p : *list) {
+            if (r.prefix.starts_with(p) || std::string_view(p).starts_with(r.prefix)) {
+                reply.covered = true;
+            }
         }
     }
     if (!reply.covered) return reply;
@@ -594,21 +603,56 @@ schema::control_message control_plane::on_cancel(const schema::cancel_command& c
                             " published on " + std::string(schema::topics::cancel)};
 }
 
+void control_plane::restore_trading(const trading_record& r, const trading_store* store,
+                                    const std::vector<trading_scope_record>& scopes) {
+    trading_ = r.state;
+    trading_reason_ = r.reason;
+    trading_by_ = r.by;
+    trading_since_ns_ = r.since_ns;
+    store_ = store;
+    scopes_.clear();
+    for (const auto& sc : scopes) {
+        if (sc.record.state == schema::trading_state::active) continue;
+        scopes_.insert_or_assign(schema::topics::for_trading_scope(sc.symbol, sc.strategy), sc);
+    }
+}
+
+void control_plane::publish_scopes() {
+    for (const auto& [topic, sc] : scopes_) {
+        sink_.publish(topic, schema::trading_state_changed{sc.record.state, sc.record.reason,
+                                                           sc.record.by, sc.symbol, sc.strategy});
+    }
+}
+
+std::vector<trading_scope_record> control_plane::scope_list() const {
+    std::vector<trading_scope_record> out;
+    out.reserve(scopes_.size());
+    for (const auto& [topic, sc] : scopes_) out.push_back(sc);
+    return out;
+}
+
 schema::control_message control_plane::on_trading(schema::trading_state to,
-                                                  const std::string& reason,
-                                                  const std::string& by) {
+                                                  const std::string& reason, const std::string& by,
+                                                  const std::string& symbol,
+                                                  const std::string& strategy) {
+    const bool halt = to != schema::trading_state::active;
+    const std::string verb = halt ? "halt" : "resume";
+    if (auto bad = schema::trading_scope_error(symbol, strategy)) {
+        return error(code::bad_request, verb + ": " + *bad);
+    }
+    trading_record next{.state = to,
+                        .reason = reason.empty() ? "operator " + verb : reason,
+                        .by = by.empty() ? "operator" : by,
+                        .since_ns = common::now_ns()};
+    if (!symbol.empty() || !strategy.empty()) {
+        return on_scope(to, std::move(next), symbol, strategy);
+    }
     const schema::trading_state from = trading_;
-    const bool halt = to == schema::trading_state::halted;
-    const trading_record next{
-        .state = to,
-        .reason = reason.empty() ? (halt ? "operator halt" : "operator resume") : reason,
-        .by = by.empty() ? "operator" : by,
-        .since_ns = common::now_ns()};
     // Saved before anything changes: a decision a restart would lose is not taken silently.
     // A halt is applied anyway (the safe side) and the operator told it is not durable; a
     // resume that cannot be saved is refused (a restart would halt again, unannounced).
     const std::optional<std::string> unsaved =
-        store_ != nullptr ? store_->save(next) : std::nullopt;
+        store_ != nullptr ? store_->save(next, scope_list()) : std::nullopt;
     if (unsaved && !halt) {
         spdlog::error("trading {} by {} refused: the trading state cannot be saved: {}",
                       schema::to_string(to), shown(next.by), *unsaved);
@@ -618,8 +662,9 @@ schema::control_message control_plane::on_trading(schema::trading_state to,
     trading_ = to;
     trading_reason_ = next.reason;
     trading_by_ = next.by;
+    trading_since_ns_ = next.since_ns;
     sink_.publish(schema::topics::trading,
-                  schema::trading_state_changed{to, trading_reason_, trading_by_});
+                  schema::trading_state_changed{to, trading_reason_, trading_by_, "", ""});
     const std::string detail = "trading " + std::string(schema::to_string(to)) + " (was " +
                                std::string(schema::to_string(from)) + ")";
     if (unsaved) {
@@ -632,6 +677,79 @@ schema::control_message control_plane::on_trading(schema::trading_state to,
         spdlog::warn("{} by {}: {}", detail, shown(trading_by_), shown(trading_reason_, 200));
     } else {
         spdlog::info("{} by {}: {}", detail, shown(trading_by_), shown(trading_reason_, 200));
+    }
+    return schema::ok_reply{detail};
+}
+
+schema::control_message control_plane::on_scope(schema::trading_state to, trading_record next,
+                                                const std::string& symbol,
+                                                const std::string& strategy) {
+    const bool halt = to != schema::trading_state::active;
+    const std::string topic = schema::topics::for_trading_scope(symbol, strategy);
+    const std::string scope = schema::trading_scope_name(symbol, strategy);
+    const auto found = scopes_.find(topic);
+    const schema::trading_state from =
+        found == scopes_.end() ? schema::trading_state::active : found->second.record.state;
+    if (!halt && found == scopes_.end()) {
+        return schema::ok_reply{"trading " + scope + " was not halted or reducing: nothing to " +
+                                "resume (desk " + std::string(schema::to_string(trading_)) + ")"};
+    }
+    if (halt) {
+        // A strategy scope names a node the broker knows; a typo would halt nothing at all.
+        if (!strategy.empty() && nodes_.find(strategy) == nullptr &&
+            !graph_.is_configured(strategy)) {
+            return error(code::unknown_node,
+                         "halt: no node " + shown(strategy) +
+                             " is registered or in the broker's [pipeline]; nothing changed");
+        }
+        if (next.reason.size() > defaults::max_scope_reason_bytes) {
+            return error(code::bad_request,
+                         "halt: reason of " + std::to_string(next.reason.size()) +
+                             " bytes, at most " + std::to_string(defaults::max_scope_reason_bytes) +
+                             " for a scope");
+        }
+        if (found == scopes_.end() && scopes_.size() >= defaults::max_trading_scopes) {
+            return error(code::too_many_scopes,
+                         "halt: " + std::to_string(scopes_.size()) +
+                             " symbol and strategy scopes are in force, at most " +
+                             std::to_string(defaults::max_trading_scopes) +
+                             "; resume one, or halt the desk; nothing changed");
+        }
+    }
+    auto after = scopes_;
+    if (halt) {
+        after.insert_or_assign(topic, trading_scope_record{symbol, strategy, next});
+    } else {
+        after.erase(topic);
+    }
+    std::vector<trading_scope_record> list;
+    for (const auto& [t, sc] : after) list.push_back(sc);
+    // As for the desk: a halt that cannot be saved still applies, a resume does not.
+    const std::optional<std::string> unsaved =
+        store_ != nullptr
+            ? store_->save({trading_, trading_reason_, trading_by_, trading_since_ns_}, list)
+            : std::nullopt;
+    if (unsaved && !halt) {
+        spdlog::error("trading {} {} by {} refused: the trading state cannot be saved: {}", scope,
+                      schema::to_string(to), shown(next.by), *unsaved);
+        return error(code::not_durable,
+                     "trading state not changed: cannot save it (" + *unsaved + ")");
+    }
+    scopes_ = std::move(after);
+    sink_.publish(topic, schema::trading_state_changed{to, next.reason, next.by, symbol, strategy});
+    if (!halt) sink_.forget(topic);
+    const std::string detail = "trading " + scope + " " + std::string(schema::to_string(to)) +
+                               " (was " + std::string(schema::to_string(from)) + ")";
+    if (unsaved) {
+        spdlog::error("{} by {}: {}; NOT saved, a broker restart would lose it: {}", detail,
+                      shown(next.by), shown(next.reason, 200), *unsaved);
+        return error(code::not_durable,
+                     detail + ", but not saved: a broker restart would lose it (" + *unsaved + ")");
+    }
+    if (halt) {
+        spdlog::warn("{} by {}: {}", detail, shown(next.by), shown(next.reason, 200));
+    } else {
+        spdlog::info("{} by {}: {}", detail, shown(next.by), shown(next.reason, 200));
     }
     return schema::ok_reply{detail};
 }

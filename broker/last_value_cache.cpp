@@ -9,6 +9,9 @@ last_value_cache::last_value_cache(std::vector<std::string> prefixes, std::size_
     : prefixes_(std::move(prefixes)), max_topics_(max_topics), max_bytes_(max_bytes) {}
 
 bool last_value_cache::covers(std::string_view topic) const noexcept {
+    for (const auto& p : own_) {
+        if (topic.starts_with(p)) return false;
+    }
     for (const auto& p : prefixes_) {
         if (topic.starts_with(p)) return true;
     }
@@ -45,6 +48,25 @@ void last_value_cache::update(std::string_view topic, std::string_view body) noe
         }
         ++refused_;
     }
+}
+
+void last_value_cache::put_own(std::string_view topic, std::string_view body) {
+    auto it = entries_.find(topic);
+    if (it == entries_.end()) {
+        entries_.emplace(std::string(topic), std::string(body));
+        bytes_ += topic.size() + body.size();
+    } else {
+        bytes_ = bytes_ - it->second.size() + body.size();
+        it->second.assign(body);
+    }
+    ++updates_;
+}
+
+void last_value_cache::erase(std::string_view topic) noexcept {
+    auto it = entries_.find(topic);
+    if (it == entries_.end()) return;
+    bytes_ -= it->first.size() + it->second.size();
+    entries_.erase(it);
 }
 
 void last_value_cache::snapshot(std::string_view prefix, std::string_view after,

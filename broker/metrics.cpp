@@ -112,6 +112,18 @@ void broker_families(const metrics_sources& src, std::int64_t now_ms, exposition
         out.sample("tradebus_trading_state", {{"state", schema::to_string(s)}},
                    std::uint64_t{cp.trading() == s ? 1u : 0u});
     }
+    // A family of its own rather than more labels on tradebus_trading_state: a query on the
+    // desk's state (tradebus_trading_state{state="halted"} == 1) keeps meaning the desk.
+    out.family("tradebus_trading_scope_state", "gauge",
+               "1 per symbol or strategy scope of the kill switch in force (halted or reducing); "
+               "a scope that is not listed is active.");
+    for (const auto& [topic, sc] : cp.scopes()) {
+        out.sample("tradebus_trading_scope_state",
+                   {{"scope", sc.symbol.empty() ? "strategy" : "symbol"},
+                    {"name", sc.symbol.empty() ? sc.strategy : sc.symbol},
+                    {"state", schema::to_string(sc.record.state)}},
+                   std::uint64_t{1});
+    }
 
     out.family("tradebus_control_requests_total", "counter",
                "Control-plane requests handled, by request type (\"invalid\" = not decodable).");

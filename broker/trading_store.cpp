@@ -8,12 +8,18 @@
 #include <cstring>
 #include <sstream>
 
+#include "tradebus/broker/defaults.hpp"
+#include "tradebus/schema/orders.hpp"
+
 namespace tradebus::broker {
 
 namespace {
 
-// The largest state file read: a record is a few hundred bytes; anything bigger is not ours.
-constexpr std::uintmax_t max_file_bytes = 64 * 1024;
+// The largest state file read: a record is a few hundred bytes (a reason at most a control
+// message's string limit), and the broker keeps at most defaults::max_trading_scopes scopes;
+// anything bigger is not ours.
+constexpr std::uintmax_t max_file_bytes = 8 * 1024 * 1024;
+constexpr std::size_t max_scopes = defaults::max_trading_scopes;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -27,6 +33,27 @@ bool write_all(int fd, const std::string& text) {
         done += static_cast<std::size_t>(n);
     }
     return true;
+}
+
+// A record's keys in `t`: why they are malformed, or nullopt with `r` filled.
+std::optional<std::string> read_record(const toml::table& t, trading_record& r) {
+    const auto state = t["state"].value<std::string>();
+    const auto parsed = state ? schema::parse_enum<schema::trading_state>(*state) : std::nullopt;
+    if (!parsed) return "state: expected \"active\", \"reducing\" or \"halted\"";
+    const auto since = t["since_ns"].value<std::int64_t>();
+    if (!since || *since < 0) return "since_ns: expected a non-negative integer";
+    r.state = *parsed;
+    r.reason = t["reason"].value_or(std::string{});
+    r.by = t["by"].value_or(std::string{});
+    r.since_ns = *since;
+    return std::nullopt;
+}
+
+toml::table record_table(const trading_record& r) {
+    return toml::table{{"state", std::string(schema::to_string(r.state))},
+                       {"reason", r.reason},
+                       {"by", r.by},
+                       {"since_ns", r.since_ns}};
 }
 
 }  // namespace
@@ -64,31 +91,72 @@ trading_store::loaded trading_store::load(schema::trading_state missing,
         where << e.source().begin;
         return damaged(std::string(e.description()) + " at " + where.str());
     }
-    const auto state = t["state"].value<std::string>();
-    const auto parsed = state ? schema::parse_enum<schema::trading_state>(*state) : std::nullopt;
-    if (!parsed) return damaged("state: expected \"active\", \"reducing\" or \"halted\"");
-    const auto since = t["since_ns"].value<std::int64_t>();
-    if (!since || *since < 0) return damaged("since_ns: expected a non-negative integer");
-    out.record.state = *parsed;
-    out.record.reason = t["reason"].value_or(std::string{});
-    out.record.by = t["by"].value_or(std::string{});
-    out.record.since_ns = *since;
+    const auto format = t["format"].value<std::int64_t>();
+    if (t.contains("format") && (!format || *format < 1 || *format > trading_file_format)) {
+        return damaged("format: expected 1.." + std::to_string(trading_file_format) +
+                       " (a newer broker wrote it?)");
+    }
+    trading_record desk;
+    if (auto bad = read_record(t, desk)) return damaged(*bad);
+    std::vector<trading_scope_record> scopes;
+    if (const auto* list = t["scope"].as_array()) {
+        if (list->size() > max_scopes) {
+            return damaged("scope: " + std::to_string(list->size()) + " entries, at most " +
+                           std::to_string(max_scopes));
+        }
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const std::string at = "scope[" + std::to_string(i) + "].";
+            const auto* entry = list->get(i)->as_table();
+            if (entry == nullptr) return damaged(at + ": expected a table");
+            trading_scope_record scope;
+            scope.symbol = (*entry)["symbol"].value_or(std::string{});
+            scope.strategy = (*entry)["strategy"].value_or(std::string{});
+            if (scope.symbol.empty() && scope.strategy.empty()) {
+                return damaged(at + "symbol / strategy: expected one of them");
+            }
+            if (auto bad = schema::trading_scope_error(scope.symbol, scope.strategy)) {
+                return damaged(at + "symbol / strategy: " + *bad);
+            }
+            if (auto bad = read_record(*entry, scope.record)) return damaged(at + *bad);
+            if (scope.record.state == schema::trading_state::active) {
+                return damaged(at + "state: expected \"reducing\" or \"halted\"");
+            }
+            scopes.push_back(std::move(scope));
+        }
+    } else if (t.contains("scope")) {
+        return damaged("scope: expected an array of tables");
+    }
+    out.record = std::move(desk);
+    out.scopes = std::move(scopes);
     out.restored = true;
     out.note = "trading state restored from " + file_.string() + ": " +
-               std::string(schema::to_string(*parsed)) + " (" + out.record.reason + ", by " +
-               out.record.by + ")";
+               std::string(schema::to_string(out.record.state)) + " (" + out.record.reason +
+               ", by " + out.record.by + ")";
+    for (const auto& sc : out.scopes) {
+        out.note += "; " + schema::trading_scope_name(sc.symbol, sc.strategy) + " " +
+                    std::string(schema::to_string(sc.record.state)) + " (" + sc.record.reason +
+                    ", by " + sc.record.by + ")";
+    }
     return out;
 }
 
-std::optional<std::string> trading_store::save(const trading_record& r) const {
+std::optional<std::string> trading_store::save(
+    const trading_record& desk, const std::vector<trading_scope_record>& scopes) const {
     if (file_.empty()) return std::nullopt;
-    toml::table t{{"state", std::string(schema::to_string(r.state))},
-                  {"reason", r.reason},
-                  {"by", r.by},
-                  {"since_ns", r.since_ns}};
+    toml::table t = record_table(desk);
+    t.insert("format", trading_file_format);
+    toml::array list;
+    for (const auto& sc : scopes) {
+        toml::table entry = record_table(sc.record);
+        if (!sc.symbol.empty()) entry.insert("symbol", sc.symbol);
+        if (!sc.strategy.empty()) entry.insert("strategy", sc.strategy);
+        list.push_back(std::move(entry));
+    }
+    if (!list.empty()) t.insert("scope", std::move(list));
     std::ostringstream text;
     text << "# The broker's trading state (README \"Trading state\"), rewritten on every halt and\n"
-            "# resume. Do not edit while the broker runs: use tradebus halt / resume.\n"
+            "# resume: the desk's, then each symbol or strategy scope in force ([[scope]]).\n"
+            "# Do not edit while the broker runs: use tradebus halt / resume.\n"
          << t << "\n";
     const std::filesystem::path dir =
         file_.has_parent_path() ? file_.parent_path() : std::filesystem::path(".");

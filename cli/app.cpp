@@ -14,6 +14,7 @@
 #include "tradebus/cli/usage_error.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/node_config.hpp"
+#include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::cli {
@@ -52,10 +53,20 @@ order, the trading state, the busiest topics, drops by reason, uptime and epoch.
 Exit code 1 when the broker does not answer within --timeout (it never hangs).)";
 
 constexpr const char* trading_footer = R"(
-Sent over the control plane; the broker publishes the new trading_state on sys.trading, risk
-stops approving orders at once and execution refuses new ones until `tradebus resume`.
-`tradebus status` shows the state. Exit code 1 when the broker refuses or does not answer
-within --timeout (then the state is unknown: check it with `tradebus status`).)";
+Sent over the control plane; the broker saves it and publishes the new trading_state: for the
+whole desk on sys.trading (risk stops approving orders at once, execution refuses new ones),
+for one symbol (--symbol) on sys.trading.symbol.<SYMBOL> or one strategy node (--strategy) on
+sys.trading.strategy.<NAME> (risk refuses that scope's signals, execution cancels its resting
+orders), until `tradebus resume` with the same scope. --reduce-only (halt) lets only orders
+that shrink a position through. `tradebus status` shows every scope in force. Exit code 1
+when the broker refuses (a malformed symbol, a strategy that names no node it knows) or does
+not answer within --timeout (then the state is unknown: check it with `tradebus status`).
+
+Examples:
+  tradebus halt --reason "end of day"
+  tradebus halt --symbol AAPL --reason "news pending"
+  tradebus halt --strategy strategy2 --reduce-only --reason "misbehaving: wind down"
+  tradebus resume --symbol AAPL)";
 
 constexpr const char* cancel_footer = R"(
 Cancels resting orders at the execution node: one ORDER_ID, every resting order of --symbol,
@@ -342,14 +353,25 @@ int run(const std::vector<std::string>& args, environment& env) {
         cmd->add_option("--reason", opts.reason, "Why (shown in status and on the bus)")
             ->type_name("TEXT");
         cmd->add_option("--by", opts.by, "Who, instead of <$USER>@<host>")->type_name("TEXT");
+        auto* symbol = cmd->add_option("--symbol", opts.symbol, "Only this symbol's trading")
+                           ->type_name("SYMBOL");
+        cmd->add_option("--strategy", opts.strategy,
+                        "Only the signals of this strategy node (its node name)")
+            ->type_name("NAME")
+            ->excludes(symbol);
         add_timeout(cmd, opts.timeout_s);
         ep.add(cmd, false);
         return cmd;
     };
     auto* halt_cmd = add_trading(
-        "halt", "Kill switch: halt trading (risk approves nothing, execution takes no new orders)",
+        "halt",
+        "Kill switch: halt trading of the desk, a symbol or a strategy (risk approves nothing "
+        "in it, execution cancels its resting orders)",
         halt, halt_ep);
-    auto* resume_cmd = add_trading("resume", "Resume trading after a halt", resume, resume_ep);
+    halt_cmd->add_flag("--reduce-only", halt.reduce_only,
+                       "Reduce-only instead of halted: only orders that shrink a position");
+    auto* resume_cmd = add_trading("resume", "Resume trading of the desk, a symbol or a strategy",
+                                   resume, resume_ep);
 
     // ------------------------------------------------------------------ cancel
     cancel_options cancel;
@@ -596,6 +618,9 @@ int run(const std::vector<std::string>& args, environment& env) {
         for (auto [cmd, opts, ep] :
              {std::tuple{halt_cmd, &halt, &halt_ep}, std::tuple{resume_cmd, &resume, &resume_ep}}) {
             if (!cmd->parsed()) continue;
+            if (auto bad = schema::trading_scope_error(opts->symbol, opts->strategy)) {
+                throw usage_error("--symbol / --strategy: " + *bad);
+            }
             if (opts->by.empty()) opts->by = operator_identity();
             if (opts->reason.empty()) {
                 opts->reason =

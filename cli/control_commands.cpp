@@ -216,9 +216,14 @@ int run_trading(const trading_options& opts, environment& env) {
     runtime::control_client client(env.zmq, opts.control, to_ms(opts.timeout_s), env.curve);
     schema::control_message request;
     if (opts.halt) {
-        request = schema::halt_request{.reason = opts.reason, .by = opts.by};
+        request = schema::halt_request{.reason = opts.reason,
+                                       .by = opts.by,
+                                       .symbol = opts.symbol,
+                                       .strategy = opts.strategy,
+                                       .reduce_only = opts.reduce_only};
     } else {
-        request = schema::resume_request{.reason = opts.reason, .by = opts.by};
+        request = schema::resume_request{
+            .reason = opts.reason, .by = opts.by, .symbol = opts.symbol, .strategy = opts.strategy};
     }
     answer a;
     try {

@@ -173,7 +173,11 @@ std::string describe(const broker_started& b) {
 }
 
 std::string describe(const trading_state_changed& t) {
-    return std::string(to_string(t.state)) + " by=" + quoted(t.by) + " reason=" + quoted(t.reason);
+    std::string scope;
+    if (!t.symbol.empty()) scope += " symbol=" + printable(t.symbol);
+    if (!t.strategy.empty()) scope += " strategy=" + printable(t.strategy);
+    return std::string(to_string(t.state)) + scope + " by=" + quoted(t.by) +
+           " reason=" + quoted(t.reason);
 }
 
 std::string describe(const acl_violation& a) {

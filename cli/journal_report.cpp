@@ -115,7 +115,8 @@ void report_builder::add(const journal::record& rec) {
             } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
                 ++d.exec_rejects_by_code[body.code];
             } else if constexpr (std::is_same_v<T, schema::trading_state_changed>) {
-                // On sys.trading or risk.state (type_belongs above).
+                // On sys.trading, a scope topic (sys.trading.symbol.AAPL: the topic names the
+                // scope in the report) or risk.state (type_belongs above).
                 d.trading.push_back({.recv_ts_ns = rec.recv_ts_ns,
                                      .topic = std::string(topic),
                                      .state = std::string(schema::to_string(body.state)),

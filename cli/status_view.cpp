@@ -6,6 +6,7 @@
 
 #include "text_table.hpp"
 #include "tradebus/cli/format.hpp"
+#include "tradebus/schema/orders.hpp"
 
 namespace tradebus::cli {
 
@@ -26,6 +27,12 @@ std::string join(const std::vector<std::string>& items, std::string_view sep,
 // Configured nodes that never registered have no kind, host or pid yet.
 std::string or_dash(const std::string& text) { return text.empty() ? "-" : printable(text); }
 
+std::string upper(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
 std::string heartbeat_age(std::int64_t ms) {
     return ms < 0 ? "never" : format_duration_ms(ms) + " ago";
 }
@@ -35,11 +42,16 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
                           std::size_t max_topics) {
     std::string out = "broker " + printable(s.version) + " at " + printable(endpoint) + "  epoch " +
                       std::to_string(s.epoch) + "  up " + format_duration_ms(s.uptime_ms) + "\n";
-    std::string trading(schema::to_string(s.trading));
-    for (auto& c : trading) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    out += "trading: " + trading;
+    out += "trading: " + upper(schema::to_string(s.trading));
     if (!s.trading_reason.empty()) out += " (" + printable(s.trading_reason) + ")";
-    out += "\n\n";
+    out += "\n";
+    // Every scope in force under the desk; none listed = every symbol and strategy follows it.
+    for (const auto& sc : s.trading_scopes) {
+        out += "  " + printable(schema::trading_scope_name(sc.symbol, sc.strategy)) + ": " +
+               upper(schema::to_string(sc.state)) + " (" + printable(sc.reason) + ", by " +
+               printable(sc.by) + ")\n";
+    }
+    out += "\n";
 
     if (s.nodes.empty()) {
         out += "no nodes registered\n";

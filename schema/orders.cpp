@@ -18,4 +18,23 @@ std::optional<std::string> cancel_scope_error(std::uint64_t request_id, std::str
     return std::nullopt;
 }
 
+std::optional<std::string> trading_scope_error(std::string_view symbol, std::string_view strategy) {
+    if (!symbol.empty() && !strategy.empty()) {
+        return std::string("give at most one of symbol and strategy (neither = the whole desk)");
+    }
+    if (!symbol.empty() && !topics::valid_symbol(symbol)) {
+        return std::string("symbol is not 1..32 bytes of [A-Za-z0-9_-/:]");
+    }
+    if (!strategy.empty() && !topics::valid_node_name(strategy)) {
+        return "strategy is not a node name (" + std::string(topics::node_name_rule) + ")";
+    }
+    return std::nullopt;
+}
+
+std::string trading_scope_name(std::string_view symbol, std::string_view strategy) {
+    if (!symbol.empty()) return "symbol " + std::string(symbol);
+    if (!strategy.empty()) return "strategy " + std::string(strategy);
+    return "the desk";
+}
+
 }  // namespace tradebus::schema

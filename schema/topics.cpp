@@ -12,6 +12,12 @@ std::string for_symbol(std::string_view prefix, std::string_view symbol) {
     return out;
 }
 
+std::string for_trading_scope(std::string_view symbol, std::string_view strategy) {
+    if (!symbol.empty()) return for_symbol(trading_symbol, symbol);
+    if (!strategy.empty()) return for_symbol(trading_strategy, strategy);
+    return std::string(trading);
+}
+
 bool valid_symbol(std::string_view symbol) noexcept {
     if (symbol.empty() || symbol.size() > max_symbol_bytes) return false;
     for (char c : symbol) {
@@ -74,6 +80,8 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"risk_limits", limits, true},
         {"trading_state", trading, false},
         {"trading_state", risk_state, false},
+        {"trading_state", trading_symbol, true},
+        {"trading_state", trading_strategy, true},
         {"node_health", node_health, false},
         {"node_registered", node_registered, false},
         {"broker_started", broker_started, false},

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::execution {
@@ -108,7 +109,9 @@ void execution_node::on_event(runtime::context& ctx, const runtime::inbound& in)
         if (!topics::matches(topics::approved, in.topic)) return;  // only approvals execute
         ex_.on_order(in.ev.env, *o, ctx.now_ns(), out_);
     } else if (const auto* s = std::get_if<schema::trading_state_changed>(&body)) {
-        if (in.topic == topics::trading) {
+        if (in.topic.starts_with(topics::trading_scopes)) {
+            halt_scope(*s, in.topic);
+        } else if (in.topic == topics::trading) {
             set_state(ctx, true, s->state, s->reason);
         } else if (in.topic == topics::risk_state) {
             set_state(ctx, false, s->state, s->reason);
@@ -160,6 +163,23 @@ void execution_node::set_state(runtime::context& /*ctx*/, bool from_operator,
         spdlog::info("execution: trading resumed ({})", why);
     }
     ex_.set_halted(now_halted, why, out_);
+}
+
+void execution_node::halt_scope(const schema::trading_state_changed& s, std::string_view topic) {
+    // Only a halt cancels; reduce-only is risk's job. The event must name the topic's scope.
+    if (s.state != schema::trading_state::halted ||
+        topic != topics::for_trading_scope(s.symbol, s.strategy) ||
+        schema::trading_scope_error(s.symbol, s.strategy)) {
+        return;
+    }
+    const std::string scope = schema::trading_scope_name(s.symbol, s.strategy);
+    const std::size_t n = ex_.cancel_scope(
+        s.symbol, s.strategy,
+        "trading halted for " + scope + (s.reason.empty() ? "" : " (operator: " + s.reason + ")"),
+        out_);
+    spdlog::warn("execution: {} halted by {}; {} resting order(s) of it cancelled{}", scope,
+                 s.by.substr(0, 64), n,
+                 ex_.config().cancel_on_halt ? "" : " (cancel_on_halt false: none)");
 }
 
 void execution_node::publish(runtime::context& ctx) {

@@ -329,6 +329,25 @@ std::size_t paper_exchange::cancel_all(std::string_view reason, std::vector<exec
     return n;
 }
 
+std::size_t paper_exchange::cancel_scope(std::string_view symbol, std::string_view strategy,
+                                         std::string_view reason, std::vector<exec_output>& out) {
+    if (!cfg_.cancel_on_halt || (symbol.empty() && strategy.empty())) return 0;
+    std::size_t n = 0;
+    for (auto& [sym, b] : books_) {
+        if (!symbol.empty() && sym != symbol) continue;
+        for (auto it = b.orders.begin(); it != b.orders.end();) {
+            if (!strategy.empty() && it->o.signal_src != strategy) {
+                ++it;
+                continue;
+            }
+            cancelled(*it, "execution", std::string(reason), 0, out);
+            it = remove(b, it);
+            ++n;
+        }
+    }
+    return n;
+}
+
 void paper_exchange::set_halted(bool halted, std::string_view reason,
                                 std::vector<exec_output>& out) {
     if (halted == halted_) return;

@@ -166,6 +166,11 @@ bool risk_engine::set_operator_state(schema::trading_state s, const std::string&
     return state_.set_operator(s, reason, day_pnl());
 }
 
+trading_scopes::change risk_engine::set_scope(std::string_view topic,
+                                              const schema::trading_state_changed& ev) {
+    return scopes_.set(topic, ev);
+}
+
 bool risk_engine::update_health(std::int64_t now_ns) {
     const bool silent = any_quote_ && now_ns - last_quote_ns_ > cfg_.stale_quote_ms * ns_per_ms;
     if (silent) {
@@ -208,11 +213,19 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     // Fail safe first: nothing gets approved while risk cannot trust its own view.
     update_health(now_ns);
     if (degraded_) return reject("risk_degraded", "risk is degraded (" + degraded_why_ + ")");
-    const auto st = state_.state();
-    if (st == schema::trading_state::halted) {
+    const auto desk = state_.state();
+    if (desk == schema::trading_state::halted) {
         return reject(state_.loss_driven() ? "max_daily_loss" : "halted",
                       "trading halted: " + state_.reason());
     }
+    // The operator's scopes: the signal's symbol and the strategy that sent it.
+    const auto scope = scopes_.for_signal(s.symbol, src);
+    if (scope.state == schema::trading_state::halted) {
+        return reject("halted", "trading halted: " + scope.reason);
+    }
+    const bool scope_decides = static_cast<int>(scope.state) > static_cast<int>(desk);
+    const auto st = scope_decides ? scope.state : desk;
+    const std::string& st_reason = scope_decides ? scope.reason : state_.reason();
 
     // The signal itself.
     const bool flat = s.dir == schema::side::flat;
@@ -277,15 +290,14 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
                 "reducing",
                 fmt::format("reduce-only ({}): {} {} would not reduce position {} "
                             "(open {} {})",
-                            state_.reason(), dir_name, qty, signed_lots(pos), dir_name, open_same));
+                            st_reason, dir_name, qty, signed_lots(pos), dir_name, open_same));
         }
         if (qty > reducible) {
             if (!cfg_.reduce_oversize) {
-                return reject(
-                    "reducing",
-                    fmt::format("reduce-only ({}): {} {} > {} that would reduce "
-                                "position {}",
-                                state_.reason(), dir_name, qty, reducible, signed_lots(pos)));
+                return reject("reducing",
+                              fmt::format("reduce-only ({}): {} {} > {} that would reduce "
+                                          "position {}",
+                                          st_reason, dir_name, qty, reducible, signed_lots(pos)));
             }
             qty = reducible;
         }

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::risk {
@@ -179,7 +180,9 @@ void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
                           e->leaves_qty, e->qty);
         }
     } else if (const auto* ts = std::get_if<schema::trading_state_changed>(&in.ev.body)) {
-        if (in.topic == topics::trading) {
+        if (in.topic.starts_with(topics::trading_scopes)) {
+            on_scope(in.topic, *ts, env.src);
+        } else if (in.topic == topics::trading) {
             if (engine_.set_operator_state(ts->state, ts->reason)) {
                 spdlog::debug("operator set trading state {} ({}) via {}",
                               schema::to_string(ts->state), ts->reason, env.src);
@@ -199,6 +202,37 @@ void risk_node::on_trading_state(runtime::context& ctx, schema::trading_state s,
     // that has not rebuilt its loss stage yet would be journaled as its latest word and undo
     // the latch on the next restart. on_start publishes the state once it is known.
     if (started_) sync_state(ctx, no_trace);
+}
+
+void risk_node::on_scope(std::string_view topic, const schema::trading_state_changed& ev,
+                         const std::string& src) {
+    using change = trading_scopes::change;
+    const std::string scope = schema::trading_scope_name(ev.symbol, ev.strategy);
+    switch (engine_.set_scope(topic, ev)) {
+        case change::changed:
+            if (ev.state == schema::trading_state::active) {
+                spdlog::info("trading {} active again (by {}: {})", scope, ev.by, ev.reason);
+            } else {
+                spdlog::warn("trading {} {} by {}: {}", scope, schema::to_string(ev.state), ev.by,
+                             ev.reason);
+            }
+            break;
+        case change::none:
+            break;
+        case change::malformed:
+            if (auto n = bad_input_log_.hit()) {
+                spdlog::warn(
+                    "ignored {} trading_state event(s) whose scope does not match the topic "
+                    "(last on {} from {})",
+                    n, topic, src);
+            }
+            break;
+        case change::full:
+            spdlog::error("trading {} {} NOT applied: {} scopes are in force already, at most {}",
+                          scope, schema::to_string(ev.state), engine_.scopes().size(),
+                          trading_scopes::max_scopes);
+            break;
+    }
 }
 
 void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,

@@ -2,6 +2,9 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "tradebus/schema/orders.hpp"
+#include "tradebus/schema/topics.hpp"
+
 namespace tradebus::risk {
 
 namespace {
@@ -90,6 +93,50 @@ const std::string& trading_state_machine::reason() const noexcept {
 
 std::string_view trading_state_machine::by() const noexcept {
     return loss_driven() || !operator_commanded_ ? "risk" : "operator";
+}
+
+trading_scopes::change trading_scopes::set(std::string_view topic,
+                                           const schema::trading_state_changed& ev) {
+    if (ev.symbol.empty() == ev.strategy.empty() ||
+        schema::trading_scope_error(ev.symbol, ev.strategy) ||
+        topic != schema::topics::for_trading_scope(ev.symbol, ev.strategy)) {
+        return change::malformed;
+    }
+    auto& table = ev.symbol.empty() ? strategies_ : symbols_;
+    const std::string& name = ev.symbol.empty() ? ev.strategy : ev.symbol;
+    auto it = table.find(name);
+    if (ev.state == schema::trading_state::active) {
+        if (it == table.end()) return change::none;
+        table.erase(it);
+        return change::changed;
+    }
+    if (it != table.end()) {
+        if (it->second.state == ev.state && it->second.reason == ev.reason) return change::none;
+        it->second = entry{ev.state, ev.reason, ev.by};
+        return change::changed;
+    }
+    if (size() >= max_scopes) return change::full;
+    table.emplace(name, entry{ev.state, ev.reason, ev.by});
+    return change::changed;
+}
+
+trading_scopes::verdict trading_scopes::for_signal(const std::string& symbol,
+                                                   const std::string& strategy) const {
+    verdict out;
+    const auto consider = [&](const auto& table, const std::string& name, std::string_view kind) {
+        const auto it = table.find(name);
+        if (it == table.end() ||
+            static_cast<int>(it->second.state) <= static_cast<int>(out.state)) {
+            return;
+        }
+        out.state = it->second.state;
+        out.reason =
+            fmt::format("{} {} {} by {}{}{}", kind, name, schema::to_string(out.state),
+                        it->second.by, it->second.reason.empty() ? "" : ": ", it->second.reason);
+    };
+    consider(symbols_, symbol, "symbol");
+    consider(strategies_, strategy, "strategy");
+    return out;
 }
 
 }  // namespace tradebus::risk

@@ -252,7 +252,8 @@ TEST_CASE("broker: halt and resume change the trading state and publish sys.trad
     publisher pub(ctx, broker.xsub);
     wait_until_flowing(pub, sub, "test.probe");
 
-    const auto ok = c.call<schema::ok_reply>(schema::halt_request{"test halt", "ci"});
+    const auto ok = c.call<schema::ok_reply>(
+        schema::halt_request{.reason = "test halt", .by = "ci", .symbol = "", .strategy = ""});
     CHECK(ok.detail.find("halted") != std::string::npos);
     auto m = sub.recv_until([](const auto& x) { return x.topic == schema::topics::trading; }, 10s);
     REQUIRE(m);
@@ -266,7 +267,8 @@ TEST_CASE("broker: halt and resume change the trading state and publish sys.trad
     CHECK(c.call<schema::register_reply>(register_req("sniffer")).trading ==
           schema::trading_state::halted);
 
-    c.call<schema::ok_reply>(schema::resume_request{"", ""});
+    c.call<schema::ok_reply>(
+        schema::resume_request{.reason = "", .by = "", .symbol = "", .strategy = ""});
     m = sub.recv_until([](const auto& x) { return x.topic == schema::topics::trading; }, 10s);
     REQUIRE(m);
     CHECK(std::get<schema::trading_state_changed>(m->event()->body).state ==

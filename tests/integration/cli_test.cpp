@@ -165,7 +165,8 @@ TEST_CASE("cli: tradebus halt/resume go through the control plane and onto the b
     CAPTURE(first);
     CHECK(valid_json(first));
     CHECK(has(first, R"("topic":"sys.trading","v":1,"type":"trading_state","src":"broker",)"));
-    CHECK(has(first, R"("data":{"state":"halted","reason":"it test","by":"tester@it"})"));
+    CHECK(has(first, R"("data":{"state":"halted","reason":"it test","by":"tester@it","symbol":"",)"
+                     R"("strategy":""})"));
     CHECK(broker.status().trading == schema::trading_state::halted);
 
     auto r = run_cli(dir, "resume", {"resume", "--control", broker.control});

@@ -1,9 +1,10 @@
 // Faults with real processes (issue 7): kill -9 a node, kill -9 the broker, freeze a node with
-// SIGSTOP, start a node before its broker, lose risk, halt, and a subscriber that stops
-// reading. Short heartbeats (100 ms x 3) keep every case to a few seconds; each deadline below
-// is a hang guard, not a timing assertion. Order is checked through the bus itself: one
-// subscriber sees events in the order the broker forwarded them, and every event carries its
-// publisher's CLOCK_REALTIME timestamp, comparable with the test's common::now_ns().
+// SIGSTOP, start a node before its broker, lose risk, halt (of the desk, a symbol or a
+// strategy: issue 15), and a subscriber that stops reading. Short heartbeats (100 ms x 3) keep
+// every case to a few seconds; each deadline below is a hang guard, not a timing assertion. Order
+// is checked through the bus itself: one subscriber sees events in the order the broker forwarded
+// them, and every event carries its publisher's CLOCK_REALTIME timestamp, comparable with the
+// test's common::now_ns().
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "bus_clients.hpp"
+#include "cli_runner.hpp"
 #include "node_process.hpp"
 #include "pipeline.hpp"
 #include "tradebus/common/process.hpp"
@@ -387,7 +389,8 @@ struct halted_desk {
         wait_until_flowing(probe, bus.sub(), "test.probe");
         start_nodes(p, dir, pipeline_kinds);
         (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
-        (void)control.call<schema::ok_reply>(schema::halt_request{reason, "desk-op"});
+        (void)control.call<schema::ok_reply>(
+            schema::halt_request{.reason = reason, .by = "desk-op", .symbol = "", .strategy = ""});
         confirmed_ns = expect_halted_rejection(bus, 0, "a rejection for the halt");
     }
 
@@ -410,7 +413,8 @@ TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow a
     (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
 
     control_client control(ctx, p.broker.control);
-    (void)control.call<schema::ok_reply>(schema::halt_request{"faults test", "test"});
+    (void)control.call<schema::ok_reply>(
+        schema::halt_request{.reason = "faults test", .by = "test", .symbol = "", .strategy = ""});
     (void)bus.expect(
         [](const seen& s) {
             const auto* t = std::get_if<schema::trading_state_changed>(&s.ev.body);
@@ -444,7 +448,8 @@ TEST_CASE("faults: halt stops approvals and execution, resume lets orders flow a
     }
 
     const std::int64_t resumed_ns = common::now_ns();
-    (void)control.call<schema::ok_reply>(schema::resume_request{"faults test over", "test"});
+    (void)control.call<schema::ok_reply>(schema::resume_request{
+        .reason = "faults test over", .by = "test", .symbol = "", .strategy = ""});
     (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
                      "an approval after resume");
     (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
@@ -484,7 +489,8 @@ TEST_CASE("faults: a halt survives kill -9 of the broker, risk and execution unt
 
     // Only the operator's resume trades again.
     const std::int64_t resumed_ns = common::now_ns();
-    (void)control.call<schema::ok_reply>(schema::resume_request{"durable halt over", "desk-op"});
+    (void)control.call<schema::ok_reply>(schema::resume_request{
+        .reason = "durable halt over", .by = "desk-op", .symbol = "", .strategy = ""});
     (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
                      "an approval after resume");
     (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
@@ -513,7 +519,8 @@ TEST_CASE("faults: a restarted broker that lost its state (missing_state active)
     check_nothing_traded_after(bus, confirmed_ns, "lost-state-1");
 
     const std::int64_t resumed_ns = common::now_ns();
-    (void)control.call<schema::ok_reply>(schema::resume_request{"resume", "desk-op"});
+    (void)control.call<schema::ok_reply>(
+        schema::resume_request{.reason = "resume", .by = "desk-op", .symbol = "", .strategy = ""});
     (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
                      "a fill after resume");
 }
@@ -736,4 +743,179 @@ TEST_CASE("faults: a second SIGTERM while a node deregisters still stops it clea
     REQUIRE_MESSAGE(status.has_value(), "marketdata did not stop within 10 s");
     CHECK_MESSAGE(*status == 0, "exit " << *status << "; log:\n" << md->log());
     CHECK(md->log().find("did not acknowledge deregister; exiting anyway") != std::string::npos);
+}
+
+// ---------------------------------------------------------------- scoped kill switch (issue 15)
+
+namespace {
+
+// `tradebus <verb> <args> --control <broker>`, to its exit.
+cli_result trading_cli(const temp_dir& dir, const pipeline& p, const std::string& name,
+                       std::vector<std::string> args) {
+    args.insert(args.end(), {"--control", p.broker.control, "--by", "desk-op"});
+    return run_cli(dir, name, std::move(args));
+}
+
+// Risk's rejection for a halted scope (its reason names it) published after `after_ns`.
+std::int64_t expect_scope_rejection(bus_log& bus, std::int64_t after_ns, const std::string& symbol,
+                                    const std::string& scope, std::string_view what) {
+    return bus
+        .expect(
+            [=](const seen& s) {
+                const auto* r = std::get_if<schema::order_rejected>(&s.ev.body);
+                return s.ev.env.src == "risk" && r != nullptr && r->rule == "halted" &&
+                       (symbol.empty() || r->symbol == symbol) &&
+                       r->reason.find(scope + " halted by desk-op") != std::string::npos &&
+                       s.ev.env.ts_ns > after_ns;
+            },
+            std::chrono::seconds(15), what)
+        .ev.env.ts_ns;
+}
+
+// The whole pipeline trading (a fill seen), and a log of everything on the bus.
+struct trading_pipeline {
+    trading_pipeline(zmq::context_t& ctx, const temp_dir& dir)
+        : p(ctx, dir, interval_ms), bus(ctx, p.broker.xpub, {""}) {
+        publisher probe(ctx, p.broker.xsub);
+        wait_until_flowing(probe, bus.sub(), "test.probe");
+        start_nodes(p, dir, pipeline_kinds);
+        (void)bus.expect(from("execution", topics::exec_fill), std::chrono::seconds(15), "fill");
+    }
+    pipeline p;
+    bus_log bus;
+};
+
+// An order risk approved for `symbol` after `after_ns`.
+auto approved_for(const std::string& symbol, std::int64_t after_ns) {
+    return [=](const seen& s) {
+        const auto* o = std::get_if<schema::order>(&s.ev.body);
+        return s.ev.env.src == "risk" && o != nullptr && o->symbol == symbol &&
+               s.ev.env.ts_ns > after_ns;
+    };
+}
+
+}  // namespace
+
+TEST_CASE("kill switch: halt --symbol stops that symbol only, bad scopes change nothing") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    trading_pipeline desk(ctx, dir);
+    auto& [p, bus] = desk;
+
+    const auto halt =
+        trading_cli(dir, p, "halt-aapl", {"halt", "--symbol", "AAPL", "--reason", "news pending"});
+    CHECK(halt.status == 0);
+    CHECK(has(halt.out, "trading symbol AAPL halted (was active)"));
+    const auto scope_event = bus.expect(
+        [](const seen& s) {
+            const auto* t = std::get_if<schema::trading_state_changed>(&s.ev.body);
+            return s.topic == "sys.trading.symbol.AAPL" && t != nullptr &&
+                   t->state == schema::trading_state::halted && t->symbol == "AAPL";
+        },
+        std::chrono::seconds(5), "sys.trading.symbol.AAPL halted");
+    (void)scope_event;
+    const std::int64_t confirmed_ns =
+        expect_scope_rejection(bus, 0, "AAPL", "symbol AAPL", "an AAPL signal rejected");
+    // SPY trades on: approved and filled after the AAPL halt took effect.
+    (void)bus.expect(approved_for("SPY", confirmed_ns), std::chrono::seconds(10),
+                     "a SPY approval during the AAPL halt");
+    (void)bus.expect(from("execution", "exec.fill.SPY", confirmed_ns), std::chrono::seconds(10),
+                     "a SPY fill during the AAPL halt");
+    // Risk decides in order: after the first rejection for the scope it approves no AAPL.
+    for (const auto& s : bus.events) {
+        CAPTURE(s.topic);
+        CHECK_FALSE(approved_for("AAPL", confirmed_ns)(s));
+    }
+
+    // Bad scopes: refused with a clear error, nothing changes.
+    const auto unknown = trading_cli(dir, p, "halt-unknown", {"halt", "--strategy", "nosuch"});
+    CHECK(unknown.status == 1);
+    CHECK(has(unknown.err, "unknown_node"));
+    CHECK(has(unknown.err, "no node \"nosuch\" is registered or in the broker's [pipeline]"));
+    const auto malformed = trading_cli(dir, p, "halt-malformed", {"halt", "--symbol", "BRK.B"});
+    CHECK(malformed.status == 2);
+    CHECK(has(malformed.err, "symbol is not 1..32 bytes"));
+    const auto both =
+        trading_cli(dir, p, "halt-both", {"halt", "--symbol", "AAPL", "--strategy", "strategy"});
+    CHECK(both.status == 2);
+    control_client control(ctx, p.broker.control);
+    const auto refused = control.call_error(
+        schema::halt_request{.reason = "", .by = "", .symbol = "BRK B", .strategy = ""});
+    CHECK(refused.code == schema::error_code::bad_request);
+    CHECK(has(refused.reason, "halt: symbol is not 1..32 bytes"));
+
+    // Status shows the one scope in force (text and JSON); the desk stays active.
+    const auto st = p.broker.status();
+    CHECK(st.trading == schema::trading_state::active);
+    REQUIRE(st.trading_scopes.size() == 1);
+    CHECK(st.trading_scopes[0].symbol == "AAPL");
+    CHECK(st.trading_scopes[0].by == "desk-op");
+    const auto text = run_cli(dir, "status", {"status", "--control", p.broker.control});
+    CHECK(text.status == 0);
+    CHECK(has(text.out, "symbol AAPL: HALTED (news pending, by desk-op)"));
+    const auto json =
+        run_cli(dir, "status-json", {"status", "--json", "--control", p.broker.control});
+    CHECK(valid_json(json.out));
+    CHECK(has(json.out, R"("trading_scopes":[{"symbol":"AAPL","strategy":"","state":"halted")"));
+
+    // Resume of the scope: AAPL trades again.
+    const std::int64_t resumed_ns = common::now_ns();
+    const auto resume = trading_cli(dir, p, "resume-aapl", {"resume", "--symbol", "AAPL"});
+    CHECK(resume.status == 0);
+    CHECK(has(resume.out, "trading symbol AAPL active (was halted)"));
+    (void)bus.expect(approved_for("AAPL", resumed_ns), std::chrono::seconds(10),
+                     "an AAPL approval after the resume");
+    CHECK(p.broker.status().trading_scopes.empty());
+}
+
+TEST_CASE("kill switch: a strategy halt survives kill -9 of the broker and of risk until resume") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    trading_pipeline desk(ctx, dir);
+    auto& [p, bus] = desk;
+
+    const auto halt = trading_cli(dir, p, "halt-strategy",
+                                  {"halt", "--strategy", "strategy", "--reason", "misbehaving"});
+    REQUIRE(halt.status == 0);
+    CHECK(has(halt.out, "trading strategy strategy halted (was active)"));
+    const std::int64_t confirmed_ns = expect_scope_rejection(
+        bus, 0, "", "strategy strategy", "a signal of the halted strategy rejected");
+
+    // The broker dies and comes back: the scope is read back from its state file, shown by
+    // status, and risk (which kept it) still refuses the strategy.
+    kill9(p.broker.process());
+    const std::int64_t broker_back_ns = common::now_ns();
+    p.broker.start();
+    auto st = p.wait_healthy(pipeline_kinds, std::chrono::seconds(15));
+    CHECK(st.trading == schema::trading_state::active);
+    REQUIRE(st.trading_scopes.size() == 1);
+    CHECK(st.trading_scopes[0].strategy == "strategy");
+    CHECK(st.trading_scopes[0].reason == "misbehaving");
+    (void)expect_scope_rejection(bus, broker_back_ns, "", "strategy strategy",
+                                 "a rejection after the broker restart");
+
+    // Risk dies and comes back: it takes the scope from the restarted broker's cache.
+    kill9(p.node("risk"));
+    const std::int64_t risk_back_ns = common::now_ns();
+    p.start("risk");
+    (void)p.wait_healthy({"risk"}, std::chrono::seconds(15));
+    (void)expect_scope_rejection(bus, risk_back_ns, "", "strategy strategy",
+                                 "a rejection after the risk restart");
+    (void)bus.collect(std::chrono::milliseconds(300));
+    for (const auto& s : bus.events) {
+        if (s.ev.env.ts_ns <= confirmed_ns) continue;
+        CAPTURE(s.topic);
+        CHECK_FALSE((s.ev.env.src == "risk" && s.topic.starts_with(topics::approved)));
+    }
+
+    // Only the operator's resume of that scope trades again.
+    const std::int64_t resumed_ns = common::now_ns();
+    const auto resume =
+        trading_cli(dir, p, "resume-strategy", {"resume", "--strategy", "strategy"});
+    CHECK(resume.status == 0);
+    (void)bus.expect(from("risk", topics::approved, resumed_ns), std::chrono::seconds(10),
+                     "an approval after the resume");
+    (void)bus.expect(from("execution", topics::exec_fill, resumed_ns), std::chrono::seconds(10),
+                     "a fill after the resume");
+    CHECK(p.broker.status().trading_scopes.empty());
 }

@@ -254,14 +254,16 @@ TEST_CASE("security: register as a foreign name and halt from a non-operator are
     reg.kind = "risk";
     CHECK(risk.call<schema::register_reply>(reg).session_id != 0);
 
-    const auto halt = risk.call_error(schema::halt_request{.reason = "fake", .by = "risk"});
+    const auto halt = risk.call_error(
+        schema::halt_request{.reason = "fake", .by = "risk", .symbol = "", .strategy = ""});
     CHECK(halt.code == schema::error_code::not_allowed);
     CHECK(halt.reason.find("not an operator") != std::string::npos);
     CHECK(risk.call<schema::status_reply>(schema::status_request{}).trading ==
           schema::trading_state::active);
 
     control_client ops(ctx, s.broker.control, s.ops);
-    (void)ops.call<schema::ok_reply>(schema::halt_request{.reason = "drill", .by = "ops"});
+    (void)ops.call<schema::ok_reply>(
+        schema::halt_request{.reason = "drill", .by = "ops", .symbol = "", .strategy = ""});
     CHECK(s.broker.status().trading == schema::trading_state::halted);
 }
 

@@ -121,7 +121,7 @@ TEST_CASE("sessions: a restarted risk carries positions over three sessions from
                                schema::to_fixed(-160.0), "f3"});
         j.add("risk.state", "risk", s2 + 2 * minute_ns,
               schema::trading_state_changed{schema::trading_state::halted,
-                                            "daily loss limit: day P&L -160.00", "risk"});
+                                            "daily loss limit: day P&L -160.00", "risk", "", ""});
         j.add("risk.position.AAPL", "risk", s3 + minute_ns,
               schema::position{"AAPL", 10, schema::to_fixed(96.0), schema::to_fixed(40.0),
                                schema::to_fixed(-170.0), "f3"});

@@ -32,6 +32,7 @@ class recording_sink : public event_sink {
     void publish(std::string_view topic, const schema::payload& body) override {
         events.push_back({std::string(topic), body});
     }
+    void forget(std::string_view topic) override { forgotten.emplace_back(topic); }
     /// The node_health events published so far, as "node: old -> new".
     std::vector<std::string> health_changes() const {
         std::vector<std::string> out;
@@ -44,6 +45,7 @@ class recording_sink : public event_sink {
         return out;
     }
     std::vector<published> events;
+    std::vector<std::string> forgotten;
 };
 
 broker_config test_config() {
@@ -346,7 +348,9 @@ TEST_CASE("broker control plane: a heartbeat may not claim unhealthy or stopped"
 
 TEST_CASE("broker control plane: halt and resume publish the trading state") {
     fixture f;
-    auto ok = f.expect<schema::ok_reply>(schema::halt_request{"fat finger", "alice"}, 0);
+    auto ok = f.expect<schema::ok_reply>(
+        schema::halt_request{.reason = "fat finger", .by = "alice", .symbol = "", .strategy = ""},
+        0);
     CHECK(ok.detail == "trading halted (was active)");
     CHECK(f.cp.trading() == schema::trading_state::halted);
     REQUIRE(f.sink.events.size() == 1);
@@ -360,7 +364,8 @@ TEST_CASE("broker control plane: halt and resume publish the trading state") {
     CHECK(status.trading == schema::trading_state::halted);
     CHECK(status.trading_reason == "fat finger");
 
-    ok = f.expect<schema::ok_reply>(schema::resume_request{"", ""}, 3);
+    ok = f.expect<schema::ok_reply>(
+        schema::resume_request{.reason = "", .by = "", .symbol = "", .strategy = ""}, 3);
     CHECK(ok.detail == "trading active (was halted)");
     const auto& r = std::get<schema::trading_state_changed>(f.sink.events.back().body);
     CHECK(r.state == schema::trading_state::active);
@@ -405,16 +410,130 @@ TEST_CASE("broker control plane: halt and resume are saved before they are answe
     const trading_store store(dir.file("state/trading.toml"));
     fixture f;
     f.cp.restore_trading(store.load(schema::trading_state::active, 0).record, &store);
-    (void)f.expect<schema::ok_reply>(schema::halt_request{"fat finger", "alice"}, 0);
+    (void)f.expect<schema::ok_reply>(
+        schema::halt_request{.reason = "fat finger", .by = "alice", .symbol = "", .strategy = ""},
+        0);
     auto saved = store.load(schema::trading_state::active, 0);
     CHECK(saved.restored);
     CHECK(saved.record.state == schema::trading_state::halted);
     CHECK(saved.record.reason == "fat finger");
     CHECK(saved.record.by == "alice");
-    (void)f.expect<schema::ok_reply>(schema::resume_request{"", ""}, 1);
+    (void)f.expect<schema::ok_reply>(
+        schema::resume_request{.reason = "", .by = "", .symbol = "", .strategy = ""}, 1);
     saved = store.load(schema::trading_state::halted, 0);
     CHECK(saved.record.state == schema::trading_state::active);
     CHECK(saved.record.by == "operator");
+}
+
+TEST_CASE("broker control plane: a symbol or strategy scope is published on its own topic") {
+    scratch_dir dir("cp-scopes");
+    const trading_store store(dir.file("trading.toml"));
+    fixture f;
+    f.cp.restore_trading({schema::trading_state::active, "start", "test", 0}, &store);
+    auto ok = f.expect<schema::ok_reply>(
+        schema::halt_request{.reason = "news", .by = "alice", .symbol = "AAPL", .strategy = ""}, 0);
+    CHECK(ok.detail == "trading symbol AAPL halted (was active)");
+    ok = f.expect<schema::ok_reply>(schema::halt_request{.reason = "wind down",
+                                                         .by = "bob",
+                                                         .symbol = "",
+                                                         .strategy = "strategy",
+                                                         .reduce_only = true},
+                                    1);
+    CHECK(ok.detail == "trading strategy strategy reducing (was active)");
+    CHECK(f.cp.trading() == schema::trading_state::active);  // the desk is untouched
+    REQUIRE(f.sink.events.size() == 2);
+    CHECK(f.sink.events[0].topic == "sys.trading.symbol.AAPL");
+    const auto& a = std::get<schema::trading_state_changed>(f.sink.events[0].body);
+    CHECK(a.state == schema::trading_state::halted);
+    CHECK(a.symbol == "AAPL");
+    CHECK(a.strategy.empty());
+    CHECK(a.by == "alice");
+    CHECK(f.sink.events[1].topic == "sys.trading.strategy.strategy");
+    const auto& b = std::get<schema::trading_state_changed>(f.sink.events[1].body);
+    CHECK(b.state == schema::trading_state::reducing);
+    CHECK(b.strategy == "strategy");
+
+    // Status lists both; the store keeps both; a new control plane gets them back and
+    // republishes them at start.
+    const auto status = f.expect<schema::status_reply>(schema::status_request{}, 2);
+    REQUIRE(status.trading_scopes.size() == 2);
+    CHECK(status.trading_scopes[0].strategy == "strategy");
+    CHECK(status.trading_scopes[0].state == schema::trading_state::reducing);
+    CHECK(status.trading_scopes[0].reason == "wind down");
+    CHECK(status.trading_scopes[1].symbol == "AAPL");
+    CHECK(status.trading_scopes[1].by == "alice");
+    const auto loaded = store.load(schema::trading_state::halted, 0);
+    REQUIRE(loaded.scopes.size() == 2);
+    fixture g;
+    g.cp.restore_trading(loaded.record, &store, loaded.scopes);
+    g.cp.publish_scopes();
+    REQUIRE(g.sink.events.size() == 2);
+    CHECK(g.sink.events[1].topic == "sys.trading.symbol.AAPL");
+
+    // Resume: published as active, forgotten by the cache, gone from the file.
+    ok = f.expect<schema::ok_reply>(
+        schema::resume_request{.reason = "", .by = "", .symbol = "AAPL", .strategy = ""}, 3);
+    CHECK(ok.detail == "trading symbol AAPL active (was halted)");
+    CHECK(f.sink.events.back().topic == "sys.trading.symbol.AAPL");
+    CHECK(std::get<schema::trading_state_changed>(f.sink.events.back().body).state ==
+          schema::trading_state::active);
+    CHECK(f.sink.forgotten == std::vector<std::string>{"sys.trading.symbol.AAPL"});
+    CHECK(store.load(schema::trading_state::halted, 0).scopes.size() == 1);
+    // Resuming a scope that is not in force changes nothing and says so.
+    const auto before = f.sink.events.size();
+    ok = f.expect<schema::ok_reply>(
+        schema::resume_request{.reason = "", .by = "", .symbol = "MSFT", .strategy = ""}, 4);
+    CHECK(ok.detail.find("trading symbol MSFT was not halted or reducing") == 0);
+    CHECK(f.sink.events.size() == before);
+}
+
+TEST_CASE("broker control plane: a bad scope is refused and changes nothing") {
+    fixture f;
+    const auto reg = f.reg("strategy2", 0, {});  // registered, not in [pipeline]: known
+    (void)reg;
+    struct row {
+        schema::control_message req;
+        std::string_view code;
+        const char* reason;
+    };
+    const row rows[] = {
+        {schema::halt_request{.reason = "", .by = "", .symbol = "AAPL", .strategy = "strategy"},
+         code::bad_request, "halt: give at most one of symbol and strategy"},
+        {schema::halt_request{.reason = "", .by = "", .symbol = "BRK.B", .strategy = ""},
+         code::bad_request, "halt: symbol is not 1..32 bytes"},
+        {schema::resume_request{.reason = "", .by = "", .symbol = "BRK B", .strategy = ""},
+         code::bad_request, "resume: symbol is not 1..32 bytes"},
+        {schema::halt_request{.reason = "", .by = "", .symbol = "", .strategy = "Strategy"},
+         code::bad_request, "halt: strategy is not a node name"},
+        {schema::halt_request{.reason = "", .by = "", .symbol = "", .strategy = "nosuch"},
+         code::unknown_node, "no node \"nosuch\" is registered or in the broker's [pipeline]"},
+        {schema::halt_request{
+             .reason = std::string(1025, 'x'), .by = "", .symbol = "AAPL", .strategy = ""},
+         code::bad_request, "reason of 1025 bytes, at most 1024"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.reason);
+        const auto e = f.expect_error(r.req, 1, r.code);
+        CHECK(e.reason.find(r.reason) != std::string::npos);
+    }
+    CHECK(f.expect<schema::status_reply>(schema::status_request{}, 2).trading_scopes.empty());
+    // A registered node outside [pipeline] is a strategy the broker knows.
+    (void)f.expect<schema::ok_reply>(
+        schema::halt_request{.reason = "", .by = "", .symbol = "", .strategy = "strategy2"}, 3);
+    // The scope table is bounded.
+    for (std::size_t i = 1; i < defaults::max_trading_scopes; ++i) {
+        (void)f.expect<schema::ok_reply>(
+            schema::halt_request{
+                .reason = "", .by = "", .symbol = "S" + std::to_string(i), .strategy = ""},
+            4);
+    }
+    const auto e = f.expect_error(
+        schema::halt_request{.reason = "", .by = "", .symbol = "ONE_MORE", .strategy = ""}, 5,
+        code::too_many_scopes);
+    CHECK(e.reason.find("256 symbol and strategy scopes are in force") != std::string::npos);
+    // Re-halting a scope in force is no new scope.
+    (void)f.expect<schema::ok_reply>(
+        schema::halt_request{.reason = "again", .by = "", .symbol = "S1", .strategy = ""}, 6);
 }
 
 TEST_CASE(
@@ -425,11 +544,15 @@ TEST_CASE(
     const trading_store store(dir.file("blocker/trading.toml"));
     fixture f;
     f.cp.restore_trading({schema::trading_state::active, "test", "test", 0}, &store);
-    auto e = f.expect_error(schema::halt_request{"risk event", "bob"}, 0, code::not_durable);
+    auto e = f.expect_error(
+        schema::halt_request{.reason = "risk event", .by = "bob", .symbol = "", .strategy = ""}, 0,
+        code::not_durable);
     CHECK(e.reason.find("trading halted (was active), but not saved") == 0);
     CHECK(f.cp.trading() == schema::trading_state::halted);  // the safe side holds in memory
     REQUIRE(f.sink.events.size() == 1);
-    e = f.expect_error(schema::resume_request{"go", "bob"}, 1, code::not_durable);
+    e = f.expect_error(
+        schema::resume_request{.reason = "go", .by = "bob", .symbol = "", .strategy = ""}, 1,
+        code::not_durable);
     CHECK(f.cp.trading() == schema::trading_state::halted);  // unchanged
     CHECK(f.sink.events.size() == 1);                        // nothing published
 }

@@ -86,3 +86,33 @@ TEST_CASE("last value cache: snapshot pages by count and bytes, with a cursor") 
     c.snapshot("md.", "", 100, 1, p);
     CHECK(p.items.size() == 1);
 }
+
+namespace {
+// The topics of a snapshot page, space-separated.
+std::string topics_of(const last_value_cache::page& p) {
+    std::string out;
+    for (const auto& item : p.items) out += (out.empty() ? "" : " ") + std::string(item.first);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("last value cache: the broker's own topics are kept whatever the bounds and prefixes") {
+    last_value_cache c({"sys."}, 1, 1024);
+    c.keep_own("sys.trading.");
+    CHECK(c.covers("sys.node.health"));
+    CHECK_FALSE(c.covers("sys.trading.symbol.AAPL"));  // a peer never overwrites them
+    c.update("sys.node.health", "h");                  // the one topic allowed
+    c.put_own("sys.trading.symbol.AAPL", "halted");
+    c.put_own("sys.trading.strategy.s2", "reducing");
+    c.put_own("sys.trading.symbol.AAPL", "halted again");
+    CHECK(c.topics() == 3);
+    last_value_cache::page own;
+    c.snapshot("sys.trading", "", 10, 1 << 20, own);
+    CHECK(topics_of(own) == "sys.trading.strategy.s2 sys.trading.symbol.AAPL");
+    CHECK(own.items.back().second == "halted again");
+    c.erase("sys.trading.symbol.AAPL");
+    c.erase("sys.trading.symbol.MSFT");  // not there: nothing happens
+    c.snapshot("sys.", "", 10, 1 << 20, own);
+    CHECK(topics_of(own) == "sys.node.health sys.trading.strategy.s2");
+    CHECK(c.bytes() == 15 + 1 + 23 + 8);
+}

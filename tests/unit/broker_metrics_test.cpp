@@ -104,6 +104,14 @@ gone_after_ms = 1000
     cp.handle_frame(in, 1100, out);
     cp.handle_frame("\xc1garbage", 1100, out);
     cp.run_timers(1100 + 301);  // 3 x 100 ms without a heartbeat: unhealthy
+    schema::encode_control(
+        schema::halt_request{
+            .reason = "", .by = "", .symbol = "AAPL", .strategy = "", .reduce_only = true},
+        in);
+    cp.handle_frame(in, 1100, out);
+    schema::encode_control(
+        schema::halt_request{.reason = "", .by = "", .symbol = "", .strategy = "risk"}, in);
+    cp.handle_frame(in, 1100, out);
 
     last_value_cache lvc({"md."}, 10, 4096);
     lvc.update("md.tick.AAPL", "body");
@@ -163,6 +171,10 @@ gone_after_ms = 1000
     CHECK(has_line(text, "tradebus_control_requests_total{type=\"invalid\"} 1"));
     CHECK(has_line(text, "tradebus_trading_state{state=\"active\"} 1"));
     CHECK(has_line(text, "tradebus_trading_state{state=\"halted\"} 0"));
+    CHECK(has_line(
+        text, "tradebus_trading_scope_state{scope=\"symbol\",name=\"AAPL\",state=\"reducing\"} 1"));
+    CHECK(has_line(
+        text, "tradebus_trading_scope_state{scope=\"strategy\",name=\"risk\",state=\"halted\"} 1"));
     CHECK(has_line(text, "tradebus_lvc_topics 1"));
     CHECK(has_line(text, "tradebus_lvc_bytes 16"));
     CHECK(has_line(text, "tradebus_metrics_http_responses_total{code=\"200\"} 2"));

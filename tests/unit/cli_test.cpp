@@ -187,7 +187,9 @@ std::vector<sample> samples() {
         {"sys.trading",
          trading_state_changed{.state = trading_state::halted,
                                .reason = "daily loss \xe2\x82\xac 50k",
-                               .by = "alice@desk"},
+                               .by = "alice@desk",
+                               .symbol = "",
+                               .strategy = ""},
          "halted by=\"alice@desk\" reason=\"daily loss \xe2\x82\xac 50k\""},
         {"sys.probe.strategy-1", probe{.node = "strategy-1", .nonce = 5},
          "node=strategy-1 nonce=5"},
@@ -646,6 +648,23 @@ TEST_CASE("cli: status view shows nodes, start order, trading state, topics and 
     CHECK(l[11] == "md.tick.MSFT      1000   97.7 KiB");
     CHECK(l[12] == "(2 of 3 topics shown; --topics N for more)");
     CHECK(l[14] == "drops: 4 (frame_count 3, oversized 1)");
+}
+
+TEST_CASE("cli: status view lists every kill-switch scope in force under the desk's line") {
+    auto s = sample_status();
+    s.trading_scopes = {
+        {.symbol = "",
+         .strategy = "strategy-2",
+         .state = schema::trading_state::reducing,
+         .reason = "wind down",
+         .by = "bob"},
+        {.symbol = "AAPL", .strategy = "", .reason = "news pending", .by = "alice@desk"}};
+    const auto l = lines_of(format_status(s, "tcp://127.0.0.1:5552", 2));
+    REQUIRE(l.size() >= 5);
+    CHECK(l[1] == "trading: HALTED (operator halt)");
+    CHECK(l[2] == "  strategy strategy-2: REDUCING (wind down, by bob)");
+    CHECK(l[3] == "  symbol AAPL: HALTED (news pending, by alice@desk)");
+    CHECK(l[4].empty());
 }
 
 // ------------------------------------------------------------------ endpoints
@@ -1176,11 +1195,16 @@ struct trading_journal {
             schema::exec_reject{
                 .order_id = "o", .symbol = "AAPL", .code = "no_quote", .reason = "r"});
         fill(schema::side::sell, 15, 120);
-        add("sys.trading",
-            schema::trading_state_changed{
-                .state = schema::trading_state::halted, .reason = "lunch", .by = "op"});
-        add("risk.state", schema::trading_state_changed{
-                              .state = schema::trading_state::active, .reason = "", .by = "risk"});
+        add("sys.trading", schema::trading_state_changed{.state = schema::trading_state::halted,
+                                                         .reason = "lunch",
+                                                         .by = "op",
+                                                         .symbol = "",
+                                                         .strategy = ""});
+        add("risk.state", schema::trading_state_changed{.state = schema::trading_state::active,
+                                                        .reason = "",
+                                                        .by = "risk",
+                                                        .symbol = "",
+                                                        .strategy = ""});
         fill(schema::side::sell, 10, 100);
         add("exec.fill.MSFT", schema::fill{.order_id = "m",
                                            .fill_id = "m1",
@@ -1338,8 +1362,11 @@ TEST_CASE("cli: journal report leaves out misrouted events, counts broker restar
                                         .xsub_endpoint = "",
                                         .xpub_endpoint = "",
                                         .control_endpoint = ""};
-    const schema::trading_state_changed halt{
-        .state = schema::trading_state::halted, .reason = "forged", .by = "operator"};
+    const schema::trading_state_changed halt{.state = schema::trading_state::halted,
+                                             .reason = "forged",
+                                             .by = "operator",
+                                             .symbol = "",
+                                             .strategy = ""};
     // Where their types belong: counted.
     add("exec.fill.AAPL", ev(f));
     add("risk.state", ev(halt));

@@ -58,6 +58,17 @@ exchange_config no_slippage() {
     return c;
 }
 
+// An execution node (no slippage) after on_start, and how the tests hand it an event.
+struct started_node {
+    execution_node node{no_slippage()};
+    recording_context ctx;
+    started_node() { node.on_start(ctx); }
+    void deliver(const std::string& topic, schema::event ev) {
+        inbound_message m(topic, std::move(ev));
+        node.on_event(ctx, m.view());
+    }
+};
+
 }  // namespace
 
 TEST_CASE("execution: market orders fill at the touch, slipped against the taker") {
@@ -350,16 +361,13 @@ TEST_CASE("execution: node publishes on per-symbol exec topics with the order's 
 }
 
 TEST_CASE("execution: node halts on sys.trading, risk.state and on_trading_state") {
-    exchange_config cfg = no_slippage();
-    execution_node node(cfg);
-    recording_context ctx;
-    node.on_start(ctx);
-    auto deliver = [&](const std::string& topic, schema::event ev) {
-        inbound_message m(topic, std::move(ev));
-        node.on_event(ctx, m.view());
+    started_node f;
+    auto& [node, ctx] = f;
+    const auto deliver = [&](const std::string& topic, schema::event ev) {
+        f.deliver(topic, std::move(ev));
     };
     auto state = [](schema::trading_state s) {
-        return schema::trading_state_changed{s, "test", "operator"};
+        return schema::trading_state_changed{s, "test", "operator", "", ""};
     };
     auto order_codes = [&](const std::string& id) {
         ctx.out.clear();
@@ -693,6 +701,53 @@ TEST_CASE("execution: with cancel_on_halt false a halt keeps resting orders, unf
     ex.set_halted(false, "", out);
     ex.on_tick(quote("AAPL", 98.0, 50, 98.5, 30), out);
     CHECK(only<schema::fill>(out).size() == 1);
+}
+
+TEST_CASE("execution: a halted symbol or strategy scope cancels only its resting orders") {
+    started_node f;
+    auto& [node, ctx] = f;
+    const auto deliver = [&](const std::string& topic, schema::event ev) {
+        f.deliver(topic, std::move(ev));
+    };
+    deliver("md.tick.AAPL", {env(1, ctx.now), quote("AAPL", 100.0, 50, 100.5, 30)});
+    deliver("md.tick.MSFT", {env(1, ctx.now), quote("MSFT", 50.0, 50, 50.5, 30)});
+    auto other = limit("o1", side::buy, 10, 99.0);
+    other.signal_src = "strategy2";
+    deliver("risk.approved.AAPL", {env(2, ctx.now), limit("a1", side::buy, 10, 99.0)});
+    deliver("risk.approved.AAPL", {env(3, ctx.now), other});
+    deliver("risk.approved.MSFT", {env(4, ctx.now), limit("m1", side::buy, 10, 49.0, "MSFT")});
+    REQUIRE(node.exchange().resting() == 3);
+    const auto cancelled_ids = [&] {
+        std::string ids;
+        for (const auto& p : ctx.out) {
+            if (const auto* c = std::get_if<schema::order_cancelled>(&p.ev.body)) {
+                ids += c->order_id + " ";
+                CHECK(c->by == "execution");
+            }
+        }
+        ctx.out.clear();
+        return ids;
+    };
+    ctx.out.clear();
+    const auto scope = [](schema::trading_state st, std::string sym, std::string strategy) {
+        return schema::trading_state_changed{.state = st,
+                                             .reason = "test",
+                                             .by = "alice",
+                                             .symbol = std::move(sym),
+                                             .strategy = std::move(strategy)};
+    };
+    // Reduce-only cancels nothing; an event whose scope is not its topic's is ignored.
+    deliver("sys.trading.symbol.MSFT",
+            {env(5), scope(schema::trading_state::reducing, "MSFT", "")});
+    deliver("sys.trading.symbol.AAPL", {env(6), scope(schema::trading_state::halted, "MSFT", "")});
+    CHECK(cancelled_ids().empty());
+    deliver("sys.trading.strategy.strategy2",
+            {env(7), scope(schema::trading_state::halted, "", "strategy2")});
+    CHECK(cancelled_ids() == "o1 ");
+    deliver("sys.trading.symbol.MSFT", {env(8), scope(schema::trading_state::halted, "MSFT", "")});
+    CHECK(cancelled_ids() == "m1 ");
+    CHECK(node.exchange().resting() == 1);  // a1: neither its symbol nor its strategy halted
+    CHECK_FALSE(node.exchange().halted());  // new orders are risk's to refuse
 }
 
 TEST_CASE("execution: the resting book is rebuilt from the node's own journaled events") {

@@ -130,6 +130,7 @@ std::string_view label(std::type_identity<topic_status>) { return "topic_status"
 std::string_view label(std::type_identity<drop_status>) { return "drop_status"; }
 std::string_view label(std::type_identity<recorder_status>) { return "recorder_status"; }
 std::string_view label(std::type_identity<service_status>) { return "service_status"; }
+std::string_view label(std::type_identity<trading_scope>) { return "trading_scope"; }
 
 // How PROTOCOL.md names the msgpack type of a C++ field type.
 template <class T>
@@ -261,6 +262,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
     check_section<drop_status>(lines, "drop_status");
     check_section<recorder_status>(lines, "recorder_status");
     check_section<service_status>(lines, "service_status");
+    check_section<trading_scope>(lines, "trading_scope");
 }
 
 TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
@@ -300,6 +302,9 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"node_registered", topics::node_registered},
         {"broker_started", topics::broker_started},
         {"trading", topics::trading},
+        {"trading_scopes", topics::trading_scopes},
+        {"trading_symbol", topics::trading_symbol},
+        {"trading_strategy", topics::trading_strategy},
         {"probe", topics::probe},
         {"cancel", topics::cancel},
     };
@@ -325,7 +330,8 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
     for (const auto code :
          {error_code::bad_request, error_code::unsupported_version, error_code::unknown_type,
           error_code::duplicate_name, error_code::unknown_session, error_code::dependency_cycle,
-          error_code::unknown_dependency, error_code::not_allowed, error_code::unknown_service}) {
+          error_code::unknown_dependency, error_code::not_allowed, error_code::unknown_service,
+          error_code::not_durable, error_code::unknown_node, error_code::too_many_scopes}) {
         INFO("error code ", code);
         CHECK(has_line_starting(lines, "| `" + std::string(code) + "` | "));
     }

@@ -76,10 +76,10 @@ TEST_CASE("risk recovery: a daily-loss halt risk latched survives the restart") 
     rb.apply(rebuilt, "exec.fill.AAPL", ev("execution", fill("f1", schema::side::buy, 10, 100.0)));
     schema::position pos{"AAPL", 10, schema::to_fixed(100.0), 0, schema::to_fixed(-100.0), ""};
     rb.apply(rebuilt, "risk.position.AAPL", ev("risk", pos));
-    rb.apply(
-        rebuilt, "risk.state",
-        ev("risk", schema::trading_state_changed{schema::trading_state::halted,
-                                                 "daily loss limit: day P&L -100.00", "risk"}));
+    rb.apply(rebuilt, "risk.state",
+             ev("risk", schema::trading_state_changed{schema::trading_state::halted,
+                                                      "daily loss limit: day P&L -100.00", "risk",
+                                                      "", ""}));
     rb.finish(rebuilt);
     CHECK(rebuilt.book().unrealized_pnl("AAPL") == schema::to_fixed(-100.0));
     CHECK(rebuilt.state() == schema::trading_state::halted);
@@ -100,14 +100,15 @@ TEST_CASE("risk recovery: an operator resume after the halt is respected, others
     state_rebuild rb("risk");
     rb.apply(rebuilt, "risk.state",
              ev("risk", schema::trading_state_changed{schema::trading_state::halted,
-                                                      "daily loss limit", "risk"}));
-    rb.apply(rebuilt, "risk.state",
-             ev("risk", schema::trading_state_changed{schema::trading_state::active,
-                                                      "operator active: new day", "operator"}));
+                                                      "daily loss limit", "risk", "", ""}));
+    rb.apply(
+        rebuilt, "risk.state",
+        ev("risk", schema::trading_state_changed{schema::trading_state::active,
+                                                 "operator active: new day", "operator", "", ""}));
     // Another node's risk.state and position are not ours.
     rb.apply(rebuilt, "risk.state",
              ev("risk-b", schema::trading_state_changed{schema::trading_state::halted,
-                                                        "daily loss limit", "risk"}));
+                                                        "daily loss limit", "risk", "", ""}));
     rb.apply(rebuilt, "risk.position.AAPL",
              ev("risk-b", schema::position{"AAPL", 5, schema::to_fixed(10.0), 0, 0, ""}));
     rb.finish(rebuilt);
@@ -170,8 +171,9 @@ TEST_CASE("risk recovery: the node publishes nothing before on_start, then its r
     replay("exec.fill.AAPL", ev("execution", fill("f1", schema::side::buy, 10, 100.0)));
     replay("risk.position.AAPL", ev("risk", schema::position{"AAPL", 10, schema::to_fixed(100.0), 0,
                                                              schema::to_fixed(-100.0), "f1"}));
-    replay("risk.state", ev("risk", schema::trading_state_changed{schema::trading_state::halted,
-                                                                  "daily loss limit", "risk"}));
+    replay("risk.state",
+           ev("risk", schema::trading_state_changed{schema::trading_state::halted,
+                                                    "daily loss limit", "risk", "", ""}));
     CHECK(ctx.events.empty());
 
     node.on_start(ctx);
@@ -218,7 +220,8 @@ TEST_CASE("risk recovery: fills of three sessions carry over, the daily loss cou
     rb.apply(rebuilt, "risk.position.AAPL", ev("risk", mark(80.0, 10, 96.0), day2 + 2000));
     rb.apply(rebuilt, "risk.state",
              ev("risk",
-                schema::trading_state_changed{schema::trading_state::halted, "daily loss", "risk"},
+                schema::trading_state_changed{schema::trading_state::halted, "daily loss", "risk",
+                                              "", ""},
                 day2 + 2000));
     rb.apply(rebuilt, "risk.position.AAPL", ev("risk", mark(85.0, 10, 96.0), day3 + 500));
     rb.apply(rebuilt, "exec.fill.AAPL",

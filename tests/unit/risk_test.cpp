@@ -83,6 +83,15 @@ schema::signal sig(const std::string& sym, side dir, std::int64_t qty, double re
     return s;
 }
 
+schema::trading_state_changed scope_event(std::string symbol, std::string strategy,
+                                          trading_state st = trading_state::halted) {
+    return {.state = st,
+            .reason = "earnings",
+            .by = "alice",
+            .symbol = std::move(symbol),
+            .strategy = std::move(strategy)};
+}
+
 std::string rule_of(const decision& d) {
     if (const auto* r = std::get_if<schema::order_rejected>(&d)) return r->rule;
     return "";
@@ -124,6 +133,58 @@ TEST_CASE("risk: every rule fires and does not fire (table)") {
              e.set_operator_state(trading_state::active, "resume");
          },
          buy(10), 0, "", 10},
+
+        {"halted: the signal's symbol scope", none,
+         [](risk_engine& e) { e.set_scope("sys.trading.symbol.AAPL", scope_event("AAPL", "")); },
+         buy(10), 0, "halted", 0, side::buy,
+         "trading halted: symbol AAPL halted by alice: earnings"},
+        {"halted: another symbol's scope does not apply", none,
+         [](risk_engine& e) { e.set_scope("sys.trading.symbol.MSFT", scope_event("MSFT", "")); },
+         buy(10), 0, "", 10},
+        {"halted: the sending strategy's scope", none,
+         [](risk_engine& e) {
+             e.set_scope("sys.trading.strategy.strat", scope_event("", "strat"));
+         },
+         buy(10), 0, "halted", 0, side::buy, "strategy strat halted by alice: earnings"},
+        {"halted: another strategy's scope does not apply", none,
+         [](risk_engine& e) {
+             e.set_scope("sys.trading.strategy.other", scope_event("", "other"));
+         },
+         buy(10), 0, "", 10},
+        {"halted: not after the scope's resume", none,
+         [](risk_engine& e) {
+             e.set_scope("sys.trading.symbol.AAPL", scope_event("AAPL", ""));
+             e.set_scope("sys.trading.symbol.AAPL", scope_event("AAPL", "", trading_state::active));
+         },
+         buy(10), 0, "", 10},
+        {"halted: an event whose scope is not its topic's changes nothing", none,
+         [](risk_engine& e) {
+             CHECK(e.set_scope("sys.trading.symbol.MSFT", scope_event("AAPL", "")) ==
+                   trading_scopes::change::malformed);
+             CHECK(e.set_scope("sys.trading.symbol.AAPL", scope_event("AAPL", "strat")) ==
+                   trading_scopes::change::malformed);
+         },
+         buy(10), 0, "", 10},
+        {"reducing: the symbol's reduce-only scope, BUY while flat", none,
+         [](risk_engine& e) {
+             e.set_scope("sys.trading.symbol.AAPL",
+                         scope_event("AAPL", "", trading_state::reducing));
+         },
+         buy(10), 0, "reducing", 0, side::buy,
+         "reduce-only (symbol AAPL reducing by alice: earnings)"},
+        {"reducing: the strategy's reduce-only scope lets a reduction through", none,
+         [](risk_engine& e) {
+             fill(e, "AAPL", side::buy, 50, 100.0);
+             e.set_scope("sys.trading.strategy.strat",
+                         scope_event("", "strat", trading_state::reducing));
+         },
+         [] { return sig("AAPL", side::sell, 30); }, 0, "", 30, side::sell},
+        {"halted: a halted scope beats the desk's reduce-only", none,
+         [](risk_engine& e) {
+             e.set_operator_state(trading_state::reducing, "wind down");
+             e.set_scope("sys.trading.symbol.AAPL", scope_event("AAPL", ""));
+         },
+         buy(10), 0, "halted", 0, side::buy, "symbol AAPL halted"},
 
         {"max_daily_loss: day P&L -600 <= -500 halts",
          [](risk_config& c) { c.max_daily_loss = to_fixed(500); },
@@ -829,7 +890,7 @@ TEST_CASE("risk: node kill switch via sys.trading and the runtime, idempotent") 
     risk_node node(open_config());
     node.on_start(ctx);
     deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 1, "md");
-    schema::trading_state_changed halt{trading_state::halted, "kill switch", "operator"};
+    schema::trading_state_changed halt{trading_state::halted, "kill switch", "operator", "", ""};
     deliver(node, ctx, "sys.trading", halt, 31, "broker");
     node.on_trading_state(ctx, trading_state::halted, "kill switch");  // the same, via runtime
     auto states = ctx.of<schema::trading_state_changed>();
@@ -872,7 +933,7 @@ TEST_CASE("risk: risk.state carries the causing tick's trace id, and 0 when no t
     CHECK(last_state().trace_id == 0);
     // ... a repeated halt with a new reason through sys.trading (the broker's trace id is 0,
     // but whatever the envelope says, an operator's change is no tick's) ...
-    schema::trading_state_changed halt{trading_state::halted, "still lunch", "operator"};
+    schema::trading_state_changed halt{trading_state::halted, "still lunch", "operator", "", ""};
     deliver(node, ctx, "sys.trading", halt, 77, "broker");
     REQUIRE(state_count() == 3);
     CHECK(last_state().body.reason == "operator halted: still lunch");
@@ -922,7 +983,7 @@ TEST_CASE("risk: node halts by itself on the daily loss and publishes risk.state
     CHECK(states[1].body.reason.find("max_daily_loss") != std::string::npos);
 
     // Operator resume while still breached: refused, and said so once.
-    schema::trading_state_changed resume{trading_state::active, "resume", "operator"};
+    schema::trading_state_changed resume{trading_state::active, "resume", "operator", "", ""};
     deliver(node, ctx, "sys.trading", resume, 42, "broker");
     node.on_trading_state(ctx, trading_state::active, "resume");
     states = ctx.of<schema::trading_state_changed>();

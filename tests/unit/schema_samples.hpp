@@ -197,7 +197,9 @@ inline broker_started make(std::type_identity<broker_started>) {
 inline trading_state_changed make(std::type_identity<trading_state_changed>) {
     return {.state = trading_state::halted,
             .reason = "daily loss \xe2\x82\xac 50k reached",  // the euro sign: non-ASCII text
-            .by = "operator"};
+            .by = "operator",
+            .symbol = "AAPL",
+            .strategy = "strategy-1"};
 }
 
 inline probe make(std::type_identity<probe>) {
@@ -292,13 +294,29 @@ inline status_reply make(std::type_identity<status_reply>) {
                          .sent = 1'003,
                          .stalls = 2,
                          .stalled_ms = 15,
-                         .overflow = 1}};
+                         .overflow = 1},
+            .trading_scopes = {{.symbol = "AAPL",
+                                .strategy = "strategy-1",  // the wire allows both; the broker not
+                                .state = trading_state::reducing,
+                                .reason = "earnings",
+                                .by = "ops@desk",
+                                .since_ns = 1'733'000'000'000'000'000},
+                               {.symbol = "MSFT",
+                                .strategy = "strategy-2",
+                                .state = trading_state::active,
+                                .reason = "misbehaving",
+                                .by = "ops@desk",
+                                .since_ns = 1'733'000'000'000'000'001}}};
 }
 inline halt_request make(std::type_identity<halt_request>) {
-    return {.reason = "daily loss limit", .by = "operator"};
+    return {.reason = "daily loss limit",
+            .by = "operator",
+            .symbol = "AAPL",
+            .strategy = "strategy-1",
+            .reduce_only = true};
 }
 inline resume_request make(std::type_identity<resume_request>) {
-    return {.reason = "limits reset", .by = "operator"};
+    return {.reason = "limits reset", .by = "operator", .symbol = "AAPL", .strategy = "strategy-1"};
 }
 inline error_reply make(std::type_identity<error_reply>) {
     return {.code = "unknown_session", .reason = "session 98 is not known; register again"};

@@ -408,7 +408,8 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt and cancel 
     CHECK(std::holds_alternative<schema::error_reply>(p.call(hb, "ops")));
     CHECK(std::holds_alternative<schema::heartbeat_reply>(p.call(hb, "risk")));
 
-    const auto halt = p.call(schema::halt_request{.reason = "x", .by = "risk"}, "risk");
+    const auto halt = p.call(
+        schema::halt_request{.reason = "x", .by = "risk", .symbol = "", .strategy = ""}, "risk");
     REQUIRE(std::holds_alternative<schema::error_reply>(halt));
     CHECK(std::get<schema::error_reply>(halt).reason.find(
               "halt refused: client \"risk\" is not an operator") != std::string::npos);

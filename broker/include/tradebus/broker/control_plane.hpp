@@ -33,8 +33,12 @@ namespace tradebus::broker {
 class event_sink {
   public:
     virtual ~event_sink() = default;
-    /// Publishes `body` on `topic` with the broker's envelope. Must not block.
+    /// Publishes `body` on `topic` with the broker's envelope. Must not block. What is published
+    /// under topics::trading_scopes stays the topic's last value for late joiners.
     virtual void publish(std::string_view topic, const schema::payload& body) = 0;
+    /// A scope topic (topics::trading_scopes) whose last value is no longer in force: late
+    /// joiners get nothing for it any more. Default: nothing is kept (tests).
+    virtual void forget(std::string_view /*topic*/) {}
 };
 
 /// Why a reply could not be queued on the control ROUTER (ZMQ_ROUTER_MANDATORY).
@@ -57,11 +61,18 @@ class control_plane {
     /// every halt / resume is saved before it is answered (null = nowhere). The store must
     /// outlive the control plane. Without a call the control plane starts active and keeps
     /// nothing (unit tests); broker::run always makes it.
-    void restore_trading(const trading_record& r, const trading_store* store) {
-        trading_ = r.state;
-        trading_reason_ = r.reason;
-        trading_by_ = r.by;
-        store_ = store;
+    /// `scopes`: the symbol and strategy scopes in force (published by publish_scopes()).
+    void restore_trading(const trading_record& r, const trading_store* store,
+                         const std::vector<trading_scope_record>& scopes = {});
+
+    /// Publishes every scope in force on its topic (at broker start: the last-value cache then
+    /// holds them for every node that joins).
+    void publish_scopes();
+
+    /// The symbol and strategy scopes in force, by topic (sys.trading.symbol.<SYM>, ...).
+    [[nodiscard]] const std::map<std::string, trading_scope_record, std::less<>>& scopes()
+        const noexcept {
+        return scopes_;
     }
 
     /// The data-plane endpoints REGISTER replies carry (set once the sockets are bound).
@@ -146,8 +157,15 @@ class control_plane {
     /// An operator's cancel: checked (schema::cancel_scope_error, else bad_request) and
     /// published as a cancel_request on sys.cancel for execution; replies ok.
     schema::control_message on_cancel(const schema::cancel_command& c);
+    /// halt (`to` halted or reducing) / resume (`to` active) of the desk, or of one symbol or
+    /// strategy scope: checked, saved, then published on the scope's topic.
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,
-                                       const std::string& by);
+                                       const std::string& by, const std::string& symbol,
+                                       const std::string& strategy);
+    schema::control_message on_scope(schema::trading_state to, trading_record next,
+                                     const std::string& symbol, const std::string& strategy);
+    /// The scopes in force as the store saves them.
+    [[nodiscard]] std::vector<trading_scope_record> scope_list() const;
 
     /// Resolves a heartbeat / deregister to its record, or fills `error`.
     node_record* session_of(std::string_view name, std::uint64_t session,
@@ -174,7 +192,9 @@ class control_plane {
     schema::trading_state trading_ = schema::trading_state::active;
     std::string trading_reason_ = "broker started";
     std::string trading_by_ = "broker";
+    std::int64_t trading_since_ns_ = 0;
     const trading_store* store_ = nullptr;
+    std::map<std::string, trading_scope_record, std::less<>> scopes_;  // by topic; none active
     std::uint64_t sessions_issued_ = 0;
     std::int64_t next_deadline_ = no_deadline;
 

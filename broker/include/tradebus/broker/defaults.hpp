@@ -78,6 +78,13 @@ inline constexpr std::string_view trading_state_file = "";
 /// The state a broker starts in when it has no saved state: halted, so that losing the file (or
 /// never configuring one) can never resume trading; only an operator's `tradebus resume` does.
 inline constexpr std::string_view trading_missing_state = "halted";
+/// Symbol and strategy scopes of the kill switch in force at once (halt --symbol/--strategy);
+/// one more is refused (too_many_scopes). A desk halts a few names, not a universe: a halt of
+/// everything is the desk's own halt. Bounds the state file, the status reply and the metrics.
+inline constexpr std::size_t max_trading_scopes = 256;
+/// The reason a scope's halt may carry (bytes): 256 of them keep a status reply far under a
+/// control message's 1 MiB.
+inline constexpr std::size_t max_scope_reason_bytes = 1024;
 
 // ---------------------------------------------------------------- [lvc]
 /// Last-value cache for late joiners: market data (the last quote and bar per symbol) and each

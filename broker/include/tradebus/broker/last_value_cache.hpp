@@ -24,8 +24,20 @@ class last_value_cache {
     last_value_cache(std::vector<std::string> prefixes, std::size_t max_topics,
                      std::size_t max_bytes);
 
-    /// True when `topic` starts with one of the configured prefixes.
+    /// True when `topic` starts with one of the configured prefixes and not with an own one
+    /// (what the broker publishes itself is never overwritten by what a peer forwards).
     [[nodiscard]] bool covers(std::string_view topic) const noexcept;
+
+    /// The broker's own topics under `prefix` (sys.trading.: the kill switch's scopes): cached
+    /// through put_own() only, whatever the configured prefixes, and offered by snapshot() like
+    /// the others. The broker bounds how many there are (defaults::max_trading_scopes).
+    void keep_own(std::string prefix) { own_.push_back(std::move(prefix)); }
+    [[nodiscard]] const std::vector<std::string>& own_prefixes() const noexcept { return own_; }
+    /// Stores `body` as the last message of own topic `topic`, outside max_topics / max_bytes
+    /// (a scope in force must reach every late joiner). Throws only std::bad_alloc.
+    void put_own(std::string_view topic, std::string_view body);
+    /// Forgets `topic` (an own scope that is no longer in force).
+    void erase(std::string_view topic) noexcept;
 
     /// Stores `body` as the last message of `topic` (call covers() first). Never throws: on
     /// an allocation failure the topic's entry is removed and the update counted as refused.
@@ -54,6 +66,7 @@ class last_value_cache {
 
   private:
     std::vector<std::string> prefixes_;
+    std::vector<std::string> own_;
     std::size_t max_topics_, max_bytes_;
     std::map<std::string, std::string, std::less<>> entries_;  // topic -> body
     std::size_t bytes_ = 0;

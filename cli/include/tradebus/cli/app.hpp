@@ -58,6 +58,9 @@ struct trading_options {
     bool halt = true;  // false: resume
     std::string reason;
     std::string by;
+    std::string symbol;        // the scope: one symbol ("" = not a symbol scope)
+    std::string strategy;      // the scope: one strategy node ("" = not a strategy scope)
+    bool reduce_only = false;  // halt only: reducing instead of halted
     double timeout_s = 2;
     std::string control;
 };

@@ -165,6 +165,19 @@ struct recorder_status {
     }
 };
 
+/// One kill-switch scope in force (not active): a symbol or a strategy, who set it, why, when.
+struct trading_scope {
+    std::string symbol, strategy;  // exactly one is set
+    trading_state state = trading_state::halted;
+    std::string reason, by;
+    std::int64_t since_ns = 0;  // wall ns of the operator's command
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("strategy", s.strategy), v("state", s.state);
+        v("reason", s.reason), v("by", s.by), v("since_ns", s.since_ns);
+    }
+};
+
 struct status_reply {
     static constexpr std::string_view type_name = "status_ok";
     static constexpr bool is_reply = true;
@@ -179,23 +192,32 @@ struct status_reply {
     std::uint64_t topics_total = 0;
     std::vector<drop_status> drops;
     recorder_status recorder;
+    std::vector<trading_scope> trading_scopes;  // symbol / strategy scopes in force, by topic
+    static constexpr std::string_view optional_keys[] = {"trading_scopes"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("epoch", s.epoch), v("version", s.version), v("uptime_ms", s.uptime_ms);
         v("trading_state", s.trading), v("trading_reason", s.trading_reason);
         v("nodes", s.nodes), v("start_order", s.start_order), v("topics", s.topics);
         v("topics_total", s.topics_total), v("drops", s.drops), v("recorder", s.recorder);
+        v("trading_scopes", s.trading_scopes);
     }
 };
 
-/// The kill switch. The broker publishes trading_state on sys.trading and replies ok.
+/// The kill switch, for the whole desk or one scope: at most one of `symbol` and `strategy`
+/// (schema::trading_scope_error; both "" = the desk). The broker saves it, publishes
+/// trading_state on the scope's topic (topics::for_trading_scope) and replies ok.
 struct halt_request {
     static constexpr std::string_view type_name = "halt";
     static constexpr bool is_reply = false;
     std::string reason, by;
+    std::string symbol, strategy;
+    bool reduce_only = false;  // true: `reducing` (only orders that shrink a position)
+    static constexpr std::string_view optional_keys[] = {"symbol", "strategy", "reduce_only"};
     template <class S, class V>
     static void fields(S& s, V& v) {
-        v("reason", s.reason), v("by", s.by);
+        v("reason", s.reason), v("by", s.by), v("symbol", s.symbol), v("strategy", s.strategy);
+        v("reduce_only", s.reduce_only);
     }
 };
 
@@ -203,9 +225,11 @@ struct resume_request {
     static constexpr std::string_view type_name = "resume";
     static constexpr bool is_reply = false;
     std::string reason, by;
+    std::string symbol, strategy;  // the scope to resume, as in halt
+    static constexpr std::string_view optional_keys[] = {"symbol", "strategy"};
     template <class S, class V>
     static void fields(S& s, V& v) {
-        v("reason", s.reason), v("by", s.by);
+        v("reason", s.reason), v("by", s.by), v("symbol", s.symbol), v("strategy", s.strategy);
     }
 };
 
@@ -345,7 +369,9 @@ inline constexpr std::string_view dependency_cycle = "dependency_cycle";
 inline constexpr std::string_view unknown_dependency = "unknown_dependency";
 inline constexpr std::string_view not_allowed = "not_allowed";
 inline constexpr std::string_view unknown_service = "unknown_service";  // lookup: none offered
-inline constexpr std::string_view not_durable = "not_durable";  // halt/resume: state not saved
+inline constexpr std::string_view not_durable = "not_durable";    // halt/resume: state not saved
+inline constexpr std::string_view unknown_node = "unknown_node";  // a strategy scope: no such node
+inline constexpr std::string_view too_many_scopes = "too_many_scopes";  // halt: scope table full
 }  // namespace error_code
 
 /// An operator's cancel (`tradebus cancel`): the broker checks the scope and publishes it as a

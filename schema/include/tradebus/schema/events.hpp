@@ -376,15 +376,20 @@ struct broker_started {
     }
 };
 
-/// sys.trading (operator halt/resume via the broker) and risk.state (risk's own state).
+/// sys.trading (operator halt/resume of the desk via the broker), sys.trading.symbol.<SYM> /
+/// sys.trading.strategy.<node> (one scope of the kill switch) and risk.state (risk's own state).
 struct trading_state_changed {
     static constexpr std::string_view type_name = "trading_state";
     trading_state state = trading_state::active;
     std::string reason;
-    std::string by;  // "operator", or the node that changed it ("risk: daily loss limit")
+    std::string by;        // "operator", or the node that changed it ("risk: daily loss limit")
+    std::string symbol;    // the scope: one symbol; "" = not a symbol scope
+    std::string strategy;  // the scope: one strategy node; "" = not a strategy scope
+    static constexpr std::string_view optional_keys[] = {"symbol", "strategy"};
     template <class S, class V>
     static void fields(S& s, V& v) {
-        v("state", s.state), v("reason", s.reason), v("by", s.by);
+        v("state", s.state), v("reason", s.reason), v("by", s.by), v("symbol", s.symbol);
+        v("strategy", s.strategy);
     }
 };
 

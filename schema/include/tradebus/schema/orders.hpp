@@ -1,5 +1,6 @@
 // Wire rules of the order lifecycle shared by every party (PROTOCOL.md "Order lifecycle"):
-// what a cancel request may ask for, and the codes a cancel is refused with. The broker checks
+// what a cancel request may ask for, and the codes a cancel is refused with; what a
+// kill-switch scope may name (PROTOCOL.md "Trading state"). The broker checks
 // an operator's `cancel` with the same rule execution applies to the cancel_request it gets.
 #pragma once
 
@@ -24,5 +25,14 @@ inline constexpr std::string_view invalid = "invalid";                    // a b
 [[nodiscard]] std::optional<std::string> cancel_scope_error(std::uint64_t request_id,
                                                             std::string_view order_id,
                                                             std::string_view symbol, bool all);
+
+/// Why a kill-switch scope (halt / resume `symbol`, `strategy`) is malformed, or nullopt when
+/// it is valid: at most one of them set (neither = the whole desk), symbol a valid symbol
+/// (topics::valid_symbol), strategy a valid node name (topics::valid_node_name).
+[[nodiscard]] std::optional<std::string> trading_scope_error(std::string_view symbol,
+                                                             std::string_view strategy);
+
+/// How a scope is named in text: "the desk", "symbol AAPL", "strategy strategy2".
+[[nodiscard]] std::string trading_scope_name(std::string_view symbol, std::string_view strategy);
 
 }  // namespace tradebus::schema

@@ -33,14 +33,23 @@ inline constexpr std::string_view sys = "sys.";
 inline constexpr std::string_view node_health = "sys.node.health";
 inline constexpr std::string_view node_registered = "sys.node.registered";
 inline constexpr std::string_view broker_started = "sys.broker.started";
-inline constexpr std::string_view trading = "sys.trading";
-inline constexpr std::string_view probe = "sys.probe.";  // + node name
+inline constexpr std::string_view trading = "sys.trading";  // the desk's state
+// Scoped kill switch (PROTOCOL.md "Trading state"): one topic per scope, under trading_scopes.
+inline constexpr std::string_view trading_scopes = "sys.trading.";
+inline constexpr std::string_view trading_symbol = "sys.trading.symbol.";      // + symbol
+inline constexpr std::string_view trading_strategy = "sys.trading.strategy.";  // + node name
+inline constexpr std::string_view probe = "sys.probe.";                        // + node name
 inline constexpr std::string_view acl_violation = "sys.acl.violation";
 inline constexpr std::string_view cancel = "sys.cancel";  // operator cancel requests (broker)
 inline constexpr std::string_view bench = "bench.";       // + run id: `tradebus bench` traffic
 
 /// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
 [[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);
+
+/// The topic of a trading scope: sys.trading (desk) when both are empty, else
+/// sys.trading.symbol.<symbol> or sys.trading.strategy.<strategy> (the symbol when both are
+/// set: check them with schema::trading_scope_error first).
+[[nodiscard]] std::string for_trading_scope(std::string_view symbol, std::string_view strategy);
 
 /// Symbols: 1..32 bytes of [A-Za-z0-9_-/:] (no dot: it separates topic tokens).
 [[nodiscard]] bool valid_symbol(std::string_view symbol) noexcept;
@@ -62,10 +71,11 @@ inline constexpr std::string_view node_name_rule = "1..64 bytes of [a-z0-9_-]";
 /// True when `topic` is a topic the events table gives events of type `type` (the wire type
 /// name, PROTOCOL.md "Events"): under its prefix with something after it (`tick` on
 /// `md.tick.<SYMBOL>`, `probe` on `sys.probe.<node>` or a `bench.` topic) or its fixed topic
-/// exactly (`broker_started` only on `sys.broker.started`, `trading_state` on `sys.trading` or
-/// `risk.state`). False for every other pair and for a type it does not know. A receiver
-/// counts and ignores an event that arrives on a topic its type does not belong to (a
-/// `broker_started` body on `md.tick.AAPL` is nobody's broker restart).
+/// exactly (`broker_started` only on `sys.broker.started`, `trading_state` on `sys.trading`,
+/// `sys.trading.symbol.<SYMBOL>`, `sys.trading.strategy.<node>` or `risk.state`). False for every
+/// other pair and for a type it does not know. A receiver counts and ignores an event that arrives
+/// on a topic its type does not belong to (a `broker_started` body on `md.tick.AAPL` is nobody's
+/// broker restart).
 [[nodiscard]] bool type_belongs(std::string_view type, std::string_view topic) noexcept;
 
 /// True when a subscription to `prefix` receives `topic` (ZeroMQ semantics: byte prefix).

@@ -1,6 +1,7 @@
 // The execution node's logic: feeds approved orders (risk.approved.*), quotes (md.tick.*),
 // operator cancels (sys.cancel), the clock (expiries) and the desk's trading state
-// (sys.trading from the operator, risk.state from risk) into the paper exchange and publishes
+// (sys.trading from the operator, risk.state from risk; a halted symbol or strategy scope on
+// sys.trading.* cancels that scope's resting orders) into the paper exchange and publishes
 // what it decides on exec.ack.<SYM>, exec.fill.<SYM>, exec.reject.<SYM>, exec.cancelled.<SYM>
 // and exec.expired.<SYM> (each with the trace id of the order it is about), and the answer to
 // a cancel request on exec.cancel_done / exec.cancel_reject.
@@ -55,6 +56,9 @@ class execution_node final : public runtime::node_logic {
     void set_state(runtime::context& ctx, bool from_operator, schema::trading_state state,
                    const std::string& reason);
     void publish(runtime::context& ctx);
+    /// A symbol or strategy scope halted (sys.trading.symbol.<SYM> / .strategy.<node>): with
+    /// cancel_on_halt its resting orders are cancelled; new orders are risk's to refuse.
+    void halt_scope(const schema::trading_state_changed& s, std::string_view topic);
     /// Where recovery starts reading (see recovery()).
     [[nodiscard]] std::int64_t recovery_since(std::int64_t now_ns) const;
 

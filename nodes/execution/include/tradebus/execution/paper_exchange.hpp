@@ -142,6 +142,12 @@ class paper_exchange {
     [[nodiscard]] bool halted() const noexcept { return halted_; }
     /// Cancels every resting order (by "execution", `reason`); returns how many.
     std::size_t cancel_all(std::string_view reason, std::vector<exec_output>& out);
+    /// A scope of the kill switch halted (cancel_on_halt): cancels the resting orders of
+    /// `symbol`, or those a strategy node asked for (the order's signal_src == `strategy`), by
+    /// "execution" with `reason`; returns how many. Orders rebuilt from the journal carry no
+    /// signal_src and are not in any strategy's scope. Does nothing with cancel_on_halt off.
+    std::size_t cancel_scope(std::string_view symbol, std::string_view strategy,
+                             std::string_view reason, std::vector<exec_output>& out);
 
     [[nodiscard]] std::size_t resting() const noexcept { return resting_.size(); }
     /// What is left of resting order `id`, or nullopt when it is not resting.

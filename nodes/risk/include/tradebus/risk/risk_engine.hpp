@@ -5,7 +5,8 @@
 // Rules, in the order they are checked (the first that fires decides; `code` is the
 // order_rejected.rule value):
 //   risk_degraded      risk itself is degraded (no quote on any symbol for stale_quote_ms)
-//   halted             trading state halted by the operator (kill switch)
+//   halted             trading state halted by the operator (kill switch): the desk, the
+//                      signal's symbol or the strategy that sent it (the reason names which)
 //   max_daily_loss     trading state halted because the day P&L crossed -max_daily_loss
 //   invalid_signal     BUY/SELL qty <= 0, ref_px <= 0, or a malformed symbol
 //   unknown_symbol     symbol not in allowed_symbols (when that list is not empty)
@@ -14,7 +15,8 @@
 //   no_quote           no quote for the symbol since risk started
 //   stale_data         the symbol's last quote is older than stale_quote_ms
 //   price_band         |ref_px - mid| / mid > price_band_bps
-//   reducing           reduce-only state and the order does not shrink |position|
+//   reducing           reduce-only state (the desk's, or the symbol's or strategy's scope,
+//                      whichever is strictest) and the order does not shrink |position|
 //                      (above what would: clipped when reduce_oversize, else rejected)
 //   max_order_qty      qty > max_order_qty (clipped to it when reduce_oversize, else rejected)
 //   max_position       |position + open orders + order| > max_position, unless it shrinks
@@ -82,6 +84,10 @@ class risk_engine {
     [[nodiscard]] schema::risk_limits limits() const;
     /// Operator halt / reduce-only / resume. Returns false when nothing changed (idempotent).
     bool set_operator_state(schema::trading_state s, const std::string& reason);
+    /// Operator halt / reduce-only / resume of one symbol or strategy scope, an event received
+    /// on `topic` (trading_scopes::set).
+    trading_scopes::change set_scope(std::string_view topic,
+                                     const schema::trading_state_changed& ev);
 
     // ---- recovery (risk_recovery.hpp): today's journaled decisions, replayed before start.
     /// An order this node approved: its signal counts as seen, and it is working until the
@@ -115,6 +121,7 @@ class risk_engine {
 
     [[nodiscard]] schema::trading_state state() const noexcept { return state_.state(); }
     [[nodiscard]] const trading_state_machine& trading() const noexcept { return state_; }
+    [[nodiscard]] const trading_scopes& scopes() const noexcept { return scopes_; }
     [[nodiscard]] bool degraded() const noexcept { return degraded_; }
     [[nodiscard]] const std::string& degraded_reason() const noexcept { return degraded_why_; }
     [[nodiscard]] const position_book& book() const noexcept { return book_; }
@@ -139,6 +146,7 @@ class risk_engine {
     risk_config cfg_;
     position_book book_;
     trading_state_machine state_;
+    trading_scopes scopes_;
     order_rate_limiter rate_;
     std::map<std::string, quote_state> quotes_;
     working_orders open_;

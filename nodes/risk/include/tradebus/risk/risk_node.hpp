@@ -4,9 +4,10 @@
 // risk.position.<SYM> (trace id of the fill, or of the last tick for periodic marks), and the
 // trading state as risk.state (trace id of the tick or fill that moved it; 0 when no tick did:
 // the state at start, an operator halt or resume), and at each trading session start the book
-// as risk.snapshot.<name> (trace id 0). Operator halt/resume arrives both as
+// as risk.snapshot.<name> (trace id 0). Operator halt/resume of the desk arrives both as
 // sys.trading events and as runtime on_trading_state calls; handling is idempotent so getting
-// both is harmless.
+// both is harmless. A symbol or strategy scope arrives on its own sys.trading.* topic, live or,
+// at start, from the broker's last-value cache.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,7 @@ class risk_node final : public runtime::node_logic {
     explicit risk_node(risk_config cfg);
 
     /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
-    /// sys.trading
+    /// sys.trading (the desk, and every scope under sys.trading.)
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>,
     /// risk.limits.<name>
@@ -59,6 +60,10 @@ class risk_node final : public runtime::node_logic {
 
   private:
     void handle_signal(runtime::context& ctx, const schema::signal& s, const schema::envelope& env);
+    /// A symbol or strategy scope of the kill switch (sys.trading.symbol.<SYM>,
+    /// sys.trading.strategy.<node>), live or from the broker's last-value cache.
+    void on_scope(std::string_view topic, const schema::trading_state_changed& ev,
+                  const std::string& src);
     void publish_position(runtime::context& ctx, const std::string& symbol, std::uint64_t trace);
     /// risk.limits.<name>: the limits in force, with why they are published.
     void publish_limits(runtime::context& ctx, std::string cause, std::string error);

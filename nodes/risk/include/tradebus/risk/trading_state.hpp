@@ -6,10 +6,13 @@
 // unless the loss limit is still breached. (NautilusTrader RiskEngine TradingState.)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
+#include "tradebus/schema/events.hpp"
 #include "tradebus/schema/types.hpp"
 
 namespace tradebus::risk {
@@ -64,6 +67,41 @@ class trading_state_machine {
     bool operator_commanded_ = false;
     schema::trading_state loss_ = schema::trading_state::active;
     std::string loss_reason_;
+};
+
+/// The operator's scopes below the desk (PROTOCOL.md "Trading state"): one symbol
+/// (sys.trading.symbol.<SYM>) or one strategy node (sys.trading.strategy.<node>) halted or
+/// reduce-only. Only scopes in force are kept; an `active` event removes its scope. Bounded:
+/// at most max_scopes of them (the broker keeps far fewer); a scope beyond is refused.
+class trading_scopes {
+  public:
+    static constexpr std::size_t max_scopes = 4096;
+
+    /// What set() did.
+    enum class change : std::uint8_t { none, changed, malformed, full };
+    /// Applies a trading_state event received on `topic`: the event must name exactly one
+    /// scope (symbol or strategy, schema::trading_scope_error) and `topic` must be that
+    /// scope's topic (else `malformed`, nothing changes). Idempotent: the same state and reason
+    /// again is `none`.
+    change set(std::string_view topic, const schema::trading_state_changed& ev);
+
+    /// The scope that decides for a signal on `symbol` from strategy node `strategy`: the
+    /// stricter of the symbol's and the strategy's (the symbol's on a tie), with `reason` naming
+    /// it ("symbol AAPL halted by alice: earnings"). state active when neither is in force.
+    struct verdict {
+        schema::trading_state state = schema::trading_state::active;
+        std::string reason;
+    };
+    [[nodiscard]] verdict for_signal(const std::string& symbol, const std::string& strategy) const;
+
+    [[nodiscard]] std::size_t size() const noexcept { return symbols_.size() + strategies_.size(); }
+
+  private:
+    struct entry {
+        schema::trading_state state;
+        std::string reason, by;
+    };
+    std::map<std::string, entry, std::less<>> symbols_, strategies_;
 };
 
 }  // namespace tradebus::risk
