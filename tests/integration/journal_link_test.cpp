@@ -5,6 +5,7 @@
 // journal can be. Deadlines are hang guards, not timing assertions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -220,4 +221,135 @@ TEST_CASE(
     CHECK(report.status == 0);
     CHECK(report.output.find("1 broker restart(s)") != std::string::npos);
 #endif
+}
+
+TEST_CASE("journal link: after a broker restart the journal has every event a subscriber got") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir, recording_broker());
+    const auto journal_dir = dir.file("journal");
+    auto journal = start_journal(broker, dir, journal_dir);
+    subscriber sub(ctx, broker.xpub, {"sys.", "md."});
+    publisher pub(ctx, broker.xsub);
+    wait_until_flowing(pub, sub, "md.tick.PROBE");
+
+    broker.process().signal(SIGKILL);
+    REQUIRE(broker.process().wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    broker.start();
+    const std::uint64_t new_epoch = broker.status().epoch;
+    // The new broker's own events (sys.node.registered, sys.node.health, ...) reach this plain
+    // subscriber as soon as it reconnected, maybe before the journal resumed in the new epoch.
+    (void)wait_node_state(broker, "journal", schema::health::healthy, std::chrono::seconds(15));
+    wait_until_flowing(pub, sub, "md.tick.PROBE");
+    for (std::uint64_t seq = 1; seq <= 3; ++seq)
+        pub.send("md.tick.AFTER", sample_tick("AFTER", seq));
+    std::vector<bus_message> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (auto m = sub.recv(std::chrono::milliseconds(20))) {
+            auto ev = m->event();
+            if (ev && ev->env.src == "broker" && ev->env.ts_ns > 0) got.push_back(*m);
+            if (ev && m->topic == "md.tick.AFTER") got.push_back(*m);
+        }
+    }
+    REQUIRE_FALSE(got.empty());
+    bool sys_seen = false;
+    for (const auto& m : got) sys_seen = sys_seen || m.topic.starts_with("sys.node.");
+    CHECK(sys_seen);
+
+    // Every one of them is in the journal, byte for byte: the new broker kept its link from
+    // its first message until the journal resumed there.
+    const auto all_in = [&] {
+        const auto j = read_journal(journal_dir);
+        for (const auto& m : got) {
+            const bool in = std::any_of(j.records.begin(), j.records.end(), [&](const auto& r) {
+                return r.topic == m.topic && r.body == m.body;
+            });
+            if (!in) return false;
+        }
+        return true;
+    };
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!all_in() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling files only
+    }
+    for (const auto& m : got) {
+        CAPTURE(m.topic);
+        const auto j = read_journal(journal_dir);
+        CHECK(std::any_of(j.records.begin(), j.records.end(),
+                          [&](const auto& r) { return r.topic == m.topic && r.body == m.body; }));
+    }
+    // The journal has the new broker's own start too, which no subscriber was there to get.
+    const auto j = read_journal(journal_dir);
+    CHECK(std::any_of(j.records.begin(), j.records.end(), [&](const auto& r) {
+        auto ev = schema::decode_event(r.body);
+        const auto* b = ev ? std::get_if<schema::broker_started>(&ev.value().body) : nullptr;
+        return b != nullptr && b->epoch == new_epoch;
+    }));
+    CHECK(journal->stop() == 0);
+}
+
+TEST_CASE(
+    "journal link: recorder_ack and recorder_resume: bogus ones are refused, change nothing") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    // The test itself is the recorder client here, so it knows its session.
+    broker_process broker(
+        ctx, dir,
+        broker_settings{.recorder = true, .extra_toml = "[recorder]\nclient = \"auditor\"\n"});
+    control_client control(ctx, broker.control);
+    const auto reg = control.request(
+        schema::register_request{"auditor", "auditor", "localhost", "test", 1, {}, {}, {}, 0});
+    REQUIRE(reg);
+    const auto* ok = std::get_if<schema::register_reply>(&*reg);
+    REQUIRE(ok != nullptr);
+    const std::uint64_t session = ok->session_id, epoch = ok->epoch;
+    const auto before = broker.status();
+    REQUIRE(before.recorder.seq >= 2);  // sys.broker.started, sys.node.registered, ...
+
+    struct bad {
+        schema::control_message request;
+        std::string_view code, reason;
+    };
+    const bad rows[] = {
+        {schema::recorder_ack{"auditor", session, epoch + 1, 1}, "bad_request",
+         "is not this broker's"},
+        {schema::recorder_ack{"auditor", session, epoch, 1'000'000'000}, "bad_request",
+         "was never sent"},
+        {schema::recorder_resume{"auditor", session, epoch, 1'000'000'000}, "bad_request",
+         "was never sent"},
+        {schema::recorder_resume{"auditor", session, epoch ^ 1, 0}, "bad_request",
+         "is not this broker's"},
+        {schema::recorder_resume{"journal", session, epoch, 0}, "not_allowed",
+         "only the recorder client \"auditor\""},
+        {schema::recorder_ack{"auditor", session + 1, epoch, 1}, "unknown_session", ""},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(schema::type_name(row.request));
+        CAPTURE(row.reason);
+        const auto reply = control.request(row.request);
+        REQUIRE(reply);
+        const auto* e = std::get_if<schema::error_reply>(&*reply);
+        REQUIRE(e != nullptr);
+        CHECK(e->code == row.code);
+        CHECK(e->reason.find(row.reason) != std::string::npos);
+    }
+    const auto after = broker.status();
+    CHECK(after.recorder.acked == before.recorder.acked);
+    CHECK(after.recorder.redelivered == before.recorder.redelivered);
+    CHECK(after.recorder.retained == before.recorder.retained);
+
+    // A real one: from the start, all kept (nobody was subscribed, nothing acknowledged).
+    const auto resumed = control.request(schema::recorder_resume{"auditor", session, epoch, 0});
+    REQUIRE(resumed);
+    const auto* r = std::get_if<schema::recorder_resume_reply>(&*resumed);
+    REQUIRE(r != nullptr);
+    CHECK(r->epoch == epoch);
+    CHECK(r->first == 1);
+    CHECK(r->missing == 0);
+    CHECK(r->next > before.recorder.seq);
+    const auto acked = control.request(schema::recorder_ack{"auditor", session, epoch, 2});
+    REQUIRE(acked);
+    CHECK(std::holds_alternative<schema::ok_reply>(*acked));
+    CHECK(broker.status().recorder.acked == 2);
 }
