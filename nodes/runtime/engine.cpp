@@ -369,8 +369,8 @@ class engine final : public context {
                 const auto* b = more.data<unsigned char>();
                 std::uint64_t epoch = 0, seq = 0;
                 for (std::size_t i = 0; i < 8; ++i) {
-                    epoch = epoch << 8 | b[i];
-                    seq = seq << 8 | b[8 + i];
+                    epoch = epoch << 8 | static_cast<std::uint64_t>(b[i]);
+                    seq = seq << 8 | static_cast<std::uint64_t>(b[8 + i]);
                 }
                 if (started_ && !logic_->on_recorder_seq(*this, epoch, seq)) continue;
             } else if (extra > 0) {
@@ -521,14 +521,15 @@ class engine final : public context {
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
         snapshot_in_flight_ = false;    // a reply still to come is not the snapshot's
-        logic_request_queued_ = false;  // it carries the lost session: the logic asks again
-        abandon_logic_request();
+        abandon_logic_request(true);  // it carries the lost session: the logic asks again
     }
 
-    // The logic's request got no reply (timeout, lost session): tell it, so it may ask again.
-    void abandon_logic_request() {
-        if (!logic_request_in_flight_) return;
+    // The logic's request got no reply (timeout), or will carry a lost session (`queued_too`):
+    // tell it, so it may ask again.
+    void abandon_logic_request(bool queued_too = false) {
+        if (!logic_request_in_flight_ && !(queued_too && logic_request_queued_)) return;
         logic_request_in_flight_ = false;
+        logic_request_queued_ = false;
         auto done = std::move(logic_reply_);
         if (done) done(nullptr);
     }
