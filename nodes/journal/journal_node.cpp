@@ -47,7 +47,7 @@ void mp_uint(std::string& out, std::uint64_t v) {
 // the broker keeps what is not acknowledged), a fresh mark after this many link records (bounds
 // what find_link_position reads at start), and how long only messages ahead of the position
 // may arrive before the journal asks to resume again (the link lost some on the way).
-constexpr std::int64_t ack_every_ms = 50;
+constexpr std::int64_t ack_every_ms = 20;
 constexpr std::uint64_t mark_every_records = 4096;
 constexpr std::int64_t ahead_resume_ms = 1000;
 
