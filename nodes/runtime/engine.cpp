@@ -520,7 +520,7 @@ class engine final : public context {
         probe_ok_ = false;  // prove the data plane again through the new broker
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
-        snapshot_in_flight_ = false;    // a reply still to come is not the snapshot's
+        snapshot_in_flight_ = false;  // a reply still to come is not the snapshot's
         abandon_logic_request(true);  // it carries the lost session: the logic asks again
     }
 

@@ -185,9 +185,8 @@ TEST_CASE("broker recorder: a resume sends again what was not acknowledged, numb
     auto b = msg("m6");
     CHECK_FALSE(r.offer(t, b));  // new: waits behind the redelivery
     std::vector<std::string> forwarded;
-    CHECK(r.flush([&](zmq::message_t&, zmq::message_t& body) {
-        forwarded.push_back(body.to_string());
-    }));
+    CHECK(r.flush(
+        [&](zmq::message_t&, zmq::message_t& body) { forwarded.push_back(body.to_string()); }));
     CHECK(forwarded == std::vector<std::string>{"m6"});  // only the new one goes on to XPUB
     CHECK(read(4) == std::vector<std::pair<std::string, std::uint64_t>>{
                          {"m3", 3}, {"m4", 4}, {"m5", 5}, {"m6", 6}});
