@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "tradebus/common/process.hpp"
 #include "tradebus/journal/format.hpp"
@@ -50,6 +51,8 @@ void mp_uint(std::string& out, std::uint64_t v) {
 constexpr std::int64_t ack_every_ms = 20;
 constexpr std::uint64_t mark_every_records = 4096;
 constexpr std::int64_t ahead_resume_ms = 1000;
+// After a refused or unanswered recorder_resume, the next one waits this long.
+constexpr std::int64_t resume_retry_ms = 1000;
 
 }  // namespace
 
@@ -265,6 +268,7 @@ bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, s
 void journal_node::drive_link(runtime::context& ctx) {
     if (!link_ || resuming_ || acking_ || ctx.session_id() == 0) return;
     if (want_resume_) {
+        if (common::mono_ms() < next_resume_ms_) return;
         const std::uint64_t epoch = ctx.broker_epoch();
         const std::uint64_t after = pos_.epoch == epoch ? pos_.seq : 0;
         std::string req;
@@ -279,11 +283,17 @@ void journal_node::drive_link(runtime::context& ctx) {
                 return;
             }
             want_resume_ = true;
+            next_resume_ms_ = common::mono_ms() + resume_retry_ms;
             const auto* e = m ? std::get_if<schema::error_reply>(m) : nullptr;
+            const std::string why = e ? e->code + ": " + e->reason : "no reply";
             if (auto n = link_log_.hit()) {
                 spdlog::warn("journal: recorder_resume after {} (epoch {}) not answered: {} ({})",
-                             after, epoch, e ? e->code + ": " + e->reason : "no reply", n);
+                             after, epoch, why, n);
             }
+            // Recording nothing until the link resumes: say so where operators look.
+            link_failing_ = true;
+            ctx.report_health(schema::health::degraded,
+                              "recorder link not resumed (retrying every second): " + why);
             if (e != nullptr && e->code == schema::error_code::bad_request && after != 0) {
                 // The broker never sent what the log says we have (a log copied from another
                 // desk?): take all it keeps rather than ask for the impossible forever.
@@ -353,6 +363,11 @@ void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resu
     if (r.first - 1 < acked_ || !same_epoch) acked_ = 0;
     link_epoch_ = r.epoch;
     had_position_ = true;
+    if (std::exchange(link_failing_, false)) {
+        degraded_ = false;  // check_health() reports the writer's state afresh
+        ctx.report_health(schema::health::healthy, "");
+        check_health(ctx);
+    }
     need_mark_ = true;
     ahead_since_ms_ = 0;
     on_drained(ctx);

@@ -364,3 +364,19 @@ TEST_CASE(
     CHECK(std::holds_alternative<schema::ok_reply>(*acked));
     CHECK(broker.status().recorder.acked == 2);
 }
+
+TEST_CASE("journal link: a journal the broker does not take as recorder client reports degraded") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    auto settings = recording_broker();
+    settings.extra_toml = "[recorder]\nclient = \"archive\"\n";  // not "journal"
+    broker_process broker(ctx, dir, settings);
+    const auto journal_dir = dir.file("journal");
+    auto journal =
+        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
+    // Recording nothing (the link never resumed), it says so instead of looking healthy.
+    (void)wait_node_state(broker, "journal", schema::health::degraded, std::chrono::seconds(15));
+    CHECK(log_shows(*journal, "recorder_resume after 0"));
+    CHECK(log_shows(*journal, "only the recorder client \"archive\""));
+    CHECK(journal->running());
+}

@@ -113,7 +113,8 @@ class journal_node final : public runtime::node_logic {
     bool need_mark_ = true;           // the next link record is preceded by a mark
     std::uint64_t since_mark_ = 0;    // link records since the last mark
     std::uint64_t dropped_seen_ = 0;  // writer_->dropped_records() at the last flush
-    std::int64_t next_ack_ms_ = 0, ahead_since_ms_ = 0;
+    std::int64_t next_ack_ms_ = 0, ahead_since_ms_ = 0, next_resume_ms_ = 0;
+    bool link_failing_ = false;  // a recorder_resume was refused: health degraded meanwhile
     std::uint64_t recorder_gaps_ = 0, gap_event_seq_ = 0;
     common::rate_limited link_log_;
 
