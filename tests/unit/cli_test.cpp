@@ -57,7 +57,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 21, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 22, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -190,6 +190,10 @@ std::vector<sample> samples() {
         {"sys.acl.violation",
          acl_violation{.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 3},
          "node=strategy-1 topic=exec.fill.AAPL dropped=3"},
+        {"sys.recorder.gap",
+         recorder_gap{.epoch = 9, .expected_seq = 41, .first_seq = 1041, .missing = 1000},
+         "RECORDER GAP epoch=9 expected_seq=41 first_seq=1041 missing=1000 (evicted by the "
+         "broker before the journal had them)"},
         {"exec.cancelled.AAPL",
          order_cancelled{.order_id = "risk-1-17-3",
                          .symbol = "AAPL",
