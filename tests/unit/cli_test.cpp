@@ -1041,7 +1041,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
     CHECK(lines[samples().size()] ==
-          "22:13:42.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
+          "22:13:43.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
           "5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
@@ -1057,7 +1057,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
     CHECK(lines[1] ==
           R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000022000000000})");
+          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000023000000000})");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
@@ -1369,7 +1369,7 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
     CHECK(want.size() == 14);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
     CHECK(contains(c.out.str(), "replayed 14 record(s)"));
-    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 7 sys.*"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 8 sys.*"));
 }
 
 TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
@@ -1394,11 +1394,12 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
                            "--prefix", "replay.", "sys."},
                           "inproc://replay-sys", got) == 0);
-        REQUIRE(got.size() == 7);
+        REQUIRE(got.size() == 8);
         CHECK(got[0].first == "replay.sys.node.health");
         CHECK(got[4].first == "replay.sys.probe.strategy-1");
         CHECK(got[5].first == "replay.sys.acl.violation");
-        CHECK(got[6].first == "replay.sys.cancel");
+        CHECK(got[6].first == "replay.sys.recorder.gap");
+        CHECK(got[7].first == "replay.sys.cancel");
         CHECK(contains(c.out.str(), "0 sys.*"));
     }
     {  // Without one they are skipped and counted.
@@ -1409,7 +1410,7 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           "inproc://replay-nosys", got) == 0);
         CHECK(got.empty());
         CHECK(contains(c.out.str(), "replayed 0 record(s)"));
-        CHECK(contains(c.out.str(), "7 sys.*"));
+        CHECK(contains(c.out.str(), "8 sys.*"));
     }
     {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
         captured c;
