@@ -137,6 +137,7 @@ trading_state_changed sample(trading_state_changed*) {
     return {trading_state::halted, "daily loss limit reached", "risk", "", ""};
 }
 probe sample(probe*) { return {"strategy", 0x5eed'1234}; }
+recorder_gap sample(recorder_gap*) { return {0x0fed'cba9'8765'4321, 41, 1041, 1000}; }
 acl_violation sample(acl_violation*) { return {"strategy", "exec.fill.AAPL", 3}; }
 
 template <class T>

@@ -134,7 +134,9 @@ class broker final : public event_sink {
     // The lossless journal link (recorder.hpp), only when [endpoints] recorder is set.
     bool bind_recorder() {
         if (cfg_.endpoints.recorder.empty()) return true;
-        recorder_ = std::make_unique<recorder>(ctx_, cfg_.data.sndhwm, stats_);
+        recorder_ =
+            std::make_unique<recorder>(ctx_, cfg_.data.sndhwm, stats_, epoch_,
+                                       cfg_.recorder.retain_messages, cfg_.recorder.retain_bytes);
         if (cfg_.security.curve) {
             common::set_curve_server(recorder_->socket(), cfg_.security.secret_key);
         }
@@ -146,8 +148,12 @@ class broker final : public event_sink {
             return false;
         }
         forwarder_.attach_recorder(recorder_.get());
-        spdlog::info("recorder link on {}: every message goes there first (XPUB_NODROP)",
-                     cfg_.endpoints.recorder);
+        control_plane_.set_recorder(recorder_.get(), cfg_.recorder.client);
+        spdlog::info(
+            "recorder link on {}: every message goes there first (XPUB_NODROP), kept until "
+            "{} acknowledges it (up to {} messages / {} bytes)",
+            cfg_.endpoints.recorder, cfg_.recorder.client, cfg_.recorder.retain_messages,
+            cfg_.recorder.retain_bytes);
         return true;
     }
 

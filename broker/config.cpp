@@ -141,6 +141,20 @@ void load_trading(section& top, broker_config& cfg) {
         schema::parse_enum<schema::trading_state>(missing).value_or(schema::trading_state::halted);
 }
 
+// [recorder]: the redelivery bounds of the recorder link and the node that acknowledges it.
+void load_recorder(section& top, broker_config& cfg) {
+    section r = top.table("recorder");
+    cfg.recorder.retain_messages = static_cast<std::size_t>(
+        r.integer("retain_messages", defaults::recorder_retain_messages, 0, 100'000'000));
+    cfg.recorder.retain_bytes = static_cast<std::size_t>(
+        r.integer("retain_bytes", defaults::recorder_retain_bytes, 0, 64LL << 30));
+    cfg.recorder.client = r.string("client", std::string(defaults::recorder_client));
+    if (!schema::topics::valid_node_name(cfg.recorder.client)) {
+        r.error("client", "expected a node name (" + std::string(schema::topics::node_name_rule) +
+                              "), got " + quoted(cfg.recorder.client));
+    }
+}
+
 broker_config from_table(const toml::table& root, common::config_errors& errors) {
     broker_config cfg;
     cfg.source = errors.file();
@@ -212,6 +226,7 @@ broker_config from_table(const toml::table& root, common::config_errors& errors)
     load_metrics(top, cfg);
     load_lvc(top, cfg);
     load_trading(top, cfg);
+    load_recorder(top, cfg);
     load_pipeline(root, top, cfg);
     cfg.security = read_security(top);
     top.finish();

@@ -233,6 +233,8 @@ schema::control_message control_plane::handle(const schema::control_message& req
             [&](const schema::announce_request& r) { return on_announce(r); },
             [&](const schema::lookup_request& r) { return on_lookup(r); },
             [&](const schema::cancel_command& r) { return on_cancel(r); },
+            [&](const schema::recorder_ack& r) { return on_recorder_ack(r); },
+            [&](const schema::recorder_resume& r) { return on_recorder_resume(r); },
             [&](const schema::services_request&) -> schema::control_message {
                 return schema::services_reply{services_.list(nodes_)};
             },
@@ -531,7 +533,13 @@ schema::control_message control_plane::on_status(const schema::status_request& r
         rec.sent,
         rec.stalls,
         rec.stalled_ms + (stalled ? static_cast<std::uint64_t>(now - rec.stalled_since_ms) : 0),
-        rec.overflow};
+        rec.overflow,
+        rec.seq,
+        rec.acked,
+        rec.retained,
+        rec.retained_bytes,
+        rec.evicted,
+        rec.redelivered};
     return s;
 }
 
@@ -557,6 +565,57 @@ schema::control_message control_plane::on_snapshot(const schema::snapshot_reques
     reply.next = page_.next;
     spdlog::debug("snapshot \"{}\" after \"{}\": {} topics{}", r.prefix, r.after, reply.count,
                   reply.next.empty() ? "" : ", more to come");
+    return reply;
+}
+
+std::optional<schema::error_reply> control_plane::recorder_client(std::string_view what,
+                                                                  const std::string& name,
+                                                                  std::uint64_t session_id) {
+    if (recorder_ == nullptr) {
+        return error(code::not_allowed, std::string(what) +
+                                            " refused: this broker has no recorder link "
+                                            "([endpoints] recorder is not set)");
+    }
+    if (name != recorder_client_) {
+        return error(code::not_allowed, std::string(what) + " from " + shown(name) +
+                                            " refused: only the recorder client " +
+                                            shown(recorder_client_) +
+                                            " ([recorder] client) acknowledges the link");
+    }
+    schema::error_reply err;
+    const node_record* rec = session_of(name, session_id, err);
+    if (rec == nullptr) return err;
+    return std::nullopt;
+}
+
+schema::control_message control_plane::on_recorder_ack(const schema::recorder_ack& r) {
+    if (auto refused = recorder_client(schema::recorder_ack::type_name, r.name, r.session_id)) {
+        return *refused;
+    }
+    if (auto why = recorder_->ack(r.epoch, r.seq); !why.empty()) {
+        return error(code::bad_request, "recorder_ack: " + why);
+    }
+    return schema::ok_reply{"recorder acknowledged up to " + std::to_string(r.seq)};
+}
+
+schema::control_message control_plane::on_recorder_resume(const schema::recorder_resume& r) {
+    if (auto refused = recorder_client(schema::recorder_resume::type_name, r.name, r.session_id)) {
+        return *refused;
+    }
+    auto result = recorder_->resume(r.epoch, r.after);
+    if (const auto* why = std::get_if<std::string>(&result)) {
+        return error(code::bad_request, "recorder_resume: " + *why);
+    }
+    const auto& reply = std::get<schema::recorder_resume_reply>(result);
+    if (reply.missing > 0) {
+        spdlog::warn(
+            "recorder link: {} resumes after {} but messages {}..{} were evicted ([recorder] "
+            "retain_messages / retain_bytes): the journal records the gap",
+            r.name, r.after, r.after + 1, reply.first - 1);
+    } else {
+        spdlog::info("recorder link: {} resumes after {}: sending {}..{} again", r.name, r.after,
+                     reply.first, reply.next - 1);
+    }
     return reply;
 }
 

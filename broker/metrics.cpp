@@ -167,6 +167,25 @@ void data_families(const data_stats& d, exposition& out) {
                "Topic rows removed after data.topic_idle_s without a message (their counts "
                "moved to topic=\"*other*\").");
     out.sample("tradebus_topics_expired_total", {}, d.topics.removed());
+
+    if (!d.recorder.enabled) return;
+    const recorder_counters& r = d.recorder;
+    out.family("tradebus_recorder_sent_total", "counter",
+               "Messages the recorder link took (first sends and redeliveries).");
+    out.sample("tradebus_recorder_sent_total", {}, r.sent);
+    out.family("tradebus_recorder_retained", "gauge",
+               "Recorder-link messages kept until the journal acknowledges them.");
+    out.sample("tradebus_recorder_retained", {}, r.retained);
+    out.family("tradebus_recorder_retained_bytes", "gauge",
+               "Topic + body bytes of the retained recorder-link messages.");
+    out.sample("tradebus_recorder_retained_bytes", {}, r.retained_bytes);
+    out.family("tradebus_recorder_evicted_total", "counter",
+               "Recorder-link messages dropped unacknowledged at recorder.retain_messages or "
+               "retain_bytes (a journal resuming before them records a gap).");
+    out.sample("tradebus_recorder_evicted_total", {}, r.evicted);
+    out.family("tradebus_recorder_redelivered_total", "counter",
+               "Recorder-link messages sent again after a recorder_resume.");
+    out.sample("tradebus_recorder_redelivered_total", {}, r.redelivered);
 }
 
 // The two per-topic families, one bucket range at a time (metrics_render).

@@ -185,6 +185,12 @@ std::string describe(const acl_violation& a) {
            " dropped=" + num(a.dropped);
 }
 
+std::string describe(const recorder_gap& g) {
+    return "RECORDER GAP epoch=" + num(g.epoch) + " expected_seq=" + num(g.expected_seq) +
+           " first_seq=" + num(g.first_seq) + " missing=" + num(g.missing) +
+           " (evicted by the broker before the journal had them)";
+}
+
 std::string describe(const probe& p) {
     return "node=" + printable(p.node) + " nonce=" + num(p.nonce);
 }

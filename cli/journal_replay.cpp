@@ -148,6 +148,7 @@ int run_journal_replay(const replay_options& opts, environment& env) {
         if (opts.since_ns && rec.recv_ts_ns < *opts.since_ns) continue;
         if (opts.until_ns && rec.recv_ts_ns >= *opts.until_ns) continue;
         if (!filter.matches(rec.topic)) continue;
+        if ((rec.flags & journal::format::flags::recorder_mark) != 0) continue;  // bookkeeping
         if ((rec.flags & journal::format::flags::gap_marker) != 0) {
             ++gaps;
             continue;

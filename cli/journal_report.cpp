@@ -55,6 +55,8 @@ day_summary& report_builder::today(std::int64_t ts_ns) {
 }
 
 void report_builder::add(const journal::record& rec) {
+    // The journal's own bookkeeping (FORMAT.md "Recorder marks"), not something it received.
+    if ((rec.flags & journal::format::flags::recorder_mark) != 0) return;
     day_summary& d = today(rec.recv_ts_ns);
     ++d.records;
     if ((rec.flags & journal::format::flags::gap_marker) != 0) {

@@ -208,6 +208,23 @@ std::string render_record(const journal::record& rec, output_format format,
         }
         // An unreadable gap marker falls through and is shown raw, like any bad record.
     }
+    if ((rec.flags & journal::format::flags::recorder_mark) != 0 &&
+        rec.body.size() == journal::format::recorder_mark_bytes) {
+        // The journal's position on the recorder link (FORMAT.md "Recorder marks").
+        const std::uint64_t epoch = journal::format::get_u64(rec.body.data());
+        const std::uint64_t first = journal::format::get_u64(rec.body.data() + 8);
+        if (format == output_format::json) {
+            return "{\"topic\":\"" + std::string(journal::format::recorder_mark_topic) +
+                   "\",\"type\":\"recorder_mark\",\"epoch\":" + std::to_string(epoch) +
+                   ",\"first_seq\":" + std::to_string(first) +
+                   ",\"recv_ts_ns\":" + std::to_string(rec.recv_ts_ns) + "}";
+        }
+        std::string topic(journal::format::recorder_mark_topic);
+        if (topic.size() < 24) topic.append(24 - topic.size(), ' ');
+        return format_time(rec.recv_ts_ns, opts.utc) + " " + topic + " JOURNAL MARK         " +
+               "recorder link: next is seq " + std::to_string(first) + " of epoch " +
+               std::to_string(epoch);
+    }
     const bus_message m{.topic = std::string(rec.topic),
                         .body = std::string(rec.body),
                         .frames = 2,

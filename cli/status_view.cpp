@@ -121,6 +121,11 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
                std::to_string(r.sent) + ", stalls " + std::to_string(r.stalls) + " (" +
                std::to_string(r.stalled_ms) + " ms)";
         if (r.overflow > 0) out += ", overflow " + std::to_string(r.overflow);
+        out += ", seq " + std::to_string(r.seq) + ", acked " + std::to_string(r.acked) +
+               ", retained " + std::to_string(r.retained) + " (" +
+               std::to_string(r.retained_bytes) + " bytes)";
+        if (r.evicted > 0) out += ", EVICTED " + std::to_string(r.evicted);
+        if (r.redelivered > 0) out += ", redelivered " + std::to_string(r.redelivered);
         out += "\n";
     }
     return out;

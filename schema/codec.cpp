@@ -606,6 +606,7 @@ TRADEBUS_EVENT(cancel_request)
 TRADEBUS_EVENT(cancel_reject)
 TRADEBUS_EVENT(cancel_done)
 TRADEBUS_EVENT(risk_limits)
+TRADEBUS_EVENT(recorder_gap)
 TRADEBUS_CONTROL(register_request)
 TRADEBUS_CONTROL(register_reply)
 TRADEBUS_CONTROL(heartbeat_request)
@@ -627,6 +628,9 @@ TRADEBUS_CONTROL(services_reply)
 TRADEBUS_CONTROL(journal_query)
 TRADEBUS_CONTROL(journal_query_reply)
 TRADEBUS_CONTROL(cancel_command)
+TRADEBUS_CONTROL(recorder_ack)
+TRADEBUS_CONTROL(recorder_resume)
+TRADEBUS_CONTROL(recorder_resume_reply)
 #undef TRADEBUS_EVENT
 #undef TRADEBUS_CONTROL
 

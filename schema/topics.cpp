@@ -93,6 +93,7 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"cancel_request", cancel, false},
         {"cancel_reject", cancel_reject, false},
         {"cancel_done", cancel_done, false},
+        {"recorder_gap", recorder_gap, false},
     };
     for (const auto& h : homes) {
         if (h.type != type) continue;

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "tradebus/common/process.hpp"
 #include "tradebus/journal/format.hpp"
+#include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::journal {
@@ -40,6 +43,16 @@ void mp_uint(std::string& out, std::uint64_t v) {
     out += static_cast<char>(0xcf);
     for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
 }
+
+// Recorder link pacing: acknowledgements at most this often (each is a control round trip;
+// the broker keeps what is not acknowledged), a fresh mark after this many link records (bounds
+// what find_link_position reads at start), and how long only messages ahead of the position
+// may arrive before the journal asks to resume again (the link lost some on the way).
+constexpr std::int64_t ack_every_ms = 20;
+constexpr std::uint64_t mark_every_records = 4096;
+constexpr std::int64_t ahead_resume_ms = 1000;
+// After a refused or unanswered recorder_resume, the next one waits this long.
+constexpr std::int64_t resume_retry_ms = 1000;
 
 }  // namespace
 
@@ -103,6 +116,23 @@ journal_node::journal_node(journal_config cfg) : cfg_(std::move(cfg)) {}
 
 void journal_node::on_start(runtime::context& ctx) {
     writer_.emplace(cfg_.writer);
+    if (cfg_.source == "recorder") {
+        link_ = true;
+        if (auto found = find_link_position(cfg_.writer.dir)) {
+            pos_ = written_ = *found;
+            had_position_ = true;
+            spdlog::info(
+                "journal: recorder link: the log ends at epoch {} seq {}; asking the broker to "
+                "resume after it",
+                pos_.epoch, pos_.seq);
+        } else {
+            spdlog::info(
+                "journal: recorder link: no position in the log; asking the broker for all it "
+                "still keeps");
+        }
+        want_resume_ = true;
+        drive_link(ctx);
+    }
     const auto& r = writer_->recovery();
     spdlog::info("journal: writing to {} (next record {}, fsync {}, segments of {} bytes){}",
                  writer_->current_segment(), writer_->next_index(),
@@ -166,6 +196,11 @@ std::string journal_node::data_endpoint() const {
 
 void journal_node::on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
                                      std::uint64_t new_epoch) {
+    if (link_) {
+        // The new broker numbers its link from 1: resume there, after its first message on.
+        link_epoch_ = 0;
+        want_resume_ = true;
+    }
     gap_marker m{"broker_restart", "",       std::string(schema::topics::broker_started), 0, 0, 0,
                  old_epoch,        new_epoch};
     store(ctx, m.topic, encode_gap_marker(m), ctx.now_ns(), format::flags::gap_marker);
@@ -181,9 +216,161 @@ void journal_node::on_undecodable(runtime::context& ctx, std::string_view topic,
 }
 
 void journal_node::on_drained(runtime::context& ctx) {
-    if (!writer_ || writer_->buffered_bytes() == 0) return;
-    (void)writer_->flush();  // an error is the writer's last_error(): health reports it
-    check_health(ctx);
+    if (!writer_) return;
+    if (writer_->buffered_bytes() > 0) {
+        (void)writer_->flush();  // an error is the writer's last_error(): health reports it
+        check_health(ctx);
+    }
+    if (!link_) return;
+    if (writer_->dropped_records() != dropped_seen_) {
+        // A failed write dropped buffered records: what is written is all we have. The
+        // broker still keeps the rest (not acknowledged): resume after what is written.
+        dropped_seen_ = writer_->dropped_records();
+        pos_ = written_;
+        link_epoch_ = 0;
+        want_resume_ = true;
+    } else if (writer_->buffered_bytes() == 0) {
+        written_ = pos_;
+    }
+    drive_link(ctx);
+}
+
+bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, std::uint64_t seq) {
+    if (!link_ || link_epoch_ == 0 || epoch != link_epoch_ || seq <= pos_.seq) return false;
+    if (seq != pos_.seq + 1) {
+        // Ahead: sent before our resume rewound the link (they come again), or lost on the
+        // way (a reconnect): then only a new resume brings them.
+        const std::int64_t now = common::mono_ms();
+        if (ahead_since_ms_ == 0) ahead_since_ms_ = now;
+        if (now - ahead_since_ms_ >= ahead_resume_ms && !resuming_) {
+            spdlog::warn(
+                "journal: recorder link: seq {} arrived, {} expected, for {} ms: resuming again",
+                seq, pos_.seq + 1, now - ahead_since_ms_);
+            ahead_since_ms_ = 0;
+            link_epoch_ = 0;
+            want_resume_ = true;
+            drive_link(ctx);
+        }
+        return false;
+    }
+    ahead_since_ms_ = 0;
+    if (need_mark_ || since_mark_ >= mark_every_records) {
+        store(ctx, format::recorder_mark_topic, encode_recorder_mark(epoch, seq), ctx.now_ns(),
+              format::flags::recorder_mark);
+        need_mark_ = false;
+        since_mark_ = 0;
+    }
+    ++since_mark_;
+    pos_ = {epoch, seq};
+    return true;
+}
+
+void journal_node::drive_link(runtime::context& ctx) {
+    if (!link_ || resuming_ || acking_ || ctx.session_id() == 0) return;
+    if (want_resume_) {
+        if (common::mono_ms() < next_resume_ms_) return;
+        const std::uint64_t epoch = ctx.broker_epoch();
+        const std::uint64_t after = pos_.epoch == epoch ? pos_.seq : 0;
+        std::string req;
+        schema::encode_control(
+            schema::recorder_resume{ctx.node_name(), ctx.session_id(), epoch, after}, req);
+        const bool sent = ctx.send_control(std::move(req), [this, &ctx, epoch, after](
+                                                               const schema::control_message* m) {
+            resuming_ = false;
+            const auto* ok = m ? std::get_if<schema::recorder_resume_reply>(m) : nullptr;
+            if (ok != nullptr && ok->epoch == epoch) {
+                on_resumed(ctx, *ok);
+                return;
+            }
+            want_resume_ = true;
+            next_resume_ms_ = common::mono_ms() + resume_retry_ms;
+            const auto* e = m ? std::get_if<schema::error_reply>(m) : nullptr;
+            const std::string why = e ? e->code + ": " + e->reason : "no reply";
+            if (auto n = link_log_.hit()) {
+                spdlog::warn("journal: recorder_resume after {} (epoch {}) not answered: {} ({})",
+                             after, epoch, why, n);
+            }
+            // Recording nothing until the link resumes: say so where operators look.
+            link_failing_ = true;
+            ctx.report_health(schema::health::degraded,
+                              "recorder link not resumed (retrying every second): " + why);
+            if (e != nullptr && e->code == schema::error_code::bad_request && after != 0) {
+                // The broker never sent what the log says we have (a log copied from another
+                // desk?): take all it keeps rather than ask for the impossible forever.
+                spdlog::error("journal: the broker refuses our link position {}: starting over",
+                              after);
+                pos_ = {};
+                had_position_ = false;
+            }
+        });
+        if (sent) {
+            want_resume_ = false;
+            resuming_ = true;
+        }
+        return;
+    }
+    const std::int64_t now = common::mono_ms();
+    if (link_epoch_ == 0 || written_.epoch != link_epoch_ || written_.seq <= acked_ ||
+        now < next_ack_ms_) {
+        return;
+    }
+    const std::uint64_t seq = written_.seq;
+    std::string req;
+    schema::encode_control(
+        schema::recorder_ack{ctx.node_name(), ctx.session_id(), link_epoch_, seq}, req);
+    const bool sent =
+        ctx.send_control(std::move(req), [this, seq](const schema::control_message* m) {
+            acking_ = false;
+            if (m != nullptr && std::holds_alternative<schema::ok_reply>(*m)) {
+                acked_ = std::max(acked_, seq);
+                return;
+            }
+            const auto* e = m ? std::get_if<schema::error_reply>(m) : nullptr;
+            if (auto n = link_log_.hit()) {
+                spdlog::warn("journal: recorder_ack {} not taken: {} ({})", seq,
+                             e ? e->code + ": " + e->reason : "no reply", n);
+            }
+        });
+    if (sent) {
+        acking_ = true;
+        next_ack_ms_ = now + ack_every_ms;
+    }
+}
+
+void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r) {
+    const bool same_epoch = pos_.epoch == r.epoch;
+    // A hole: what the log lacks was evicted. Not for a new log (it never had anything), and
+    // not for a new epoch whose first messages came before the log existed.
+    if (r.missing > 0 && had_position_) {
+        const std::uint64_t expected = same_epoch ? pos_.seq + 1 : 1;
+        schema::event ev{schema::envelope{ctx.node_name(), ++gap_event_seq_, ctx.now_ns(), 0},
+                         schema::recorder_gap{r.epoch, expected, r.first, r.missing}};
+        std::string body;
+        schema::encode_event(ev, body);
+        store(ctx, schema::topics::recorder_gap, body, ctx.now_ns(), 0);
+        ++recorder_gaps_;
+        spdlog::error(
+            "journal: recorder link: messages {}..{} of epoch {} ({}) were evicted by the broker "
+            "before this journal had them; recorder_gap recorded (risk and execution recovering "
+            "across it start halted)",
+            expected, r.first - 1, r.epoch, r.missing);
+    } else {
+        spdlog::info("journal: recorder link resumed at epoch {} seq {} (broker at {})", r.epoch,
+                     r.first, r.next - 1);
+    }
+    pos_ = {r.epoch, r.first - 1};
+    if (writer_->buffered_bytes() == 0) written_ = pos_;
+    if (r.first - 1 < acked_ || !same_epoch) acked_ = 0;
+    link_epoch_ = r.epoch;
+    had_position_ = true;
+    if (std::exchange(link_failing_, false)) {
+        degraded_ = false;  // check_health() reports the writer's state afresh
+        ctx.report_health(schema::health::healthy, "");
+        check_health(ctx);
+    }
+    need_mark_ = true;
+    ahead_since_ms_ = 0;
+    on_drained(ctx);
 }
 
 std::int64_t journal_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {

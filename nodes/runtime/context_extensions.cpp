@@ -22,4 +22,13 @@ void context::announce_service(std::string service, std::string /*endpoint*/) {
     throw std::logic_error("this runtime context cannot announce service " + service);
 }
 
+std::uint64_t context::broker_epoch() const { return 0; }
+
+std::uint64_t context::session_id() const { return 0; }
+
+bool context::send_control(std::string /*request*/,
+                           std::function<void(const schema::control_message*)> /*on_reply*/) {
+    throw std::logic_error("this runtime context cannot send control requests");
+}
+
 }  // namespace tradebus::runtime

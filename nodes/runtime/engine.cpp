@@ -35,6 +35,8 @@ constexpr std::int64_t max_poll_ms = 100;     // upper bound on one wait (stop f
 // A sys.broker.started with another epoch sends the next heartbeat early to ask the broker;
 // at most once per this interval, however many arrive.
 constexpr std::int64_t epoch_check_every_ms = 500;
+// The recorder link's third frame: broker epoch and recorder sequence number, big-endian u64s.
+constexpr std::size_t link_seq_bytes = 16;
 
 std::string hostname() {
     char buf[256] = {};
@@ -201,6 +203,16 @@ class engine final : public context {
         announced_ = 0;  // (re-)announce them all with the next control request
         next_control_ms_ = 0;
     }
+    [[nodiscard]] std::uint64_t broker_epoch() const override { return epoch_; }
+    [[nodiscard]] std::uint64_t session_id() const override { return session_; }
+    bool send_control(std::string request,
+                      std::function<void(const schema::control_message*)> on_reply) override {
+        if (logic_request_queued_ || logic_request_in_flight_) return false;
+        logic_request_ = std::move(request);
+        logic_reply_ = std::move(on_reply);
+        logic_request_queued_ = true;
+        return true;
+    }
 
   private:
     // ------------------------------------------------------------------ data plane
@@ -281,8 +293,29 @@ class engine final : public context {
             return;
         }
         if (misrouted(topic, decoded.value())) return;
+        if (recovery_hole(topic, decoded.value())) return;
         recovery_->note_recovered(topic, decoded.value().env);
         logic_->on_recover(*this, inbound{topic, raw, decoded.value()});
+    }
+
+    // The journal's holes (PROTOCOL.md "The recorder link"): a recorder_gap record means the
+    // journal lacks messages, so the state rebuilt across it may be wrong. The node starts
+    // halted unless an operator's resume (sys.trading active) was journaled after the hole.
+    // Consumes both kinds of record: they are the runtime's, not the logic's.
+    bool recovery_hole(std::string_view topic, const schema::event& ev) {
+        if (const auto* g = std::get_if<schema::recorder_gap>(&ev.body)) {
+            hole_ = "the journal lacks recorder messages " + std::to_string(g->expected_seq) +
+                    ".." + std::to_string(g->first_seq - 1) + " of broker epoch " +
+                    std::to_string(g->epoch) + " (" + std::to_string(g->missing) +
+                    ", evicted while it was down; recorded by " + ev.env.src + ")";
+            return true;
+        }
+        if (topic != topics::trading) return false;
+        if (const auto* t = std::get_if<schema::trading_state_changed>(&ev.body);
+            t != nullptr && t->state == schema::trading_state::active) {
+            hole_.clear();  // an operator reconciled and resumed after it
+        }
+        return true;
     }
 
     /// True once the node may start: no recovery wanted, or recovery complete.
@@ -292,6 +325,9 @@ class engine final : public context {
             recovery_checked_ = true;
             auto req = logic_->recovery(common::now_ns());
             if (!req) return true;
+            // The journal's holes, and the operator's resumes that settle them.
+            req->prefixes.emplace_back(topics::recorder_gap);
+            req->prefixes.emplace_back(topics::trading);
             if (cfg_.start_fresh) {
                 spdlog::warn(
                     "recovery: start_fresh = true: NOT rebuilding state from the "
@@ -343,12 +379,34 @@ class engine final : public context {
             zmq::message_t body;
             if (!common::recv_uninterrupted(sub_, body, zmq::recv_flags::dontwait)) break;
             std::size_t extra = 0;
-            while (body.more()) {  // drain and drop any surplus frames
-                zmq::message_t more;
+            zmq::message_t more;
+            while ((extra == 0 ? body : more).more()) {  // drain any surplus frames
                 if (!common::recv_uninterrupted(sub_, more, zmq::recv_flags::dontwait)) break;
                 ++extra;
             }
-            if (extra > 0) {
+            // The recorder link: [topic][body][epoch, seq] (PROTOCOL.md "The recorder link").
+            // A message without a valid third frame there never reaches the logic: the
+            // journal's position in the link counts what it stores.
+            if (recorder_link_) {
+                if (extra != 1 || more.size() != link_seq_bytes) {
+                    count_bad(topic_msg.to_string_view(), body.to_string_view(),
+                              "expected 3 frames [topic][body][16-byte epoch+seq] on the "
+                              "recorder link, got " +
+                                  std::to_string(extra + 2) +
+                                  (extra == 1 ? " with a " + std::to_string(more.size()) +
+                                                    "-byte third frame"
+                                              : std::string()),
+                              false);
+                    continue;
+                }
+                const auto* b = more.data<unsigned char>();
+                std::uint64_t epoch = 0, seq = 0;
+                for (std::size_t i = 0; i < 8; ++i) {
+                    epoch = epoch << 8 | static_cast<std::uint64_t>(b[i]);
+                    seq = seq << 8 | static_cast<std::uint64_t>(b[8 + i]);
+                }
+                if (started_ && !logic_->on_recorder_seq(*this, epoch, seq)) continue;
+            } else if (extra > 0) {
                 count_bad(topic_msg.to_string_view(), body.to_string_view(),
                           "expected 2 frames, got " + std::to_string(extra + 2));
                 continue;
@@ -358,13 +416,14 @@ class engine final : public context {
         counters_.queue_depth = k;
     }
 
-    void count_bad(std::string_view topic, std::string_view raw, const std::string& why) {
+    void count_bad(std::string_view topic, std::string_view raw, const std::string& why,
+                   bool to_logic = true) {
         ++counters_.decode_errors;
         if (auto n = decode_log_.hit()) {
             spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
                          topic.substr(0, 64), why, n);
         }
-        if (started_ && matches_logic(topic)) {
+        if (to_logic && started_ && matches_logic(topic)) {
             logic_->on_undecodable(*this, topic, raw, schema::decode_error{"", why});
         }
     }
@@ -495,11 +554,23 @@ class engine final : public context {
         next_control_ms_ = 0;
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
         snapshot_in_flight_ = false;  // a reply still to come is not the snapshot's
+        abandon_logic_request(true);  // it carries the lost session: the logic asks again
+    }
+
+    // The logic's request got no reply (timeout), or will carry a lost session (`queued_too`):
+    // tell it, so it may ask again.
+    void abandon_logic_request(bool queued_too = false) {
+        if (!logic_request_in_flight_ && !(queued_too && logic_request_queued_)) return;
+        logic_request_in_flight_ = false;
+        logic_request_queued_ = false;
+        auto done = std::move(logic_reply_);
+        if (done) done(nullptr);
     }
 
     void drive_control(std::int64_t now) {
         if (control_.expire(now)) {
             snapshot_in_flight_ = false;  // asked again once the broker answers
+            abandon_logic_request();
             ++failures_;
             announcing_ = false;
             const std::int64_t backoff = std::min<std::int64_t>(
@@ -516,7 +587,16 @@ class engine final : public context {
             }
             return;
         }
-        if (control_.busy() || now < next_control_ms_) return;
+        if (control_.busy()) return;
+        if (now < next_control_ms_) {
+            // The logic's own request (the journal's recorder_ack) goes between heartbeats.
+            if (session_ != 0 && logic_request_queued_ && announced_ >= services_.size()) {
+                logic_request_queued_ = false;
+                logic_request_in_flight_ = true;
+                control_.send(logic_request_, now);
+            }
+            return;
+        }
         if (session_ != 0 && announced_ < services_.size()) {
             const auto& [service, endpoint] = services_[announced_];
             schema::encode_control(schema::announce_request{cfg_.name, session_, service, endpoint},
@@ -561,6 +641,15 @@ class engine final : public context {
         if (snapshot_in_flight_) {
             snapshot_in_flight_ = false;
             on_snapshot_reply(decoded, frames);
+            return;
+        }
+        if (logic_request_in_flight_) {
+            logic_request_in_flight_ = false;
+            auto done = std::move(logic_reply_);
+            if (done) done(decoded ? &decoded.value() : nullptr);
+            // A lost session concerns the runtime too: register again.
+            const auto* e = decoded ? std::get_if<schema::error_reply>(&decoded.value()) : nullptr;
+            if (e != nullptr && e->code == schema::error_code::unknown_session) on_reply(*e);
             return;
         }
         if (!decoded) {
@@ -745,6 +834,13 @@ class engine final : public context {
         logic_->on_start(*this);
         deliver_snapshot();
         if (recovery_) release_held();
+        if (!hole_.empty()) {
+            // Not the broker's word: only the next sys.trading (an operator's) lifts it.
+            held_trading_ = true;
+            spdlog::error("recovery: {}: starting HALTED until an operator resumes", hole_);
+            set_trading(schema::trading_state::halted, "recovered across a journal hole: " + hole_ +
+                                                           "; reconcile, then tradebus resume");
+        }
         timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
         common::notify_ready("running");
         next_control_ms_ = 0;  // tell the broker we are healthy now, not in a second
@@ -801,6 +897,7 @@ class engine final : public context {
     // Recovery (node_logic::recovery) and the logic's own sockets and services.
     std::optional<recovery_client> recovery_;
     bool recovery_checked_ = false;
+    std::string hole_;  // the last journal hole recovery crossed that no resume settled
     struct watched_socket {
         zmq::socket_t* socket;
         std::function<void()> on_readable;
@@ -828,6 +925,12 @@ class engine final : public context {
     late_join late_{logic_->wants_last_values() ? logic_->subscriptions()
                                                 : std::vector<std::string>{}};
     bool snapshot_phase_ = false, snapshot_in_flight_ = false;
+    // The logic's own control request (context::send_control): queued, then in flight.
+    std::string logic_request_;
+    std::function<void(const schema::control_message*)> logic_reply_;
+    bool logic_request_queued_ = false, logic_request_in_flight_ = false;
+    // The SUB reads the broker's recorder link: messages carry a third frame (epoch, seq).
+    const bool recorder_link_ = !logic_->data_endpoint().empty();
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // journal can be. Deadlines are hang guards, not timing assertions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -220,4 +221,162 @@ TEST_CASE(
     CHECK(report.status == 0);
     CHECK(report.output.find("1 broker restart(s)") != std::string::npos);
 #endif
+}
+
+TEST_CASE("journal link: after a broker restart the journal has every event a subscriber got") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    broker_process broker(ctx, dir, recording_broker());
+    const auto journal_dir = dir.file("journal");
+    auto journal = start_journal(broker, dir, journal_dir);
+    subscriber sub(ctx, broker.xpub, {"sys.", "md."});
+    publisher pub(ctx, broker.xsub);
+    wait_until_flowing(pub, sub, "md.tick.PROBE");
+
+    const std::int64_t restart_ns = common::now_ns();
+    broker.process().signal(SIGKILL);
+    REQUIRE(broker.process().wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    broker.start();
+    const std::uint64_t new_epoch = broker.status().epoch;
+    // What this plain subscriber gets from the new broker: its own events (sys.node.registered,
+    // sys.node.health as the journal re-registers, ...) as soon as the subscriber reconnected,
+    // maybe before the journal resumed in the new epoch, and ticks published through it.
+    std::vector<bus_message> got;
+    bool journal_healthy = false, tick = false;
+    std::uint64_t sent = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    auto next_send = std::chrono::steady_clock::now();
+    while (!(journal_healthy && tick)) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                        "no healthy journal and tick through the new broker within 15 s");
+        if (std::chrono::steady_clock::now() >= next_send) {
+            pub.send("md.tick.AFTER", sample_tick("AFTER", ++sent));
+            next_send += std::chrono::milliseconds(100);  // pacing the probe ticks only
+        }
+        auto m = sub.recv(std::chrono::milliseconds(20));
+        if (!m) continue;
+        auto ev = m->event();
+        // (Test ticks carry ts_ns 1; the broker's own events its wall clock.)
+        if (!ev || (ev->env.src == "broker" && ev->env.ts_ns < restart_ns)) continue;
+        if (ev->env.src == "broker" || m->topic == "md.tick.AFTER") got.push_back(*m);
+        tick = tick || m->topic == "md.tick.AFTER";
+        const auto* h = std::get_if<schema::node_health>(&ev->body);
+        journal_healthy = journal_healthy || (h != nullptr && h->node == "journal" &&
+                                              h->new_state == schema::health::healthy);
+    }
+    bool sys_seen = false;
+    for (const auto& m : got) sys_seen = sys_seen || m.topic.starts_with("sys.node.");
+    CHECK(sys_seen);
+
+    // Every one of them is in the journal, byte for byte: the new broker kept its link from
+    // its first message until the journal resumed there.
+    const auto all_in = [&] {
+        const auto j = read_journal(journal_dir);
+        for (const auto& m : got) {
+            const bool in = std::any_of(j.records.begin(), j.records.end(), [&](const auto& r) {
+                return r.topic == m.topic && r.body == m.body;
+            });
+            if (!in) return false;
+        }
+        return true;
+    };
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!all_in() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling files only
+    }
+    for (const auto& m : got) {
+        CAPTURE(m.topic);
+        const auto j = read_journal(journal_dir);
+        CHECK(std::any_of(j.records.begin(), j.records.end(),
+                          [&](const auto& r) { return r.topic == m.topic && r.body == m.body; }));
+    }
+    // The journal has the new broker's own start too, which no subscriber was there to get.
+    const auto j = read_journal(journal_dir);
+    CHECK(std::any_of(j.records.begin(), j.records.end(), [&](const auto& r) {
+        auto ev = schema::decode_event(r.body);
+        const auto* b = ev ? std::get_if<schema::broker_started>(&ev.value().body) : nullptr;
+        return b != nullptr && b->epoch == new_epoch;
+    }));
+    CHECK(journal->stop() == 0);
+}
+
+TEST_CASE(
+    "journal link: recorder_ack and recorder_resume: bogus ones are refused, change nothing") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    // The test itself is the recorder client here, so it knows its session.
+    broker_process broker(
+        ctx, dir,
+        broker_settings{.recorder = true, .extra_toml = "[recorder]\nclient = \"auditor\"\n"});
+    control_client control(ctx, broker.control);
+    const auto reg = control.request(
+        schema::register_request{"auditor", "auditor", "localhost", "test", 1, {}, {}, {}, 0});
+    REQUIRE(reg);
+    const auto* ok = std::get_if<schema::register_reply>(&*reg);
+    REQUIRE(ok != nullptr);
+    const std::uint64_t session = ok->session_id, epoch = ok->epoch;
+    const auto before = broker.status();
+    REQUIRE(before.recorder.seq >= 2);  // sys.broker.started, sys.node.registered, ...
+
+    struct bad {
+        schema::control_message request;
+        std::string_view code, reason;
+    };
+    const bad rows[] = {
+        {schema::recorder_ack{"auditor", session, epoch + 1, 1}, "bad_request",
+         "is not this broker's"},
+        {schema::recorder_ack{"auditor", session, epoch, 1'000'000'000}, "bad_request",
+         "was never sent"},
+        {schema::recorder_resume{"auditor", session, epoch, 1'000'000'000}, "bad_request",
+         "was never sent"},
+        {schema::recorder_resume{"auditor", session, epoch ^ 1, 0}, "bad_request",
+         "is not this broker's"},
+        {schema::recorder_resume{"journal", session, epoch, 0}, "not_allowed",
+         "only the recorder client \"auditor\""},
+        {schema::recorder_ack{"auditor", session + 1, epoch, 1}, "unknown_session", ""},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(schema::type_name(row.request));
+        CAPTURE(row.reason);
+        const auto reply = control.request(row.request);
+        REQUIRE(reply);
+        const auto* e = std::get_if<schema::error_reply>(&*reply);
+        REQUIRE(e != nullptr);
+        CHECK(e->code == row.code);
+        CHECK(e->reason.find(row.reason) != std::string::npos);
+    }
+    const auto after = broker.status();
+    CHECK(after.recorder.acked == before.recorder.acked);
+    CHECK(after.recorder.redelivered == before.recorder.redelivered);
+    CHECK(after.recorder.retained == before.recorder.retained);
+
+    // A real one: from the start, all kept (nobody was subscribed, nothing acknowledged).
+    const auto resumed = control.request(schema::recorder_resume{"auditor", session, epoch, 0});
+    REQUIRE(resumed);
+    const auto* r = std::get_if<schema::recorder_resume_reply>(&*resumed);
+    REQUIRE(r != nullptr);
+    CHECK(r->epoch == epoch);
+    CHECK(r->first == 1);
+    CHECK(r->missing == 0);
+    CHECK(r->next > before.recorder.seq);
+    const auto acked = control.request(schema::recorder_ack{"auditor", session, epoch, 2});
+    REQUIRE(acked);
+    CHECK(std::holds_alternative<schema::ok_reply>(*acked));
+    CHECK(broker.status().recorder.acked == 2);
+}
+
+TEST_CASE("journal link: a journal the broker does not take as recorder client reports degraded") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    auto settings = recording_broker();
+    settings.extra_toml = "[recorder]\nclient = \"archive\"\n";  // not "journal"
+    broker_process broker(ctx, dir, settings);
+    const auto journal_dir = dir.file("journal");
+    auto journal =
+        start_node(broker, dir, "journal", "journal", journal_table(broker, journal_dir));
+    // Recording nothing (the link never resumed), it says so instead of looking healthy.
+    (void)wait_node_state(broker, "journal", schema::health::degraded, std::chrono::seconds(15));
+    CHECK(log_shows(*journal, "recorder_resume after 0"));
+    CHECK(log_shows(*journal, "only the recorder client \"archive\""));
+    CHECK(journal->running());
 }

@@ -82,7 +82,7 @@ TEST_CASE("pipeline: five nodes started in any order trade end to end and journa
     // The independent observer subscribes to everything before any node exists.
     subscriber all(ctx, p.broker.xpub, {""});
     publisher probe(ctx, p.broker.xsub);
-    wait_until_flowing(probe, all, "test.probe");
+    const std::size_t raw_probes = wait_until_flowing(probe, all, "test.probe");
 
     // Reverse dependency order: the broker's ready/waiting answers must sort it out.
     for (auto it = pipeline_kinds.rbegin(); it != pipeline_kinds.rend(); ++it) {
@@ -194,7 +194,13 @@ TEST_CASE("pipeline: five nodes started in any order trade end to end and journa
     for (const auto& n : final_status.nodes) {
         CAPTURE(n.name);
         CHECK(n.counters.gaps == 0);
-        CHECK(n.counters.decode_errors == 0);
+        // The journal has everything the broker carried since it started (the recorder link
+        // kept it for the journal): also this test's raw probes, which are no msgpack.
+        if (n.name == "journal") {
+            CHECK(n.counters.decode_errors <= raw_probes);
+        } else {
+            CHECK(n.counters.decode_errors == 0);
+        }
     }
 
     // ---- every event the observer saw from the trading nodes is in the journal, byte for byte

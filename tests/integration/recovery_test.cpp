@@ -6,6 +6,7 @@
 // Heartbeats of 100 ms; every deadline below is a hang guard, not a timing assertion.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -371,4 +372,167 @@ TEST_CASE("recovery: risk started while the journal is down waits, then recovers
     const auto gone = control.call_error(schema::lookup_request{"journal"});
     CHECK(gone.code == schema::error_code::unknown_service);
     CHECK(control.call<schema::services_reply>(schema::services_request{}).services.empty());
+}
+
+namespace {
+
+// The tape's fills as a book: what a subscriber saw is what happened.
+risk::position_book book_from_tape(const std::vector<bus_message>& msgs) {
+    risk::position_book book;
+    for (const auto& m : msgs) {
+        auto ev = m.event();
+        if (!ev || !m.topic.starts_with(topics::exec_fill)) continue;
+        if (const auto* f = std::get_if<schema::fill>(&ev->body)) {
+            book.apply_fill(f->symbol, f->dir, f->qty, f->px);
+        }
+    }
+    return book;
+}
+
+std::size_t fills_in(const std::vector<bus_message>& msgs) {
+    return static_cast<std::size_t>(std::count_if(msgs.begin(), msgs.end(), [](const auto& m) {
+        return m.topic.starts_with(topics::exec_fill);
+    }));
+}
+
+void check_same_book(const risk::position_book& got, const risk::position_book& want,
+                     const std::vector<std::string>& symbols) {
+    for (const auto& sym : symbols) {
+        CAPTURE(sym);
+        const auto* w = want.find(sym);
+        const auto* g = got.find(sym);
+        REQUIRE((w == nullptr) == (g == nullptr));
+        if (w == nullptr) continue;
+        CHECK(g->qty == w->qty);
+        CHECK(g->avg_px == w->avg_px);
+        CHECK(g->realized_pnl == w->realized_pnl);
+    }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "recovery: journal killed with -9 under load misses no fill, so a restarted risk is right") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, hb_ms);
+    tape bus(ctx, p.broker.xpub, {"risk.position.", "exec.fill."});
+    launch(p, dir, pipeline_kinds);
+    (void)bus.until(
+        [&](const bus_message&, const schema::event&) { return fills_in(bus.kept) >= 3; },
+        std::chrono::seconds(20), "3 fills");
+
+    // The journal dies mid-flow; trading goes on without it for a while.
+    kill_hard(p.node("journal"));
+    const std::size_t at_kill = fills_in(bus.kept);
+    (void)bus.until(
+        [&](const bus_message&, const schema::event&) { return fills_in(bus.kept) >= at_kill + 8; },
+        std::chrono::seconds(20), "8 fills while the journal is down");
+    p.start("journal");
+    wait_new_instance_healthy(p.broker, "journal", p.node("journal"));
+
+    // Freeze the book, let the last approvals fill and the journal catch up.
+    REQUIRE(p.stop("strategy") == 0);
+    bus.soak(std::chrono::milliseconds(1500));
+    const auto truth = book_from_tape(bus.kept);
+    const std::vector<std::string> symbols{"AAPL", "SPY"};
+    const auto st = p.broker.status();
+    INFO("fills seen ", fills_in(bus.kept), ", recorder seq ", st.recorder.seq, " acked ",
+         st.recorder.acked, " redelivered ", st.recorder.redelivered, " evicted ",
+         st.recorder.evicted);
+    CHECK(st.recorder.redelivered > 0);
+    CHECK(st.recorder.evicted == 0);
+    // Every fill a subscriber saw is in the journal exactly once, the downtime's included.
+    check_same_book(book_from_journal(p.journal_dir), truth, symbols);
+
+    kill_hard(p.node("risk"));
+    const std::int64_t restarted_ns = common::now_ns();
+    p.start("risk");
+    wait_new_instance_healthy(p.broker, "risk", p.node("risk"));
+    bus.soak(std::chrono::milliseconds(600));  // risk re-publishes positions (start + timer)
+    const auto after = last_positions(bus.kept, restarted_ns);
+    for (const auto& sym : symbols) {
+        CAPTURE(sym);
+        const auto* t = truth.find(sym);
+        if (t == nullptr) continue;
+        REQUIRE(after.count(sym) == 1);
+        CHECK(after.at(sym).qty == t->qty);
+        CHECK(after.at(sym).avg_px == t->avg_px);
+        CHECK(after.at(sym).realized_pnl == t->realized_pnl);
+    }
+}
+
+TEST_CASE(
+    "recovery: a journal down past the broker's retention records the hole, risk starts halted") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, hb_ms, false, "[recorder]\nretain_messages = 20\n");
+    tape bus(ctx, p.broker.xpub, {"risk.", "exec.fill.", "sys.trading"});
+    launch(p, dir, pipeline_kinds);
+    (void)bus.until(
+        [&](const bus_message&, const schema::event&) { return fills_in(bus.kept) >= 2; },
+        std::chrono::seconds(20), "2 fills");
+
+    // Down long enough that the broker keeps far less than what flowed meanwhile.
+    kill_hard(p.node("journal"));
+    const auto evict_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    for (auto st = p.broker.status(); st.recorder.seq < st.recorder.acked + 200;
+         st = p.broker.status()) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < evict_deadline,
+                        "200 messages did not flow within 15 s");
+        bus.soak(std::chrono::milliseconds(50));
+    }
+    CHECK(p.broker.status().recorder.evicted > 0);
+    p.start("journal");
+    wait_new_instance_healthy(p.broker, "journal", p.node("journal"));
+
+    // The journal says where it is incomplete: a recorder_gap record with the lost range.
+    std::optional<schema::recorder_gap> hole;
+    const auto gap_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!hole) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < gap_deadline, "no recorder_gap record");
+        journal::reader rd(p.journal_dir.string());
+        while (const auto* item = rd.next()) {
+            if (item->what != journal::read_item::status::ok ||
+                item->rec.topic != topics::recorder_gap) {
+                continue;
+            }
+            auto ev = schema::decode_event(item->rec.body);
+            REQUIRE(ev);
+            hole = std::get<schema::recorder_gap>(ev.value().body);
+        }
+        bus.soak(std::chrono::milliseconds(50));
+    }
+    CHECK(hole->missing > 0);
+    CHECK(hole->first_seq == hole->expected_seq + hole->missing);
+
+    // Risk restarted across the hole: halted, saying why, and it approves nothing.
+    kill_hard(p.node("risk"));
+    const std::int64_t restarted_ns = common::now_ns();
+    p.start("risk");
+    (void)bus.until(
+        [&](const bus_message&, const schema::event& ev) {
+            const auto* t = std::get_if<schema::trading_state_changed>(&ev.body);
+            return ev.env.src == "risk" && ev.env.ts_ns >= restarted_ns && t != nullptr &&
+                   t->state == schema::trading_state::halted &&
+                   t->reason.find("journal hole") != std::string::npos;
+        },
+        std::chrono::seconds(20), "risk.state halted for the journal hole");
+    CHECK(log_has(p.node("risk"), "starting HALTED until an operator resumes"));
+    const std::size_t mark = bus.kept.size();
+    bus.soak(std::chrono::milliseconds(1000));
+    for (std::size_t i = mark; i < bus.kept.size(); ++i) {
+        CAPTURE(bus.kept[i].topic);
+        CHECK_FALSE(bus.kept[i].topic.starts_with(topics::approved));
+    }
+
+    // The operator reconciles, then resumes: risk trades again.
+    control_client control(ctx, p.broker.control);
+    const std::int64_t resumed_ns = common::now_ns();
+    REQUIRE(control.request(schema::resume_request{"reconciled the hole", "test"}));
+    (void)bus.until(
+        [&](const bus_message& m, const schema::event& ev) {
+            return m.topic.starts_with(topics::approved) && ev.env.ts_ns >= resumed_ns;
+        },
+        std::chrono::seconds(10), "an approval after resume");
 }

@@ -49,6 +49,10 @@ TEST_CASE("broker config: an empty file gives every default") {
     CHECK(cfg.lvc.max_bytes == static_cast<std::size_t>(defaults::lvc_max_bytes));
     CHECK(cfg.trading.state_file.empty());
     CHECK(cfg.trading.missing_state == tradebus::schema::trading_state::halted);  // fail safe
+    CHECK(cfg.recorder.retain_messages ==
+          static_cast<std::size_t>(defaults::recorder_retain_messages));
+    CHECK(cfg.recorder.retain_bytes == static_cast<std::size_t>(defaults::recorder_retain_bytes));
+    CHECK(cfg.recorder.client == "journal");
 }
 
 TEST_CASE("broker config: the shipped config/broker.toml is valid") {
@@ -156,6 +160,12 @@ TEST_CASE("broker config: each bad config names file, line, key and what was exp
         {"[lvc]\nmax_topics = 0\n",
          "broker.toml:2:14: lvc.max_topics: expected an integer in [1, 10000000], got 0"},
         {"[lvc]\nmax_bytes = 10\n", "lvc.max_bytes: expected an integer in [1024, "},
+        {"[recorder]\nretain_messages = -1\n",
+         "broker.toml:2:19: recorder.retain_messages: expected an integer in [0, 100000000], got "
+         "-1"},
+        {"[recorder]\nretain_bytes = \"1G\"\n", "recorder.retain_bytes: expected an integer"},
+        {"[recorder]\nclient = \"Journal\"\n",
+         "broker.toml:2:10: recorder.client: expected a node name"},
         {"[trading]\nmissing_state = \"reducing\"\n",
          "broker.toml:2:17: trading.missing_state: expected one of"},
         {"[trading]\nstate_file = 5\n",

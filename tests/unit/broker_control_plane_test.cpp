@@ -777,3 +777,32 @@ TEST_CASE("broker control plane: a full node table still admits every [pipeline]
     f.cp.run_timers(10 * defaults::max_heartbeat_interval_ms);
     (void)f.reg("junk-more", 10 * defaults::max_heartbeat_interval_ms + 1);
 }
+
+TEST_CASE("broker control plane: recorder_ack and recorder_resume only from the recorder client") {
+    fixture f;
+    const auto j = f.reg("journal", 0);
+    // No recorder link configured: both refused.
+    CHECK(f.expect_error(schema::recorder_ack{"journal", j.session_id, 77, 0}, 1, code::not_allowed)
+              .reason.find("no recorder link") != std::string::npos);
+
+    zmq::context_t ctx;
+    data_stats rec_stats(16);
+    recorder rec(ctx, 10, rec_stats, 77, 100, 1 << 20);
+    f.cp.set_recorder(&rec, "journal");
+    const auto s = f.reg("strategy", 2, {"marketdata"});
+    CHECK(f.expect_error(schema::recorder_resume{"strategy", s.session_id, 77, 0}, 3,
+                         code::not_allowed)
+              .reason.find("only the recorder client \"journal\"") != std::string::npos);
+    (void)f.expect_error(schema::recorder_resume{"journal", j.session_id + 1, 77, 0}, 4,
+                         code::unknown_session);
+    CHECK(f.expect_error(schema::recorder_ack{"journal", j.session_id, 78, 0}, 5, code::bad_request)
+              .reason.find("recorder_ack: epoch 78 is not this broker's (77)") !=
+          std::string::npos);
+    const auto ok = f.expect<schema::recorder_resume_reply>(
+        schema::recorder_resume{"journal", j.session_id, 77, 0}, 6);
+    CHECK(ok.epoch == 77);
+    CHECK(ok.first == 1);
+    CHECK(ok.missing == 0);
+    CHECK(ok.next == 1);  // nothing offered to this recorder yet
+    (void)f.expect<schema::ok_reply>(schema::recorder_ack{"journal", j.session_id, 77, 0}, 7);
+}

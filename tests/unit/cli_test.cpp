@@ -58,7 +58,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 22, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 23, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -196,6 +196,10 @@ std::vector<sample> samples() {
         {"sys.acl.violation",
          acl_violation{.node = "strategy-1", .topic = "exec.fill.AAPL", .dropped = 3},
          "node=strategy-1 topic=exec.fill.AAPL dropped=3"},
+        {"sys.recorder.gap",
+         recorder_gap{.epoch = 9, .expected_seq = 41, .first_seq = 1041, .missing = 1000},
+         "RECORDER GAP epoch=9 expected_seq=41 first_seq=1041 missing=1000 (evicted by the "
+         "broker before the journal had them)"},
         {"exec.cancelled.AAPL",
          order_cancelled{.order_id = "risk-1-17-3",
                          .symbol = "AAPL",
@@ -1077,7 +1081,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
     CHECK(lines[samples().size()] ==
-          "22:13:43.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
+          "22:13:44.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
           "5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
@@ -1093,7 +1097,7 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
     CHECK(lines[1] ==
           R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000023000000000})");
+          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000024000000000})");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
@@ -1459,7 +1463,7 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
     CHECK(want.size() == 15);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
     CHECK(contains(c.out.str(), "replayed 15 record(s)"));
-    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 7 sys.*"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 8 sys.*"));
 }
 
 TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
@@ -1484,11 +1488,12 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
                            "--prefix", "replay.", "sys."},
                           "inproc://replay-sys", got) == 0);
-        REQUIRE(got.size() == 7);
+        REQUIRE(got.size() == 8);
         CHECK(got[0].first == "replay.sys.node.health");
         CHECK(got[4].first == "replay.sys.probe.strategy-1");
         CHECK(got[5].first == "replay.sys.acl.violation");
-        CHECK(got[6].first == "replay.sys.cancel");
+        CHECK(got[6].first == "replay.sys.recorder.gap");
+        CHECK(got[7].first == "replay.sys.cancel");
         CHECK(contains(c.out.str(), "0 sys.*"));
     }
     {  // Without one they are skipped and counted.
@@ -1499,7 +1504,7 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           "inproc://replay-nosys", got) == 0);
         CHECK(got.empty());
         CHECK(contains(c.out.str(), "replayed 0 record(s)"));
-        CHECK(contains(c.out.str(), "7 sys.*"));
+        CHECK(contains(c.out.str(), "8 sys.*"));
     }
     {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
         captured c;

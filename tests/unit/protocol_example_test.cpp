@@ -307,6 +307,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"trading_strategy", topics::trading_strategy},
         {"probe", topics::probe},
         {"cancel", topics::cancel},
+        {"recorder_gap", topics::recorder_gap},
     };
     for (const auto& [name, value] : topic_constants) {
         INFO("topic constant ", name);

@@ -194,6 +194,9 @@ inline broker_started make(std::type_identity<broker_started>) {
             .xpub_endpoint = "tcp://127.0.0.1:5556",
             .control_endpoint = "tcp://127.0.0.1:5557"};
 }
+inline recorder_gap make(std::type_identity<recorder_gap>) {
+    return {.epoch = 0x1234'5678'9abc, .expected_seq = 41, .first_seq = 1041, .missing = 1000};
+}
 inline trading_state_changed make(std::type_identity<trading_state_changed>) {
     return {.state = trading_state::halted,
             .reason = "daily loss \xe2\x82\xac 50k reached",  // the euro sign: non-ASCII text
@@ -294,7 +297,13 @@ inline status_reply make(std::type_identity<status_reply>) {
                          .sent = 1'003,
                          .stalls = 2,
                          .stalled_ms = 15,
-                         .overflow = 1},
+                         .overflow = 1,
+                         .seq = 1'004,
+                         .acked = 990,
+                         .retained = 14,
+                         .retained_bytes = 2'100,
+                         .evicted = 5,
+                         .redelivered = 12},
             .trading_scopes = {{.symbol = "AAPL",
                                 .strategy = "strategy-1",  // the wire allows both; the broker not
                                 .state = trading_state::reducing,
@@ -356,6 +365,15 @@ inline journal_query make(std::type_identity<journal_query>) {
 }
 inline journal_query_reply make(std::type_identity<journal_query_reply>) {
     return {.count = 3, .next_index = 20, .done = true};
+}
+inline recorder_ack make(std::type_identity<recorder_ack>) {
+    return {.name = "journal", .session_id = 0xfeed'0001, .epoch = 0x0fed'cba9, .seq = 4096};
+}
+inline recorder_resume make(std::type_identity<recorder_resume>) {
+    return {.name = "journal", .session_id = 0xfeed'0001, .epoch = 0x0fed'cba9, .after = 4000};
+}
+inline recorder_resume_reply make(std::type_identity<recorder_resume_reply>) {
+    return {.epoch = 0x0fed'cba9, .first = 4100, .missing = 99, .next = 5000};
 }
 inline cancel_command make(std::type_identity<cancel_command>) {
     return {.request_id = 78,

@@ -46,14 +46,15 @@ common::curve_client make_keys(const temp_dir& dir, bool secured) {
 std::filesystem::path state_file(const temp_dir& dir) { return dir.file("broker-trading.toml"); }
 
 broker_settings settings_for(const temp_dir& dir, std::int64_t interval_ms,
-                             const common::curve_client& observer) {
+                             const common::curve_client& observer, const std::string& extra) {
     broker_settings s{.pipeline_toml = pipeline_broker_toml(),
                       .interval_ms = interval_ms,
                       .recorder = true,
-                      .trading_state_file = state_file(dir).string()};
+                      .trading_state_file = state_file(dir).string(),
+                      .extra_toml = extra};
     if (!observer.enabled()) return s;
     const std::string keys = keys_dir(dir);
-    s.extra_toml = "[security]\ncurve = true\nsecret_key_file = \"" + keys + "/broker.key\"\n";
+    s.extra_toml += "[security]\ncurve = true\nsecret_key_file = \"" + keys + "/broker.key\"\n";
     for (const auto& [kind, acl] : publishes()) {
         s.extra_toml += "[[security.client]]\nname = \"" + kind + "\"\npublic_key_file = \"" +
                         keys + "/" + kind + ".pub\"\npublish = " + acl + "\n";
@@ -97,9 +98,10 @@ std::string node_executable(const std::string& kind) {
     return it->second;
 }
 
-pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms, bool secured)
+pipeline::pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms, bool secured,
+                   const std::string& broker_toml)
     : observer(make_keys(dir, secured)),
-      broker(ctx, dir, settings_for(dir, interval_ms, observer)),
+      broker(ctx, dir, settings_for(dir, interval_ms, observer, broker_toml)),
       journal_dir(dir.file("journal")),
       dir_(dir),
       interval_ms_(interval_ms) {}

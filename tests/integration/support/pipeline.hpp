@@ -31,8 +31,9 @@ class pipeline {
     /// Starts a broker (heartbeat `interval_ms`) in `dir`. Nodes are started with start().
     /// `secured`: CURVE on, with a key pair per node, the default topic ACL (each kind publishes
     /// under its own prefix, the journal nothing) and an `observer` operator key for the test.
+    /// `broker_toml` is appended to the broker's TOML verbatim (e.g. a [recorder] table).
     pipeline(zmq::context_t& ctx, const temp_dir& dir, std::int64_t interval_ms = 200,
-             bool secured = false);
+             bool secured = false, const std::string& broker_toml = "");
 
     /// Writes `kind`.toml: the [node]/[broker] header for this test's broker, then `own` (the
     /// node's own tables, verbatim). As in the shipped config, the journal reads the broker's

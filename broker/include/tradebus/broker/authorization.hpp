@@ -40,7 +40,9 @@ TRADEBUS_ACCESS(status_request, any_client);
 TRADEBUS_ACCESS(snapshot_request, any_client);
 TRADEBUS_ACCESS(lookup_request, any_client);
 TRADEBUS_ACCESS(services_request, any_client);
-TRADEBUS_ACCESS(journal_query, any_client);  // refused as not_allowed: the journal answers it
+TRADEBUS_ACCESS(recorder_ack, as_itself);     // and only the [recorder] client's name
+TRADEBUS_ACCESS(recorder_resume, as_itself);  // and only the [recorder] client's name
+TRADEBUS_ACCESS(journal_query, any_client);   // refused as not_allowed: the journal answers it
 
 #undef TRADEBUS_ACCESS
 

@@ -56,6 +56,14 @@ struct trading_config {
     schema::trading_state missing_state = schema::trading_state::halted;
 };
 
+/// [recorder]: what the recorder link keeps for redelivery (recorder.hpp) and who may
+/// acknowledge it.
+struct recorder_config {
+    std::size_t retain_messages = 0;
+    std::size_t retain_bytes = 0;  // topic + body bytes
+    std::string client;            // node name allowed to send recorder_ack / recorder_resume
+};
+
 /// One [pipeline.<name>] table: a node the desk runs and the nodes it waits for.
 struct pipeline_node {
     std::string name;
@@ -72,6 +80,7 @@ struct broker_config {
     metrics_config metrics;
     lvc_config lvc;
     trading_config trading;
+    recorder_config recorder;
     std::vector<pipeline_node> pipeline;  // sorted by name
     security_config security;             // [security]: CURVE, ZAP clients, topic ACLs
 };

@@ -21,6 +21,7 @@
 #include "tradebus/broker/last_value_cache.hpp"
 #include "tradebus/broker/lifecycle.hpp"
 #include "tradebus/broker/node_table.hpp"
+#include "tradebus/broker/recorder.hpp"
 #include "tradebus/broker/service_registry.hpp"
 #include "tradebus/broker/trading_store.hpp"
 #include "tradebus/common/process.hpp"
@@ -81,6 +82,14 @@ class control_plane {
     /// The last-value cache `snapshot` requests read (null = off: empty snapshots). It must
     /// outlive the control plane.
     void set_cache(const last_value_cache* lvc) noexcept { lvc_ = lvc; }
+
+    /// The recorder link recorder_ack / recorder_resume act on (null = none configured: both
+    /// are refused), and the node allowed to send them ([recorder] client). `r` must outlive
+    /// the control plane.
+    void set_recorder(recorder* r, std::string client) {
+        recorder_ = r;
+        recorder_client_ = std::move(client);
+    }
 
     /// The [topic][body] pairs that follow the reply frame of the last handle_frame() call
     /// (a snapshot_ok; empty for every other reply). Views into the cache: send them before
@@ -154,6 +163,12 @@ class control_plane {
     schema::control_message on_snapshot(const schema::snapshot_request& r);
     schema::control_message on_announce(const schema::announce_request& r);
     schema::control_message on_lookup(const schema::lookup_request& r);
+    /// recorder_ack / recorder_resume: the configured [recorder] client's current session only.
+    std::optional<schema::error_reply> recorder_client(std::string_view what,
+                                                       const std::string& name,
+                                                       std::uint64_t session_id);
+    schema::control_message on_recorder_ack(const schema::recorder_ack& r);
+    schema::control_message on_recorder_resume(const schema::recorder_resume& r);
     /// An operator's cancel: checked (schema::cancel_scope_error, else bad_request) and
     /// published as a cancel_request on sys.cancel for execution; replies ok.
     schema::control_message on_cancel(const schema::cancel_command& c);
@@ -208,6 +223,8 @@ class control_plane {
     std::map<std::string, std::uint64_t, std::less<>> requests_;  // keys: request type names
     std::array<std::uint64_t, 2> replies_dropped_{};
     const last_value_cache* lvc_ = nullptr;
+    recorder* recorder_ = nullptr;
+    std::string recorder_client_;
     last_value_cache::page page_;  // pairs of the last snapshot_ok
 };
 

@@ -19,6 +19,12 @@ struct recorder_counters {
     std::int64_t stalled_since_ms = 0;  // monotonic start of the current stall
     std::uint64_t held = 0;             // messages waiting for the recorder now
     std::uint64_t overflow = 0;         // own events dropped: hold queue full
+    std::uint64_t seq = 0;              // the last recorder sequence number given
+    std::uint64_t acked = 0;            // the last one the journal acknowledged
+    std::uint64_t retained = 0;         // messages kept for redelivery now
+    std::uint64_t retained_bytes = 0;   // their topic + body bytes
+    std::uint64_t evicted = 0;          // unacknowledged messages dropped at the bound
+    std::uint64_t redelivered = 0;      // messages sent again after a recorder_resume
 };
 
 struct data_stats {

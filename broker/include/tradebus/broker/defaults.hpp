@@ -102,6 +102,15 @@ inline constexpr std::size_t lvc_snapshot_page = 1000;
 /// Bytes of topic + body in one snapshot page (a page ends early rather than grow beyond it).
 inline constexpr std::size_t lvc_snapshot_page_bytes = 4u << 20;
 
+/// [recorder]: recorder-link messages kept until the journal acknowledges them, so a journal
+/// that was down or restarting gets them again (PROTOCOL.md "The recorder link"). 1,000,000
+/// messages / 256 MiB hold a busy desk's minutes; beyond either the oldest is evicted (counted)
+/// and the journal records the hole.
+inline constexpr std::int64_t recorder_retain_messages = 1'000'000;
+inline constexpr std::int64_t recorder_retain_bytes = 256LL << 20;
+/// [recorder] client: the one node whose recorder_ack / recorder_resume the broker takes.
+inline constexpr std::string_view recorder_client = "journal";
+
 // ---------------------------------------------------------------- fixed (not in the TOML)
 /// Heartbeat intervals a node may ask for at REGISTER (0 = the broker's).
 inline constexpr std::int64_t min_heartbeat_interval_ms = 10;

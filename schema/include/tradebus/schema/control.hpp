@@ -152,16 +152,25 @@ struct drop_status {
 
 /// The broker's lossless link to the journal (PROTOCOL.md "Broker behaviour").
 struct recorder_status {
-    bool enabled = false;          // a recorder endpoint is bound
-    bool stalled = false;          // XSUB is unread right now, waiting for the recorder
-    std::uint64_t sent = 0;        // messages the recorder took
-    std::uint64_t stalls = 0;      // times the broker stopped reading XSUB for it
-    std::uint64_t stalled_ms = 0;  // total time stalled, ms (the current stall included)
-    std::uint64_t overflow = 0;    // broker events dropped during a stall (hold queue full)
+    bool enabled = false;              // a recorder endpoint is bound
+    bool stalled = false;              // XSUB is unread right now, waiting for the recorder
+    std::uint64_t sent = 0;            // messages the recorder took
+    std::uint64_t stalls = 0;          // times the broker stopped reading XSUB for it
+    std::uint64_t stalled_ms = 0;      // total time stalled, ms (the current stall included)
+    std::uint64_t overflow = 0;        // broker events dropped during a stall (hold queue full)
+    std::uint64_t seq = 0;             // the last recorder sequence number given (this epoch)
+    std::uint64_t acked = 0;           // the last one the journal acknowledged as written
+    std::uint64_t retained = 0;        // messages kept for redelivery (not acknowledged)
+    std::uint64_t retained_bytes = 0;  // their topic + body bytes
+    std::uint64_t evicted = 0;         // unacknowledged messages dropped at the retention bound
+    std::uint64_t redelivered = 0;     // messages sent again after a recorder_resume
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("enabled", s.enabled), v("stalled", s.stalled), v("sent", s.sent);
         v("stalls", s.stalls), v("stalled_ms", s.stalled_ms), v("overflow", s.overflow);
+        v("seq", s.seq), v("acked", s.acked), v("retained", s.retained);
+        v("retained_bytes", s.retained_bytes), v("evicted", s.evicted);
+        v("redelivered", s.redelivered);
     }
 };
 
@@ -391,6 +400,48 @@ struct cancel_command {
     }
 };
 
+/// The journal (the node named by the broker's [recorder] client) tells the broker it has
+/// written every recorder-link message of `epoch` up to sequence number `seq`: the broker
+/// forgets them. Reply: ok. (PROTOCOL.md "The recorder link".)
+struct recorder_ack {
+    static constexpr std::string_view type_name = "recorder_ack";
+    static constexpr bool is_reply = false;
+    std::string name;
+    std::uint64_t session_id = 0, epoch = 0, seq = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("session_id", s.session_id), v("epoch", s.epoch), v("seq", s.seq);
+    }
+};
+
+/// The journal asks the broker to send the recorder link again from the message after `after`
+/// (the last one of `epoch` it wrote; 0 = from the first the broker still has). Reply:
+/// recorder_resume_ok.
+struct recorder_resume {
+    static constexpr std::string_view type_name = "recorder_resume";
+    static constexpr bool is_reply = false;
+    std::string name;
+    std::uint64_t session_id = 0, epoch = 0, after = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("name", s.name), v("session_id", s.session_id), v("epoch", s.epoch);
+        v("after", s.after);
+    }
+};
+
+/// The recorder link goes on at sequence number `first` of `epoch`: `missing` messages after
+/// `after` were evicted and will never come (0 = nothing lost). `next` is the sequence number
+/// the broker gives its next new message.
+struct recorder_resume_reply {
+    static constexpr std::string_view type_name = "recorder_resume_ok";
+    static constexpr bool is_reply = true;
+    std::uint64_t epoch = 0, first = 0, missing = 0, next = 0;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("epoch", s.epoch), v("first", s.first), v("missing", s.missing), v("next", s.next);
+    }
+};
+
 struct error_reply {
     static constexpr std::string_view type_name = "error";
     static constexpr bool is_reply = true;
@@ -406,7 +457,8 @@ using control_message =
                  deregister_request, ok_reply, status_request, status_reply, halt_request,
                  resume_request, error_reply, snapshot_request, snapshot_reply, announce_request,
                  lookup_request, lookup_reply, services_request, services_reply, journal_query,
-                 journal_query_reply, cancel_command>;
+                 journal_query_reply, cancel_command, recorder_ack, recorder_resume,
+                 recorder_resume_reply>;
 
 /// Whether `m` is a reply (`register_ok`, `error`, ...) rather than a request to some endpoint.
 [[nodiscard]] inline bool is_reply(const control_message& m) noexcept {

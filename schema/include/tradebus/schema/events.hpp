@@ -419,12 +419,29 @@ struct acl_violation {
     }
 };
 
+/// sys.recorder.gap: written by the journal into its own log (never published on the bus) where
+/// the broker's recorder link could not redeliver what the journal missed: the broker had
+/// already evicted messages `expected_seq` .. `first_seq` - 1 of recorder epoch `epoch`
+/// (PROTOCOL.md "The recorder link"). A node recovering across one starts halted.
+struct recorder_gap {
+    static constexpr std::string_view type_name = "recorder_gap";
+    std::uint64_t epoch = 0;         // the broker epoch the sequence numbers belong to
+    std::uint64_t expected_seq = 0;  // the first recorder sequence number the journal lacks
+    std::uint64_t first_seq = 0;     // the first one the broker still had
+    std::uint64_t missing = 0;       // first_seq - expected_seq: messages the journal lacks
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("epoch", s.epoch), v("expected_seq", s.expected_seq), v("first_seq", s.first_seq);
+        v("missing", s.missing);
+    }
+};
+
 /// The payload of a decoded event. Order matters only for std::variant indices.
 using payload =
     std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
                  risk_snapshot, node_health, node_registered, broker_started, trading_state_changed,
                  probe, acl_violation, order_cancelled, order_expired, cancel_request,
-                 cancel_reject, cancel_done, risk_limits>;
+                 cancel_reject, cancel_done, risk_limits, recorder_gap>;
 
 /// A decoded data-plane event.
 struct event {

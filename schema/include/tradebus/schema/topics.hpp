@@ -40,6 +40,7 @@ inline constexpr std::string_view trading_symbol = "sys.trading.symbol.";      /
 inline constexpr std::string_view trading_strategy = "sys.trading.strategy.";  // + node name
 inline constexpr std::string_view probe = "sys.probe.";                        // + node name
 inline constexpr std::string_view acl_violation = "sys.acl.violation";
+inline constexpr std::string_view recorder_gap = "sys.recorder.gap";  // journal-written only
 inline constexpr std::string_view cancel = "sys.cancel";  // operator cancel requests (broker)
 inline constexpr std::string_view bench = "bench.";       // + run id: `tradebus bench` traffic
 

@@ -28,9 +28,14 @@ inline constexpr std::string_view segment_suffix = ".tjl";
 
 /// Record flags (bit set). Unknown bits are reserved: writers set them to 0, readers ignore them.
 namespace flags {
-inline constexpr std::uint16_t undecodable = 0x0001;  // body failed schema decoding; kept raw
-inline constexpr std::uint16_t gap_marker = 0x0002;   // written by the journal: a sequence gap
+inline constexpr std::uint16_t undecodable = 0x0001;    // body failed schema decoding; kept raw
+inline constexpr std::uint16_t gap_marker = 0x0002;     // written by the journal: a sequence gap
+inline constexpr std::uint16_t recorder_mark = 0x0004;  // written by the journal: link position
 }  // namespace flags
+
+/// Topic of a recorder mark record, and bytes of its body (epoch u64 + first_seq u64, LE).
+inline constexpr std::string_view recorder_mark_topic = "sys.recorder.mark";
+inline constexpr std::size_t recorder_mark_bytes = 16;
 
 struct segment_header {
     std::uint64_t first_index = 0;  // index of the segment's first record (global, from 0)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tradebus/common/config.hpp"
+#include "tradebus/journal/link_position.hpp"
 #include "tradebus/journal/query_service.hpp"
 #include "tradebus/journal/writer.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
@@ -82,6 +83,14 @@ class journal_node final : public runtime::node_logic {
     /// broker's control plane showed a new epoch.
     void on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
                            std::uint64_t new_epoch) override;
+    /// The recorder link (source = "recorder"): takes exactly the message after the last one
+    /// stored, once the broker answered recorder_resume; drops duplicates and anything ahead
+    /// (asking to resume again when only messages ahead come for a second).
+    bool on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, std::uint64_t seq) override;
+
+    /// The last link message stored (buffered or written), and the last one written.
+    [[nodiscard]] link_position link_stored() const noexcept { return pos_; }
+    [[nodiscard]] std::uint64_t recorder_gaps() const noexcept { return recorder_gaps_; }
 
     [[nodiscard]] const writer* log() const noexcept { return writer_ ? &*writer_ : nullptr; }
     [[nodiscard]] std::uint64_t gaps_recorded() const noexcept { return gaps_recorded_; }
@@ -90,6 +99,24 @@ class journal_node final : public runtime::node_logic {
     void store(runtime::context& ctx, std::string_view topic, std::string_view raw, std::int64_t ts,
                std::uint16_t flags);
     void check_health(runtime::context& ctx);
+    // The recorder link's control requests: a resume when wanted, else an ack when due.
+    void drive_link(runtime::context& ctx);
+    void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r);
+
+    bool link_ = false;             // source = "recorder"
+    bool had_position_ = false;     // the log held a link position at start
+    link_position pos_;             // last link message stored
+    link_position written_;         // last link message written (flushed)
+    std::uint64_t acked_ = 0;       // last one acknowledged (of written_.epoch)
+    std::uint64_t link_epoch_ = 0;  // the epoch a recorder_resume_ok put us in (0: none)
+    bool want_resume_ = false, resuming_ = false, acking_ = false;
+    bool need_mark_ = true;           // the next link record is preceded by a mark
+    std::uint64_t since_mark_ = 0;    // link records since the last mark
+    std::uint64_t dropped_seen_ = 0;  // writer_->dropped_records() at the last flush
+    std::int64_t next_ack_ms_ = 0, ahead_since_ms_ = 0, next_resume_ms_ = 0;
+    bool link_failing_ = false;  // a recorder_resume was refused: health degraded meanwhile
+    std::uint64_t recorder_gaps_ = 0, gap_event_seq_ = 0;
+    common::rate_limited link_log_;
 
     journal_config cfg_;
     std::optional<writer> writer_;

@@ -66,6 +66,18 @@ class context {
     /// Offers `service` at `endpoint` through the broker (control message `announce`); the
     /// runtime announces it again after every (re-)registration.
     virtual void announce_service(std::string service, std::string endpoint);
+    /// The broker's epoch and this node's session, from the last register_ok (0 before the
+    /// first): what a control request of the logic's own carries.
+    [[nodiscard]] virtual std::uint64_t broker_epoch() const;
+    [[nodiscard]] virtual std::uint64_t session_id() const;
+    /// Sends `request` (one encoded control message, schema::encode_control) to the broker
+    /// once the control socket is free (a heartbeat that is due goes first) and calls
+    /// `on_reply` on the runtime's thread with the decoded reply, or with nullptr when none
+    /// came (timeout, undecodable reply, session lost). One at a time: returns false and sends
+    /// nothing while an earlier request waits for its reply. The journal acknowledges and
+    /// resumes the recorder link this way (PROTOCOL.md "The recorder link").
+    virtual bool send_control(std::string request,
+                              std::function<void(const schema::control_message*)> on_reply);
 };
 
 /// One inbound message: its topic, the raw msgpack body as received (the journal stores these
@@ -168,6 +180,14 @@ class node_logic {
     /// A reload was refused: `errors` holds every problem, one "file:line:col: ..." per line.
     virtual void on_reload_refused(context&, const std::string& /*errors*/) {}
 
+    /// Only with a data_endpoint() (the broker's recorder link), after on_start: the next
+    /// message carries recorder sequence number `seq` of broker epoch `epoch` (its third
+    /// frame). True: it goes on to on_event / on_undecodable / on_misrouted as usual. False:
+    /// the logic has it already or is not ready for it; it is dropped, the runtime too acts on
+    /// nothing in it (the broker sends it again when asked: recorder_resume).
+    virtual bool on_recorder_seq(context&, std::uint64_t /*epoch*/, std::uint64_t /*seq*/) {
+        return true;
+    }
     /// Called on clean shutdown (SIGTERM/SIGINT or request_stop), before deregistering.
     virtual void on_stop(context&) {}
 
