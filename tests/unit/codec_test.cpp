@@ -652,6 +652,12 @@ constexpr std::pair<std::string_view, std::string_view> optional_paths[] = {
     {"resume", "symbol"},
     {"resume", "strategy"},
     {"status_ok", "trading_scopes"},
+    {"status_ok", "recorder.seq"},
+    {"status_ok", "recorder.acked"},
+    {"status_ok", "recorder.retained"},
+    {"status_ok", "recorder.retained_bytes"},
+    {"status_ok", "recorder.evicted"},
+    {"status_ok", "recorder.redelivered"},
 };
 
 bool optional_on_read(std::string_view type, std::string_view path) {

@@ -164,6 +164,8 @@ struct recorder_status {
     std::uint64_t retained_bytes = 0;  // their topic + body bytes
     std::uint64_t evicted = 0;         // unacknowledged messages dropped at the retention bound
     std::uint64_t redelivered = 0;     // messages sent again after a recorder_resume
+    static constexpr std::string_view optional_keys[] = {
+        "seq", "acked", "retained", "retained_bytes", "evicted", "redelivered"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("enabled", s.enabled), v("stalled", s.stalled), v("sent", s.sent);
