@@ -529,7 +529,7 @@ TEST_CASE(
     // The operator reconciles, then resumes: risk trades again.
     control_client control(ctx, p.broker.control);
     const std::int64_t resumed_ns = common::now_ns();
-    REQUIRE(control.request(schema::resume_request{"reconciled the hole", "test"}));
+    REQUIRE(control.request(schema::resume_request{"reconciled the hole", "test", "", ""}));
     (void)bus.until(
         [&](const bus_message& m, const schema::event& ev) {
             return m.topic.starts_with(topics::approved) && ev.env.ts_ns >= resumed_ns;
