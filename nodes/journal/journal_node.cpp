@@ -240,17 +240,9 @@ bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, s
     if (seq != pos_.seq + 1) {
         // Ahead: sent before our resume rewound the link (they come again), or lost on the
         // way (a reconnect): then only a new resume brings them.
-        const std::int64_t now = common::mono_ms();
-        if (ahead_since_ms_ == 0) ahead_since_ms_ = now;
-        if (now - ahead_since_ms_ >= ahead_resume_ms && !resuming_) {
-            spdlog::warn(
-                "journal: recorder link: seq {} arrived, {} expected, for {} ms: resuming again",
-                seq, pos_.seq + 1, now - ahead_since_ms_);
-            ahead_since_ms_ = 0;
-            link_epoch_ = 0;
-            want_resume_ = true;
-            drive_link(ctx);
-        }
+        if (ahead_since_ms_ == 0) ahead_since_ms_ = common::mono_ms();
+        ahead_seq_ = seq;
+        resume_if_stuck(ctx);
         return false;
     }
     ahead_since_ms_ = 0;
@@ -373,11 +365,27 @@ void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resu
     on_drained(ctx);
 }
 
+void journal_node::resume_if_stuck(runtime::context& ctx) {
+    if (ahead_since_ms_ == 0 || resuming_) return;
+    const std::int64_t waited = common::mono_ms() - ahead_since_ms_;
+    if (waited < ahead_resume_ms) return;
+    spdlog::warn("journal: recorder link: seq {} arrived, {} expected, for {} ms: resuming again",
+                 ahead_seq_, pos_.seq + 1, waited);
+    ahead_since_ms_ = 0;
+    link_epoch_ = 0;
+    want_resume_ = true;
+    drive_link(ctx);
+}
+
 std::int64_t journal_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
     if (!writer_) return 0;
     writer_->tick(now_ns);  // fdatasync when fsync_interval_ms is due (policy interval)
     check_health(ctx);
-    return now_ns + cfg_.writer.fsync_interval_ms * 1'000'000;
+    // Waiting for a missing sequence number: ask again even when nothing more arrives (a quiet
+    // bus would otherwise leave the link stuck until the next message).
+    resume_if_stuck(ctx);
+    const std::int64_t next = now_ns + cfg_.writer.fsync_interval_ms * 1'000'000;
+    return ahead_since_ms_ != 0 ? std::min(next, now_ns + ahead_resume_ms * 1'000'000) : next;
 }
 
 void journal_node::check_health(runtime::context& ctx) {

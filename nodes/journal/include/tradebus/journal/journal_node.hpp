@@ -99,6 +99,9 @@ class journal_node final : public runtime::node_logic {
     void store(runtime::context& ctx, std::string_view topic, std::string_view raw, std::int64_t ts,
                std::uint16_t flags);
     void check_health(runtime::context& ctx);
+    // Asks the broker to resume again when a sequence number has been missing for a second
+    // (from on_recorder_seq and from the timer, so a quiet bus cannot leave the link stuck).
+    void resume_if_stuck(runtime::context& ctx);
     // The recorder link's control requests: a resume when wanted, else an ack when due.
     void drive_link(runtime::context& ctx);
     void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r);
@@ -114,7 +117,8 @@ class journal_node final : public runtime::node_logic {
     std::uint64_t since_mark_ = 0;    // link records since the last mark
     std::uint64_t dropped_seen_ = 0;  // writer_->dropped_records() at the last flush
     std::int64_t next_ack_ms_ = 0, ahead_since_ms_ = 0, next_resume_ms_ = 0;
-    bool link_failing_ = false;  // a recorder_resume was refused: health degraded meanwhile
+    std::uint64_t ahead_seq_ = 0;  // the latest sequence number that came ahead of its turn
+    bool link_failing_ = false;    // a recorder_resume was refused: health degraded meanwhile
     std::uint64_t recorder_gaps_ = 0, gap_event_seq_ = 0;
     common::rate_limited link_log_;
 
