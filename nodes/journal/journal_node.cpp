@@ -236,8 +236,14 @@ void journal_node::on_drained(runtime::context& ctx) {
 }
 
 bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, std::uint64_t seq) {
-    if (!link_ || link_epoch_ == 0 || epoch != link_epoch_ || seq <= pos_.seq) return false;
-    if (seq != pos_.seq + 1) {
+    // While a recorder_resume is on its way the broker may already be sending again: its reply
+    // comes on the control socket, which the runtime reads after the data. A (epoch, seq) names
+    // one message, so the one after the last stored is taken all the same.
+    const bool in_flight = link_epoch_ == 0 && resuming_ && epoch == resume_epoch_;
+    if (!link_ || (!in_flight && (link_epoch_ == 0 || epoch != link_epoch_))) return false;
+    const std::uint64_t last = pos_.epoch == epoch ? pos_.seq : 0;
+    if (seq <= last) return false;
+    if (seq != last + 1) {
         // Ahead: sent before our resume rewound the link (they come again), or lost on the
         // way (a reconnect): then only a new resume brings them.
         if (ahead_since_ms_ == 0) ahead_since_ms_ = common::mono_ms();
@@ -266,12 +272,13 @@ void journal_node::drive_link(runtime::context& ctx) {
         std::string req;
         schema::encode_control(
             schema::recorder_resume{ctx.node_name(), ctx.session_id(), epoch, after}, req);
-        const bool sent = ctx.send_control(std::move(req), [this, &ctx, epoch, after](
+        const bool same_epoch = pos_.epoch == epoch;
+        const bool sent = ctx.send_control(std::move(req), [this, &ctx, epoch, after, same_epoch](
                                                                const schema::control_message* m) {
             resuming_ = false;
             const auto* ok = m ? std::get_if<schema::recorder_resume_reply>(m) : nullptr;
             if (ok != nullptr && ok->epoch == epoch) {
-                on_resumed(ctx, *ok);
+                on_resumed(ctx, *ok, same_epoch);
                 return;
             }
             want_resume_ = true;
@@ -298,6 +305,8 @@ void journal_node::drive_link(runtime::context& ctx) {
         if (sent) {
             want_resume_ = false;
             resuming_ = true;
+            resume_epoch_ = epoch;
+            need_mark_ = true;  // the position jumps: a message taken before the reply is marked
         }
         return;
     }
@@ -329,14 +338,16 @@ void journal_node::drive_link(runtime::context& ctx) {
     }
 }
 
-void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r) {
-    const bool same_epoch = pos_.epoch == r.epoch;
+void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r,
+                              bool same_epoch) {
+    // What the log has of this epoch, messages taken while the reply was on its way included.
+    const std::uint64_t have = pos_.epoch == r.epoch ? pos_.seq : 0;
+    const std::uint64_t missing = r.first > have + 1 ? r.first - (have + 1) : 0;
     // A hole: what the log lacks was evicted. Not for a new log (it never had anything), and
     // not for a new epoch whose first messages came before the log existed.
-    if (r.missing > 0 && had_position_) {
-        const std::uint64_t expected = same_epoch ? pos_.seq + 1 : 1;
+    if (missing > 0 && had_position_) {
         schema::event ev{schema::envelope{ctx.node_name(), ++gap_event_seq_, ctx.now_ns(), 0},
-                         schema::recorder_gap{r.epoch, expected, r.first, r.missing}};
+                         schema::recorder_gap{r.epoch, have + 1, r.first, missing}};
         std::string body;
         schema::encode_event(ev, body);
         store(ctx, schema::topics::recorder_gap, body, ctx.now_ns(), 0);
@@ -345,12 +356,13 @@ void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resu
             "journal: recorder link: messages {}..{} of epoch {} ({}) were evicted by the broker "
             "before this journal had them; recorder_gap recorded (risk and execution recovering "
             "across it start halted)",
-            expected, r.first - 1, r.epoch, r.missing);
+            have + 1, r.first - 1, r.epoch, missing);
     } else {
         spdlog::info("journal: recorder link resumed at epoch {} seq {} (broker at {})", r.epoch,
-                     r.first, r.next - 1);
+                     std::max(r.first, have + 1), r.next - 1);
     }
-    pos_ = {r.epoch, r.first - 1};
+    if (r.first - 1 > have) need_mark_ = true;  // the next message does not follow the last
+    pos_ = {r.epoch, std::max(have, r.first - 1)};
     if (writer_->buffered_bytes() == 0) written_ = pos_;
     if (r.first - 1 < acked_ || !same_epoch) acked_ = 0;
     link_epoch_ = r.epoch;
@@ -360,7 +372,6 @@ void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resu
         ctx.report_health(schema::health::healthy, "");
         check_health(ctx);
     }
-    need_mark_ = true;
     ahead_since_ms_ = 0;
     on_drained(ctx);
 }

@@ -13,6 +13,7 @@
 #include "tradebus/journal/crc32c.hpp"
 #include "tradebus/journal/format.hpp"
 #include "tradebus/journal/journal_node.hpp"
+#include "tradebus/journal/link_position.hpp"
 #include "tradebus/journal/reader.hpp"
 #include "tradebus/journal/writer.hpp"
 
@@ -572,6 +573,66 @@ static journal_config parse_journal(std::string_view text, common::config_errors
     journal_config cfg = read_config(own);
     own.finish();
     return cfg;
+}
+
+TEST_CASE("journal: a link message that comes before the resume reply is stored once") {
+    // The broker resends right after answering recorder_resume; the runtime reads the data
+    // socket before the control reply, so the resent messages can come first.
+    scratch_dir d("journal");
+    journal_config cfg;
+    cfg.writer = opts(d, fsync_policy::interval);
+    cfg.query_endpoint.clear();
+    cfg.source = "recorder";
+    cfg.recorder_endpoint = "tcp://127.0.0.1:5553";
+    journal_node node(cfg);
+    recording_context ctx;
+    ctx.epoch = 7;
+    ctx.session = 9;
+    node.on_start(ctx);
+    REQUIRE(ctx.control.size() == 1);
+    const auto req = schema::decode_control(ctx.control[0].request);
+    REQUIRE(req);
+    const auto* resume = std::get_if<schema::recorder_resume>(&req.value());
+    REQUIRE(resume != nullptr);
+    CHECK(resume->epoch == 7);
+    CHECK(resume->after == 0);
+
+    const auto take = [&](std::uint64_t epoch, std::uint64_t seq) {
+        if (!node.on_recorder_seq(ctx, epoch, seq)) return false;
+        inbound_message m("md.tick.AAPL",
+                          schema::event{schema::envelope{"md", seq, t0, seq},
+                                        schema::tick{"AAPL", 1, 1, 2, 1, 0, 0, t0}});
+        node.on_event(ctx, m.view());
+        return true;
+    };
+    CHECK_FALSE(take(6, 1));  // an older epoch than the one asked for
+    CHECK(take(7, 1));        // before the reply: the message after the last stored
+    CHECK_FALSE(take(7, 3));  // ahead
+    CHECK(take(7, 2));
+    const schema::control_message reply = schema::recorder_resume_reply{7, 1, 0, 4};
+    ctx.control[0].on_reply(&reply);
+    CHECK_FALSE(take(7, 1));  // the resent ones: stored already
+    CHECK_FALSE(take(7, 2));
+    CHECK(take(7, 3));
+    CHECK(node.link_stored().epoch == 7);
+    CHECK(node.link_stored().seq == 3);
+    CHECK(node.recorder_gaps() == 0);
+    node.on_stop(ctx);
+
+    std::vector<std::uint64_t> stored;  // the ticks' seqs, each once, in order
+    reader rd(d.path().string());
+    while (const read_item* it = rd.next()) {
+        REQUIRE(it->what == read_item::status::ok);
+        if (it->rec.topic != "md.tick.AAPL") continue;
+        const auto ev = schema::decode_event(it->rec.body);
+        REQUIRE(ev);
+        stored.push_back(ev.value().env.seq);
+    }
+    CHECK(stored == std::vector<std::uint64_t>{1, 2, 3});
+    const auto pos = find_link_position(d.path().string());
+    REQUIRE(pos.has_value());
+    CHECK(pos->epoch == 7);
+    CHECK(pos->seq == 3);
 }
 
 TEST_CASE("journal: source recorder needs the recorder endpoint") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,15 @@ class recording_context final : public tradebus::runtime::context {
         health.emplace_back(state, std::move(reason));
     }
     void request_stop(std::string reason) override { stops.push_back(std::move(reason)); }
+    [[nodiscard]] std::uint64_t broker_epoch() const override { return epoch; }
+    [[nodiscard]] std::uint64_t session_id() const override { return session; }
+    /// Keeps the request and its reply callback: the test answers (or not) by calling it.
+    bool send_control(std::string request,
+                      std::function<void(const tradebus::schema::control_message*)> on_reply)
+        override {
+        control.push_back({std::move(request), std::move(on_reply)});
+        return true;
+    }
 
     /// Events of type T published so far, in order, with their topics and trace ids.
     template <class T>
@@ -53,6 +63,12 @@ class recording_context final : public tradebus::runtime::context {
     std::vector<published> out;
     std::vector<std::pair<tradebus::schema::health, std::string>> health;
     std::vector<std::string> stops;
+    std::uint64_t epoch = 0, session = 0;  // 0: not registered (the logic sends no control)
+    struct control_request {
+        std::string request;
+        std::function<void(const tradebus::schema::control_message*)> on_reply;
+    };
+    std::vector<control_request> control;
 };
 
 /// An inbound message as the runtime would hand it over: the event, encoded, plus its topic.

@@ -84,7 +84,8 @@ class journal_node final : public runtime::node_logic {
     void on_broker_restart(runtime::context& ctx, std::uint64_t old_epoch,
                            std::uint64_t new_epoch) override;
     /// The recorder link (source = "recorder"): takes exactly the message after the last one
-    /// stored, once the broker answered recorder_resume; drops duplicates and anything ahead
+    /// stored, once recorder_resume was sent (the broker may resend before its reply is read);
+    /// drops duplicates and anything ahead
     /// (asking to resume again when only messages ahead come for a second).
     bool on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, std::uint64_t seq) override;
 
@@ -104,7 +105,9 @@ class journal_node final : public runtime::node_logic {
     void resume_if_stuck(runtime::context& ctx);
     // The recorder link's control requests: a resume when wanted, else an ack when due.
     void drive_link(runtime::context& ctx);
-    void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r);
+    // `same_epoch`: the log's position was in the reply's epoch when the resume was sent.
+    void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r,
+                    bool same_epoch);
 
     bool link_ = false;             // source = "recorder"
     bool had_position_ = false;     // the log held a link position at start
@@ -112,6 +115,7 @@ class journal_node final : public runtime::node_logic {
     link_position written_;         // last link message written (flushed)
     std::uint64_t acked_ = 0;       // last one acknowledged (of written_.epoch)
     std::uint64_t link_epoch_ = 0;  // the epoch a recorder_resume_ok put us in (0: none)
+    std::uint64_t resume_epoch_ = 0;  // the epoch of the recorder_resume last sent
     bool want_resume_ = false, resuming_ = false, acking_ = false;
     bool need_mark_ = true;           // the next link record is preceded by a mark
     std::uint64_t since_mark_ = 0;    // link records since the last mark
