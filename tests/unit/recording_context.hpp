@@ -39,9 +39,9 @@ class recording_context final : public tradebus::runtime::context {
     [[nodiscard]] std::uint64_t broker_epoch() const override { return epoch; }
     [[nodiscard]] std::uint64_t session_id() const override { return session; }
     /// Keeps the request and its reply callback: the test answers (or not) by calling it.
-    bool send_control(std::string request,
-                      std::function<void(const tradebus::schema::control_message*)> on_reply)
-        override {
+    bool send_control(
+        std::string request,
+        std::function<void(const tradebus::schema::control_message*)> on_reply) override {
         control.push_back({std::move(request), std::move(on_reply)});
         return true;
     }

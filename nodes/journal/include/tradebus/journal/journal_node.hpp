@@ -106,15 +106,14 @@ class journal_node final : public runtime::node_logic {
     // The recorder link's control requests: a resume when wanted, else an ack when due.
     void drive_link(runtime::context& ctx);
     // `same_epoch`: the log's position was in the reply's epoch when the resume was sent.
-    void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r,
-                    bool same_epoch);
+    void on_resumed(runtime::context& ctx, const schema::recorder_resume_reply& r, bool same_epoch);
 
-    bool link_ = false;             // source = "recorder"
-    bool had_position_ = false;     // the log held a link position at start
-    link_position pos_;             // last link message stored
-    link_position written_;         // last link message written (flushed)
-    std::uint64_t acked_ = 0;       // last one acknowledged (of written_.epoch)
-    std::uint64_t link_epoch_ = 0;  // the epoch a recorder_resume_ok put us in (0: none)
+    bool link_ = false;               // source = "recorder"
+    bool had_position_ = false;       // the log held a link position at start
+    link_position pos_;               // last link message stored
+    link_position written_;           // last link message written (flushed)
+    std::uint64_t acked_ = 0;         // last one acknowledged (of written_.epoch)
+    std::uint64_t link_epoch_ = 0;    // the epoch a recorder_resume_ok put us in (0: none)
     std::uint64_t resume_epoch_ = 0;  // the epoch of the recorder_resume last sent
     bool want_resume_ = false, resuming_ = false, acking_ = false;
     bool need_mark_ = true;           // the next link record is preceded by a mark
