@@ -138,6 +138,18 @@ trading_state_changed sample(trading_state_changed*) {
 }
 probe sample(probe*) { return {"strategy", 0x5eed'1234}; }
 recorder_gap sample(recorder_gap*) { return {0x0fed'cba9'8765'4321, 41, 1041, 1000}; }
+flatten_request sample(flatten_request*) {
+    return {0x1234'5678'9abc'def0, "", "end of day", "ana@desk"};
+}
+flatten_done sample(flatten_done*) {
+    return {0x1234'5678'9abc'def0,
+            "",
+            2,
+            {{"risk-1732190000123-982", "AAPL", side::sell, 300}},
+            {{"MSFT", -40, "trading halted: symbol MSFT halted by ana@desk"}},
+            {},
+            ""};
+}
 acl_violation sample(acl_violation*) { return {"strategy", "exec.fill.AAPL", 3}; }
 
 template <class T>

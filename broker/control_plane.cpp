@@ -233,6 +233,7 @@ schema::control_message control_plane::handle(const schema::control_message& req
             [&](const schema::announce_request& r) { return on_announce(r); },
             [&](const schema::lookup_request& r) { return on_lookup(r); },
             [&](const schema::cancel_command& r) { return on_cancel(r); },
+            [&](const schema::flatten_command& r) { return on_flatten(r); },
             [&](const schema::recorder_ack& r) { return on_recorder_ack(r); },
             [&](const schema::recorder_resume& r) { return on_recorder_resume(r); },
             [&](const schema::services_request&) -> schema::control_message {
@@ -660,6 +661,31 @@ schema::control_message control_plane::on_cancel(const schema::cancel_command& c
     sink_.publish(schema::topics::cancel, ev);
     return schema::ok_reply{"cancel request " + std::to_string(c.request_id) + " for " + what +
                             " published on " + std::string(schema::topics::cancel)};
+}
+
+schema::control_message control_plane::on_flatten(const schema::flatten_command& f) {
+    const bool all = f.symbol.empty();
+    if (auto bad = schema::cancel_scope_error(f.request_id, "", f.symbol, all)) {
+        return error(code::bad_request, "flatten: " + *bad);
+    }
+    const std::string reason = f.reason.empty() ? "operator flatten" : f.reason;
+    const std::string by = f.by.empty() ? "operator" : f.by;
+    const std::string what = all ? std::string("every symbol") : shown(f.symbol);
+    spdlog::info("flatten request {} by {}: {} ({})", f.request_id, shown(by), what,
+                 shown(reason, 200));
+    // Execution cancels first; risk closes once it saw execution's answer to this cancel.
+    sink_.publish(schema::topics::cancel, schema::cancel_request{.request_id = f.request_id,
+                                                                 .order_id = "",
+                                                                 .symbol = f.symbol,
+                                                                 .all = all,
+                                                                 .reason = "flatten: " + reason,
+                                                                 .by = by});
+    sink_.publish(schema::topics::flatten,
+                  schema::flatten_request{
+                      .request_id = f.request_id, .symbol = f.symbol, .reason = reason, .by = by});
+    return schema::ok_reply{"flatten request " + std::to_string(f.request_id) + " for " + what +
+                            " published on " + std::string(schema::topics::cancel) + " and " +
+                            std::string(schema::topics::flatten)};
 }
 
 void control_plane::restore_trading(const trading_record& r, const trading_store* store,

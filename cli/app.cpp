@@ -81,6 +81,21 @@ Examples:
   tradebus cancel --symbol AAPL --reason "news pending"
   tradebus cancel --all)";
 
+constexpr const char* flatten_footer = R"(
+Closes the desk's positions, or one --symbol's: execution cancels the resting orders first,
+then risk sends one closing order per position (MARKET IOC, the whole position) and says what
+it did on risk.flatten.<risk node>. Prints each cancelled order, each closing order and how it
+ended, and what stays open. A closing order goes through reduce-only and a loss halt, never
+through an operator's halt of the desk or the symbol (halt --reduce-only, then flatten).
+Flatten does not halt: strategies may trade again after it. Running it again is harmless.
+Exit code 0 when the scope is flat; 1 when something stays open (a halt, an IOC remainder
+without liquidity, an order that had not reached execution), when the broker refuses, or
+when risk does not answer within --timeout.
+
+Examples:
+  tradebus halt --reduce-only --reason "end of day" && tradebus flatten
+  tradebus flatten --symbol AAPL --reason "news pending")";
+
 constexpr const char* journal_footer = R"(
 The journal node writes every bus message to a segmented, checksummed log. `cat` prints the
 records in log order exactly as `sniff` shows live messages (the same line and JSON formats),
@@ -389,6 +404,21 @@ int run(const std::vector<std::string>& args, environment& env) {
     add_timeout(cancel_cmd, cancel.timeout_s);
     cancel_ep.add(cancel_cmd, true);
 
+    // ------------------------------------------------------------------ flatten
+    flatten_options flatten;
+    endpoint_flags flatten_ep;
+    auto* flatten_cmd = app.add_subcommand(
+        "flatten", "Close positions: cancel resting orders, then send closing orders via risk");
+    flatten_cmd->footer(flatten_footer);
+    flatten_cmd->add_option("--symbol", flatten.symbol, "Only SYMBOL (default: every symbol)")
+        ->type_name("SYMBOL");
+    flatten_cmd->add_option("--reason", flatten.reason, "Why (on the bus, in every cancellation)")
+        ->type_name("TEXT");
+    flatten_cmd->add_option("--by", flatten.by, "Who, instead of <$USER>@<host>")
+        ->type_name("TEXT");
+    add_timeout(flatten_cmd, flatten.timeout_s);
+    flatten_ep.add(flatten_cmd, true);
+
     // ------------------------------------------------------------------ bench
     bench_options bench;
     endpoint_flags bench_ep;
@@ -585,8 +615,8 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (std::none_of(subs.begin(), subs.end(),
                              [&](const CLI::App* s) { return s->check_name(args[1]); })) {
                 throw usage_error("unknown command \"" + args[1] +
-                                  "\" (commands: sniff, status, halt, resume, cancel, journal, "
-                                  "bench, keygen; see tradebus --help)");
+                                  "\" (commands: sniff, status, halt, resume, cancel, flatten, "
+                                  "journal, bench, keygen; see tradebus --help)");
             }
         }
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -648,6 +678,19 @@ int run(const std::vector<std::string>& args, environment& env) {
             cancel.control = resolved.control;
             env.curve = resolved.curve;
             return run_cancel(cancel, env);
+        }
+        if (flatten_cmd->parsed()) {
+            if (!flatten.symbol.empty() && !schema::topics::valid_symbol(flatten.symbol)) {
+                throw usage_error("--symbol \"" + flatten.symbol +
+                                  "\": expected 1..32 characters of [A-Za-z0-9_-/:]");
+            }
+            if (flatten.by.empty()) flatten.by = operator_identity();
+            if (flatten.reason.empty()) flatten.reason = "flattened from the command line";
+            const broker_endpoints resolved = flatten_ep.resolve();
+            flatten.xpub = resolved.xpub;
+            flatten.control = resolved.control;
+            env.curve = resolved.curve;
+            return run_flatten(flatten, env);
         }
         if (bench_cmd->parsed()) {
             broker_endpoints ep = bench_ep.config.empty() ? broker_endpoints{}

@@ -191,6 +191,26 @@ std::string describe(const recorder_gap& g) {
            " (evicted by the broker before the journal had them)";
 }
 
+std::string describe(const flatten_request& f) {
+    return (f.symbol.empty() ? std::string("all") : "symbol=" + printable(f.symbol)) +
+           " request=" + num(f.request_id) + " by=" + quoted(f.by) + " reason=" + quoted(f.reason);
+}
+
+std::string describe(const flatten_done& d) {
+    std::string out = (d.symbol.empty() ? std::string("all") : "symbol=" + printable(d.symbol)) +
+                      " request=" + num(d.request_id) + " cancelled=" + num(d.cancelled);
+    if (!d.error.empty()) return out + " error=" + quoted(d.error);
+    for (const auto& o : d.closing) {
+        out += " close=" + printable(o.symbol) + ":" + std::string(to_string(o.dir)) + ":" +
+               num(o.open_qty);
+    }
+    for (const auto& l : d.left) out += " left=" + printable(l.symbol) + ":" + num(l.qty);
+    if (!d.working.empty()) {
+        out += " working=" + num(static_cast<std::int64_t>(d.working.size()));
+    }
+    return out;
+}
+
 std::string describe(const probe& p) {
     return "node=" + printable(p.node) + " nonce=" + num(p.nonce);
 }

@@ -607,6 +607,8 @@ TRADEBUS_EVENT(cancel_reject)
 TRADEBUS_EVENT(cancel_done)
 TRADEBUS_EVENT(risk_limits)
 TRADEBUS_EVENT(recorder_gap)
+TRADEBUS_EVENT(flatten_request)
+TRADEBUS_EVENT(flatten_done)
 TRADEBUS_CONTROL(register_request)
 TRADEBUS_CONTROL(register_reply)
 TRADEBUS_CONTROL(heartbeat_request)
@@ -631,6 +633,7 @@ TRADEBUS_CONTROL(cancel_command)
 TRADEBUS_CONTROL(recorder_ack)
 TRADEBUS_CONTROL(recorder_resume)
 TRADEBUS_CONTROL(recorder_resume_reply)
+TRADEBUS_CONTROL(flatten_command)
 #undef TRADEBUS_EVENT
 #undef TRADEBUS_CONTROL
 

@@ -94,6 +94,8 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"cancel_reject", cancel_reject, false},
         {"cancel_done", cancel_done, false},
         {"recorder_gap", recorder_gap, false},
+        {"flatten_request", flatten, false},
+        {"flatten_done", flatten_done, true},
     };
     for (const auto& h : homes) {
         if (h.type != type) continue;

@@ -151,6 +151,7 @@ void execution_node::set_state(runtime::context& /*ctx*/, bool from_operator,
     const bool halt = state == schema::trading_state::halted;
     if (flag == halt) return;
     flag = halt;
+    ex_.set_closing_through_halt(!operator_halt_);  // a flatten closes through risk's own halt
     const bool now_halted = operator_halt_ || risk_halt_;
     if (now_halted == ex_.halted()) return;
     const std::string why =

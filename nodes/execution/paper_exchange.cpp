@@ -94,7 +94,7 @@ void paper_exchange::on_order(const schema::envelope& env, const schema::order& 
                trace, out);
         return;
     }
-    if (halted_) {
+    if (halted_ && !(closing_through_halt_ && o.signal_src == schema::flatten_signal_src)) {
         reject(o, reject_code::halted, "trading is halted", trace, out);
         return;
     }

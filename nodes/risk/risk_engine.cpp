@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/money.hpp"
 #include "tradebus/schema/topics.hpp"
 
@@ -223,6 +224,11 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     if (scope.state == schema::trading_state::halted) {
         return reject("halted", "trading halted: " + scope.reason);
     }
+    if (const std::uint64_t f = flattening(s.symbol)) {
+        return reject("flattening",
+                      fmt::format("flatten request {} of {} is under way", f,
+                                  flattens_.at(f).empty() ? "every symbol" : flattens_.at(f)));
+    }
     const bool scope_decides = static_cast<int>(scope.state) > static_cast<int>(desk);
     const auto st = scope_decides ? scope.state : desk;
     const std::string& st_reason = scope_decides ? scope.reason : state_.reason();
@@ -358,6 +364,91 @@ decision risk_engine::on_signal(const schema::signal& s, const std::string& src,
     o.expire_ts_ns = 0;  // from the tif: execution applies it (DAY: the end of the trading day)
     open_.add(o.order_id, o.symbol, dir, qty);
     return o;
+}
+
+std::uint64_t risk_engine::flattening(const std::string& symbol) const {
+    for (const auto& [id, scope] : flattens_) {
+        if (scope.empty() || scope == symbol) return id;
+    }
+    return 0;
+}
+
+bool risk_engine::begin_flatten(std::uint64_t request_id, const std::string& symbol) {
+    if (flattens_.size() >= max_flattens || flattens_.contains(request_id)) return false;
+    flattens_.emplace(request_id, symbol);
+    return true;
+}
+
+std::optional<std::string> risk_engine::abandon_flatten(std::uint64_t request_id) {
+    const auto it = flattens_.find(request_id);
+    if (it == flattens_.end()) return std::nullopt;
+    std::string symbol = std::move(it->second);
+    flattens_.erase(it);
+    return symbol;
+}
+
+risk_engine::flatten_result risk_engine::close_positions(std::uint64_t request_id) {
+    flatten_result r;
+    r.done.request_id = request_id;
+    const auto scope = abandon_flatten(request_id);
+    if (!scope) {
+        r.done.error = fmt::format("no flatten request {} is under way here", request_id);
+        return r;
+    }
+    r.done.symbol = *scope;
+    const auto in_scope = [&](const std::string& symbol) {
+        return scope->empty() || symbol == *scope;
+    };
+    constexpr std::size_t max_listed = schema::limits::max_array_items;
+    // Working before the closing orders join them: what execution did not have to cancel.
+    open_.for_each(
+        [&](const std::string& id, const std::string& symbol, schema::side dir, std::int64_t left) {
+            if (in_scope(symbol) && r.done.working.size() < max_listed) {
+                r.done.working.push_back({id, symbol, dir, left});
+            }
+        });
+    for (const auto& [sym, p] : book_.positions()) {
+        if (p.qty == 0 || !in_scope(sym)) continue;
+        const auto leave = [&](std::string why) {
+            if (r.done.left.size() < max_listed)
+                r.done.left.push_back({sym, p.qty, std::move(why)});
+        };
+        // Only the operator's halt stops a close: the loss stages exist to stop losses growing.
+        if (state_.operator_state() == schema::trading_state::halted) {
+            leave("trading halted: " + state_.reason() +
+                  " (a halt refuses every order; under reduce-only a flatten closes)");
+            continue;
+        }
+        const auto verdict = scopes_.for_signal(sym, "");
+        if (verdict.state == schema::trading_state::halted) {
+            leave("trading halted: " + verdict.reason +
+                  " (a halt refuses every order; under reduce-only a flatten closes)");
+            continue;
+        }
+        const schema::side dir = p.qty > 0 ? schema::side::sell : schema::side::buy;
+        const std::int64_t qty = money::abs(p.qty) - open_qty(sym, dir);
+        if (qty <= 0) continue;  // working orders on the closing side close it already
+        if (r.orders.size() >= max_listed) {
+            leave(fmt::format("more than {} positions: flatten again", max_listed));
+            continue;
+        }
+        schema::order o;
+        o.order_id = fmt::format("{}-{}", order_id_prefix_, next_order_++);
+        o.symbol = sym;
+        o.dir = dir;
+        o.qty = qty;
+        o.requested_qty = qty;
+        o.kind = schema::order_type::market;
+        o.limit_px = 0;
+        o.signal_src = std::string(schema::flatten_signal_src);
+        o.signal_id = request_id;
+        o.tif = schema::time_in_force::ioc;
+        o.expire_ts_ns = 0;
+        open_.add(o.order_id, o.symbol, dir, qty);
+        r.done.closing.push_back({o.order_id, sym, dir, qty});
+        r.orders.push_back(std::move(o));
+    }
+    return r;
 }
 
 }  // namespace tradebus::risk

@@ -1,5 +1,6 @@
 #include "tradebus/risk/risk_node.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,6 +21,9 @@ constexpr std::int64_t timer_period_ns = 250 * ns_per_ms;
 // start, an operator halt or resume, positions republished after recovery. Events a tick or a
 // fill caused carry that event's trace id instead.
 constexpr std::uint64_t no_trace = 0;
+// How long a flatten waits for execution's answer to its cancel before giving up (closing
+// nothing: an order could still rest that the closing order would then cross).
+constexpr std::int64_t flatten_wait_ms = 5000;
 }  // namespace
 
 risk_node::risk_node(risk_config cfg) : engine_(std::move(cfg)) {}
@@ -28,7 +32,8 @@ std::vector<std::string> risk_node::subscriptions() const {
     return {std::string(topics::md_tick),        std::string(topics::signal),
             std::string(topics::exec_fill),      std::string(topics::exec_reject),
             std::string(topics::exec_cancelled), std::string(topics::exec_expired),
-            std::string(topics::trading)};
+            std::string(topics::trading),        std::string(topics::flatten),
+            std::string(topics::cancel_done),    std::string(topics::cancel_reject)};
 }
 
 std::vector<std::string> risk_node::publications() const {
@@ -37,7 +42,8 @@ std::vector<std::string> risk_node::publications() const {
             std::string(topics::position),
             std::string(topics::risk_state),
             topics::for_symbol(topics::snapshot, name_),
-            topics::for_symbol(topics::limits, name_)};
+            topics::for_symbol(topics::limits, name_),
+            topics::for_symbol(topics::flatten_done, name_)};
 }
 
 void risk_node::configure(const std::string& node_name, const runtime::trading_session& session) {
@@ -179,6 +185,21 @@ void risk_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
             spdlog::debug("order {} expired ({} of {} unfilled): no longer working", e->order_id,
                           e->leaves_qty, e->qty);
         }
+    } else if (const auto* fr = std::get_if<schema::flatten_request>(&in.ev.body)) {
+        if (in.topic == topics::flatten) begin_flatten(ctx, *fr, env.src);
+    } else if (const auto* cd = std::get_if<schema::cancel_done>(&in.ev.body)) {
+        if (flatten_deadlines_.contains(cd->request_id)) {
+            finish_flatten(ctx, cd->request_id, cd->cancelled, {});
+        }
+    } else if (const auto* cr = std::get_if<schema::cancel_reject>(&in.ev.body)) {
+        if (flatten_deadlines_.contains(cr->request_id)) {
+            // No book for the symbol at execution: nothing rested there to cancel.
+            finish_flatten(ctx, cr->request_id, 0,
+                           cr->code == schema::cancel_code::unknown_symbol
+                               ? std::string()
+                               : "execution refused the cancel (" + cr->code + ": " + cr->reason +
+                                     "): nothing was closed");
+        }
     } else if (const auto* ts = std::get_if<schema::trading_state_changed>(&in.ev.body)) {
         if (in.topic.starts_with(topics::trading_scopes)) {
             on_scope(in.topic, *ts, env.src);
@@ -263,6 +284,63 @@ void risk_node::handle_signal(runtime::context& ctx, const schema::signal& s,
     }
 }
 
+void risk_node::begin_flatten(runtime::context& ctx, const schema::flatten_request& f,
+                              const std::string& src) {
+    if (auto bad = schema::cancel_scope_error(f.request_id, "", f.symbol, f.symbol.empty())) {
+        if (auto n = bad_input_log_.hit()) {
+            spdlog::warn("ignored {} malformed flatten_request(s) (last from {}: {})", n, src,
+                         *bad);
+        }
+        return;
+    }
+    if (flatten_deadlines_.contains(f.request_id)) return;  // the same request again
+    const std::string scope = f.symbol.empty() ? std::string("every symbol") : f.symbol;
+    if (!engine_.begin_flatten(f.request_id, f.symbol)) {
+        schema::flatten_done d;
+        d.request_id = f.request_id;
+        d.symbol = f.symbol;
+        d.error = fmt::format("{} flattens are under way already (at most {}): nothing was closed",
+                              risk_engine::max_flattens, risk_engine::max_flattens);
+        spdlog::error("flatten request {} of {} refused: {}", f.request_id, scope, d.error);
+        ctx.publish(topics::for_symbol(topics::flatten_done, ctx.node_name()), d, no_trace);
+        return;
+    }
+    flatten_deadlines_.emplace(f.request_id, ctx.now_ns() + flatten_wait_ms * ns_per_ms);
+    spdlog::warn(
+        "flatten request {} of {} by {} ({}): signals there refused until execution "
+        "has cancelled the resting orders and the positions are sent to close",
+        f.request_id, scope, f.by, f.reason);
+}
+
+void risk_node::finish_flatten(runtime::context& ctx, std::uint64_t request_id,
+                               std::uint64_t cancelled, const std::string& error) {
+    flatten_deadlines_.erase(request_id);
+    schema::flatten_done d;
+    if (error.empty()) {
+        auto r = engine_.close_positions(request_id);
+        for (const auto& o : r.orders) {
+            ctx.publish(topics::for_symbol(topics::approved, o.symbol), o, no_trace);
+        }
+        d = std::move(r.done);
+    } else {
+        d.request_id = request_id;
+        d.symbol = engine_.abandon_flatten(request_id).value_or("");
+        d.error = error;
+    }
+    d.cancelled = cancelled;
+    if (d.error.empty()) {
+        spdlog::warn(
+            "flatten request {} of {}: {} resting order(s) cancelled, {} closing order(s) sent, "
+            "{} position(s) left open, {} other order(s) still working",
+            request_id, d.symbol.empty() ? "every symbol" : d.symbol, cancelled, d.closing.size(),
+            d.left.size(), d.working.size());
+    } else {
+        spdlog::error("flatten request {} of {}: {}", request_id,
+                      d.symbol.empty() ? "every symbol" : d.symbol, d.error);
+    }
+    ctx.publish(topics::for_symbol(topics::flatten_done, ctx.node_name()), d, no_trace);
+}
+
 void risk_node::publish_position(runtime::context& ctx, const std::string& symbol,
                                  std::uint64_t trace) {
     if (!topics::valid_symbol(symbol)) return;
@@ -302,6 +380,14 @@ void risk_node::sync_health(runtime::context& ctx, bool changed) {
 
 std::int64_t risk_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
     roll_session(ctx, now_ns);
+    for (auto it = flatten_deadlines_.begin(); it != flatten_deadlines_.end();) {
+        const auto [id, due] = *it++;  // finish_flatten erases it
+        if (now_ns < due) continue;
+        finish_flatten(ctx, id, 0,
+                       fmt::format("execution did not answer the cancel within {} ms (is "
+                                   "execution running? tradebus status): nothing was closed",
+                                   flatten_wait_ms));
+    }
     sync_health(ctx, engine_.update_health(now_ns));
     if (now_ns >= next_positions_ns_) {
         next_positions_ns_ = now_ns + engine_.config().position_interval_ms * ns_per_ms;

@@ -315,3 +315,90 @@ TEST_CASE(
     (void)limits("reload", 1000);
     CHECK(std::holds_alternative<schema::order>(d.signal(schema::side::buy, 100, 100.50).ev.body));
 }
+
+TEST_CASE("orders: tradebus flatten cancels, closes through risk, and stops at an operator halt") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const auto cli_args = [&](std::vector<std::string> args) {
+        args.insert(args.end(), {"--control", d.p.broker.control, "--xpub", d.p.broker.xpub});
+        return args;
+    };
+    // Risk's AAPL position right after the (only) fill of `order_id`.
+    const auto position_after = [&](const std::string& order_id) {
+        const seen f = d.expect(desk::of<schema::fill>(order_id), "the fill of " + order_id);
+        const std::string fill_id = std::get<schema::fill>(f.ev.body).fill_id;
+        const seen after = d.expect(
+            [fill_id](const seen& s) {
+                const auto* p = std::get_if<schema::position>(&s.ev.body);
+                return s.ev.env.src == "risk" && p != nullptr && p->last_fill_id == fill_id;
+            },
+            "risk's position after " + fill_id);
+        return std::get<schema::position>(after.ev.body).qty;
+    };
+    // The closing order a flatten printed ("closing AAPL: SELL 30 (order <id>)").
+    const auto closing_order = [](const std::string& out) {
+        const auto at = out.find("(order ");
+        if (at == std::string::npos) return std::string();
+        const auto from = at + 7;
+        return out.substr(from, out.find(')', from) - from);
+    };
+    // Long 30 (the BUY's limit is the ask), and a BUY 20 resting below the ask.
+    const auto open_long = [&] {
+        const seen b = d.signal(schema::side::buy, 30, 101.00);
+        REQUIRE(std::holds_alternative<schema::order>(b.ev.body));
+        CHECK(position_after(std::get<schema::order>(b.ev.body).order_id) == 30);
+    };
+    open_long();
+    const std::string resting = d.resting_buy(20);
+
+    const auto flat = run_cli(dir, "flatten", cli_args({"flatten", "--reason", "end of day"}));
+    CHECK_MESSAGE(flat.status == 0, flat.err);
+    CHECK_MESSAGE(has(flat.out, "cancelled " + resting + " AAPL BUY 20 (20 unfilled)"), flat.out);
+    CHECK_MESSAGE(has(flat.out, "1 resting order(s) cancelled: every symbol"), flat.out);
+    CHECK_MESSAGE(has(flat.out, "closing AAPL: SELL 30 (order "), flat.out);
+    CHECK_MESSAGE(has(flat.out, "AAPL: SELL 30 of 30 filled at 100.00: closed"), flat.out);
+    CHECK_MESSAGE(has(flat.out, "flat: every symbol"), flat.out);
+    const std::string first_close = closing_order(flat.out);
+    REQUIRE_FALSE(first_close.empty());
+    CHECK(position_after(first_close) == 0);
+    const seen closing = d.expect(desk::of<schema::order>(first_close), "the closing order");
+    CHECK(closing.topic == "risk.approved.AAPL");
+    const auto& o = std::get<schema::order>(closing.ev.body);
+    CHECK(o.signal_src == schema::flatten_signal_src);
+    CHECK(o.kind == schema::order_type::market);
+    CHECK(o.tif == schema::time_in_force::ioc);
+
+    // Again: nothing to cancel, nothing to close.
+    const auto again = run_cli(dir, "flatten-again", cli_args({"flatten"}));
+    CHECK_MESSAGE(again.status == 0, again.err);
+    CHECK_MESSAGE(has(again.out, "0 resting order(s) cancelled: every symbol"), again.out);
+    CHECK_MESSAGE(has(again.out, "flat: every symbol (no position to close)"), again.out);
+    // A symbol execution never saw: its cancel_reject lets the flatten go on (nothing there).
+    const auto nvda = run_cli(dir, "flatten-nvda", cli_args({"flatten", "--symbol", "NVDA"}));
+    CHECK_MESSAGE(nvda.status == 0, nvda.err);
+    CHECK_MESSAGE(has(nvda.out, "flat: NVDA (no position to close)"), nvda.out);
+    const auto bad = run_cli(dir, "flatten-bad", cli_args({"flatten", "--symbol", "BRK.B"}));
+    CHECK(bad.status == 2);
+
+    // An operator's halt holds: the position stays, and the answer says how to close it.
+    open_long();
+    const auto halt =
+        run_cli(dir, "halt", {"halt", "--reason", "stop", "--control", d.p.broker.control});
+    REQUIRE_MESSAGE(halt.status == 0, halt.err);
+    const auto held = run_cli(dir, "flatten-halted", cli_args({"flatten", "--symbol", "AAPL"}));
+    CHECK(held.status == 1);
+    CHECK_MESSAGE(has(held.out, "AAPL: position 30 left open: trading halted"), held.out);
+    CHECK_MESSAGE(has(held.out, "NOT flat: AAPL"), held.out);
+    const auto reduce = run_cli(
+        dir, "reduce-only",
+        {"halt", "--reduce-only", "--reason", "wind down", "--control", d.p.broker.control});
+    REQUIRE_MESSAGE(reduce.status == 0, reduce.err);
+    const auto closed = run_cli(dir, "flatten-reducing", cli_args({"flatten", "--symbol", "AAPL"}));
+    CHECK_MESSAGE(closed.status == 0, closed.err);
+    CHECK_MESSAGE(has(closed.out, "AAPL: SELL 30 of 30 filled at 100.00: closed"), closed.out);
+    const std::string second_close = closing_order(closed.out);
+    REQUIRE_FALSE(second_close.empty());
+    CHECK(position_after(second_close) == 0);
+}

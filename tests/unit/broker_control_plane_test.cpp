@@ -405,6 +405,42 @@ TEST_CASE("broker control plane: cancel is published on sys.cancel, a bad scope 
     CHECK(f.sink.events.size() == 1);  // nothing published for a refused cancel
 }
 
+TEST_CASE("broker control plane: flatten publishes the cancel, then the flatten request") {
+    fixture f;
+    const auto ok = f.expect<schema::ok_reply>(
+        schema::flatten_command{.request_id = 9, .symbol = "AAPL", .reason = "", .by = "alice"}, 0);
+    CHECK(ok.detail.find("flatten request 9 for \"AAPL\"") == 0);
+    REQUIRE(f.sink.events.size() == 2);
+    CHECK(f.sink.events[0].topic == schema::topics::cancel);
+    const auto& c = std::get<schema::cancel_request>(f.sink.events[0].body);
+    CHECK(c.request_id == 9);
+    CHECK(c.symbol == "AAPL");
+    CHECK_FALSE(c.all);
+    CHECK(c.by == "alice");
+    CHECK(c.reason == "flatten: operator flatten");
+    CHECK(f.sink.events[1].topic == schema::topics::flatten);
+    const auto& r = std::get<schema::flatten_request>(f.sink.events[1].body);
+    CHECK(r.request_id == 9);
+    CHECK(r.symbol == "AAPL");
+    CHECK(r.reason == "operator flatten");
+
+    (void)f.expect<schema::ok_reply>(
+        schema::flatten_command{.request_id = 10, .symbol = "", .reason = "eod", .by = ""}, 1);
+    REQUIRE(f.sink.events.size() == 4);
+    CHECK(std::get<schema::cancel_request>(f.sink.events[2].body).all);
+    CHECK(std::get<schema::flatten_request>(f.sink.events[3].body).by == "operator");
+
+    auto e = f.expect_error(
+        schema::flatten_command{.request_id = 0, .symbol = "", .reason = "", .by = ""}, 2,
+        code::bad_request);
+    CHECK(e.reason.find("request_id must not be 0") != std::string::npos);
+    e = f.expect_error(
+        schema::flatten_command{.request_id = 11, .symbol = "BRK.B", .reason = "", .by = ""}, 3,
+        code::bad_request);
+    CHECK(e.reason.find("symbol is not 1..32 bytes") != std::string::npos);
+    CHECK(f.sink.events.size() == 4);  // nothing published for a refused flatten
+}
+
 TEST_CASE("broker control plane: halt and resume are saved before they are answered") {
     scratch_dir dir("cp-trading");
     const trading_store store(dir.file("state/trading.toml"));

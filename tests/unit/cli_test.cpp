@@ -58,7 +58,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 23, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 25, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -235,6 +235,20 @@ std::vector<sample> samples() {
                        .reason = "never received"},
          "request=9 id=x-1 code=unknown_order reason=\"never received\""},
         {"exec.cancel_done", cancel_done{.request_id = 9, .cancelled = 2}, "request=9 cancelled=2"},
+        {"sys.flatten",
+         flatten_request{.request_id = 9, .symbol = "AAPL", .reason = "eod", .by = "ana@desk"},
+         "symbol=AAPL request=9 by=\"ana@desk\" reason=\"eod\""},
+        {"risk.flatten.risk",
+         flatten_done{
+             .request_id = 9,
+             .symbol = "",
+             .cancelled = 1,
+             .closing =
+                 {{.order_id = "risk-1-17-4", .symbol = "AAPL", .dir = side::sell, .open_qty = 30}},
+             .left = {{.symbol = "MSFT", .qty = -4, .reason = "halted"}},
+             .working = {},
+             .error = ""},
+         "all request=9 cancelled=1 close=AAPL:SELL:30 left=MSFT:-4"},
         {"risk.limits.risk",
          risk_limits{.cause = "refused",
                      .error = "risk.toml:3:16: risk.max_position: expected 1..1000000000",
@@ -1080,9 +1094,12 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     REQUIRE(lines.size() == samples().size() + 2);
     CHECK(lines[0] == "22:13:20.123 md.tick.AAPL             n#1                  " +
                           std::string(samples()[0].line));
+    // The gap marker comes one second after the last sample (journal_dir).
+    const std::int64_t gap_ns =
+        1'700'000'000'000'000'000 + static_cast<std::int64_t>(samples().size() + 1) * 1'000'000'000;
     CHECK(lines[samples().size()] ==
-          "22:13:44.000 md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq "
-          "5, got 9)");
+          format_time(gap_ns, true) +
+              " md.tick.AAPL             JOURNAL GAP          md-1 lost 4 (expected seq 5, got 9)");
     CHECK(contains(lines.back(), "md.tick.BAD              UNDECODABLE"));
     CHECK(contains(lines.back(), "[1 bytes] c1"));
 
@@ -1095,9 +1112,9 @@ TEST_CASE("cli: journal cat prints records as sniff does, with gaps and filters"
     // md.bar at +2 s, the gap marker, the undecodable record (the tick at +1 s is too early).
     REQUIRE(lines.size() == 3);
     CHECK(contains(lines[0], R"("topic":"md.bar.MSFT","v":1,"type":"bar")"));
-    CHECK(lines[1] ==
-          R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
-          R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":1700000024000000000})");
+    CHECK(lines[1] == R"({"topic":"md.tick.AAPL","type":"journal_gap","kind":"gap","src":"md-1",)"
+                      R"("expected_seq":5,"got_seq":9,"missing":4,"recv_ts_ns":)" +
+                          std::to_string(gap_ns) + "}");
     for (const auto& l : lines) CHECK(valid_json(l));
 
     captured w;
@@ -1460,10 +1477,10 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
         if (std::string_view(all[i].topic).starts_with("sys.")) continue;
         want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
     }
-    CHECK(want.size() == 15);
+    CHECK(want.size() == 16);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
-    CHECK(contains(c.out.str(), "replayed 15 record(s)"));
-    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 8 sys.*"));
+    CHECK(contains(c.out.str(), "replayed 16 record(s)"));
+    CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 9 sys.*"));
 }
 
 TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and sys.*") {
@@ -1488,12 +1505,13 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           {"journal", "replay", "--dir", dir.path.string(), "--speed", "0",
                            "--prefix", "replay.", "sys."},
                           "inproc://replay-sys", got) == 0);
-        REQUIRE(got.size() == 8);
+        REQUIRE(got.size() == 9);
         CHECK(got[0].first == "replay.sys.node.health");
         CHECK(got[4].first == "replay.sys.probe.strategy-1");
         CHECK(got[5].first == "replay.sys.acl.violation");
         CHECK(got[6].first == "replay.sys.recorder.gap");
         CHECK(got[7].first == "replay.sys.cancel");
+        CHECK(got[8].first == "replay.sys.flatten");
         CHECK(contains(c.out.str(), "0 sys.*"));
     }
     {  // Without one they are skipped and counted.
@@ -1504,7 +1522,7 @@ TEST_CASE("cli: journal replay --prefix, patterns, --count, --since/--until and 
                           "inproc://replay-nosys", got) == 0);
         CHECK(got.empty());
         CHECK(contains(c.out.str(), "replayed 0 record(s)"));
-        CHECK(contains(c.out.str(), "8 sys.*"));
+        CHECK(contains(c.out.str(), "9 sys.*"));
     }
     {  // A time window, at 4x the recorded pace: 3 records 1 s apart take about 0.5 s.
         captured c;

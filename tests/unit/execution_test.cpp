@@ -369,9 +369,9 @@ TEST_CASE("execution: node halts on sys.trading, risk.state and on_trading_state
     auto state = [](schema::trading_state s) {
         return schema::trading_state_changed{s, "test", "operator", "", ""};
     };
-    auto order_codes = [&](const std::string& id) {
+    auto codes_of = [&](const schema::order& o) {
         ctx.out.clear();
-        deliver("risk.approved.AAPL", {env(1, ctx.now), market(id, side::buy, 1)});
+        deliver("risk.approved.AAPL", {env(1, ctx.now), o});
         std::string codes;
         for (const auto& p : ctx.out) {
             if (const auto* r = std::get_if<schema::exec_reject>(&p.ev.body)) codes += r->code;
@@ -379,6 +379,7 @@ TEST_CASE("execution: node halts on sys.trading, risk.state and on_trading_state
         }
         return codes;
     };
+    auto order_codes = [&](const std::string& id) { return codes_of(market(id, side::buy, 1)); };
     deliver("md.tick.AAPL", {env(2, ctx.now), quote("AAPL", 10.0, 5, 10.01, 5)});
     CHECK(order_codes("a") == "fill");
 
@@ -395,6 +396,22 @@ TEST_CASE("execution: node halts on sys.trading, risk.state and on_trading_state
     deliver(std::string(schema::topics::risk_state),
             {env(5), state(schema::trading_state::reducing)});  // reducing: risk's job
     CHECK(order_codes("f") == "fill");
+
+    // A flatten's closing order: through risk's own halt (its daily loss), never through an
+    // operator's.
+    auto closing_codes = [&](const std::string& id) {
+        auto o = market(id, side::sell, 1, "AAPL", schema::time_in_force::ioc);
+        o.signal_src = std::string(schema::flatten_signal_src);
+        return codes_of(o);
+    };
+    deliver(std::string(schema::topics::risk_state),
+            {env(7), state(schema::trading_state::halted)});
+    CHECK(order_codes("g") == "halted");
+    CHECK(closing_codes("h") == "fill");
+    deliver(std::string(schema::topics::trading), {env(8), state(schema::trading_state::halted)});
+    CHECK(closing_codes("i") == "halted");
+    deliver(std::string(schema::topics::trading), {env(9), state(schema::trading_state::active)});
+    CHECK(closing_codes("j") == "fill");
 }
 
 TEST_CASE("execution: config keys are read and range-checked") {

@@ -131,6 +131,7 @@ std::string_view label(std::type_identity<drop_status>) { return "drop_status"; 
 std::string_view label(std::type_identity<recorder_status>) { return "recorder_status"; }
 std::string_view label(std::type_identity<service_status>) { return "service_status"; }
 std::string_view label(std::type_identity<trading_scope>) { return "trading_scope"; }
+std::string_view label(std::type_identity<flatten_left>) { return "flatten_left"; }
 
 // How PROTOCOL.md names the msgpack type of a C++ field type.
 template <class T>
@@ -263,6 +264,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
     check_section<recorder_status>(lines, "recorder_status");
     check_section<service_status>(lines, "service_status");
     check_section<trading_scope>(lines, "trading_scope");
+    check_section<flatten_left>(lines, "flatten_left");
 }
 
 TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
@@ -290,6 +292,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"risk_state", topics::risk_state},
         {"snapshot", topics::snapshot},
         {"limits", topics::limits},
+        {"flatten_done", topics::flatten_done},
         {"exec_ack", topics::exec_ack},
         {"exec_fill", topics::exec_fill},
         {"exec_reject", topics::exec_reject},
@@ -307,6 +310,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"trading_strategy", topics::trading_strategy},
         {"probe", topics::probe},
         {"cancel", topics::cancel},
+        {"flatten", topics::flatten},
         {"recorder_gap", topics::recorder_gap},
     };
     for (const auto& [name, value] : topic_constants) {

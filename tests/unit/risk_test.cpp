@@ -1013,3 +1013,152 @@ TEST_CASE("risk: node reports degraded health when quotes stop, and approves not
     deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 53, "strat");
     CHECK(ctx.of<schema::order>().size() == 1);
 }
+
+TEST_CASE("risk: flatten closes each position of its scope, refuses signals there meanwhile") {
+    risk_engine e(open_config());
+    e.set_order_id_prefix("r");
+    quote(e, "AAPL", 100.0);
+    quote(e, "MSFT", 400.0);
+    quote(e, "TSLA", 200.0);
+    fill(e, "AAPL", side::buy, 100, 100.0);
+    fill(e, "MSFT", side::sell, 40, 400.0);
+    fill(e, "TSLA", side::buy, 7, 200.0);
+    // A working SELL 30 of AAPL (it had not reached execution when that cancelled).
+    const auto working = e.on_signal(sig("AAPL", side::sell, 30), "s", t0);
+    REQUIRE(std::holds_alternative<schema::order>(working));
+    const std::string working_id = std::get<schema::order>(working).order_id;
+
+    // One symbol: only its signals wait, and only it is closed.
+    REQUIRE(e.begin_flatten(7, "AAPL"));
+    CHECK_FALSE(e.begin_flatten(7, "AAPL"));  // the same request again
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", t0)) == "flattening");
+    CHECK(rule_of(e.on_signal(sig("MSFT", side::buy, 1, 400.0), "s", t0)) == "");
+    const auto r = e.close_positions(7);
+    CHECK(r.done.request_id == 7);
+    CHECK(r.done.symbol == "AAPL");
+    CHECK(r.done.error.empty());
+    REQUIRE(r.orders.size() == 1);
+    const schema::order& o = r.orders[0];
+    CHECK(o.symbol == "AAPL");
+    CHECK(o.dir == side::sell);
+    CHECK(o.qty == 70);  // 100 long, 30 already closing in the working SELL
+    CHECK(o.kind == schema::order_type::market);
+    CHECK(o.tif == schema::time_in_force::ioc);
+    CHECK(o.signal_src == schema::flatten_signal_src);
+    CHECK(o.signal_id == 7);
+    REQUIRE(r.done.closing.size() == 1);
+    CHECK(r.done.closing[0].order_id == o.order_id);
+    CHECK(r.done.closing[0].open_qty == 70);
+    REQUIRE(r.done.working.size() == 1);  // the SELL 30, not the closing order
+    CHECK(r.done.working[0].order_id == working_id);
+    CHECK(r.done.left.empty());
+    CHECK(e.open_qty("AAPL", side::sell) == 100);  // the closing order counts as working
+    CHECK(rule_of(e.on_signal(sig("AAPL", side::buy, 1), "s", t0)) == "");  // flatten ended
+    CHECK(e.close_positions(7).done.error == "no flatten request 7 is under way here");
+
+    // Every symbol, through the daily loss halt and reduce-only, never through an operator's
+    // halt of the desk or a symbol.
+    CHECK(e.set_scope("sys.trading.symbol.TSLA", scope_event("TSLA", "")) ==
+          trading_scopes::change::changed);
+    CHECK(e.set_operator_state(trading_state::reducing, "wind down"));
+    REQUIRE(e.begin_flatten(8, ""));
+    CHECK(rule_of(e.on_signal(sig("MSFT", side::buy, 1), "s", t0)) == "flattening");
+    const auto all = e.close_positions(8);
+    // AAPL: long 100 with SELL 30 + 70 working, nothing more to send. MSFT: short 40 with the
+    // BUY 1 approved above working.
+    REQUIRE(all.orders.size() == 1);
+    CHECK(all.orders[0].symbol == "MSFT");
+    CHECK(all.orders[0].dir == side::buy);
+    CHECK(all.orders[0].qty == 39);
+    REQUIRE(all.done.left.size() == 1);
+    CHECK(all.done.left[0].symbol == "TSLA");
+    CHECK(all.done.left[0].qty == 7);
+    CHECK(all.done.left[0].reason.find("symbol TSLA halted") != std::string::npos);
+
+    CHECK(e.set_operator_state(trading_state::halted, "stop"));
+    REQUIRE(e.begin_flatten(9, "MSFT"));
+    const auto halted = e.close_positions(9);
+    CHECK(halted.orders.empty());
+    REQUIRE(halted.done.left.size() == 1);
+    CHECK(halted.done.left[0].reason.find("stop") != std::string::npos);
+    CHECK(halted.done.left[0].reason.find("reduce-only") != std::string::npos);
+
+    // Bounded: at most max_flattens under way; abandon ends one without closing.
+    CHECK(e.set_operator_state(trading_state::active, "go"));
+    for (std::uint64_t id = 100; id < 100 + risk_engine::max_flattens; ++id) {
+        REQUIRE(e.begin_flatten(id, "MSFT"));
+    }
+    CHECK_FALSE(e.begin_flatten(1, "MSFT"));
+    CHECK(e.abandon_flatten(100) == std::optional<std::string>("MSFT"));
+    CHECK_FALSE(e.abandon_flatten(100).has_value());
+    CHECK(e.begin_flatten(1, "MSFT"));
+}
+
+TEST_CASE("risk: node flattens once execution answered the cancel, gives up without it") {
+    fake_context ctx("risk");
+    ctx.now = t0;
+    risk_node node(open_config());
+    node.on_start(ctx);
+    const auto subs = node.subscriptions();
+    for (const char* t : {"sys.flatten", "exec.cancel_done", "exec.cancel_reject"}) {
+        CHECK(std::find(subs.begin(), subs.end(), t) != subs.end());
+    }
+    deliver(node, ctx, "md.tick.AAPL", quote_of("AAPL", 100.0), 1, "md");
+    deliver(node, ctx, "exec.fill.AAPL", fill_of("AAPL", side::buy, 50, 100.0), 2, "exec");
+    const schema::flatten_request req{.request_id = 5, .symbol = "", .reason = "eod", .by = "ana"};
+    deliver(node, ctx, "sys.flatten", req, 0, "broker");
+    CHECK(ctx.of<schema::order>().empty());  // nothing before execution cancelled
+    deliver(node, ctx, "strategy.signal.AAPL", sig("AAPL", side::buy, 1), 3, "strat");
+    REQUIRE(ctx.of<schema::order_rejected>().size() == 1);
+    CHECK(ctx.of<schema::order_rejected>()[0].body.rule == "flattening");
+    deliver(node, ctx, "exec.cancel_done", schema::cancel_done{.request_id = 99, .cancelled = 1}, 0,
+            "exec");  // another request's answer
+    CHECK(ctx.of<schema::order>().empty());
+    deliver(node, ctx, "exec.cancel_done", schema::cancel_done{.request_id = 5, .cancelled = 2}, 0,
+            "exec");
+    const auto orders = ctx.of<schema::order>();
+    REQUIRE(orders.size() == 1);
+    CHECK(orders[0].topic == "risk.approved.AAPL");
+    CHECK(orders[0].body.dir == side::sell);
+    CHECK(orders[0].body.qty == 50);
+    const auto done = ctx.of<schema::flatten_done>();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].topic == "risk.flatten.risk");
+    CHECK(done[0].body.request_id == 5);
+    CHECK(done[0].body.cancelled == 2);
+    REQUIRE(done[0].body.closing.size() == 1);
+    CHECK(done[0].body.closing[0].order_id == orders[0].body.order_id);
+
+    // No answer from execution: after 5 s, nothing closed and the error says why.
+    deliver(node, ctx, "sys.flatten",
+            schema::flatten_request{.request_id = 6, .symbol = "AAPL", .reason = "", .by = ""}, 0,
+            "broker");
+    ctx.now += 4'900 * ms;
+    (void)node.on_timer(ctx, ctx.now);
+    CHECK(ctx.of<schema::flatten_done>().size() == 1);
+    ctx.now += 200 * ms;
+    (void)node.on_timer(ctx, ctx.now);
+    const auto late = ctx.of<schema::flatten_done>();
+    REQUIRE(late.size() == 2);
+    CHECK(late[1].body.request_id == 6);
+    CHECK(late[1].body.symbol == "AAPL");
+    CHECK(late[1].body.error.find("execution did not answer the cancel within 5000 ms") !=
+          std::string::npos);
+    CHECK(ctx.of<schema::order>().size() == 1);
+
+    // A symbol execution has no book for: its cancel_reject unknown_symbol lets the close go.
+    deliver(node, ctx, "sys.flatten",
+            schema::flatten_request{.request_id = 7, .symbol = "AAPL", .reason = "", .by = ""}, 0,
+            "broker");
+    deliver(node, ctx, "exec.cancel_reject",
+            schema::cancel_reject{.request_id = 7,
+                                  .order_id = "",
+                                  .symbol = "AAPL",
+                                  .code = "unknown_symbol",
+                                  .reason = "no quote"},
+            0, "exec");
+    const auto third = ctx.of<schema::flatten_done>();
+    REQUIRE(third.size() == 3);
+    CHECK(third[2].body.error.empty());
+    CHECK(third[2].body.closing.empty());  // the SELL 50 still working closes it already
+}

@@ -197,6 +197,24 @@ inline broker_started make(std::type_identity<broker_started>) {
 inline recorder_gap make(std::type_identity<recorder_gap>) {
     return {.epoch = 0x1234'5678'9abc, .expected_seq = 41, .first_seq = 1041, .missing = 1000};
 }
+inline flatten_request make(std::type_identity<flatten_request>) {
+    return {.request_id = 79, .symbol = "AAPL", .reason = "end of day", .by = "ana@desk-a"};
+}
+inline flatten_done make(std::type_identity<flatten_done>) {
+    return {.request_id = 79,
+            .symbol = "AAPL",
+            .cancelled = 2,
+            .closing = {{.order_id = "risk-1-1700000000123-12",
+                         .symbol = "AAPL",
+                         .dir = side::sell,
+                         .open_qty = 300}},
+            .left = {{.symbol = "MSFT", .qty = -40, .reason = "trading halted: symbol MSFT"}},
+            .working = {{.order_id = "risk-1-1700000000123-11",
+                         .symbol = "TSLA",
+                         .dir = side::sell,
+                         .open_qty = 5}},
+            .error = "execution did not answer the cancel within 5000 ms"};
+}
 inline trading_state_changed make(std::type_identity<trading_state_changed>) {
     return {.state = trading_state::halted,
             .reason = "daily loss \xe2\x82\xac 50k reached",  // the euro sign: non-ASCII text
@@ -382,6 +400,9 @@ inline cancel_command make(std::type_identity<cancel_command>) {
             .all = true,
             .reason = "operator cancel",
             .by = "ana@desk-a"};
+}
+inline flatten_command make(std::type_identity<flatten_command>) {
+    return {.request_id = 79, .symbol = "AAPL", .reason = "end of day", .by = "ana@desk-a"};
 }
 
 /// One sample per alternative of `Variant`, in variant order.

@@ -423,6 +423,13 @@ TEST_CASE("control plane with CURVE: register only as yourself, halt and cancel 
     CHECK(std::get<schema::error_reply>(refused).reason.find(
               "cancel refused: client \"risk\" is not an operator") != std::string::npos);
     CHECK(std::holds_alternative<schema::ok_reply>(p.call(cancel, "ops")));
+    const schema::flatten_command flatten{.request_id = 9, .symbol = "", .reason = "", .by = ""};
+    const auto no_flatten = p.call(flatten, "risk");
+    REQUIRE(std::holds_alternative<schema::error_reply>(no_flatten));
+    CHECK(std::get<schema::error_reply>(no_flatten)
+              .reason.find("flatten refused: client \"risk\" is not an operator") !=
+          std::string::npos);
+    CHECK(std::holds_alternative<schema::ok_reply>(p.call(flatten, "ops")));
 
     CHECK(std::holds_alternative<schema::status_reply>(p.call(schema::status_request{}, "risk")));
     // No authenticated name (cannot happen behind ZAP): refused, not trusted.

@@ -36,6 +36,7 @@ TRADEBUS_ACCESS(announce_request, as_itself);
 TRADEBUS_ACCESS(halt_request, operator_only);
 TRADEBUS_ACCESS(resume_request, operator_only);
 TRADEBUS_ACCESS(cancel_command, operator_only);
+TRADEBUS_ACCESS(flatten_command, operator_only);
 TRADEBUS_ACCESS(status_request, any_client);
 TRADEBUS_ACCESS(snapshot_request, any_client);
 TRADEBUS_ACCESS(lookup_request, any_client);

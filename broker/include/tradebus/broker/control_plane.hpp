@@ -172,6 +172,10 @@ class control_plane {
     /// An operator's cancel: checked (schema::cancel_scope_error, else bad_request) and
     /// published as a cancel_request on sys.cancel for execution; replies ok.
     schema::control_message on_cancel(const schema::cancel_command& c);
+    /// An operator's flatten: checked like a cancel of the symbol (or of every order), then
+    /// published as that cancel_request on sys.cancel and a flatten_request on sys.flatten;
+    /// replies ok.
+    schema::control_message on_flatten(const schema::flatten_command& f);
     /// halt (`to` halted or reducing) / resume (`to` active) of the desk, or of one symbol or
     /// strategy scope: checked, saved, then published on the scope's topic.
     schema::control_message on_trading(schema::trading_state to, const std::string& reason,

@@ -75,6 +75,14 @@ struct cancel_options {
     std::string xpub, control;
 };
 
+struct flatten_options {
+    std::string symbol;  // "" = every symbol
+    std::string reason;
+    std::string by;
+    double timeout_s = 10;  // for the broker's reply, risk's answer, the closing orders' ends
+    std::string xpub, control;
+};
+
 struct journal_options {
     std::string dir;                    // the journal directory (segments journal-*.tjl)
     std::vector<std::string> patterns;  // cat: topics to show; empty = all
@@ -143,6 +151,12 @@ int run_trading(const trading_options& opts, environment& env);
 /// broker refuses or is silent, execution refuses (unknown order id, an order no longer
 /// resting, an unknown symbol) or does not answer within the timeout.
 int run_cancel(const cancel_options& opts, environment& env);
+
+/// `tradebus flatten`: asks the broker to flatten (control `flatten`), prints the resting
+/// orders execution cancelled, the closing orders risk sent and how each ended, and what was
+/// left open. 0 when the scope is flat; 1 when not (a position left, an order still working,
+/// a closing order not completely filled), when refused, or when nobody answered in time.
+int run_flatten(const flatten_options& opts, environment& env);
 
 /// `tradebus journal cat`: prints the records that match, in log order, as sniff would have.
 /// Damaged records are reported on stderr (segment and offset) and skipped; returns 1 when

@@ -402,6 +402,22 @@ struct cancel_command {
     }
 };
 
+/// An operator's flatten (`tradebus flatten`): the broker checks the scope, publishes a
+/// cancel_request (sys.cancel) and then a flatten_request (sys.flatten) with this request_id,
+/// and replies ok; execution and risk answer on the data plane (PROTOCOL.md "Flatten").
+struct flatten_command {
+    static constexpr std::string_view type_name = "flatten";
+    static constexpr bool is_reply = false;
+    std::uint64_t request_id = 0;
+    std::string symbol;  // "" = every symbol
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("symbol", s.symbol), v("reason", s.reason);
+        v("by", s.by);
+    }
+};
+
 /// The journal (the node named by the broker's [recorder] client) tells the broker it has
 /// written every recorder-link message of `epoch` up to sequence number `seq`: the broker
 /// forgets them. Reply: ok. (PROTOCOL.md "The recorder link".)
@@ -460,7 +476,7 @@ using control_message =
                  resume_request, error_reply, snapshot_request, snapshot_reply, announce_request,
                  lookup_request, lookup_reply, services_request, services_reply, journal_query,
                  journal_query_reply, cancel_command, recorder_ack, recorder_resume,
-                 recorder_resume_reply>;
+                 recorder_resume_reply, flatten_command>;
 
 /// Whether `m` is a reply (`register_ok`, `error`, ...) rather than a request to some endpoint.
 [[nodiscard]] inline bool is_reply(const control_message& m) noexcept {

@@ -436,12 +436,61 @@ struct recorder_gap {
     }
 };
 
+/// sys.flatten: an operator's flatten (`tradebus flatten`), published by the broker right after
+/// the cancel_request with the same request_id on sys.cancel. Risk closes the positions of the
+/// scope once execution answered that cancel (PROTOCOL.md "Flatten").
+struct flatten_request {
+    static constexpr std::string_view type_name = "flatten_request";
+    std::uint64_t request_id = 0;  // as in the cancel_request, != 0
+    std::string symbol;            // "" = every symbol
+    std::string reason, by;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("symbol", s.symbol), v("reason", s.reason);
+        v("by", s.by);
+    }
+};
+
+/// order.signal_src of a flatten's closing orders (their signal_id is the request id): not a
+/// node name, so no strategy scope or strategy's signal ids can meet it.
+inline constexpr std::string_view flatten_signal_src = "operator:flatten";
+
+/// A position a flatten did not close, and why.
+struct flatten_left {
+    std::string symbol;
+    std::int64_t qty = 0;  // the position, signed
+    std::string reason;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("symbol", s.symbol), v("qty", s.qty), v("reason", s.reason);
+    }
+};
+
+/// risk.flatten.<risk node name>: what risk did for a flatten_request. The closing orders were
+/// published (risk.approved) before it; their fills, cancels or rejects follow as for any order.
+struct flatten_done {
+    static constexpr std::string_view type_name = "flatten_done";
+    std::uint64_t request_id = 0;
+    std::string symbol;                  // the request's scope ("" = every symbol)
+    std::uint64_t cancelled = 0;         // resting orders execution cancelled for it
+    std::vector<working_order> closing;  // orders sent to close (MARKET IOC), open_qty = qty
+    std::vector<flatten_left> left;      // positions not closed, and why
+    std::vector<working_order> working;  // other orders of the scope not ended yet
+    std::string error;                   // "" or why nothing was closed
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("request_id", s.request_id), v("symbol", s.symbol), v("cancelled", s.cancelled);
+        v("closing", s.closing), v("left", s.left), v("working", s.working);
+        v("error", s.error);
+    }
+};
+
 /// The payload of a decoded event. Order matters only for std::variant indices.
-using payload =
-    std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject, position,
-                 risk_snapshot, node_health, node_registered, broker_started, trading_state_changed,
-                 probe, acl_violation, order_cancelled, order_expired, cancel_request,
-                 cancel_reject, cancel_done, risk_limits, recorder_gap>;
+using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack, fill, exec_reject,
+                             position, risk_snapshot, node_health, node_registered, broker_started,
+                             trading_state_changed, probe, acl_violation, order_cancelled,
+                             order_expired, cancel_request, cancel_reject, cancel_done, risk_limits,
+                             recorder_gap, flatten_request, flatten_done>;
 
 /// A decoded data-plane event.
 struct event {

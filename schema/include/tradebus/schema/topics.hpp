@@ -20,8 +20,9 @@ inline constexpr std::string_view approved = "risk.approved.";
 inline constexpr std::string_view rejected = "risk.rejected.";
 inline constexpr std::string_view position = "risk.position.";
 inline constexpr std::string_view risk_state = "risk.state";
-inline constexpr std::string_view snapshot = "risk.snapshot.";  // + risk node name
-inline constexpr std::string_view limits = "risk.limits.";      // + risk node name
+inline constexpr std::string_view snapshot = "risk.snapshot.";     // + risk node name
+inline constexpr std::string_view limits = "risk.limits.";         // + risk node name
+inline constexpr std::string_view flatten_done = "risk.flatten.";  // + risk node name
 inline constexpr std::string_view exec_ack = "exec.ack.";
 inline constexpr std::string_view exec_fill = "exec.fill.";
 inline constexpr std::string_view exec_reject = "exec.reject.";
@@ -41,8 +42,9 @@ inline constexpr std::string_view trading_strategy = "sys.trading.strategy.";  /
 inline constexpr std::string_view probe = "sys.probe.";                        // + node name
 inline constexpr std::string_view acl_violation = "sys.acl.violation";
 inline constexpr std::string_view recorder_gap = "sys.recorder.gap";  // journal-written only
-inline constexpr std::string_view cancel = "sys.cancel";  // operator cancel requests (broker)
-inline constexpr std::string_view bench = "bench.";       // + run id: `tradebus bench` traffic
+inline constexpr std::string_view cancel = "sys.cancel";    // operator cancel requests (broker)
+inline constexpr std::string_view flatten = "sys.flatten";  // operator flatten requests (broker)
+inline constexpr std::string_view bench = "bench.";         // + run id: `tradebus bench` traffic
 
 /// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
 [[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);

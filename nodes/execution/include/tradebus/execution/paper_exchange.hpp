@@ -105,7 +105,8 @@ class paper_exchange {
     /// order: order id present (else "invalid"); id never seen before (else "duplicate"; the id
     /// is remembered from here on whatever happens next); qty > 0, side BUY/SELL, valid symbol,
     /// LIMIT with limit_px > 0, expire_ts_ns >= 0, 0 for IOC/FOK and else 0 or after `now_ns`
-    /// (else "invalid"); trading not halted ("halted"); not older than max_order_age_ms
+    /// (else "invalid"); trading not halted ("halted"; but see set_closing_through_halt); not older
+    /// than max_order_age_ms
     /// ("stale_order"); a quote on the side it takes ("no_quote"); for DAY/GTC room on the
     /// book ("invalid": too many resting orders). Then an order_ack carrying the expiry it
     /// gets (expire_ts_ns, or for DAY with 0 the next session start after `now_ns`; GTC with 0
@@ -140,6 +141,10 @@ class paper_exchange {
     /// rest, unfilled, and still expire.
     void set_halted(bool halted, std::string_view reason, std::vector<exec_output>& out);
     [[nodiscard]] bool halted() const noexcept { return halted_; }
+    /// While only risk's own halt (its daily loss) is in force, a flatten's closing orders
+    /// (signal_src schema::flatten_signal_src) still execute: closing shrinks the loss. An
+    /// operator's halt refuses them too.
+    void set_closing_through_halt(bool allowed) noexcept { closing_through_halt_ = allowed; }
     /// Cancels every resting order (by "execution", `reason`); returns how many.
     std::size_t cancel_all(std::string_view reason, std::vector<exec_output>& out);
     /// A scope of the kill switch halted (cancel_on_halt): cancels the resting orders of
@@ -215,6 +220,7 @@ class paper_exchange {
     std::unordered_map<std::string, slot> resting_;            // by order id
     std::set<std::pair<std::int64_t, std::string>> expiries_;  // (expire_ns, id) of resting
     bool halted_ = false;
+    bool closing_through_halt_ = false;
     std::uint64_t fills_ = 0, rejects_ = 0, cancels_ = 0, expired_ = 0;
 };
 

@@ -8,6 +8,7 @@
 //   halted             trading state halted by the operator (kill switch): the desk, the
 //                      signal's symbol or the strategy that sent it (the reason names which)
 //   max_daily_loss     trading state halted because the day P&L crossed -max_daily_loss
+//   flattening         an operator's flatten of the symbol (or of every symbol) is under way
 //   invalid_signal     BUY/SELL qty <= 0, ref_px <= 0, or a malformed symbol
 //   unknown_symbol     symbol not in allowed_symbols (when that list is not empty)
 //   duplicate_signal   the same (signal_src, signal_id) was seen before (e.g. a replay)
@@ -32,10 +33,12 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "tradebus/risk/order_rate_limiter.hpp"
 #include "tradebus/risk/position_book.hpp"
@@ -88,6 +91,26 @@ class risk_engine {
     /// on `topic` (trading_scopes::set).
     trading_scopes::change set_scope(std::string_view topic,
                                      const schema::trading_state_changed& ev);
+
+    // ---- flatten (PROTOCOL.md "Flatten"): an operator closes the positions of one symbol ("" =
+    // every symbol). begin_flatten when the request arrives; close_positions once execution
+    // answered the cancel of the scope's resting orders, or abandon_flatten when it did not.
+    /// Signals in the scope are rejected (rule `flattening`) until it ends. Returns false,
+    /// changing nothing, for a request already under way or beyond max_flattens of them.
+    bool begin_flatten(std::uint64_t request_id, const std::string& symbol);
+    /// One closing order per symbol of the scope with a position: MARKET IOC on the other side
+    /// for the position less what working orders on that side already close. Sent whatever
+    /// the loss stage and reduce-only (they shrink |position|), but never through an operator's
+    /// halt of the desk or the symbol: that position is `left`, with the halt as the reason.
+    /// Ends the flatten. An unknown request_id gives an empty answer (error set).
+    struct flatten_result {
+        schema::flatten_done done;          // request_id, symbol, closing, left, working
+        std::vector<schema::order> orders;  // the closing orders, to publish
+    };
+    flatten_result close_positions(std::uint64_t request_id);
+    /// Ends the flatten without closing anything; returns its symbol scope (nullopt: unknown).
+    std::optional<std::string> abandon_flatten(std::uint64_t request_id);
+    static constexpr std::size_t max_flattens = 64;
 
     // ---- recovery (risk_recovery.hpp): today's journaled decisions, replayed before start.
     /// An order this node approved: its signal counts as seen, and it is working until the
@@ -142,6 +165,8 @@ class risk_engine {
     static constexpr std::size_t recent_capacity = 65'536;
 
     std::int64_t limit_price(schema::side dir, std::int64_t ref_px) const;
+    // The request id of a flatten under way whose scope covers `symbol` (0: none).
+    [[nodiscard]] std::uint64_t flattening(const std::string& symbol) const;
 
     risk_config cfg_;
     position_book book_;
@@ -156,6 +181,7 @@ class risk_engine {
     std::int64_t day_base_pnl_ = 0;  // book total P&L at session_start_ns_
     std::string order_id_prefix_ = "risk";
     std::uint64_t next_order_ = 1;
+    std::map<std::uint64_t, std::string> flattens_;  // request id -> symbol ("" = every one)
     bool any_quote_ = false;
     std::int64_t last_quote_ns_ = 0;
     bool degraded_ = false;

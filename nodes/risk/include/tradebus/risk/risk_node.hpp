@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,10 +29,11 @@ class risk_node final : public runtime::node_logic {
     explicit risk_node(risk_config cfg);
 
     /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
-    /// sys.trading (the desk, and every scope under sys.trading.)
+    /// sys.trading (the desk, and every scope under sys.trading.), sys.flatten and execution's
+    /// answers to cancels (exec.cancel_done, exec.cancel_reject) for a flatten's
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>,
-    /// risk.limits.<name>
+    /// risk.limits.<name>, risk.flatten.<name>
     [[nodiscard]] std::vector<std::string> publications() const override;
 
     /// Keeps the node name (the snapshot topic) and the session (boundaries, recovery).
@@ -64,6 +66,13 @@ class risk_node final : public runtime::node_logic {
     /// sys.trading.strategy.<node>), live or from the broker's last-value cache.
     void on_scope(std::string_view topic, const schema::trading_state_changed& ev,
                   const std::string& src);
+    /// An operator's flatten (sys.flatten): signals in its scope are refused until execution
+    /// answered the cancel with the same request id (or flatten_wait_ms passed).
+    void begin_flatten(runtime::context& ctx, const schema::flatten_request& f,
+                       const std::string& src);
+    /// Sends the closing orders (unless `error`) and publishes risk.flatten.<name>.
+    void finish_flatten(runtime::context& ctx, std::uint64_t request_id, std::uint64_t cancelled,
+                        const std::string& error);
     void publish_position(runtime::context& ctx, const std::string& symbol, std::uint64_t trace);
     /// risk.limits.<name>: the limits in force, with why they are published.
     void publish_limits(runtime::context& ctx, std::string cause, std::string error);
@@ -85,6 +94,7 @@ class risk_node final : public runtime::node_logic {
     schema::trading_state last_state_ = schema::trading_state::active;
     std::string last_reason_;
     std::int64_t next_positions_ns_ = 0;
+    std::map<std::uint64_t, std::int64_t> flatten_deadlines_;  // request id -> node clock ns
     common::rate_limited reject_log_;
     common::rate_limited bad_input_log_;
 };
