@@ -1,7 +1,7 @@
-// `tradebus status`, `halt`, `resume` and `cancel`: one request each over the control plane
-// through the runtime's Lazy Pirate client, whose request() gives up after the timeout (and
-// resets the REQ socket), so no command can hang on a dead broker. `cancel` then waits, with
-// the same timeout, for execution's answer on the data plane.
+// `tradebus status`, `halt`, `resume`, `cancel` and `flatten`: one request each over the
+// control plane through the runtime's Lazy Pirate client, whose request() gives up after the
+// timeout (and resets the REQ socket), so no command can hang on a dead broker. `cancel` and
+// `flatten` then wait, with the same timeout per step, for the answers on the data plane.
 #include <unistd.h>
 
 #include <algorithm>

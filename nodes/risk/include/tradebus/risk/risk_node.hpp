@@ -29,8 +29,8 @@ class risk_node final : public runtime::node_logic {
     explicit risk_node(risk_config cfg);
 
     /// md.tick., strategy.signal., exec.fill., exec.reject., exec.cancelled., exec.expired.,
-    /// sys.trading (the desk, and every scope under sys.trading.), sys.flatten and execution's
-    /// answers to cancels (exec.cancel_done, exec.cancel_reject) for a flatten's
+    /// sys.trading (the desk, and every scope under sys.trading.), sys.flatten, and
+    /// exec.cancel_done / exec.cancel_reject (execution's answer to a flatten's cancel)
     [[nodiscard]] std::vector<std::string> subscriptions() const override;
     /// risk.approved., risk.rejected., risk.position., risk.state, risk.snapshot.<name>,
     /// risk.limits.<name>, risk.flatten.<name>
