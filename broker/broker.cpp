@@ -21,6 +21,7 @@
 #include "tradebus/common/curve.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/frame_pairs.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::broker {
@@ -382,15 +383,12 @@ class broker final : public event_sink {
             (void)control_.send(frames_[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
         }
         // A snapshot_ok is followed by its [topic][body] pairs (PROTOCOL.md "snapshot_ok").
-        const auto& pairs = control_plane_.reply_pairs();
-        const auto more = pairs.empty() ? zmq::send_flags::dontwait
-                                        : zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-        (void)control_.send(zmq::buffer(reply_buf_), more);
-        for (std::size_t i = 0; i < pairs.size(); ++i) {
-            const auto last = i + 1 == pairs.size() ? zmq::send_flags::dontwait : more;
-            (void)control_.send(zmq::buffer(pairs[i].first), more);
-            (void)control_.send(zmq::buffer(pairs[i].second), last);
-        }
+        schema::write_frame_pairs(
+            reply_buf_, control_plane_.reply_pairs(), [&](std::string_view frame, bool more) {
+                (void)control_.send(zmq::buffer(frame),
+                                    more ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                         : zmq::send_flags::dontwait);
+            });
     }
 
     // The idle sweep of the topic table (topic_counters::sweep), a slice per loop turn: a pass

@@ -1,8 +1,8 @@
-// The framing of a reply that carries journaled events (PROTOCOL.md "Record replies"): frame 0
-// is a msgpack control message (the header, e.g. journal_query_ok with `count`), then `count`
-// pairs of [topic][body] frames holding the bytes exactly as they were published: no
-// re-encoding, so a client decodes them like live events. Kept apart so every reply of this
-// shape (the journal query, a last-value snapshot) shares one implementation.
+// A reply that carries journaled events (PROTOCOL.md "Record replies") over a socket: frame 0
+// is a msgpack control message (the header, e.g. journal_query_ok with `count`), then pairs of
+// [topic][body] frames holding the bytes exactly as they were published: no re-encoding, so a
+// client decodes them like live events. The framing rule itself is schema/frame_pairs.hpp,
+// shared with the broker's snapshot_ok.
 #pragma once
 
 #include <optional>
@@ -12,12 +12,12 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "tradebus/schema/frame_pairs.hpp"
+
 namespace tradebus::runtime {
 
 /// One event: topic and raw msgpack body.
-struct record_pair {
-    std::string topic, body;
-};
+using record_pair = schema::frame_pair;
 
 /// Sends `header` then every pair of `records` as one multipart message (after whatever
 /// routing frames the caller already sent with sndmore). Never blocks.
