@@ -7,6 +7,7 @@
 
 #include "tradebus/runtime/late_join.hpp"
 #include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/frame_pairs.hpp"
 
 using namespace tradebus;
 using runtime::late_join;
@@ -119,4 +120,42 @@ TEST_CASE("late join: overlapping prefixes deliver each topic once, give_up deli
     CHECK(none.done());
     CHECK(none.take_for_start().empty());
     CHECK_FALSE(none.is_duplicate("md", "md.tick.AAPL", 1));
+}
+
+TEST_CASE("frame pairs: written and split back by the one rule, odd or miscounted refused") {
+    const std::vector<std::pair<std::string, std::string>> pairs = {{"md.tick.AAPL", "a"},
+                                                                    {"md.tick.MSFT", "b"}};
+    std::vector<std::string> frames;
+    std::vector<bool> more;
+    schema::write_frame_pairs("header", pairs, [&](std::string_view f, bool m) {
+        frames.emplace_back(f);
+        more.push_back(m);
+    });
+    CHECK(frames == std::vector<std::string>{"header", "md.tick.AAPL", "a", "md.tick.MSFT", "b"});
+    CHECK(more == std::vector<bool>{true, true, true, true, false});
+
+    auto copy = frames;
+    std::vector<schema::frame_pair> out;
+    REQUIRE_FALSE(schema::split_frame_pairs(copy, std::nullopt, out));
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].topic == "md.tick.MSFT");
+    CHECK(out[1].body == "b");
+
+    copy = frames;
+    copy.pop_back();  // a topic without its body
+    out.clear();
+    const auto odd = schema::split_frame_pairs(copy, std::nullopt, out);
+    REQUIRE(odd);
+    CHECK(*odd == "expected a header and [topic][body] pairs, got 4 frames");
+    CHECK(out.empty());
+    copy = frames;
+    CHECK(schema::split_frame_pairs(copy, 3, out) == "expected 1 + 2 x 3 frames, got 5");
+
+    std::vector<std::string> header_only;
+    schema::write_frame_pairs("h", std::vector<schema::frame_pair>{},
+                              [&](std::string_view f, bool m) {
+                                  header_only.emplace_back(f);
+                                  CHECK_FALSE(m);
+                              });
+    CHECK(header_only == std::vector<std::string>{"h"});
 }
