@@ -59,9 +59,15 @@ order_rejected sample(order_rejected*) {
         "AAPL", side::buy, 500, "strategy", 982, "max_order_qty", "qty 500 > max_order_qty 100"};
 }
 order_ack sample(order_ack*) {
-    return {
-        "risk-1732190000123-981", "AAPL",           side::buy,          100,
-        order_type::limit,        to_fixed(187.45), time_in_force::day, 1'732'233'600'000'000'000};
+    return {"risk-1732190000123-981",
+            "AAPL",
+            side::buy,
+            100,
+            order_type::limit,
+            to_fixed(187.45),
+            time_in_force::day,
+            1'732'233'600'000'000'000,
+            "strategy"};
 }
 fill sample(fill*) {
     return {"risk-1732190000123-981",

@@ -129,7 +129,7 @@ void paper_exchange::on_order(const schema::envelope& env, const schema::order& 
         expire_ns = session_.next_start(now_ns);
     }
     out.push_back({schema::order_ack{o.order_id, o.symbol, o.dir, o.qty, o.kind, o.limit_px, o.tif,
-                                     expire_ns},
+                                     expire_ns, o.signal_src},
                    trace});
     working w{o, o.qty, trace, expire_ns};
     book& b = it->second;
@@ -373,6 +373,7 @@ bool paper_exchange::restore_ack(const schema::order_ack& a, std::uint64_t trace
     o.limit_px = a.limit_px;
     o.tif = a.tif;
     o.expire_ts_ns = a.expire_ts_ns;
+    o.signal_src = a.signal_src;  // "" from an ack written before it carried one
     rest(book_for(a.symbol), working{std::move(o), a.qty, trace_id, a.expire_ts_ns});
     return true;
 }

@@ -402,3 +402,27 @@ TEST_CASE("orders: tradebus flatten cancels, closes through risk, and stops at a
     REQUIRE_FALSE(second_close.empty());
     CHECK(position_after(second_close) == 0);
 }
+
+TEST_CASE(
+    "orders: a strategy halt cancels that strategy's order restored after kill -9 of execution") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    desk d(ctx, dir, "", "");
+    d.quote(100.00, 500, 101.00, 500);
+    const std::string id = d.resting_buy(100);  // the test's signals come as "strategy"
+    d.p.node("execution").signal(SIGKILL);
+    REQUIRE(d.p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    d.p.start("execution");
+    REQUIRE(log_shows(d.p.node("execution"), "1 order(s) resting again", std::chrono::seconds(20)));
+    (void)d.p.wait_healthy({"execution"}, std::chrono::seconds(20));
+
+    const auto halt = run_cli(dir, "halt-strategy",
+                              {"halt", "--strategy", "strategy", "--reason", "misbehaving",
+                               "--control", d.p.broker.control});
+    REQUIRE_MESSAGE(halt.status == 0, halt.err);
+    const seen c = d.expect(desk::of<schema::order_cancelled>(id), "the restored order's cancel");
+    const auto& body = std::get<schema::order_cancelled>(c.ev.body);
+    CHECK(body.by == "execution");
+    CHECK(body.leaves_qty == 100);
+    CHECK_MESSAGE(has(body.reason, "strategy strategy"), body.reason);
+}

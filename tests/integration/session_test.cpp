@@ -229,9 +229,10 @@ TEST_CASE("sessions: execution without an age limit refuses an order it acted on
     {
         journal_file j(p.journal_dir);
         j.add("risk.approved.AAPL", "risk", acted, o);
-        j.add("exec.ack.AAPL", "execution", acted + 1'000'000,
-              schema::order_ack{o.order_id, "AAPL", schema::side::buy, 10,
-                                schema::order_type::limit, o.limit_px});
+        j.add(
+            "exec.ack.AAPL", "execution", acted + 1'000'000,
+            schema::order_ack{o.order_id, "AAPL", schema::side::buy, 10, schema::order_type::limit,
+                              o.limit_px, schema::time_in_force::day, 0, "strategy"});
         j.add("exec.fill.AAPL", "execution", acted + 2'000'000,
               schema::fill{o.order_id, "execution-1-1", "AAPL", schema::side::buy, 10,
                            schema::to_fixed(100.5), 0});

@@ -734,6 +734,13 @@ TEST_CASE("execution: a halted symbol or strategy scope cancels only its resting
     deliver("risk.approved.AAPL", {env(3, ctx.now), other});
     deliver("risk.approved.MSFT", {env(4, ctx.now), limit("m1", side::buy, 10, 49.0, "MSFT")});
     REQUIRE(node.exchange().resting() == 3);
+    std::string ack_sources;  // each ack names its order's strategy (a restart restores it)
+    for (const auto& p : ctx.out) {
+        if (const auto* a = std::get_if<schema::order_ack>(&p.ev.body)) {
+            ack_sources += a->order_id + ":" + a->signal_src + " ";
+        }
+    }
+    CHECK(ack_sources == "a1:strategy o1:strategy2 m1:strategy ");
     const auto cancelled_ids = [&] {
         std::string ids;
         for (const auto& p : ctx.out) {
@@ -773,8 +780,8 @@ TEST_CASE("execution: the resting book is rebuilt from the node's own journaled 
     cfg.partial_fills = true;
     paper_exchange ex(cfg, "x");
     const auto ack = [](std::string id, schema::time_in_force tif, std::int64_t expire) {
-        return schema::order_ack{std::move(id),     "AAPL",         side::buy, 10,
-                                 order_type::limit, to_fixed(99.0), tif,       expire};
+        return schema::order_ack{std::move(id),  "AAPL", side::buy, 10,        order_type::limit,
+                                 to_fixed(99.0), tif,    expire,    "strategy"};
     };
     CHECK(ex.restore_ack(ack("r1", schema::time_in_force::day, t_now + 60'000 * ms), 41));
     CHECK(ex.restore_ack(ack("r2", schema::time_in_force::gtc, 0), 42));
@@ -802,6 +809,18 @@ TEST_CASE("execution: the resting book is rebuilt from the node's own journaled 
     out.clear();
     CHECK(ex.expire(t_now + 1, out) == 1);
     CHECK(std::get<schema::order_expired>(out.at(0).body).order_id == "r5");
+
+    // The ack's signal_src comes back with the order: a halt of that strategy cancels it.
+    auto mine = ack("r6", schema::time_in_force::gtc, 0);
+    mine.signal_src = "strategy2";
+    auto theirs = ack("r7", schema::time_in_force::gtc, 0);
+    theirs.signal_src = "strategy1";
+    CHECK(ex.restore_ack(mine, 47));
+    CHECK(ex.restore_ack(theirs, 48));
+    out.clear();
+    CHECK(ex.cancel_scope("", "strategy2", "strategy2 halted", out) == 1);
+    CHECK(only<schema::order_cancelled>(out).at(0).order_id == "r6");
+    CHECK(ex.resting() == 1);
 }
 
 TEST_CASE("execution: node expires on its timer and answers cancel requests on sys.cancel") {

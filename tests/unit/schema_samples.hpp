@@ -84,7 +84,8 @@ inline order_ack make(std::type_identity<order_ack>) {
             .kind = order_type::limit,
             .limit_px = 18'950'000'000,
             .tif = time_in_force::ioc,
-            .expire_ts_ns = 1'700'003'600'000'000'000};
+            .expire_ts_ns = 1'700'003'600'000'000'000,
+            .signal_src = "strategy-1"};
 }
 inline fill make(std::type_identity<fill>) {
     return {.order_id = "risk-1-1700000000123-3",

@@ -123,11 +123,15 @@ struct order_ack {
     std::int64_t limit_px = 0;
     time_in_force tif = time_in_force::day;
     std::int64_t expire_ts_ns = 0;  // when execution expires it; 0 = never (GTC, IOC, FOK)
+    /// The order's signal_src (the strategy node): a restarted execution rebuilds its resting
+    /// orders from these acks, and a strategy's halt cancels that strategy's orders.
+    std::string signal_src;
+    static constexpr std::string_view optional_keys[] = {"signal_src"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
         v("order_type", s.kind), v("limit_px", s.limit_px), v("tif", s.tif);
-        v("expire_ts_ns", s.expire_ts_ns);
+        v("expire_ts_ns", s.expire_ts_ns), v("signal_src", s.signal_src);
     }
 };
 
