@@ -105,14 +105,14 @@ class paper_exchange {
     /// order: order id present (else "invalid"); id never seen before (else "duplicate"; the id
     /// is remembered from here on whatever happens next); qty > 0, side BUY/SELL, valid symbol,
     /// LIMIT with limit_px > 0, expire_ts_ns >= 0, 0 for IOC/FOK and else 0 or after `now_ns`
-    /// (else "invalid"); trading not halted ("halted"; but see set_closing_through_halt); not older
-    /// than max_order_age_ms
-    /// ("stale_order"); a quote on the side it takes ("no_quote"); for DAY/GTC room on the
-    /// book ("invalid": too many resting orders). Then an order_ack carrying the expiry it
-    /// gets (expire_ts_ns, or for DAY with 0 the next session start after `now_ns`; GTC with 0
-    /// never expires), then fills as far as the quote allows. FOK: fills only when the quote
-    /// allows all of it, else it is cancelled whole. IOC: the unfilled rest is cancelled. DAY
-    /// and GTC: the rest rests and fills on later quotes. Appends to `out`.
+    /// (else "invalid"); trading not halted ("halted"; but see set_closing_through_halt); not
+    /// older than max_order_age_ms ("stale_order"); a quote on the side it takes ("no_quote");
+    /// for DAY/GTC room on the book ("invalid": too many resting orders). Then an order_ack
+    /// carrying the expiry it gets (expire_ts_ns, or for DAY with 0 the next session start
+    /// after `now_ns`; GTC with 0 never expires), then fills as far as the quote allows. FOK:
+    /// fills only when the quote allows all of it, else it is cancelled whole. IOC: the
+    /// unfilled rest is cancelled. DAY and GTC: the rest rests and fills on later quotes.
+    /// Appends to `out`.
     void on_order(const schema::envelope& env, const schema::order& o, std::int64_t now_ns,
                   std::vector<exec_output>& out);
 
