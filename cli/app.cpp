@@ -247,6 +247,14 @@ CLI::Validator positive(bool whole, bool allow_zero = false) {
         allow_zero ? "NONNEGATIVE" : "POSITIVE");
 }
 
+// An optional --symbol SYMBOL: empty, or a valid symbol (else a usage error naming the rule).
+void check_symbol_option(const std::string& symbol) {
+    if (!symbol.empty() && !schema::topics::valid_symbol(symbol)) {
+        throw usage_error("--symbol \"" + symbol +
+                          "\": expected 1..32 characters of [A-Za-z0-9_-/:]");
+    }
+}
+
 CLI::Option* add_timeout(CLI::App* cmd, double& timeout_s) {
     return cmd
         ->add_option("--timeout", timeout_s,
@@ -667,10 +675,7 @@ int run(const std::vector<std::string>& args, environment& env) {
             if (scopes != 1) {
                 throw usage_error("give exactly one of ORDER_ID, --symbol SYMBOL and --all");
             }
-            if (!cancel.symbol.empty() && !schema::topics::valid_symbol(cancel.symbol)) {
-                throw usage_error("--symbol \"" + cancel.symbol +
-                                  "\": expected 1..32 characters of [A-Za-z0-9_-/:]");
-            }
+            check_symbol_option(cancel.symbol);
             if (cancel.by.empty()) cancel.by = operator_identity();
             if (cancel.reason.empty()) cancel.reason = "cancelled from the command line";
             const broker_endpoints resolved = cancel_ep.resolve();
@@ -680,10 +685,7 @@ int run(const std::vector<std::string>& args, environment& env) {
             return run_cancel(cancel, env);
         }
         if (flatten_cmd->parsed()) {
-            if (!flatten.symbol.empty() && !schema::topics::valid_symbol(flatten.symbol)) {
-                throw usage_error("--symbol \"" + flatten.symbol +
-                                  "\": expected 1..32 characters of [A-Za-z0-9_-/:]");
-            }
+            check_symbol_option(flatten.symbol);
             if (flatten.by.empty()) flatten.by = operator_identity();
             if (flatten.reason.empty()) flatten.reason = "flattened from the command line";
             const broker_endpoints resolved = flatten_ep.resolve();

@@ -364,6 +364,12 @@ class data_plane_answers {
     zmq::socket_t sub_;
 };
 
+// One line per order an operator's request cancelled (cancel, flatten).
+void print_cancelled(std::ostream& out, const schema::order_cancelled& c) {
+    out << "cancelled " << printable(c.order_id) << " " << printable(c.symbol) << " "
+        << schema::to_string(c.dir) << " " << c.qty << " (" << c.leaves_qty << " unfilled)\n";
+}
+
 }  // namespace
 
 int run_cancel(const cancel_options& opts, environment& env) {
@@ -392,9 +398,7 @@ int run_cancel(const cancel_options& opts, environment& env) {
             if (const auto* c = std::get_if<schema::order_cancelled>(&ev->body)) {
                 if (c->request_id != request_id) continue;
                 ++printed;
-                env.out << "cancelled " << printable(c->order_id) << " " << printable(c->symbol)
-                        << " " << schema::to_string(c->dir) << " " << c->qty << " ("
-                        << c->leaves_qty << " unfilled)\n";
+                print_cancelled(env.out, *c);
             } else if (const auto* d = std::get_if<schema::cancel_done>(&ev->body)) {
                 if (d->request_id != request_id) continue;
                 env.out << d->cancelled << " order(s) cancelled: " << cancel_scope(opts);
@@ -499,9 +503,7 @@ int run_flatten(const flatten_options& opts, environment& env) {
             }
             if (const auto* c = std::get_if<schema::order_cancelled>(&ev->body);
                 c != nullptr && c->request_id == request_id) {
-                env.out << "cancelled " << printable(c->order_id) << " " << printable(c->symbol)
-                        << " " << schema::to_string(c->dir) << " " << c->qty << " ("
-                        << c->leaves_qty << " unfilled)\n";
+                print_cancelled(env.out, *c);
             } else if (const auto* d = std::get_if<schema::flatten_done>(&ev->body)) {
                 if (d->request_id == request_id) done = *d;
             } else if (early.size() < max_early) {

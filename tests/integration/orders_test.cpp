@@ -94,6 +94,17 @@ class desk {
         return id;
     }
 
+    // kill -9 of execution, started again: healthy with `resting` orders rebuilt from the
+    // journal.
+    void kill9_execution_and_restart(int resting) {
+        p.node("execution").signal(SIGKILL);
+        REQUIRE(p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+        p.start("execution");
+        REQUIRE(log_shows(p.node("execution"), std::to_string(resting) + " order(s) resting again",
+                          std::chrono::seconds(20)));
+        (void)p.wait_healthy({"execution"}, std::chrono::seconds(20));
+    }
+
     template <class T>
     static std::function<bool(const seen&)> of(const std::string& order_id) {
         return [order_id](const seen& s) {
@@ -251,11 +262,7 @@ TEST_CASE("orders: a resting order survives kill -9 of execution and can be canc
     const std::string id = d.resting_buy(100);
     // The journal has the ack before execution dies (it flushes before answering a query, and
     // the recorder link hands it every message before the bus).
-    d.p.node("execution").signal(SIGKILL);
-    REQUIRE(d.p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
-    d.p.start("execution");
-    REQUIRE(log_shows(d.p.node("execution"), "1 order(s) resting again", std::chrono::seconds(20)));
-    (void)d.p.wait_healthy({"execution"}, std::chrono::seconds(20));
+    d.kill9_execution_and_restart(1);
 
     const auto ok = run_cli(dir, "cancel-restored", cancel_args(d, {"--all"}));
     CHECK_MESSAGE(ok.status == 0, ok.err);
@@ -410,11 +417,7 @@ TEST_CASE(
     desk d(ctx, dir, "", "");
     d.quote(100.00, 500, 101.00, 500);
     const std::string id = d.resting_buy(100);  // the test's signals come as "strategy"
-    d.p.node("execution").signal(SIGKILL);
-    REQUIRE(d.p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
-    d.p.start("execution");
-    REQUIRE(log_shows(d.p.node("execution"), "1 order(s) resting again", std::chrono::seconds(20)));
-    (void)d.p.wait_healthy({"execution"}, std::chrono::seconds(20));
+    d.kill9_execution_and_restart(1);
 
     const auto halt = run_cli(dir, "halt-strategy",
                               {"halt", "--strategy", "strategy", "--reason", "misbehaving",
