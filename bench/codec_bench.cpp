@@ -156,6 +156,11 @@ flatten_done sample(flatten_done*) {
             {},
             ""};
 }
+exec_snapshot sample(exec_snapshot*) {
+    return {1'732'190'000'000'000'000,
+            {{"risk-1732190000123-982", "AAPL", side::buy, 300, 120, order_type::limit,
+              to_fixed(187.21), time_in_force::gtc, 0, "strategy", 0x1234'5678'9abc'def0}}};
+}
 acl_violation sample(acl_violation*) { return {"strategy", "exec.fill.AAPL", 3}; }
 
 template <class T>

@@ -141,6 +141,16 @@ std::string describe(const risk_snapshot& s) {
     return out;
 }
 
+std::string describe(const exec_snapshot& s) {
+    std::string out = "session_start_ns=" + num(s.session_start_ns) +
+                      " resting=" + num(static_cast<std::int64_t>(s.resting.size()));
+    for (const auto& o : s.resting) {
+        out += " " + printable(o.order_id) + ":" + printable(o.symbol) + ":" +
+               std::string(to_string(o.dir)) + ":" + num(o.leaves_qty) + "/" + num(o.qty);
+    }
+    return out;
+}
+
 std::string describe(const risk_limits& l) {
     std::string out =
         l.cause + " max_order_qty=" + num(l.max_order_qty) + " max_position=" + num(l.max_position);

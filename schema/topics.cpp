@@ -96,6 +96,7 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"recorder_gap", recorder_gap, false},
         {"flatten_request", flatten, false},
         {"flatten_done", flatten_done, true},
+        {"exec_snapshot", exec_snapshot, true},
     };
     for (const auto& h : homes) {
         if (h.type != type) continue;

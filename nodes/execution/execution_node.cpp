@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 
@@ -26,8 +27,9 @@ exchange_config read_config(common::section& own) {
 
 execution_node::execution_node(exchange_config cfg) : ex_(cfg), cfg_(cfg) {}
 
-void execution_node::configure(const std::string& /*node_name*/,
+void execution_node::configure(const std::string& node_name,
                                const runtime::trading_session& session) {
+    name_ = node_name;
     session_ = session;
     ex_.set_session(session);
 }
@@ -42,16 +44,18 @@ std::vector<std::string> execution_node::publications() const {
     return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
             std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
             std::string(topics::exec_expired), std::string(topics::cancel_reject),
-            std::string(topics::cancel_done)};
+            std::string(topics::cancel_done),  topics::for_symbol(topics::exec_snapshot, name_)};
 }
 
 std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
+    const std::string own_snapshot = topics::for_symbol(topics::exec_snapshot, name_);
     return runtime::recovery_request{
         {std::string(topics::exec_ack), std::string(topics::exec_fill),
          std::string(topics::exec_reject), std::string(topics::exec_cancelled),
-         std::string(topics::exec_expired)},
-        recovery_since(now_ns),
-        {}};  // no anchor: every record since then
+         std::string(topics::exec_expired), own_snapshot},
+        session_.horizon_start(now_ns),
+        own_snapshot,
+        recovery_since(now_ns)};
 }
 
 std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {
@@ -61,6 +65,19 @@ std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {
 
 void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
     if (in.ev.env.src != ctx.node_name()) return;  // another execution node's orders
+    if (const auto* snap = std::get_if<schema::exec_snapshot>(&in.ev.body)) {
+        if (in.topic != topics::for_symbol(topics::exec_snapshot, name_)) return;
+        for (const auto& r : snap->resting) {
+            if (ex_.remember_order_id(r.order_id)) ++recovered_ids_;
+        }
+        const auto n = ex_.restore_snapshot(*snap);
+        ++recovered_snapshots_;
+        if (n != snap->resting.size()) {
+            spdlog::warn("execution: {} of {} order(s) of a snapshot could not rest again",
+                         snap->resting.size() - n, snap->resting.size());
+        }
+        return;
+    }
     std::visit(
         [&](const auto& b) {
             using T = std::decay_t<decltype(b)>;
@@ -86,11 +103,12 @@ void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& i
 }
 
 void execution_node::on_start(runtime::context& ctx) {
-    if (recovered_ids_ > 0) {
+    if (recovered_ids_ > 0 || recovered_snapshots_ > 0) {
         spdlog::info(
-            "execution: {} order id(s) acted on earlier recovered from the journal; "
-            "approvals with them are refused as duplicates; {} order(s) resting again",
-            recovered_ids_, ex_.resting());
+            "execution: {} order id(s) acted on earlier recovered from the journal ({} "
+            "snapshot(s)); approvals with them are refused as duplicates; {} order(s) resting "
+            "again",
+            recovered_ids_, recovered_snapshots_, ex_.resting());
     }
     if (ex_.halted() && ex_.config().cancel_on_halt && ex_.resting() > 0) {
         // The halt came with registration, before the book was rebuilt: cancel it now.
@@ -99,6 +117,23 @@ void execution_node::on_start(runtime::context& ctx) {
     }
     // Node name + start time: fill ids stay unique across restarts of this node.
     ex_.set_fill_id_prefix(ctx.node_name() + "-" + std::to_string(ctx.now_ns() / 1'000'000));
+    publish_snapshot(ctx, ctx.now_ns());
+}
+
+void execution_node::publish_snapshot(runtime::context& ctx, std::int64_t now_ns) {
+    next_session_ns_ = session_.next_start(now_ns);
+    schema::exec_snapshot snap{session_.start_of(now_ns), ex_.resting_orders()};
+    if (snap.resting.size() > schema::limits::max_array_items) {
+        // Undecodable if sent: recovery then starts from the previous snapshot instead.
+        spdlog::error(
+            "execution: {} resting orders exceed a snapshot's {}: snapshot not journaled (a "
+            "restart reads the journal from the previous one)",
+            snap.resting.size(), schema::limits::max_array_items);
+        return;
+    }
+    spdlog::info("execution: snapshot of {} resting order(s) for the session of {}",
+                 snap.resting.size(), session_.day_of(now_ns));
+    ctx.publish(topics::for_symbol(topics::exec_snapshot, ctx.node_name()), snap, 0);
 }
 
 void execution_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
@@ -131,11 +166,14 @@ std::int64_t execution_node::on_timer(runtime::context& ctx, std::int64_t now_ns
         spdlog::info("execution: {} resting order(s) expired", n);
         publish(ctx);
     }
+    if (next_session_ns_ > 0 && now_ns >= next_session_ns_) publish_snapshot(ctx, now_ns);
     // Woken at the next expiry, and at least every 250 ms: an order accepted meanwhile may
     // expire earlier than the deadline returned last time.
     constexpr std::int64_t max_wait_ns = 250'000'000;
-    const auto next = ex_.next_expiry_ns();
-    return next ? std::min(*next, now_ns + max_wait_ns) : now_ns + max_wait_ns;
+    std::int64_t next = now_ns + max_wait_ns;
+    if (const auto expiry = ex_.next_expiry_ns()) next = std::min(next, *expiry);
+    if (next_session_ns_ > 0) next = std::min(next, next_session_ns_);
+    return next;
 }
 
 void execution_node::on_trading_state(runtime::context& ctx, schema::trading_state state,

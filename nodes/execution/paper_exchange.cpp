@@ -393,4 +393,32 @@ void paper_exchange::restore_end(std::string_view order_id) {
     if (found != resting_.end()) remove(*found->second.b, found->second.it);
 }
 
+std::vector<schema::resting_order> paper_exchange::resting_orders() const {
+    std::vector<schema::resting_order> out;
+    out.reserve(resting_.size());
+    for (const auto& [symbol, b] : books_) {
+        for (const auto& w : b.orders) {
+            out.push_back({w.o.order_id, w.o.symbol, w.o.dir, w.o.qty, w.leaves, w.o.kind,
+                           w.o.limit_px, w.o.tif, w.expire_ns, w.o.signal_src, w.trace_id});
+        }
+    }
+    return out;
+}
+
+std::size_t paper_exchange::restore_snapshot(const schema::exec_snapshot& s) {
+    for (auto& [symbol, b] : books_) b.orders.clear();
+    resting_.clear();
+    expiries_.clear();
+    std::size_t n = 0;
+    for (const auto& r : s.resting) {
+        if (r.leaves_qty <= 0 || r.leaves_qty > r.qty) continue;
+        const schema::order_ack a{r.order_id, r.symbol, r.dir,          r.qty,       r.kind,
+                                  r.limit_px, r.tif,    r.expire_ts_ns, r.signal_src};
+        if (!restore_ack(a, r.trace_id)) continue;
+        resting_.find(r.order_id)->second.it->leaves = r.leaves_qty;
+        ++n;
+    }
+    return n;
+}
+
 }  // namespace tradebus::execution

@@ -53,7 +53,7 @@ void risk_node::configure(const std::string& node_name, const runtime::trading_s
 
 std::optional<runtime::recovery_request> risk_node::recovery(std::int64_t now_ns) const {
     return runtime::recovery_request{recovery_prefixes(), session_.horizon_start(now_ns),
-                                     topics::for_symbol(topics::snapshot, name_)};
+                                     topics::for_symbol(topics::snapshot, name_), 0};
 }
 
 void risk_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {

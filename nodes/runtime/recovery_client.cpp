@@ -21,6 +21,7 @@ recovery_client::recovery_client(zmq::context_t& ctx, std::string control_endpoi
       request_(std::move(request)),
       page_records_(page_records),
       max_held_(max_held),
+      since_ns_(request_.since_ns),
       anchor_phase_(!request_.anchor_topic.empty()) {}
 
 bool recovery_client::wants(std::string_view topic) const noexcept {
@@ -140,7 +141,7 @@ void recovery_client::reset_query_socket() {
 
 void recovery_client::send_query(std::int64_t now_ms) {
     schema::journal_query q;
-    q.since_ns = request_.since_ns;
+    q.since_ns = since_ns_;
     q.from_index = from_index_;
     if (anchor_phase_) {
         // One record a page: next_index then points right after the anchor record it carries.
@@ -187,7 +188,15 @@ void recovery_client::on_query_reply(std::int64_t now_ms, const feed_fn& feed) {
             return;
         }
         anchor_phase_ = false;
-        if (anchor_) {
+        if (anchor_ && anchor_after_replay_since()) {
+            spdlog::info(
+                "recovery: the last {} is later than {} ns: replaying everything since then, "
+                "that record included",
+                request_.anchor_topic, request_.replay_since_ns);
+            since_ns_ = request_.replay_since_ns;
+            from_index_ = 0;
+            anchor_.reset();
+        } else if (anchor_) {
             spdlog::info("recovery: starting from the last {} (records from {} on)",
                          request_.anchor_topic, anchor_next_);
             feed(anchor_->topic, anchor_->body);
@@ -216,6 +225,13 @@ void recovery_client::on_query_reply(std::int64_t now_ms, const feed_fn& feed) {
         return;
     }
     state_ = state::done;
+}
+
+bool recovery_client::anchor_after_replay_since() const {
+    if (request_.replay_since_ns == 0) return false;
+    const auto ev = schema::decode_event(anchor_->body);
+    // An undecodable anchor tells no time: replay the longer range.
+    return !ev || ev.value().env.ts_ns > request_.replay_since_ns;
 }
 
 void recovery_client::hold(std::string_view topic, std::string_view raw) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bus_clients.hpp"
+#include "cli_runner.hpp"
 #include "node_process.hpp"
 #include "pipeline.hpp"
 #include "tradebus/common/process.hpp"
@@ -308,4 +309,62 @@ TEST_CASE("sessions: a journal killed with -9 has written every event it had rec
         ++kept;
     }
     CHECK(kept == n);
+}
+
+TEST_CASE("sessions: a GTC order acknowledged days ago rests again after execution restarts") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, hb_ms);
+    // Three days ago execution acknowledged a GTC BUY 10 and filled 4 of it the day after:
+    // long before today's session start and max_order_age_ms, the window its order ids come
+    // from. Only a snapshot (or, with none yet, the whole horizon) brings the order back.
+    const std::int64_t acked = common::now_ns() - 3 * day_ns;
+    const std::string id = "risk-1-7";
+    {
+        journal_file j(p.journal_dir);
+        j.add("exec.ack.AAPL", "execution", acked,
+              schema::order_ack{id, "AAPL", schema::side::buy, 10, schema::order_type::limit,
+                                schema::to_fixed(50.0), schema::time_in_force::gtc, 0, "strategy"});
+        j.add("exec.fill.AAPL", "execution", acked + day_ns,
+              schema::fill{id, "execution-1-1", "AAPL", schema::side::buy, 4,
+                           schema::to_fixed(50.0), 6});
+    }
+    subscriber bus(ctx, p.broker.xpub, {"exec."});
+    p.configure("journal",
+                "[journal]\ndir = \"" + p.journal_dir.string() + "\"\nfsync = \"none\"\n");
+    p.configure("execution", "[execution]\nmax_order_age_ms = 500\n");
+    const std::vector<std::string> kinds = {"journal", "execution"};
+    for (const auto& kind : kinds) p.start(kind);
+    (void)p.wait_healthy(kinds, std::chrono::seconds(30));
+    CHECK(log_shows(p.node("execution"), "recovery: no exec.snapshot.execution in the journal"));
+    CHECK(log_shows(p.node("execution"), "1 order(s) resting again"));
+    // Its book, journaled at its start: the anchor of the next recovery.
+    const auto snap = until(
+        bus,
+        [](const std::string& topic, const schema::event& ev) {
+            return topic == "exec.snapshot.execution" &&
+                   std::holds_alternative<schema::exec_snapshot>(ev.body);
+        },
+        std::chrono::seconds(10), "exec.snapshot.execution");
+    const auto& book = std::get<schema::exec_snapshot>(snap.body);
+    REQUIRE(book.resting.size() == 1);
+    CHECK(book.resting[0].order_id == id);
+    CHECK(book.resting[0].leaves_qty == 6);
+
+    // kill -9 and restart: the journal since today's session start holds no ack of it, only
+    // the snapshot; the order rests again and can be cancelled.
+    p.node("execution").signal(SIGKILL);
+    REQUIRE(p.node("execution").wait_exit(std::chrono::seconds(5)) == 128 + SIGKILL);
+    p.start("execution");
+    CHECK(log_shows(p.node("execution"), "the last exec.snapshot.execution is later than",
+                    std::chrono::seconds(20)));
+    CHECK(log_shows(p.node("execution"), "1 order(s) resting again", std::chrono::seconds(20)));
+    (void)p.wait_healthy({"execution"}, std::chrono::seconds(20));
+    const auto cancel =
+        run_cli(dir, "cancel-old-gtc",
+                {"cancel", id, "--control", p.broker.control, "--xpub", p.broker.xpub});
+    CHECK_MESSAGE(cancel.status == 0, cancel.err);
+    CHECK_MESSAGE(
+        cancel.out.find("cancelled " + id + " AAPL BUY 10 (6 unfilled)") != std::string::npos,
+        cancel.out);
 }

@@ -58,7 +58,7 @@ struct sample {
 };
 
 // A new event type fails here until it has a sample (and so a line-format check).
-static_assert(std::variant_size_v<schema::payload> == 25, "add a sample for the new event type");
+static_assert(std::variant_size_v<schema::payload> == 26, "add a sample for the new event type");
 
 std::vector<sample> samples() {
     using namespace schema;
@@ -267,6 +267,20 @@ std::vector<sample> samples() {
          "refused max_order_qty=100 max_position=10 AAPL:5/20 max_gross_notional=1000000.00 "
          "max_daily_loss=5000.00 max_orders_per_sec=50 "
          "error=\"risk.toml:3:16: risk.max_position: expected 1..1000000000\""},
+        {"exec.snapshot.execution",
+         exec_snapshot{.session_start_ns = 1'700'000'000'000'000'000,
+                       .resting = {{.order_id = "risk-1-17-4",
+                                    .symbol = "AAPL",
+                                    .dir = side::buy,
+                                    .qty = 30,
+                                    .leaves_qty = 10,
+                                    .kind = order_type::limit,
+                                    .limit_px = 18'900'000'000,
+                                    .tif = time_in_force::gtc,
+                                    .expire_ts_ns = 0,
+                                    .signal_src = "strategy",
+                                    .trace_id = 7}}},
+         "session_start_ns=1700000000000000000 resting=1 risk-1-17-4:AAPL:BUY:10/30"},
     };
 }
 
@@ -1478,9 +1492,9 @@ TEST_CASE("cli: journal replay republishes bodies byte for byte, skipping gaps a
         if (std::string_view(all[i].topic).starts_with("sys.")) continue;
         want.emplace_back(all[i].topic, encoded(env_of("n", i + 1), all[i].body));
     }
-    CHECK(want.size() == 16);
+    CHECK(want.size() == 17);
     CHECK(got == want);  // original topics, bodies (and so src/seq) exactly as journaled
-    CHECK(contains(c.out.str(), "replayed 16 record(s)"));
+    CHECK(contains(c.out.str(), "replayed 17 record(s)"));
     CHECK(contains(c.out.str(), "1 gap marker(s), 1 undecodable, 9 sys.*"));
 }
 

@@ -321,6 +321,9 @@ TEST_CASE("execution: node publishes on per-symbol exec topics with the order's 
     recording_context ctx;
     ctx.name = "execution";
     node.on_start(ctx);
+    REQUIRE(ctx.out.size() == 1);  // its (empty) book: exec.snapshot.execution
+    CHECK(ctx.out[0].topic == "exec.snapshot.execution");
+    ctx.out.clear();
     const auto subs = node.subscriptions();
     CHECK(std::find(subs.begin(), subs.end(), schema::topics::approved) != subs.end());
     CHECK(std::find(subs.begin(), subs.end(), schema::topics::md_tick) != subs.end());
@@ -453,22 +456,24 @@ TEST_CASE(
     execution_node node(cfg);
     node.configure("execution", ny);
     // Hours into the session: from its start (more than the age window).
+    // (The resting book comes from the last snapshot within the horizon, searched from there.)
     auto req = node.recovery(start + 120 * min_ns);
     REQUIRE(req.has_value());
-    CHECK(req->since_ns == start);
+    CHECK(req->replay_since_ns == start);
+    CHECK(req->since_ns == ny.horizon_start(start + 120 * min_ns));
+    CHECK(req->anchor_topic == "exec.snapshot.execution");
     // A minute after the start: an approval from the previous session is still valid, so the
     // ids acted on in those last minutes are read too.
     req = node.recovery(start + min_ns);
     REQUIRE(req.has_value());
-    CHECK(req->since_ns == start + min_ns - 5 * min_ns);
-    CHECK(req->anchor_topic.empty());
+    CHECK(req->replay_since_ns == start + min_ns - 5 * min_ns);
 
     cfg.max_order_age_ms = 0;  // no age check: any old approval could still be acted on
     execution_node no_age(cfg);
     no_age.configure("execution", ny);
     req = no_age.recovery(start + min_ns);
     REQUIRE(req.has_value());
-    CHECK(req->since_ns == ny.horizon_start(start + min_ns));
+    CHECK(req->replay_since_ns == ny.horizon_start(start + min_ns));
 }
 
 // ---- time in force, expiry, cancels, restore (issue 15) ---------------------------------
@@ -860,4 +865,136 @@ TEST_CASE("execution: node expires on its timer and answers cancel requests on s
     REQUIRE(ctx.out.size() == 1);
     CHECK(ctx.out[0].topic == "exec.cancel_reject");
     CHECK(std::get<schema::cancel_reject>(ctx.out[0].ev.body).code == "already_terminal");
+}
+
+TEST_CASE("execution: a snapshot of the resting book restores it whole, in fill order") {
+    std::vector<exec_output> out;
+    exchange_config cfg = no_slippage();
+    cfg.partial_fills = true;
+    paper_exchange ex(cfg, "x");
+    ex.on_tick(quote("AAPL", 100.0, 10, 100.5, 10), out);
+    ex.on_tick(quote("MSFT", 400.0, 10, 400.5, 10), out);
+    auto gtc = limit("a1", side::buy, 30, 99.0, "AAPL", schema::time_in_force::gtc);
+    gtc.signal_src = "strategy2";
+    ex.on_order(env(11), gtc, t_now, out);
+    ex.on_order(env(12), with_expiry(limit("a2", side::buy, 5, 99.0), t_now + 60'000 * ms), t_now,
+                out);
+    ex.on_order(env(13), limit("m1", side::sell, 8, 401.0, "MSFT"), t_now, out);
+    ex.on_tick(quote("AAPL", 98.5, 10, 99.0, 12), out);  // a1 takes 12 of its 30
+    REQUIRE(ex.resting_leaves("a1") == 18);
+
+    const schema::exec_snapshot snap{t_now, ex.resting_orders()};
+    REQUIRE(snap.resting.size() == 3);
+    CHECK(snap.resting[0].order_id == "a1");  // AAPL's in arrival order, then MSFT's
+    CHECK(snap.resting[1].order_id == "a2");
+    CHECK(snap.resting[2].order_id == "m1");
+    CHECK(snap.resting[0].qty == 30);
+    CHECK(snap.resting[0].leaves_qty == 18);
+    CHECK(snap.resting[0].trace_id == 11);
+    CHECK(snap.resting[0].signal_src == "strategy2");
+    CHECK(snap.resting[0].tif == schema::time_in_force::gtc);
+    CHECK(snap.resting[0].expire_ts_ns == 0);
+    CHECK(snap.resting[1].expire_ts_ns == t_now + 60'000 * ms);
+    // And through the wire, as the journal keeps it.
+    std::string bytes;
+    schema::encode_event(schema::envelope{"execution", 1, t_now, 0}, snap, bytes);
+    const auto decoded = schema::decode_event(bytes);
+    REQUIRE(decoded);
+    const auto& wire = std::get<schema::exec_snapshot>(decoded.value().body);
+
+    // A restarted exchange: an order acked before the snapshot that it does not hold (it ended
+    // before the snapshot) is gone; the snapshot's orders rest with their leaves.
+    paper_exchange again(cfg, "y");
+    CHECK(again.restore_ack(schema::order_ack{"gone", "AAPL", side::buy, 5, order_type::limit,
+                                              to_fixed(99.0), schema::time_in_force::gtc, 0, ""},
+                            9));
+    auto bad = wire;
+    bad.resting.push_back(snap.resting[2]);
+    bad.resting.back().order_id = "over";
+    bad.resting.back().leaves_qty = 9;  // more than qty 8: skipped
+    CHECK(again.restore_snapshot(bad) == 3);
+    CHECK(again.resting() == 3);
+    CHECK_FALSE(again.resting_leaves("gone"));
+    CHECK_FALSE(again.resting_leaves("over"));
+    CHECK(again.resting_leaves("a1") == 18);
+    CHECK(again.resting_leaves("a2") == 5);
+    CHECK(again.resting_leaves("m1") == 8);
+    CHECK(again.next_expiry_ns() == t_now + 60'000 * ms);
+
+    out.clear();
+    again.on_tick(quote("AAPL", 98.0, 50, 98.5, 100), out);
+    const auto fills = only<schema::fill>(out);
+    REQUIRE(fills.size() == 2);
+    CHECK(fills[0].order_id == "a1");  // first in line, as before the restart
+    CHECK(fills[0].qty == 18);
+    CHECK(fills[0].leaves_qty == 0);
+    CHECK(out[0].trace_id == 11);
+    CHECK(fills[1].order_id == "a2");
+    out.clear();
+    CHECK(again.cancel_scope("", "strategy2", "halted", out) == 0);  // a1 is done
+    CHECK(again.resting() == 1);
+}
+
+TEST_CASE("execution: node snapshots its book at start and at each session start, recovers it") {
+    execution_node node(no_slippage());
+    recording_context ctx;
+    ctx.name = "execution-2";
+    const runtime::trading_session session;  // UTC, 00:00
+    node.configure(ctx.name, session);
+    const auto req = node.recovery(ctx.now);
+    REQUIRE(req);
+    CHECK(req->anchor_topic == "exec.snapshot.execution-2");
+    CHECK(std::find(req->prefixes.begin(), req->prefixes.end(), "exec.snapshot.execution-2") !=
+          req->prefixes.end());
+    CHECK(req->since_ns == session.horizon_start(ctx.now));
+    // Order ids from the earlier of the session start and max_order_age_ms ago.
+    CHECK(req->replay_since_ns ==
+          std::min(session.start_of(ctx.now), ctx.now - defaults::max_order_age_ms * ms));
+    const auto pubs = node.publications();
+    CHECK(std::find(pubs.begin(), pubs.end(), "exec.snapshot.execution-2") != pubs.end());
+
+    // Recovery: the own snapshot replaces what acks before it rebuilt; another node's is
+    // ignored (it shares the prefix).
+    const auto recover = [&](const std::string& topic, const std::string& src,
+                             schema::payload body) {
+        inbound_message m(topic, {schema::envelope{src, 1, ctx.now, 0}, std::move(body)});
+        node.on_recover(ctx, m.view());
+    };
+    recover("exec.ack.AAPL", "execution-2",
+            schema::order_ack{"old", "AAPL", side::buy, 5, order_type::limit, to_fixed(99.0),
+                              schema::time_in_force::gtc, 0, "strategy"});
+    schema::exec_snapshot snap{session.start_of(ctx.now),
+                               {{"g1", "AAPL", side::buy, 10, 4, order_type::limit, to_fixed(99.0),
+                                 schema::time_in_force::gtc, 0, "strategy", 77}}};
+    recover("exec.snapshot.execution-2", "execution-2", snap);
+    auto theirs = snap;
+    theirs.resting[0].order_id = "theirs";
+    recover("exec.snapshot.execution-22", "execution-22", theirs);
+    recover("exec.snapshot.execution-22", "execution-2", theirs);  // not its own topic
+    CHECK(node.exchange().resting() == 1);
+    CHECK(node.exchange().resting_leaves("g1") == 4);
+    CHECK(node.exchange().seen().contains("g1"));  // an approval with it is a duplicate
+
+    node.on_start(ctx);
+    auto snaps = ctx.of<schema::exec_snapshot>();
+    REQUIRE(snaps.size() == 1);
+    CHECK(snaps[0].first->topic == "exec.snapshot.execution-2");
+    CHECK(snaps[0].first->ev.env.trace_id == 0);
+    CHECK(snaps[0].second->session_start_ns == session.start_of(ctx.now));
+    REQUIRE(snaps[0].second->resting.size() == 1);
+    CHECK(snaps[0].second->resting[0].order_id == "g1");
+    CHECK(snaps[0].second->resting[0].leaves_qty == 4);
+    CHECK(snaps[0].second->resting[0].trace_id == 77);
+
+    // The timer wakes at the next session start, and snapshots the book there (once).
+    const std::int64_t next = session.next_start(ctx.now);
+    CHECK(node.on_timer(ctx, next - 1) == next);
+    CHECK(ctx.of<schema::exec_snapshot>().size() == 1);
+    ctx.now = next;
+    (void)node.on_timer(ctx, next);
+    (void)node.on_timer(ctx, next + 1);
+    snaps = ctx.of<schema::exec_snapshot>();
+    REQUIRE(snaps.size() == 2);
+    CHECK(snaps[1].second->session_start_ns == next);
+    CHECK(snaps[1].second->resting.size() == 1);
 }

@@ -132,6 +132,7 @@ std::string_view label(std::type_identity<recorder_status>) { return "recorder_s
 std::string_view label(std::type_identity<service_status>) { return "service_status"; }
 std::string_view label(std::type_identity<trading_scope>) { return "trading_scope"; }
 std::string_view label(std::type_identity<flatten_left>) { return "flatten_left"; }
+std::string_view label(std::type_identity<resting_order>) { return "resting_order"; }
 
 // How PROTOCOL.md names the msgpack type of a C++ field type.
 template <class T>
@@ -265,6 +266,7 @@ TEST_CASE("protocol: every key table matches the fields() lists") {
     check_section<service_status>(lines, "service_status");
     check_section<trading_scope>(lines, "trading_scope");
     check_section<flatten_left>(lines, "flatten_left");
+    check_section<resting_order>(lines, "resting_order");
 }
 
 TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
@@ -298,6 +300,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
         {"exec_reject", topics::exec_reject},
         {"exec_cancelled", topics::exec_cancelled},
         {"exec_expired", topics::exec_expired},
+        {"exec_snapshot", topics::exec_snapshot},
         {"cancel_reject", topics::cancel_reject},
         {"cancel_done", topics::cancel_done},
         {"sys", topics::sys},

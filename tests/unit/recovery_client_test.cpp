@@ -57,7 +57,7 @@ TEST_CASE("recovery client: retries until the journal is announced, then pages t
                                    journal::query_limits{}, [](std::string&) { return true; });
 
     runtime::recovery_client rc(ctx, "inproc://rc-broker", std::chrono::milliseconds(2000), 10,
-                                runtime::recovery_request{{"exec.fill."}, t0 + 15, {}},
+                                runtime::recovery_request{{"exec.fill."}, t0 + 15, {}, 0},
                                 /*page_records=*/2);
     std::vector<std::string> fed;
     int lookups = 0;
@@ -188,7 +188,7 @@ TEST_CASE("recovery client: an anchor topic starts the replay at its last record
     SUBCASE("with anchor records: the last one, then what follows it") {
         runtime::recovery_client rc(
             ctx, "inproc://rca-broker", std::chrono::milliseconds(2000), 10,
-            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.risk"}, 2);
+            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.risk", 0}, 2);
         const auto fed =
             recover_all(ctx, rc, journal, "inproc://rca-broker", "inproc://rca-journal");
         CHECK(fed == std::vector<std::string>{"risk.snapshot.risk s2", "exec.fill.AAPL f3",
@@ -198,10 +198,34 @@ TEST_CASE("recovery client: an anchor topic starts the replay at its last record
     SUBCASE("with none since since_ns: everything since then") {
         runtime::recovery_client rc(
             ctx, "inproc://rcb-broker", std::chrono::milliseconds(2000), 10,
-            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.nobody"}, 2);
+            runtime::recovery_request{{"exec.fill."}, t0 + 25, "risk.snapshot.nobody", 0}, 2);
         const auto fed =
             recover_all(ctx, rc, journal, "inproc://rcb-broker", "inproc://rca-journal");
         CHECK(fed == std::vector<std::string>{"exec.fill.AAPL f1", "exec.fill.AAPL f2",
                                               "exec.fill.AAPL f3", "exec.fill.AAPL f4"});
+    }
+    SUBCASE("replay_since before the last anchor: everything since then, anchors in place") {
+        runtime::recovery_client rc(
+            ctx, "inproc://rcc-broker", std::chrono::milliseconds(2000), 10,
+            runtime::recovery_request{
+                {"exec.fill.", "risk.snapshot.risk"}, t0 + 25, "risk.snapshot.risk", t0 + 45},
+            2);
+        const auto fed =
+            recover_all(ctx, rc, journal, "inproc://rcc-broker", "inproc://rca-journal");
+        // The prefix also matches risk-2's topic: a node tells its own anchor by exact topic.
+        CHECK(fed == std::vector<std::string>{"exec.fill.AAPL f2", "risk.snapshot.risk-2 other",
+                                              "risk.snapshot.risk s2", "exec.fill.AAPL f3",
+                                              "exec.fill.AAPL f4"});
+    }
+    SUBCASE("replay_since after the last anchor: from the anchor, as without it") {
+        runtime::recovery_client rc(
+            ctx, "inproc://rcd-broker", std::chrono::milliseconds(2000), 10,
+            runtime::recovery_request{
+                {"exec.fill.", "risk.snapshot.risk"}, t0 + 25, "risk.snapshot.risk", t0 + 75},
+            2);
+        const auto fed =
+            recover_all(ctx, rc, journal, "inproc://rcd-broker", "inproc://rca-journal");
+        CHECK(fed == std::vector<std::string>{"risk.snapshot.risk s2", "exec.fill.AAPL f3",
+                                              "exec.fill.AAPL f4"});
     }
 }

@@ -216,6 +216,20 @@ inline flatten_done make(std::type_identity<flatten_done>) {
                          .open_qty = 5}},
             .error = "execution did not answer the cancel within 5000 ms"};
 }
+inline exec_snapshot make(std::type_identity<exec_snapshot>) {
+    return {.session_start_ns = 1'700'000'000'000'000'000,
+            .resting = {{.order_id = "risk-1-1700000000123-12",
+                         .symbol = "AAPL",
+                         .dir = side::sell,
+                         .qty = 300,
+                         .leaves_qty = 120,
+                         .kind = order_type::limit,
+                         .limit_px = 18'950'000'000,
+                         .tif = time_in_force::gtc,
+                         .expire_ts_ns = 1'700'000'360'000'000'000,
+                         .signal_src = "strategy-1",
+                         .trace_id = 0xfeed'beef}}};
+}
 inline trading_state_changed make(std::type_identity<trading_state_changed>) {
     return {.state = trading_state::halted,
             .reason = "daily loss \xe2\x82\xac 50k reached",  // the euro sign: non-ASCII text

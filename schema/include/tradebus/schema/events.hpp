@@ -305,6 +305,41 @@ struct risk_snapshot {
     }
 };
 
+/// One order of an exec_snapshot: an order resting at execution, as its order_ack described it,
+/// with what is still open.
+struct resting_order {
+    std::string order_id, symbol;
+    side dir = side::buy;
+    std::int64_t qty = 0;         // the order's quantity, as acknowledged
+    std::int64_t leaves_qty = 0;  // not filled yet (1..qty)
+    order_type kind = order_type::market;
+    std::int64_t limit_px = 0;
+    time_in_force tif = time_in_force::day;
+    std::int64_t expire_ts_ns = 0;  // 0 = never
+    std::string signal_src;         // the strategy node, "" when not known
+    std::uint64_t trace_id = 0;     // the approval's trace id: its fills carry it
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
+        v("leaves_qty", s.leaves_qty), v("order_type", s.kind), v("limit_px", s.limit_px);
+        v("tif", s.tif), v("expire_ts_ns", s.expire_ts_ns), v("signal_src", s.signal_src);
+        v("trace_id", s.trace_id);
+    }
+};
+
+/// exec.snapshot.<execution node name>: execution's resting orders, journaled at its start and
+/// at each trading session start, so that a restart restores a GTC order however long ago it
+/// was acknowledged.
+struct exec_snapshot {
+    static constexpr std::string_view type_name = "exec_snapshot";
+    std::int64_t session_start_ns = 0;   // UTC ns: the session it was taken in
+    std::vector<resting_order> resting;  // by order id
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        v("session_start_ns", s.session_start_ns), v("resting", s.resting);
+    }
+};
+
 /// One [risk.symbols.<SYM>] override in a risk_limits event.
 struct symbol_limit {
     std::string symbol;
@@ -494,7 +529,7 @@ using payload = std::variant<tick, bar, signal, order, order_rejected, order_ack
                              position, risk_snapshot, node_health, node_registered, broker_started,
                              trading_state_changed, probe, acl_violation, order_cancelled,
                              order_expired, cancel_request, cancel_reject, cancel_done, risk_limits,
-                             recorder_gap, flatten_request, flatten_done>;
+                             recorder_gap, flatten_request, flatten_done, exec_snapshot>;
 
 /// A decoded data-plane event.
 struct event {

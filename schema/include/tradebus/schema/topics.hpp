@@ -28,6 +28,7 @@ inline constexpr std::string_view exec_fill = "exec.fill.";
 inline constexpr std::string_view exec_reject = "exec.reject.";
 inline constexpr std::string_view exec_cancelled = "exec.cancelled.";
 inline constexpr std::string_view exec_expired = "exec.expired.";
+inline constexpr std::string_view exec_snapshot = "exec.snapshot.";  // + execution node name
 inline constexpr std::string_view cancel_reject = "exec.cancel_reject";
 inline constexpr std::string_view cancel_done = "exec.cancel_done";
 inline constexpr std::string_view sys = "sys.";

@@ -4,7 +4,9 @@
 // sys.trading.* cancels that scope's resting orders) into the paper exchange and publishes
 // what it decides on exec.ack.<SYM>, exec.fill.<SYM>, exec.reject.<SYM>, exec.cancelled.<SYM>
 // and exec.expired.<SYM> (each with the trace id of the order it is about), and the answer to
-// a cancel request on exec.cancel_done / exec.cancel_reject.
+// a cancel request on exec.cancel_done / exec.cancel_reject. Its resting book goes to
+// exec.snapshot.<name> at its start and at each trading session start: the anchor of its
+// recovery.
 #pragma once
 
 #include <memory>
@@ -36,15 +38,19 @@ class execution_node final : public runtime::node_logic {
     void configure(const std::string& node_name, const runtime::trading_session& session) override;
     /// Recovery: the order ids this node acted on (its own exec.ack / exec.fill / exec.reject /
     /// exec.cancelled / exec.expired events in the journal), so a replayed approval is never
-    /// filled twice, and the book of resting orders those events leave. Read from the
-    /// earlier of the current session's start and now - max_order_age_ms (an older approval
-    /// is refused as stale_order anyway, whichever day it was approved); with no age check
-    /// (max_order_age_ms = 0), from the recovery horizon ([session] recovery_horizon_days).
+    /// filled twice, and its book of resting orders: the last own exec.snapshot within the
+    /// recovery horizon ([session] recovery_horizon_days) and the events after it. The ids are
+    /// read from the earlier of the current session's start and now - max_order_age_ms (an
+    /// older approval is refused as stale_order anyway, whichever day it was approved), or
+    /// from the horizon with no age check (max_order_age_ms = 0): when the snapshot is later
+    /// than that, the replay starts there instead and the snapshot replaces the book where it
+    /// falls. With no snapshot, everything since the horizon.
     [[nodiscard]] std::optional<runtime::recovery_request> recovery(
         std::int64_t now_ns) const override;
     void on_recover(runtime::context& ctx, const runtime::inbound& in) override;
     void on_event(runtime::context& ctx, const runtime::inbound& in) override;
-    /// Expires resting orders at their expiry (exec.expired.<SYM>).
+    /// Expires resting orders at their expiry (exec.expired.<SYM>); at a session start, then
+    /// snapshots the book.
     std::int64_t on_timer(runtime::context& ctx, std::int64_t now_ns) override;
     void on_trading_state(runtime::context& ctx, schema::trading_state state,
                           const std::string& reason) override;
@@ -59,15 +65,19 @@ class execution_node final : public runtime::node_logic {
     /// A symbol or strategy scope halted (sys.trading.symbol.<SYM> / .strategy.<node>): with
     /// cancel_on_halt its resting orders are cancelled; new orders are risk's to refuse.
     void halt_scope(const schema::trading_state_changed& s, std::string_view topic);
-    /// Where recovery starts reading (see recovery()).
+    /// Where recovery starts reading the order ids (see recovery()).
     [[nodiscard]] std::int64_t recovery_since(std::int64_t now_ns) const;
+    /// exec.snapshot.<name>: the resting book, for the session of `now_ns`.
+    void publish_snapshot(runtime::context& ctx, std::int64_t now_ns);
 
     paper_exchange ex_;
     exchange_config cfg_;
     runtime::trading_session session_;
+    std::string name_;
+    std::int64_t next_session_ns_ = 0;  // when the next snapshot is due
     std::vector<exec_output> out_;
     bool operator_halt_ = false, risk_halt_ = false;
-    std::uint64_t recovered_ids_ = 0;
+    std::uint64_t recovered_ids_ = 0, recovered_snapshots_ = 0;
     common::rate_limited reject_log_;
 };
 

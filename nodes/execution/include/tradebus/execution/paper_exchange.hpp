@@ -174,6 +174,13 @@ class paper_exchange {
     bool restore_ack(const schema::order_ack& a, std::uint64_t trace_id);
     void restore_fill(const schema::fill& f);
     void restore_end(std::string_view order_id);
+    /// The resting book as exec.snapshot carries it: by symbol, each symbol's orders in
+    /// arrival order (the order they fill in).
+    [[nodiscard]] std::vector<schema::resting_order> resting_orders() const;
+    /// Recovery from an exec.snapshot: the resting book becomes the snapshot's, in its order
+    /// (an entry that cannot rest, as for restore_ack, or whose leaves_qty is not in 1..qty,
+    /// is skipped); returns how many rest.
+    std::size_t restore_snapshot(const schema::exec_snapshot& s);
 
     /// Execution price of a taker at `touch` (ask for BUY, bid for SELL): worse by slippage_bps,
     /// rounded to the nearest 1e-8, never below 1e-8.

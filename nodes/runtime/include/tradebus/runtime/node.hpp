@@ -93,11 +93,16 @@ struct inbound {
 /// `since_ns` (e.g. the start of the current session). With an `anchor_topic` (e.g. risk's
 /// book snapshot, risk.snapshot.<name>) recovery first finds the last record on exactly that
 /// topic received at or after `since_ns`, replays it, then only the records after it; with no
-/// such record it replays everything from `since_ns`.
+/// such record it replays everything from `since_ns`. With `replay_since_ns` as well (e.g.
+/// execution: its resting-order snapshot, and every order id it acted on since then), an anchor
+/// the journal received after that time does not cut the replay short: recovery then replays
+/// everything received since `replay_since_ns`, the anchor included where it falls (so
+/// `prefixes` must match the anchor topic).
 struct recovery_request {
     std::vector<std::string> prefixes;
     std::int64_t since_ns = 0;
-    std::string anchor_topic;  // empty: none
+    std::string anchor_topic;          // empty: none
+    std::int64_t replay_since_ns = 0;  // 0: none
 };
 
 /// A node's logic. The runtime calls these on its single thread.

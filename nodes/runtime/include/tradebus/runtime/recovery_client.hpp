@@ -8,7 +8,9 @@
 // With an anchor topic (recovery_request) the query first pages one record at a time through
 // that topic alone, keeping the last one; the journal scans for it and returns only matches, so
 // the search costs one scan of the journal since since_ns and one reply per anchor record.
-// Then the anchor record is fed and the real prefixes are read from right after it.
+// Then the anchor record is fed and the real prefixes are read from right after it; unless the
+// request has a replay_since_ns and the anchor was published after it: then the real prefixes
+// (which match the anchor topic too) are read from replay_since_ns, the anchor fed in its place.
 //
 // Live events that arrive meanwhile on the recovery prefixes are held (up to a bound) and
 // released once recovery is done, minus those the journal already returned: an event counts as
@@ -86,6 +88,8 @@ class recovery_client {
     void on_lookup_reply(std::int64_t now_ms, const std::string& bytes);
     void on_query_reply(std::int64_t now_ms, const feed_fn& feed);
     void reset_query_socket();
+    /// The anchor found was published after request_.replay_since_ns (a non-zero one).
+    [[nodiscard]] bool anchor_after_replay_since() const;
     /// Decodes a reply that should be `Reply`; anything else is a failure (logged with `what`,
     /// or `refused` for an error reply) and gives nullopt.
     template <class Reply>
@@ -105,6 +109,7 @@ class recovery_client {
     std::string endpoint_, out_;
     std::optional<zmq::socket_t> query_;
     std::uint64_t from_index_ = 0, records_ = 0, pages_ = 0, failures_ = 0;
+    std::int64_t since_ns_ = 0;  // of the queries: request_.since_ns, or its replay_since_ns
     bool overflowed_ = false, catch_up_ = false;
     // Anchor search (recovery_request::anchor_topic): the last anchor record seen so far and
     // the index right after it; the main query then starts there.
