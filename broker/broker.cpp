@@ -118,7 +118,9 @@ class broker final : public event_sink {
         // publishes on a handful of sys.* topics, so this map stays tiny.
         auto it = seq_.find(topic);
         if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
-        schema::event ev{schema::envelope{cfg_.name, ++it->second, common::now_ns(), 0}, body};
+        // The broker's incarnation is its epoch: subscribers tell its restart by it.
+        schema::event ev{schema::envelope{cfg_.name, ++it->second, common::now_ns(), 0, epoch_},
+                         body};
         schema::encode_event(ev, event_buf_);
         forwarder_.publish(topic, event_buf_);
         if (topic.starts_with(schema::topics::trading_scopes)) lvc_->put_own(topic, event_buf_);

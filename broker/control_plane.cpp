@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 
 #include "tradebus/broker/authorization.hpp"
 #include "tradebus/broker/defaults.hpp"
@@ -76,13 +75,7 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
-std::uint64_t new_epoch() {
-    std::random_device rd;
-    const std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                               static_cast<std::uint64_t>(common::now_ns());
-    const std::uint64_t e = splitmix64(seed);
-    return e == 0 ? 1 : e;
-}
+std::uint64_t new_epoch() { return common::random_id(); }
 
 control_plane::control_plane(const broker_config& cfg, std::uint64_t epoch, event_sink& sink,
                              const data_stats& stats, std::int64_t start_ms)

@@ -12,7 +12,6 @@
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <random>
 #include <thread>
 
 #include "tradebus/cli/app.hpp"
@@ -116,12 +115,7 @@ class handshake_wait : public zmq::monitor_t {
     bool done_ = false;
 };
 
-std::uint64_t new_request_id() {
-    std::random_device rd;
-    std::uint64_t id = 0;
-    while (id == 0) id = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-    return id;
-}
+std::uint64_t new_request_id() { return common::random_id(); }
 
 std::string cancel_scope(const cancel_options& o) {
     if (o.all) return "every resting order";

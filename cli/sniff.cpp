@@ -213,9 +213,7 @@ int run_sniff(const sniff_options& opts, environment& env) {
         for (int i = 0; i < drain_budget && receive(sub, m); ++i) {
             if (!filter.matches(m.topic)) continue;
             const auto decoded = decode_message(m);
-            if (last && decoded &&
-                last->merge.is_duplicate(decoded.value().env.src, m.topic,
-                                         decoded.value().env.seq)) {
+            if (last && decoded && last->merge.is_duplicate(m.topic, decoded.value().env)) {
                 continue;
             }
             if (opts.stats) {

@@ -36,7 +36,7 @@ void stats_table::record(std::string_view topic, std::size_t bytes, const schema
         ++undecodable_;
         return;
     }
-    const auto seen = gaps_.observe(env->src, topic, env->seq);
+    const auto seen = gaps_.observe(env->src, topic, env->seq, env->inc);
     auto src = r.gaps_by_source.find(env->src);
     if (src == r.gaps_by_source.end() && r.gaps_by_source.size() < max_sources_per_topic) {
         src = r.gaps_by_source.emplace(env->src, 0).first;

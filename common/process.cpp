@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #ifndef TRADEBUS_GIT_SHA
 #define TRADEBUS_GIT_SHA "unknown"
@@ -141,6 +142,18 @@ std::chrono::milliseconds watchdog_interval() {
 }
 
 void notify_watchdog() { sd_notify(0, "WATCHDOG=1"); }
+
+std::uint64_t random_id() {
+    std::random_device rd;
+    std::uint64_t x =
+        (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(now_ns());
+    // splitmix64's finalizer: the clock's low-entropy bits spread over the whole word.
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x == 0 ? 1 : x;
+}
 
 std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -515,7 +515,7 @@ void encode_event(const envelope& env, const Body& body, std::string& out) {
     out.clear();
     encoder e(out);
     packer& pk = e.pk;
-    pk.pack_map(7);
+    pk.pack_map(8);
     pack_str(pk, "v");
     pk.pack_uint64(version);
     pack_str(pk, "type");
@@ -528,6 +528,8 @@ void encode_event(const envelope& env, const Body& body, std::string& out) {
     pk.pack_int64(env.ts_ns);
     pack_str(pk, "trace_id");
     pk.pack_uint64(env.trace_id);
+    pack_str(pk, "inc");
+    pk.pack_uint64(env.inc);
     pack_str(pk, "data");
     pack_value(e, body);
 }

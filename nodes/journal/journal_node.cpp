@@ -169,7 +169,7 @@ void journal_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
     const std::int64_t now = ctx.now_ns();
     if (cfg_.record_gaps) {
         const auto& env = in.ev.env;
-        const auto seen = gaps_.observe(env.src, in.topic, env.seq);
+        const auto seen = gaps_.observe(env.src, in.topic, env.seq, env.inc);
         using outcome = runtime::gap_tracker::outcome;
         if (seen.what == outcome::gap || seen.what == outcome::restart) {
             const bool gap = seen.what == outcome::gap;

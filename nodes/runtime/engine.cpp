@@ -55,7 +55,7 @@ class engine final : public context {
     engine(node_config cfg, std::unique_ptr<node_logic> logic)
         : cfg_(std::move(cfg)),
           logic_(std::move(logic)),
-          rng_(std::random_device{}()),
+          rng_(common::random_id()),
           pub_(zmq_, zmq::socket_type::pub),
           sub_(zmq_, zmq::socket_type::sub),
           control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
@@ -148,6 +148,7 @@ class engine final : public context {
     // ------------------------------------------------------------------ context
     void publish_event(std::string_view topic, schema::event ev) override {
         ev.env.src = cfg_.name;
+        ev.env.inc = inc_;
         auto it = seq_.find(topic);
         if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
         ev.env.seq = ++it->second;
@@ -456,7 +457,11 @@ class engine final : public context {
             return;
         }
         ++counters_.received;
-        const auto seen = gaps_.observe(ev.env.src, topic, ev.env.seq);
+        // Probes are not data: a node sends its own again until one comes back, so those sent
+        // while the broker was away are lost by design (PROTOCOL.md "Sequence numbers").
+        const auto seen = topic.starts_with(topics::probe)
+                              ? gap_tracker::observation{gap_tracker::outcome::in_order}
+                              : gaps_.observe(ev.env.src, topic, ev.env.seq, ev.env.inc);
         if (seen.what == gap_tracker::outcome::gap) {
             counters_.gaps = gaps_.gaps();
             if (auto n = gap_log_.hit()) {
@@ -466,8 +471,12 @@ class engine final : public context {
                     ev.env.src, topic, seen.expected, ev.env.seq, seen.missing, n);
             }
         } else if (seen.what == gap_tracker::outcome::restart) {
-            spdlog::info("{} restarted its sequence on {} (was at {})", ev.env.src, topic,
-                         seen.expected - 1);
+            if (auto n = restart_log_.hit()) {
+                spdlog::info(
+                    "{} restarted its sequence on {} (was at {}, now {}; {} restart(s) in last "
+                    "period)",
+                    ev.env.src, topic, seen.expected - 1, ev.env.seq, n);
+            }
         }
         handle_runtime_event(topic, ev);
         if (!matches_logic(topic)) return;
@@ -475,9 +484,9 @@ class engine final : public context {
             if (recovery_ && recovery_->wants(topic)) {
                 recovery_->hold(topic, raw);  // released after recovery, minus what it replayed
             } else if (snapshot_phase_) {
-                late_.seen_before_start(ev.env.src, topic, ev.env.seq, raw);
+                late_.seen_before_start(topic, ev.env, raw);
             }
-        } else if (!late_.is_duplicate(ev.env.src, topic, ev.env.seq)) {
+        } else if (!late_.is_duplicate(topic, ev.env)) {
             logic_->on_event(*this, inbound{topic, raw, ev});
         }
     }
@@ -882,6 +891,8 @@ class engine final : public context {
     node_config cfg_;
     std::unique_ptr<node_logic> logic_;
     std::mt19937_64 rng_;
+    // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
+    const std::uint64_t inc_ = common::random_id();
     zmq::context_t zmq_{1};
     zmq::socket_t pub_, sub_;
     control_client control_;
@@ -890,7 +901,7 @@ class engine final : public context {
     std::unordered_map<std::string, std::uint64_t, hash, std::equal_to<>> seq_;
     gap_tracker gaps_;
     schema::node_counters counters_;
-    common::rate_limited decode_log_, gap_log_, control_log_,
+    common::rate_limited decode_log_, gap_log_, restart_log_, control_log_,
         refusal_log_{std::chrono::seconds(10)}, unconnected_log_, misrouted_log_, unconfirmed_log_;
 
     bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;

@@ -43,15 +43,15 @@ std::optional<std::string> late_join::on_reply(const schema::snapshot_reply& hea
     return error;
 }
 
-void late_join::seen_before_start(std::string_view src, std::string_view topic, std::uint64_t seq,
+void late_join::seen_before_start(std::string_view topic, const schema::envelope& env,
                                   std::string_view raw) {
-    std::string k = key(src, topic);
+    std::string k = key(env.src, topic);
     auto it = before_start_.find(k);
     if (it == before_start_.end()) {
         if (before_start_.size() >= max_before_start) return;
-        before_start_.emplace(std::move(k), live{seq, std::string(topic), std::string(raw)});
-    } else if (seq > it->second.seq) {
-        it->second.seq = seq;
+        before_start_.emplace(std::move(k), live{stamp(env), std::string(topic), std::string(raw)});
+    } else if (stamp(env).after(it->second.at)) {
+        it->second.at = stamp(env);
         it->second.raw.assign(raw);
     }
 }
@@ -67,16 +67,16 @@ std::vector<schema::frame_pair> late_join::take_for_start() {
         }
         const auto& env = decoded.value().env;
         const std::string k = key(env.src, item.topic);
-        std::uint64_t seq = env.seq;
+        stamp at(env);
         if (auto newer = before_start_.find(k);
-            newer != before_start_.end() && newer->second.seq > seq) {
-            seq = newer->second.seq;
+            newer != before_start_.end() && newer->second.at.after(at)) {
+            at = newer->second.at;
             item.body = std::move(newer->second.raw);
             before_start_.erase(newer);
         }
-        if (auto [it, fresh] = delivered_.emplace(k, seq); !fresh) {
-            if (seq <= it->second) continue;
-            it->second = seq;
+        if (auto [it, fresh] = delivered_.emplace(k, at); !fresh) {
+            if (!at.after(it->second)) continue;
+            it->second = at;
         }
         out.push_back(std::move(item));
     }
@@ -85,15 +85,16 @@ std::vector<schema::frame_pair> late_join::take_for_start() {
     return out;
 }
 
-bool late_join::is_duplicate(std::string_view src, std::string_view topic, std::uint64_t seq) {
+bool late_join::is_duplicate(std::string_view topic, const schema::envelope& env) {
     if (delivered_.empty()) return false;
-    key_.assign(src).push_back('\0');  // reused buffer: no allocation per live message
+    key_.assign(env.src).push_back('\0');  // reused buffer: no allocation per live message
     key_.append(topic);
     auto it = delivered_.find(key_);
     if (it == delivered_.end()) return false;
-    // Not above what the snapshot delivered: a repeat, unless seq 1 after a higher one (the
-    // publisher restarted, as gap_tracker sees it).
-    if (seq <= it->second && !(seq == 1 && it->second > 1)) return true;
+    // Of the incarnation the snapshot delivered and not above its seq: a repeat, unless seq 1
+    // after a higher one (the topic restarted, as gap_tracker sees it).
+    const stamp& d = it->second;
+    if (env.inc == d.inc && env.seq <= d.seq && !(env.seq == 1 && d.seq > 1)) return true;
     delivered_.erase(it);  // live traffic is past the snapshot for this stream for good
     return false;
 }

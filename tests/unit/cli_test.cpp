@@ -436,7 +436,8 @@ TEST_CASE("cli: an event becomes one JSON line with every envelope and payload f
     const schema::event ev{env_of("marketdata-1", 42), samples()[0].body};
     CHECK(event_json("md.tick.AAPL", ev) ==
           R"({"topic":"md.tick.AAPL","v":1,"type":"tick","src":"marketdata-1","seq":42,)"
-          R"("ts_ns":1700000000123456789,"trace_id":81985529216486895,"data":{"symbol":"AAPL",)"
+          R"("ts_ns":1700000000123456789,"trace_id":81985529216486895,"inc":0,)"
+          R"("data":{"symbol":"AAPL",)"
           R"("bid_px":18951000000,"bid_qty":300,"ask_px":18953000000,"ask_qty":200,)"
           R"("last_px":18952000000,"last_qty":50,"exch_ts_ns":1}})");
 

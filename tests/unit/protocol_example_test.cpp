@@ -211,7 +211,8 @@ TEST_CASE("protocol: the example tick bytes in PROTOCOL.md are what encode_event
     const envelope env{.src = "md-1",
                        .seq = 1001,
                        .ts_ns = 1'700'000'000'000'000'000,
-                       .trace_id = 0x9e37'79b9'7f4a'7c15ULL};
+                       .trace_id = 0x9e37'79b9'7f4a'7c15ULL,
+                       .inc = 0x2545'f491'4f6c'dd1dULL};
     const tick t{.symbol = "AAPL",
                  .bid_px = to_fixed(189.50),
                  .bid_qty = 300,

@@ -14,14 +14,19 @@ using runtime::late_join;
 
 namespace {
 
-std::string tick(const std::string& src, std::uint64_t seq, const std::string& symbol) {
-    schema::event ev{
-        schema::envelope{src, seq, 1'000'000'000LL * static_cast<std::int64_t>(seq), 7},
-        schema::tick{.symbol = symbol,
-                     .bid_px = 100'00000000,
-                     .bid_qty = 10,
-                     .ask_px = 101'00000000,
-                     .ask_qty = 20}};
+// Incarnation 1 of `src` publishes seq n at n s; incarnation 2 (a restart) at 1000 + n s.
+schema::envelope env_of(const std::string& src, std::uint64_t seq, std::uint64_t inc = 1) {
+    const auto at_s = static_cast<std::int64_t>(seq + (inc == 1 ? 0 : 1000));
+    return schema::envelope{src, seq, 1'000'000'000LL * at_s, 7, inc};
+}
+
+std::string tick(const std::string& src, std::uint64_t seq, const std::string& symbol,
+                 std::uint64_t inc = 1) {
+    schema::event ev{env_of(src, seq, inc), schema::tick{.symbol = symbol,
+                                                         .bid_px = 100'00000000,
+                                                         .bid_qty = 10,
+                                                         .ask_px = 101'00000000,
+                                                         .ask_qty = 20}};
     std::string out;
     schema::encode_event(ev, out);
     return out;
@@ -90,21 +95,38 @@ TEST_CASE("late join: live traffic is merged by src, topic and seq without dupli
                                         {"md.tick.SPY", "not msgpack"}});
     CHECK_FALSE(lj.on_reply({3, "", true}, frames));
     // Before the start, a newer live MSFT arrived (the logic did not get it): it wins.
-    lj.seen_before_start("md", "md.tick.MSFT", 10, tick("md", 10, "MSFT"));
-    lj.seen_before_start("md", "md.tick.AAPL", 4, tick("md", 4, "AAPL"));  // older: ignored
+    lj.seen_before_start("md.tick.MSFT", env_of("md", 10), tick("md", 10, "MSFT"));
+    lj.seen_before_start("md.tick.AAPL", env_of("md", 4), tick("md", 4, "AAPL"));  // older
     const auto items = lj.take_for_start();
     CHECK(lj.undecodable() == 1);
     REQUIRE(items.size() == 2);
     CHECK(items[0].body == tick("md", 5, "AAPL"));
     CHECK(items[1].body == tick("md", 10, "MSFT"));
     // After the start: repeats of what was delivered are duplicates, newer ones are not.
-    CHECK(lj.is_duplicate("md", "md.tick.AAPL", 5));
-    CHECK(lj.is_duplicate("md", "md.tick.AAPL", 4));
-    CHECK(lj.is_duplicate("md", "md.tick.MSFT", 10));
-    CHECK_FALSE(lj.is_duplicate("md", "md.tick.AAPL", 6));
-    CHECK_FALSE(lj.is_duplicate("md", "md.tick.AAPL", 5));   // past the snapshot for good
-    CHECK_FALSE(lj.is_duplicate("md2", "md.tick.MSFT", 3));  // another source
-    CHECK_FALSE(lj.is_duplicate("md", "md.tick.MSFT", 1));   // a publisher restart
+    CHECK(lj.is_duplicate("md.tick.AAPL", env_of("md", 5)));
+    CHECK(lj.is_duplicate("md.tick.AAPL", env_of("md", 4)));
+    CHECK(lj.is_duplicate("md.tick.MSFT", env_of("md", 10)));
+    CHECK_FALSE(lj.is_duplicate("md.tick.AAPL", env_of("md", 6)));
+    CHECK_FALSE(lj.is_duplicate("md.tick.AAPL", env_of("md", 5)));   // past the snapshot
+    CHECK_FALSE(lj.is_duplicate("md.tick.MSFT", env_of("md2", 3)));  // another source
+    CHECK_FALSE(lj.is_duplicate("md.tick.MSFT", env_of("md", 1)));   // the topic restarted
+}
+
+TEST_CASE("late join: a restarted source (another inc) is never a repeat, and its value wins") {
+    late_join lj({"md.tick."});
+    auto frames = reply({2, "", true}, {{"md.tick.AAPL", tick("md", 50, "AAPL")},
+                                        {"md.tick.MSFT", tick("md", 60, "MSFT")}});
+    CHECK_FALSE(lj.on_reply({2, "", true}, frames));
+    // md restarted before the start: its seq 3 (incarnation 2) is newer than the cache's 50.
+    lj.seen_before_start("md.tick.AAPL", env_of("md", 3, 2), tick("md", 3, "AAPL", 2));
+    const auto items = lj.take_for_start();
+    REQUIRE(items.size() == 2);
+    CHECK(items[0].body == tick("md", 3, "AAPL", 2));
+    CHECK(items[1].body == tick("md", 60, "MSFT"));
+    CHECK(lj.is_duplicate("md.tick.AAPL", env_of("md", 2, 2)));
+    // MSFT's cache was incarnation 1 at seq 60; the restarted md's seq 7 is new, not a repeat
+    // (by seq alone it would be: 7 <= 60).
+    CHECK_FALSE(lj.is_duplicate("md.tick.MSFT", env_of("md", 7, 2)));
 }
 
 TEST_CASE("late join: overlapping prefixes deliver each topic once, give_up delivers nothing") {
@@ -119,7 +141,7 @@ TEST_CASE("late join: overlapping prefixes deliver each topic once, give_up deli
     none.give_up();
     CHECK(none.done());
     CHECK(none.take_for_start().empty());
-    CHECK_FALSE(none.is_duplicate("md", "md.tick.AAPL", 1));
+    CHECK_FALSE(none.is_duplicate("md.tick.AAPL", env_of("md", 1)));
 }
 
 TEST_CASE("frame pairs: written and split back by the one rule, odd or miscounted refused") {

@@ -13,33 +13,50 @@ using runtime::gap_tracker;
 
 TEST_CASE("runtime: gap tracker counts missing sequence numbers per source and topic") {
     gap_tracker g;
-    CHECK(g.observe("md", "md.tick.AAPL", 1).what == gap_tracker::outcome::first);
-    CHECK(g.observe("md", "md.tick.AAPL", 2).what == gap_tracker::outcome::in_order);
+    CHECK(g.observe("md", "md.tick.AAPL", 1, 7).what == gap_tracker::outcome::first);
+    CHECK(g.observe("md", "md.tick.AAPL", 2, 7).what == gap_tracker::outcome::in_order);
     // Another topic of the same source has its own sequence: no false gap.
-    CHECK(g.observe("md", "md.bar.AAPL", 1).what == gap_tracker::outcome::first);
-    const auto gap = g.observe("md", "md.tick.AAPL", 6);
+    CHECK(g.observe("md", "md.bar.AAPL", 1, 7).what == gap_tracker::outcome::first);
+    const auto gap = g.observe("md", "md.tick.AAPL", 6, 7);
     CHECK(gap.what == gap_tracker::outcome::gap);
     CHECK(gap.missing == 3);
     CHECK(gap.expected == 3);
     CHECK(g.gaps() == 3);
-    CHECK(g.observe("md", "md.tick.AAPL", 7).what == gap_tracker::outcome::in_order);
+    CHECK(g.observe("md", "md.tick.AAPL", 7, 7).what == gap_tracker::outcome::in_order);
     CHECK(g.gaps() == 3);
 }
 
 TEST_CASE("runtime: gap tracker treats seq 1 as a publisher restart and a repeat as duplicate") {
     gap_tracker g;
-    g.observe("risk", "risk.approved.SPY", 10);
-    CHECK(g.observe("risk", "risk.approved.SPY", 1).what == gap_tracker::outcome::restart);
-    CHECK(g.observe("risk", "risk.approved.SPY", 2).what == gap_tracker::outcome::in_order);
-    CHECK(g.observe("risk", "risk.approved.SPY", 2).what == gap_tracker::outcome::duplicate);
+    g.observe("risk", "risk.approved.SPY", 10, 7);
+    CHECK(g.observe("risk", "risk.approved.SPY", 1, 7).what == gap_tracker::outcome::restart);
+    CHECK(g.observe("risk", "risk.approved.SPY", 2, 7).what == gap_tracker::outcome::in_order);
+    CHECK(g.observe("risk", "risk.approved.SPY", 2, 7).what == gap_tracker::outcome::duplicate);
     CHECK(g.gaps() == 0);
+}
+
+TEST_CASE("runtime: gap tracker tells a restarted source by its incarnation, at any seq") {
+    gap_tracker g;
+    CHECK(g.observe("md", "md.tick.AAPL", 1, 7).what == gap_tracker::outcome::first);
+    CHECK(g.observe("md", "md.tick.AAPL", 3, 7).what == gap_tracker::outcome::gap);  // 1 lost
+    // md restarted (incarnation 8); the subscriber missed its first four: a new baseline,
+    // neither a gap (by seq alone: 3 -> 5) nor a duplicate.
+    const auto restarted = g.observe("md", "md.tick.AAPL", 5, 8);
+    CHECK(restarted.what == gap_tracker::outcome::restart);
+    CHECK(restarted.expected == 4);
+    CHECK(g.observe("md", "md.tick.AAPL", 6, 8).what == gap_tracker::outcome::in_order);
+    // Restarted again, seen from seq 2 while the last was 6: by seq alone, a duplicate.
+    CHECK(g.observe("md", "md.tick.AAPL", 2, 9).what == gap_tracker::outcome::restart);
+    CHECK(g.observe("md", "md.tick.AAPL", 5, 9).what == gap_tracker::outcome::gap);  // 2 lost
+    CHECK(g.observe("md", "md.tick.AAPL", 5, 9).what == gap_tracker::outcome::duplicate);
+    CHECK(g.gaps() == 3);  // exactly the events missing within each incarnation
 }
 
 TEST_CASE("runtime: gap tracker memory is bounded by max_streams") {
     gap_tracker g(2);
-    g.observe("a", "t", 1);
-    g.observe("b", "t", 1);
-    CHECK(g.observe("c", "t", 1).what == gap_tracker::outcome::untracked);
+    g.observe("a", "t", 1, 7);
+    g.observe("b", "t", 1, 7);
+    CHECK(g.observe("c", "t", 1, 7).what == gap_tracker::outcome::untracked);
     CHECK(g.streams() == 2);
     CHECK(g.untracked() == 1);
 }

@@ -21,7 +21,8 @@ inline envelope sample_envelope() {
     return {.src = "marketdata-1",
             .seq = 42,
             .ts_ns = 1'700'000'000'123'456'789,
-            .trace_id = 0x0123'4567'89ab'cdefULL};
+            .trace_id = 0x0123'4567'89ab'cdefULL,
+            .inc = 0x5eed'0000'0000'0042ULL};
 }
 
 inline tick make(std::type_identity<tick>) {

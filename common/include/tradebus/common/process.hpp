@@ -42,6 +42,9 @@ void notify_watchdog();
 
 /// Wall-clock ns since the Unix epoch (envelope timestamps).
 [[nodiscard]] std::int64_t now_ns() noexcept;
+/// A random non-zero 64-bit number: 64 bits from the OS's entropy source mixed with the clock.
+/// Broker epochs, publishers' incarnations (the envelope's `inc`) and request ids.
+[[nodiscard]] std::uint64_t random_id();
 /// Monotonic ms (deadlines, ages).
 [[nodiscard]] std::int64_t mono_ms() noexcept;
 

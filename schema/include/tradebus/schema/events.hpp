@@ -20,9 +20,15 @@ struct envelope {
     std::uint64_t seq = 0;       // per (src, topic): starts at 1, +1 per event; gap = drop
     std::int64_t ts_ns = 0;      // publish time, ns since Unix epoch (CLOCK_REALTIME)
     std::uint64_t trace_id = 0;  // new at the tick, copied into everything it causes
+    /// The publisher's incarnation: a random non-zero number drawn when the process starts
+    /// (the broker's epoch for its own events). A new one means a restarted source, whose
+    /// seq starts again. 0 = not given (optional on read).
+    std::uint64_t inc = 0;
+    static constexpr std::string_view optional_keys[] = {"inc"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("src", s.src), v("seq", s.seq), v("ts_ns", s.ts_ns), v("trace_id", s.trace_id);
+        v("inc", s.inc);
     }
 };
 

@@ -1,6 +1,8 @@
 // Sequence-gap accounting on receive: the only way a subscriber can see ZeroMQ high-water-mark
 // drops. Sequence numbers are per (source, topic) (PROTOCOL.md "Envelope"), so a subscriber
-// that takes only some of a source's topics sees no false gaps.
+// that takes only some of a source's topics sees no false gaps, and run per incarnation of the
+// source (the envelope's `inc`), so a restarted source is told apart whatever seq it is seen
+// at first (PROTOCOL.md "Sequence numbers and gap detection").
 #pragma once
 
 #include <cstdint>
@@ -24,9 +26,12 @@ class gap_tracker {
         std::uint64_t expected = 0;  // the seq we expected (gap, restart, duplicate)
     };
 
-    /// Records `seq` from `src` on `topic`. seq 1 after a higher seq is a publisher restart;
-    /// a seq at or below the last one otherwise is a duplicate or reorder (baseline kept).
-    observation observe(std::string_view src, std::string_view topic, std::uint64_t seq);
+    /// Records `seq` of incarnation `inc` from `src` on `topic`. Another `inc` than the last is
+    /// a publisher restart (a new baseline, nothing counted); within one, seq 1 after a higher
+    /// seq is a restart of the topic, and a seq at or below the last one otherwise is a
+    /// duplicate or reorder (baseline kept).
+    observation observe(std::string_view src, std::string_view topic, std::uint64_t seq,
+                        std::uint64_t inc);
 
     [[nodiscard]] std::uint64_t gaps() const noexcept { return gaps_; }
     [[nodiscard]] std::uint64_t untracked() const noexcept { return untracked_; }
@@ -40,7 +45,10 @@ class gap_tracker {
         }
     };
     std::size_t max_streams_;
-    std::unordered_map<std::string, std::uint64_t, hash, std::equal_to<>> last_;
+    struct last_seen {
+        std::uint64_t inc = 0, seq = 0;
+    };
+    std::unordered_map<std::string, last_seen, hash, std::equal_to<>> last_;
     std::string key_;  // reused buffer: no allocation per message once warm
     std::uint64_t gaps_ = 0, untracked_ = 0;
 };

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tradebus/schema/control.hpp"
+#include "tradebus/schema/events.hpp"
 #include "tradebus/schema/frame_pairs.hpp"
 
 namespace tradebus::runtime {
@@ -41,18 +42,19 @@ class late_join {
     void give_up() noexcept { current_ = prefixes_.size(); }
 
     /// A live message that arrived before the start (the logic did not get it).
-    void seen_before_start(std::string_view src, std::string_view topic, std::uint64_t seq,
+    void seen_before_start(std::string_view topic, const schema::envelope& env,
                            std::string_view raw);
 
     /// The cached messages to deliver at start, each the newest of cache and live-before-start
-    /// for its (src, topic), in topic order. Call once, after done(); remembers what it
+    /// for its (src, topic), in topic order (of one incarnation the higher seq, of two the
+    /// later ts_ns: a restarted source's). Call once, after done(); remembers what it
     /// returned for is_duplicate(). Cached bodies that do not decode are left out and counted
     /// in undecodable().
     [[nodiscard]] std::vector<schema::frame_pair> take_for_start();
 
-    /// Whether a live message after the start repeats one delivered from the snapshot.
-    [[nodiscard]] bool is_duplicate(std::string_view src, std::string_view topic,
-                                    std::uint64_t seq);
+    /// Whether a live message after the start repeats one delivered from the snapshot (same
+    /// incarnation, not past its seq; seq 1 after a higher one is a restart, not a repeat).
+    [[nodiscard]] bool is_duplicate(std::string_view topic, const schema::envelope& env);
 
     [[nodiscard]] std::size_t cached() const noexcept { return items_.size(); }
     [[nodiscard]] std::uint64_t undecodable() const noexcept { return undecodable_; }
@@ -62,16 +64,27 @@ class late_join {
 
   private:
     static std::string key(std::string_view src, std::string_view topic);
+    // Where a message stands in its (src, topic) stream.
+    struct stamp {
+        std::uint64_t inc = 0, seq = 0;
+        std::int64_t ts_ns = 0;
+        explicit stamp(const schema::envelope& e) : inc(e.inc), seq(e.seq), ts_ns(e.ts_ns) {}
+        /// Later in the stream than `o`: the higher seq of one incarnation, else the later
+        /// publish time (a restarted source is the later one).
+        [[nodiscard]] bool after(const stamp& o) const noexcept {
+            return inc == o.inc ? seq > o.seq : ts_ns > o.ts_ns;
+        }
+    };
     struct live {
-        std::uint64_t seq;
+        stamp at;
         std::string topic, raw;
     };
     std::vector<std::string> prefixes_;
     std::size_t current_ = 0;
     std::string after_;
     std::vector<schema::frame_pair> items_;
-    std::unordered_map<std::string, live> before_start_;        // (src, topic) -> newest
-    std::unordered_map<std::string, std::uint64_t> delivered_;  // (src, topic) -> seq
+    std::unordered_map<std::string, live> before_start_;  // (src, topic) -> newest
+    std::unordered_map<std::string, stamp> delivered_;    // (src, topic) -> stamp
     std::uint64_t undecodable_ = 0;
     std::string key_;
 };
