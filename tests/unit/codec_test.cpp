@@ -642,6 +642,10 @@ std::vector<bad_input> wrong_type_rows(const doc& d, std::string_view type, deco
 // path: a record without them decodes (tested on its own below).
 constexpr std::pair<std::string_view, std::string_view> optional_paths[] = {
     {"position", "data.last_fill_id"},
+    {"order", "data.tif"},
+    {"order", "data.expire_ts_ns"},
+    {"order_ack", "data.tif"},
+    {"order_ack", "data.expire_ts_ns"},
     {"order_ack", "data.signal_src"},
     {"risk_snapshot", "data.positions[0].last_fill_id"},
     {"risk_snapshot", "data.working"},

@@ -93,6 +93,8 @@ struct order {
     std::uint64_t signal_id = 0;
     time_in_force tif = time_in_force::day;
     std::int64_t expire_ts_ns = 0;  // ns since epoch; 0 = from tif (DAY: end of the day)
+    // Added after the first records were journaled: absent = DAY, 0.
+    static constexpr std::string_view optional_keys[] = {"tif", "expire_ts_ns"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
@@ -132,7 +134,8 @@ struct order_ack {
     /// The order's signal_src (the strategy node): a restarted execution rebuilds its resting
     /// orders from these acks, and a strategy's halt cancels that strategy's orders.
     std::string signal_src;
-    static constexpr std::string_view optional_keys[] = {"signal_src"};
+    // Added after the first records were journaled: absent = DAY, 0 (never expires), "".
+    static constexpr std::string_view optional_keys[] = {"tif", "expire_ts_ns", "signal_src"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("order_id", s.order_id), v("symbol", s.symbol), v("side", s.dir), v("qty", s.qty);
