@@ -102,8 +102,8 @@ class engine final : public context {
         drive_control(now);
         if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
         maybe_start();
-        if (started_ && common::take_reload_request()) reload();
-        if (started_ && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
+        if (running() && common::take_reload_request()) reload();
+        if (running() && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
             timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
         }
         if (watchdog.count() > 0 && now >= next_watchdog) {
@@ -241,7 +241,7 @@ class engine final : public context {
             timeout = std::min(timeout, std::max<std::int64_t>(0, control_.deadline_ms() - now));
         else
             timeout = std::min(timeout, std::max<std::int64_t>(0, next_control_ms_ - now));
-        if (started_ && timer_due_ns_ != 0) {
+        if (running() && timer_due_ns_ != 0) {
             const std::int64_t until = (timer_due_ns_ - common::now_ns() + 999'999) / 1'000'000;
             timeout = std::min(timeout, std::max<std::int64_t>(0, until));
         }
@@ -280,7 +280,7 @@ class engine final : public context {
                 watched[i].on_readable();
             }
         }
-        if (started_) logic_->on_drained(*this);
+        if (running()) logic_->on_drained(*this);
     }
 
     // ------------------------------------------------------------------ recovery
@@ -319,35 +319,30 @@ class engine final : public context {
         return true;
     }
 
-    /// True once the node may start: no recovery wanted, or recovery complete.
-    bool recovered(std::int64_t now) {
-        if (recovery_checked_ && !recovery_) return true;
-        if (!recovery_checked_) {
-            recovery_checked_ = true;
-            auto req = logic_->recovery(common::now_ns());
-            if (!req) return true;
-            // The journal's holes, and the operator's resumes that settle them.
-            req->prefixes.emplace_back(topics::recorder_gap);
-            req->prefixes.emplace_back(topics::trading);
-            if (cfg_.start_fresh) {
-                spdlog::warn(
-                    "recovery: start_fresh = true: NOT rebuilding state from the "
-                    "journal ({}); starting with empty state",
-                    join(req->prefixes));
-                return true;
-            }
-            spdlog::info(
-                "recovery: rebuilding state from the journal ({} since {} ns); not "
-                "ready until done",
-                join(req->prefixes), req->since_ns);
-            recovery_.emplace(
-                zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
-                cfg_.recovery_retry_ms, std::move(*req), recovery_defaults::page_records,
-                recovery_defaults::max_held, cfg_.curve);
+    /// Leaving phase::joining: asks the logic what to recover (node_logic::recovery); false
+    /// when there is nothing to read.
+    bool begin_recovery() {
+        auto req = logic_->recovery(common::now_ns());
+        if (!req) return false;
+        // The journal's holes, and the operator's resumes that settle them.
+        req->prefixes.emplace_back(topics::recorder_gap);
+        req->prefixes.emplace_back(topics::trading);
+        if (cfg_.start_fresh) {
+            spdlog::warn(
+                "recovery: start_fresh = true: NOT rebuilding state from the "
+                "journal ({}); starting with empty state",
+                join(req->prefixes));
+            return false;
         }
-        if (recovery_->done()) return true;
-        recovery_->drive(now);
-        return recovery_->done();
+        spdlog::info(
+            "recovery: rebuilding state from the journal ({} since {} ns); not "
+            "ready until done",
+            join(req->prefixes), req->since_ns);
+        recovery_.emplace(zmq_, cfg_.control_endpoint,
+                          std::chrono::milliseconds(cfg_.request_timeout_ms),
+                          cfg_.recovery_retry_ms, std::move(*req), recovery_defaults::page_records,
+                          recovery_defaults::max_held, cfg_.curve);
+        return true;
     }
 
     void release_held() {
@@ -406,7 +401,7 @@ class engine final : public context {
                     epoch = epoch << 8 | static_cast<std::uint64_t>(b[i]);
                     seq = seq << 8 | static_cast<std::uint64_t>(b[8 + i]);
                 }
-                if (started_ && !logic_->on_recorder_seq(*this, epoch, seq)) continue;
+                if (running() && !logic_->on_recorder_seq(*this, epoch, seq)) continue;
             } else if (extra > 0) {
                 count_bad(topic_msg.to_string_view(), body.to_string_view(),
                           "expected 2 frames, got " + std::to_string(extra + 2));
@@ -424,7 +419,7 @@ class engine final : public context {
             spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
                          topic.substr(0, 64), why, n);
         }
-        if (to_logic && started_ && matches_logic(topic)) {
+        if (to_logic && running() && matches_logic(topic)) {
             logic_->on_undecodable(*this, topic, raw, schema::decode_error{"", why});
         }
     }
@@ -444,14 +439,14 @@ class engine final : public context {
                 spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
                              topic.substr(0, 64), decoded.error().to_string(), n);
             }
-            if (started_ && matches_logic(topic)) {
+            if (running() && matches_logic(topic)) {
                 logic_->on_undecodable(*this, topic, raw, decoded.error());
             }
             return;
         }
         const schema::event& ev = decoded.value();
         if (misrouted(topic, ev)) {
-            if (started_ && matches_logic(topic)) {
+            if (running() && matches_logic(topic)) {
                 logic_->on_misrouted(*this, inbound{topic, raw, ev});
             }
             return;
@@ -480,10 +475,10 @@ class engine final : public context {
         }
         handle_runtime_event(topic, ev);
         if (!matches_logic(topic)) return;
-        if (!started_) {
+        if (!running()) {
             if (recovery_ && recovery_->wants(topic)) {
                 recovery_->hold(topic, raw);  // released after recovery, minus what it replayed
-            } else if (snapshot_phase_) {
+            } else if (phase_ == phase::late_join) {
                 late_.seen_before_start(topic, ev.env, raw);
             }
         } else if (!late_.is_duplicate(topic, ev.env)) {
@@ -553,7 +548,7 @@ class engine final : public context {
         if (epoch == 0 || epoch == seen_epoch_) return;
         const std::uint64_t old = seen_epoch_;
         seen_epoch_ = epoch;
-        if (old != 0 && started_) logic_->on_broker_restart(*this, old, epoch);
+        if (old != 0 && running()) logic_->on_broker_restart(*this, old, epoch);
     }
 
     void lose_session() {
@@ -639,7 +634,7 @@ class engine final : public context {
     }
 
     schema::health current_health() const {
-        if (!started_) return schema::health::starting;
+        if (!running()) return schema::health::starting;
         if (!probe_ok_) return schema::health::degraded;
         return own_health_;
     }
@@ -676,7 +671,6 @@ class engine final : public context {
         if (control_.busy()) return;
         const auto req = late_.next_request();
         if (!req) return;
-        snapshot_phase_ = true;
         schema::encode_control(*req, ctl_out_);
         control_.send(ctl_out_, mono_ms());
         snapshot_in_flight_ = true;
@@ -712,7 +706,7 @@ class engine final : public context {
                 logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
             }
         }
-        if (snapshot_phase_) {
+        if (logic_->wants_last_values()) {
             spdlog::info("late join: {} last value(s) from the broker's cache delivered",
                          cached.size());
         }
@@ -830,14 +824,23 @@ class engine final : public context {
         ready_ = ready;
     }
 
+    // The start-up phases, each entered once and in order (phase). Every one before running
+    // needs a session, every dependency ready and the own probe back: while the broker is
+    // away (or restarts) the phase waits where it is.
     void maybe_start() {
-        if (started_ || !ready_ || !probe_ok_ || session_ == 0) return;
-        if (!recovered(mono_ms())) return;
+        if (running() || !ready_ || !probe_ok_ || session_ == 0) return;
+        if (phase_ == phase::joining)
+            enter(begin_recovery() ? phase::recovering : phase::late_join);
+        if (phase_ == phase::recovering) {
+            recovery_->drive(mono_ms());
+            if (!recovery_->done()) return;
+            enter(phase::late_join);
+        }
         if (!late_.done()) {
             request_snapshot();
             return;
         }
-        started_ = true;
+        enter(phase::running);
         spdlog::info("{} ready: dependencies healthy ({}), data plane confirmed; starting work",
                      cfg_.name, cfg_.depends_on.empty() ? "none" : join(cfg_.depends_on));
         logic_->on_start(*this);
@@ -858,7 +861,7 @@ class engine final : public context {
     void shutdown() {
         spdlog::info("{} stopping", cfg_.name);
         common::notify_stopping();
-        if (started_) logic_->on_stop(*this);
+        if (running()) logic_->on_stop(*this);
         if (session_ != 0) {
             schema::deregister_request req{cfg_.name, session_};
             schema::encode_control(req, ctl_out_);
@@ -904,10 +907,19 @@ class engine final : public context {
     common::rate_limited decode_log_, gap_log_, restart_log_, control_log_,
         refusal_log_{std::chrono::seconds(10)}, unconnected_log_, misrouted_log_, unconfirmed_log_;
 
-    bool connected_ = false, probe_ok_ = false, ready_ = false, started_ = false, stop_ = false;
+    bool connected_ = false, probe_ok_ = false, ready_ = false, stop_ = false;
+    // Start-up, in this order (maybe_start); only ever forward.
+    enum class phase : std::uint8_t {
+        joining,     // until registered, every dependency ready and the own probe back
+        recovering,  // rebuilding state from the journal (node_logic::recovery)
+        late_join,   // the broker's last values (node_logic::wants_last_values)
+        running,     // on_start called: the logic gets events, timers, reloads and on_stop
+    };
+    phase phase_ = phase::joining;
+    [[nodiscard]] bool running() const noexcept { return phase_ == phase::running; }
+    void enter(phase next) noexcept { phase_ = std::max(phase_, next); }
     // Recovery (node_logic::recovery) and the logic's own sockets and services.
     std::optional<recovery_client> recovery_;
-    bool recovery_checked_ = false;
     std::string hole_;  // the last journal hole recovery crossed that no resume settled
     struct watched_socket {
         zmq::socket_t* socket;
@@ -935,7 +947,7 @@ class engine final : public context {
     bool held_trading_ = false;
     late_join late_{logic_->wants_last_values() ? logic_->subscriptions()
                                                 : std::vector<std::string>{}};
-    bool snapshot_phase_ = false, snapshot_in_flight_ = false;
+    bool snapshot_in_flight_ = false;
     // The logic's own control request (context::send_control): queued, then in flight.
     std::string logic_request_;
     std::function<void(const schema::control_message*)> logic_reply_;
