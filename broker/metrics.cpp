@@ -342,6 +342,7 @@ void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition&
 
 void metrics_render::start(std::int64_t now_ms) {
     out_.clear();
+    out_.reserve(last_bytes_ + last_bytes_ / 8);
     now_ms_ = now_ms;
     stage_ = stage::head;
 }

@@ -252,7 +252,9 @@ void metrics_http::start_writing(connection& c, int code, std::string_view reaso
 
 void metrics_http::on_writable(connection& c, std::int64_t now_ms) {
     const std::size_t body_size = c.body ? c.body->size() : 0;
+    std::size_t budget = defaults::metrics_write_bytes;  // the rest on the next POLLOUT
     while (c.written < c.head.size() + body_size) {
+        if (budget == 0) return;
         const char* p;
         std::size_t left;
         if (c.written < c.head.size()) {
@@ -262,6 +264,7 @@ void metrics_http::on_writable(connection& c, std::int64_t now_ms) {
             p = c.body->data() + (c.written - c.head.size());
             left = body_size - (c.written - c.head.size());
         }
+        left = std::min(left, budget);
         const ssize_t sent = ::send(c.fd, p, left, MSG_NOSIGNAL);
         if (sent < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;  // POLLOUT
@@ -270,6 +273,7 @@ void metrics_http::on_writable(connection& c, std::int64_t now_ms) {
             return;
         }
         c.written += static_cast<std::size_t>(sent);
+        budget -= static_cast<std::size_t>(sent);
     }
     finish(c, now_ms);
 }

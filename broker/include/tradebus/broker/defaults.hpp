@@ -71,6 +71,9 @@ inline constexpr std::int64_t metrics_write_timeout_ms = 10'000;
 inline constexpr std::int64_t metrics_close_wait_ms = 2000;
 /// Topic rows rendered per loop turn while a scrape is rendered (~1 ms of the loop's time).
 inline constexpr std::size_t metrics_render_rows = 4096;
+/// Bytes of an answer written to one connection per loop turn: on loopback a fast reader lets
+/// send() take a whole 12 MB scrape at once, for every client, inside one turn.
+inline constexpr std::size_t metrics_write_bytes = 256 * 1024;
 
 // ---------------------------------------------------------------- [trading]
 /// Where the operator's last halt/resume is kept; "" = nowhere (every start is a missing state).

@@ -45,6 +45,7 @@ class exposition {
     [[nodiscard]] const std::string& text() const noexcept { return out_; }
     [[nodiscard]] std::string take() noexcept { return std::move(out_); }
     void clear() noexcept { out_.clear(); }
+    void reserve(std::size_t bytes) { out_.reserve(bytes); }
     void append(std::string_view text) { out_ += text; }
 
     /// Label value escaping of the format: backslash, double quote and line feed.
@@ -81,7 +82,10 @@ class metrics_render {
     /// Renders up to about `rows` more samples; true when the text is complete.
     bool step(std::size_t rows);
     [[nodiscard]] bool busy() const noexcept { return stage_ != stage::idle; }
-    [[nodiscard]] std::string take() noexcept { return out_.take(); }
+    [[nodiscard]] std::string take() noexcept {
+        last_bytes_ = out_.text().size();
+        return out_.take();
+    }
 
   private:
     enum class stage { idle, head, messages, bytes, tail };
@@ -90,6 +94,9 @@ class metrics_render {
     stage stage_ = stage::idle;
     std::int64_t now_ms_ = 0;
     std::size_t bucket_ = 0, buckets_ = 0;
+    // The last text's size: the next one is reserved at once, so growing a multi-megabyte
+    // string (a copy of all of it) never happens inside one loop turn.
+    std::size_t last_bytes_ = 0;
 };
 
 }  // namespace tradebus::broker
