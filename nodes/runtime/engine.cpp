@@ -6,13 +6,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
-#include <iostream>
 #include <random>
 #include <unordered_map>
 #include <zmq.hpp>
 
+#include "tradebus/common/daemon.hpp"
 #include "tradebus/common/eintr.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/control_client.hpp"
@@ -960,52 +959,30 @@ class engine final : public context {
 
 int run_node(int argc, char** argv, std::string_view kind, logic_factory factory) {
     const std::string exe = "tradebus-" + std::string(kind);
-    CLI::App app{exe + ": the " + std::string(kind) + " node of a tradebus pipeline", exe};
-    std::string config_path;
-    bool check_only = false;
-    app.add_option("-c,--config", config_path, "node configuration (TOML)")->required();
-    app.add_flag("--check-config", check_only, "validate the configuration and exit");
-    app.set_version_flag("--version", std::string(common::version()));
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
-
-    node_config cfg;
-    std::unique_ptr<node_logic> logic;
-    try {
-        common::config_errors errors(config_path);
-        auto table = common::parse_config_file(config_path, errors);
-        if (table) {
-            common::section root(&*table, "", errors);
-            cfg = read_node_config(root, kind);
-            cfg.file = config_path;
-            auto own = root.table(kind, false);
-            logic = factory(own);
-            logic->configure(cfg.name, cfg.session);
-            root.finish();
-        }
-        common::throw_if_errors(errors);
-    } catch (const common::config_error& e) {
-        std::cerr << e.what() << "\n" << exe << ": not starting\n";
-        return 2;
-    }
-    if (check_only) {
-        std::cout << config_path << " is valid\n";
-        return 0;
-    }
-    common::init_logging(cfg.name, cfg.log_level);
-    common::install_stop_signals();
-    common::install_reload_signal();
-    try {
-        engine e(std::move(cfg), std::move(logic));
-        return e.run();
-    } catch (const std::exception& e) {
-        spdlog::critical("{}: {}", exe, e.what());
-        std::cerr << exe << ": " << e.what() << "\n";
-        return 1;
-    }
+    return common::daemon_main(argc, argv,
+                               {exe, "the " + std::string(kind) + " node of a tradebus pipeline",
+                                "node configuration (TOML)", true},
+                               [&](const std::string& path) {
+                                   common::config_errors errors(path);
+                                   auto cfg = std::make_shared<node_config>();
+                                   auto logic = std::make_shared<std::unique_ptr<node_logic>>();
+                                   auto table = common::parse_config_file(path, errors);
+                                   if (table) {
+                                       common::section root(&*table, "", errors);
+                                       *cfg = read_node_config(root, kind);
+                                       cfg->file = path;
+                                       auto own = root.table(kind, false);
+                                       *logic = factory(own);
+                                       (*logic)->configure(cfg->name, cfg->session);
+                                       root.finish();
+                                   }
+                                   common::throw_if_errors(errors);
+                                   return common::daemon_run{
+                                       cfg->name, cfg->log_level, [cfg, logic] {
+                                           engine e(std::move(*cfg), std::move(*logic));
+                                           return e.run();
+                                       }};
+                               });
 }
 
 }  // namespace tradebus::runtime

@@ -205,10 +205,11 @@ class node_logic {
 /// section (section::error / getters); the runtime reports them all and exits 2.
 using logic_factory = std::unique_ptr<node_logic> (*)(common::section& own);
 
-/// Runs a node process: parses `--config PATH` (and --check-config, --help, --version) from
-/// argv, loads the common [node]/[broker] tables plus the node's own table (named after its
-/// kind) via `factory`, then registers, waits for dependencies, runs the logic until
-/// SIGTERM/SIGINT, deregisters and returns the process exit code (0 ok, 1 runtime, 2 config).
+/// Runs a node process through common::daemon_main (the broker's main too): parses
+/// `-c/--config PATH` (and --check-config, --help, --version) from argv, loads the common
+/// [node]/[broker] tables plus the node's own table (named after its kind) via `factory`, then
+/// registers, waits for dependencies, runs the logic until SIGTERM/SIGINT (SIGHUP reloads),
+/// deregisters and returns the process exit code (0 ok, 1 runtime, 2 usage or config).
 int run_node(int argc, char** argv, std::string_view kind, logic_factory factory);
 
 }  // namespace tradebus::runtime
