@@ -20,6 +20,7 @@
 #include "tradebus/runtime/node.hpp"
 #include "tradebus/runtime/node_config.hpp"
 #include "tradebus/runtime/recovery_client.hpp"
+#include "tradebus/runtime/session_lifecycle.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::runtime {
@@ -494,7 +495,8 @@ class engine final : public context {
         } else if (const auto* b = std::get_if<schema::broker_started>(&ev.body)) {
             // On sys.broker.started (anywhere else it was dropped as misrouted), where only the
             // broker can publish. Still only a hint: the control plane confirms or not.
-            if (session_ != 0 && b->epoch != epoch_) ask_epoch(b->epoch);
+            if (b->epoch != epoch_)
+                session(in_flight_, {session_event::epoch_hint, nullptr, nullptr, {}, b->epoch});
         } else if (const auto* t = std::get_if<schema::trading_state_changed>(&ev.body)) {
             if (topic == topics::trading) {
                 held_trading_ = false;  // an operator's decision: the broker's word again
@@ -518,6 +520,161 @@ class engine final : public context {
         return true;
     }
 
+    void set_trading(schema::trading_state state, const std::string& reason) {
+        if (state == trading_) return;
+        spdlog::warn("trading state {} -> {}{}{}", schema::to_string(trading_),
+                     schema::to_string(state), reason.empty() ? "" : ": ", reason);
+        trading_ = state;
+        logic_->on_trading_state(*this, state, reason);
+    }
+
+    // ------------------------------------------------------------------ control plane
+    // The session with the broker is one table (session_lifecycle.cpp): what happened is
+    // classified into a session_event, the request that was in flight is the guard, and the
+    // row's action is carried out here. Nothing else changes session_state_.
+    struct happening {
+        session_event event;
+        const schema::control_message* reply = nullptr;  // the decoded reply, if any
+        std::vector<std::string>* frames = nullptr;      // every frame of it (snapshot pairs)
+        std::string why = {};                            // undecodable: the decode error
+        std::uint64_t announced_epoch = 0;               // epoch_hint: the epoch announced
+    };
+
+    [[nodiscard]] bool registered() const noexcept { return state_ == session_state::registered; }
+
+    // `request`: the one the event answers (taken out of in_flight_), or, for a hint or the
+    // stop, what is in flight meanwhile.
+    void session(session_request request, happening h) {
+        const session_row& row = session_step(state_, h.event, request);
+        if (row.next) state_ = *row.next;
+        switch (row.action) {
+            case session_action::adopt:
+                adopt(std::get<schema::register_reply>(*h.reply));
+                break;
+            case session_action::refresh:
+                refresh(std::get<schema::heartbeat_reply>(*h.reply));
+                break;
+            case session_action::re_register: {
+                const auto* hb =
+                    h.reply != nullptr ? std::get_if<schema::heartbeat_reply>(h.reply) : nullptr;
+                if (hb != nullptr) {
+                    note_epoch(hb->epoch);
+                    spdlog::warn("broker epoch changed ({} -> {}): re-registering", epoch_,
+                                 hb->epoch);
+                } else {
+                    spdlog::warn("broker does not know our session ({}): re-registering",
+                                 std::get<schema::error_reply>(*h.reply).reason);
+                }
+                lose_session();
+                break;
+            }
+            case session_action::stop_replaced:
+                spdlog::critical("broker gave our name to another instance ({}): stopping",
+                                 std::get<schema::error_reply>(*h.reply).reason);
+                session_ = 0;
+                exit_code_ = 1;
+                stop_ = true;
+                break;
+            case session_action::retry_at_cap:
+            case session_action::log_refusal: {
+                const auto& e = std::get<schema::error_reply>(*h.reply);
+                if (refusal_log_.hit() != 0) {
+                    spdlog::error("broker refused {}: {}: {} (retrying every {} ms)",
+                                  request == session_request::register_
+                                      ? std::string_view("registration")
+                                      : to_string(request),
+                                  e.code, e.reason,
+                                  row.action == session_action::retry_at_cap ? cfg_.retry_max_ms
+                                                                             : heartbeat_ms_);
+                }
+                if (row.action == session_action::retry_at_cap) {
+                    next_control_ms_ = mono_ms() + cfg_.retry_max_ms;
+                }
+                break;
+            }
+            case session_action::announced:
+                spdlog::info("announced: {}", std::get<schema::ok_reply>(*h.reply).detail);
+                ++announced_;
+                break;
+            case session_action::retry_announce: {
+                const auto& e = std::get<schema::error_reply>(*h.reply);
+                spdlog::error("broker refused to announce service {}: {}: {} (retrying)",
+                              services_[announced_].first, e.code, e.reason);
+                next_control_ms_ = mono_ms() + heartbeat_ms_;
+                break;
+            }
+            case session_action::back_off:
+                back_off(request);
+                break;
+            case session_action::to_snapshot:
+                on_snapshot_reply(h);
+                break;
+            case session_action::to_logic:
+            case session_action::to_logic_then_re_register: {
+                logic_request_in_flight_ = false;
+                auto done = std::move(logic_reply_);
+                if (done) done(h.reply);
+                if (row.action == session_action::to_logic_then_re_register) {
+                    spdlog::warn("broker does not know our session ({}): re-registering",
+                                 std::get<schema::error_reply>(*h.reply).reason);
+                    lose_session();
+                }
+                break;
+            }
+            case session_action::ask_broker:
+                ask_epoch(h.announced_epoch);
+                break;
+            case session_action::deregister:
+                deregister();
+                break;
+            case session_action::nothing:
+                break;
+            case session_action::warn:
+                if (control_log_.hit() != 0) {
+                    spdlog::warn("control plane: {} while {} (request in flight: {}): ignored{}{}",
+                                 to_string(h.event), to_string(state_), to_string(request),
+                                 h.why.empty() ? "" : ": ", h.why);
+                }
+                break;
+        }
+    }
+
+    // A control reply arrived for the request in flight.
+    void on_control_reply(std::vector<std::string>& frames) {
+        failures_ = 0;
+        auto decoded = schema::decode_control(frames.front());
+        if (!decoded) {
+            session(take_in_flight(),
+                    {session_event::undecodable, nullptr, &frames, decoded.error().to_string()});
+            return;
+        }
+        const schema::control_message& m = decoded.value();
+        session(take_in_flight(), {classify(m), &m, &frames});
+    }
+
+    session_request take_in_flight() noexcept {
+        return std::exchange(in_flight_, session_request::none);
+    }
+
+    session_event classify(const schema::control_message& m) const {
+        if (std::holds_alternative<schema::register_reply>(m)) return session_event::register_ok;
+        if (const auto* hb = std::get_if<schema::heartbeat_reply>(&m)) {
+            return hb->epoch == epoch_ ? session_event::heartbeat_ok : session_event::epoch_changed;
+        }
+        if (std::holds_alternative<schema::ok_reply>(m)) return session_event::ok;
+        if (std::holds_alternative<schema::snapshot_reply>(m)) return session_event::snapshot_ok;
+        if (const auto* e = std::get_if<schema::error_reply>(&m)) {
+            if (e->code == schema::error_code::unknown_session) {
+                return session_event::unknown_session;
+            }
+            if (e->code == schema::error_code::duplicate_name) {
+                return session_event::duplicate_name;
+            }
+            return session_event::refused;
+        }
+        return session_event::other_reply;
+    }
+
     // A sys.broker.started announcing another epoch: ask the broker (the next heartbeat, sent
     // now) instead of believing it. Its reply re-registers us only if the broker really changed
     // (unknown_session, or heartbeat_ok with another epoch): nothing on the data plane can.
@@ -531,15 +688,6 @@ class engine final : public context {
         next_control_ms_ = std::min(next_control_ms_, now);
     }
 
-    void set_trading(schema::trading_state state, const std::string& reason) {
-        if (state == trading_) return;
-        spdlog::warn("trading state {} -> {}{}{}", schema::to_string(trading_),
-                     schema::to_string(state), reason.empty() ? "" : ": ", reason);
-        trading_ = state;
-        logic_->on_trading_state(*this, state, reason);
-    }
-
-    // ------------------------------------------------------------------ control plane
     // Tells the logic about a broker restart once per new epoch, whichever control-plane reply
     // showed it first (a heartbeat reply or the re-registration; sys.broker.started alone never
     // does: it only makes us ask).
@@ -552,11 +700,11 @@ class engine final : public context {
 
     void lose_session() {
         session_ = 0;
-        announcing_ = false;
         probe_ok_ = false;  // prove the data plane again through the new broker
         next_control_ms_ = 0;
+        // A request still in flight carries the lost session: its reply is nobody's now.
         if (control_.busy()) control_.expire(std::numeric_limits<std::int64_t>::max());
-        snapshot_in_flight_ = false;  // a reply still to come is not the snapshot's
+        in_flight_ = session_request::none;
         abandon_logic_request(true);  // it carries the lost session: the logic asks again
     }
 
@@ -570,45 +718,53 @@ class engine final : public context {
         if (done) done(nullptr);
     }
 
+    void back_off(session_request request) {
+        if (request == session_request::logic) abandon_logic_request();
+        ++failures_;
+        const std::int64_t now = mono_ms();
+        const std::int64_t backoff = std::min<std::int64_t>(
+            cfg_.retry_max_ms, cfg_.heartbeat_interval_ms / 4 << std::min(failures_, 6));
+        std::uniform_int_distribution<std::int64_t> jitter(0, backoff / 4);
+        next_control_ms_ = now + backoff + jitter(rng_);
+        if (auto n = control_log_.hit()) {
+            spdlog::warn(
+                "broker at {} did not answer {} within {} ms (attempt {}); retrying "
+                "in {} ms",
+                cfg_.control_endpoint, to_string(request), cfg_.request_timeout_ms, failures_,
+                next_control_ms_ - now);
+            (void)n;
+        }
+    }
+
+    void send(session_request request, const std::string& frame, std::int64_t now) {
+        control_.send(frame, now);
+        in_flight_ = request;
+    }
+
     void drive_control(std::int64_t now) {
+        if (state_ == session_state::replaced) return;  // stopping: the name is another's
         if (control_.expire(now)) {
-            snapshot_in_flight_ = false;  // asked again once the broker answers
-            abandon_logic_request();
-            ++failures_;
-            announcing_ = false;
-            const std::int64_t backoff = std::min<std::int64_t>(
-                cfg_.retry_max_ms, cfg_.heartbeat_interval_ms / 4 << std::min(failures_, 6));
-            std::uniform_int_distribution<std::int64_t> jitter(0, backoff / 4);
-            next_control_ms_ = now + backoff + jitter(rng_);
-            if (auto n = control_log_.hit()) {
-                spdlog::warn(
-                    "broker at {} did not answer {} within {} ms (attempt {}); retrying "
-                    "in {} ms",
-                    cfg_.control_endpoint, session_ == 0 ? "register" : "heartbeat",
-                    cfg_.request_timeout_ms, failures_, next_control_ms_ - now);
-                (void)n;
-            }
+            session(take_in_flight(), {session_event::no_reply});
             return;
         }
         if (control_.busy()) return;
         if (now < next_control_ms_) {
             // The logic's own request (the journal's recorder_ack) goes between heartbeats.
-            if (session_ != 0 && logic_request_queued_ && announced_ >= services_.size()) {
+            if (registered() && logic_request_queued_ && announced_ >= services_.size()) {
                 logic_request_queued_ = false;
                 logic_request_in_flight_ = true;
-                control_.send(logic_request_, now);
+                send(session_request::logic, logic_request_, now);
             }
             return;
         }
-        if (session_ != 0 && announced_ < services_.size()) {
+        if (registered() && announced_ < services_.size()) {
             const auto& [service, endpoint] = services_[announced_];
             schema::encode_control(schema::announce_request{cfg_.name, session_, service, endpoint},
                                    ctl_out_);
-            control_.send(ctl_out_, now);
-            announcing_ = true;
+            send(session_request::announce, ctl_out_, now);
             return;  // the heartbeat goes right after the reply
         }
-        if (session_ == 0) {
+        if (!registered()) {
             schema::register_request req;
             req.name = cfg_.name;
             req.kind = cfg_.kind;
@@ -620,6 +776,7 @@ class engine final : public context {
             req.depends_on = cfg_.depends_on;
             req.heartbeat_interval_ms = cfg_.heartbeat_interval_ms;
             schema::encode_control(req, ctl_out_);
+            send(session_request::register_, ctl_out_, now);
         } else {
             schema::heartbeat_request hb;
             hb.name = cfg_.name;
@@ -627,8 +784,8 @@ class engine final : public context {
             hb.state = current_health();
             hb.counters = counters_;
             schema::encode_control(hb, ctl_out_);
+            send(session_request::heartbeat, ctl_out_, now);
         }
-        control_.send(ctl_out_, now);
         next_control_ms_ = now + heartbeat_ms_;
     }
 
@@ -638,90 +795,7 @@ class engine final : public context {
         return own_health_;
     }
 
-    void on_control_reply(std::vector<std::string>& frames) {
-        failures_ = 0;
-        auto decoded = schema::decode_control(frames.front());
-        if (snapshot_in_flight_) {
-            snapshot_in_flight_ = false;
-            on_snapshot_reply(decoded, frames);
-            return;
-        }
-        if (logic_request_in_flight_) {
-            logic_request_in_flight_ = false;
-            auto done = std::move(logic_reply_);
-            if (done) done(decoded ? &decoded.value() : nullptr);
-            // A lost session concerns the runtime too: register again.
-            const auto* e = decoded ? std::get_if<schema::error_reply>(&decoded.value()) : nullptr;
-            if (e != nullptr && e->code == schema::error_code::unknown_session) on_reply(*e);
-            return;
-        }
-        if (!decoded) {
-            announcing_ = false;
-            spdlog::warn("undecodable control reply: {}", decoded.error().to_string());
-            return;
-        }
-        std::visit([this](const auto& m) { on_reply(m); }, decoded.value());
-    }
-
-    // ------------------------------------------------------------------ late join
-    // After subscribing (probe confirmed) and before on_start: the broker's last value of each
-    // subscribed prefix, one page per request (late_join.hpp, README "Late joiners").
-    void request_snapshot() {
-        if (control_.busy()) return;
-        const auto req = late_.next_request();
-        if (!req) return;
-        schema::encode_control(*req, ctl_out_);
-        control_.send(ctl_out_, mono_ms());
-        snapshot_in_flight_ = true;
-    }
-
-    void on_snapshot_reply(const schema::result<schema::control_message>& decoded,
-                           std::vector<std::string>& frames) {
-        const auto* header =
-            decoded ? std::get_if<schema::snapshot_reply>(&decoded.value()) : nullptr;
-        if (header == nullptr) {
-            const std::string why =
-                !decoded ? decoded.error().to_string()
-                         : (std::holds_alternative<schema::error_reply>(decoded.value())
-                                ? std::get<schema::error_reply>(decoded.value()).reason
-                                : "reply " + std::string(schema::type_name(decoded.value())));
-            spdlog::warn("broker gave no last-value snapshot ({}); starting without cached values",
-                         why);
-            late_.give_up();
-            return;
-        }
-        if (auto error = late_.on_reply(*header, frames)) {
-            ++counters_.decode_errors;
-            spdlog::warn("malformed snapshot reply: {}; skipping that prefix", *error);
-        }
-    }
-
-    void deliver_snapshot() {
-        auto cached = late_.take_for_start();
-        counters_.decode_errors += late_.undecodable();
-        for (const auto& item : cached) {
-            const auto decoded = schema::decode_event(item.body);
-            if (decoded && !misrouted(item.topic, decoded.value())) {
-                logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
-            }
-        }
-        if (logic_->wants_last_values()) {
-            spdlog::info("late join: {} last value(s) from the broker's cache delivered",
-                         cached.size());
-        }
-    }
-
-    void on_reply(const schema::ok_reply& r) {
-        if (!announcing_) {
-            spdlog::warn("unexpected control reply 'ok' ({})", r.detail);
-            return;
-        }
-        announcing_ = false;
-        spdlog::info("announced: {}", r.detail);
-        ++announced_;
-    }
-
-    void on_reply(const schema::register_reply& r) {
+    void adopt(const schema::register_reply& r) {
         announced_epoch_ = 0;  // answered: this is the broker's epoch
         const bool new_epoch = epoch_ != 0 && r.epoch != epoch_;
         note_epoch(r.epoch);
@@ -751,14 +825,8 @@ class engine final : public context {
         common::notify_status("registered; " + std::string(ready_ ? "ready" : "waiting"));
     }
 
-    void on_reply(const schema::heartbeat_reply& r) {
+    void refresh(const schema::heartbeat_reply& r) {
         const std::uint64_t announced = std::exchange(announced_epoch_, 0);
-        if (r.epoch != epoch_) {
-            note_epoch(r.epoch);
-            spdlog::warn("broker epoch changed ({} -> {}): re-registering", epoch_, r.epoch);
-            lose_session();
-            return;
-        }
         if (announced != 0 && announced != epoch_) {
             if (auto n = unconfirmed_log_.hit()) {
                 spdlog::warn(
@@ -773,48 +841,6 @@ class engine final : public context {
         }
     }
 
-    void on_reply(const schema::error_reply& e) {
-        const bool announce_refused = std::exchange(announcing_, false) &&
-                                      e.code != schema::error_code::unknown_session &&
-                                      e.code != schema::error_code::duplicate_name;
-        if (announce_refused) {
-            spdlog::error("broker refused to announce service {}: {}: {} (retrying)",
-                          services_[announced_].first, e.code, e.reason);
-            next_control_ms_ = mono_ms() + heartbeat_ms_;
-            return;
-        }
-        if (e.code == schema::error_code::unknown_session) {
-            spdlog::warn("broker does not know our session ({}): re-registering", e.reason);
-            lose_session();
-            return;
-        }
-        if (e.code == schema::error_code::duplicate_name && session_ != 0) {
-            // Our session was handed to a newer instance of this node while we were silent
-            // (frozen, partitioned). Two instances of one node would act twice on every
-            // event, so the older one gives way: it stops without deregistering the new one.
-            spdlog::critical("broker gave our name to another instance ({}): stopping", e.reason);
-            session_ = 0;
-            exit_code_ = 1;
-            stop_ = true;
-            return;
-        }
-        // A refused registration (duplicate name, dependency cycle, ...) needs a human; keep
-        // retrying at the backoff cap so the node comes up once the conflict is resolved.
-        if (auto n = refusal_log_.hit()) {
-            spdlog::error("broker refused {}: {}: {} (retrying every {} ms)",
-                          session_ == 0 ? "registration" : "heartbeat", e.code, e.reason,
-                          cfg_.retry_max_ms);
-            (void)n;
-        }
-        if (session_ == 0) next_control_ms_ = mono_ms() + cfg_.retry_max_ms;
-    }
-
-    template <class Other>
-    void on_reply(const Other& m) {
-        spdlog::warn("unexpected control reply type '{}'", Other::type_name);
-        (void)m;
-    }
-
     void on_readiness(bool ready, const std::vector<std::string>& waiting) {
         if (!ready && waiting != waiting_for_) {
             spdlog::info("waiting for dependencies: {}", join(waiting));
@@ -823,11 +849,57 @@ class engine final : public context {
         ready_ = ready;
     }
 
+    // ------------------------------------------------------------------ late join
+    // After subscribing (probe confirmed) and before on_start: the broker's last value of each
+    // subscribed prefix, one page per request (late_join.hpp, README "Late joiners").
+    void request_snapshot() {
+        if (control_.busy()) return;
+        const auto req = late_.next_request();
+        if (!req) return;
+        schema::encode_control(*req, ctl_out_);
+        send(session_request::snapshot, ctl_out_, mono_ms());
+    }
+
+    void on_snapshot_reply(const happening& h) {
+        const auto* header =
+            h.reply != nullptr ? std::get_if<schema::snapshot_reply>(h.reply) : nullptr;
+        if (header == nullptr) {
+            const std::string why =
+                h.reply == nullptr ? h.why
+                                   : (std::holds_alternative<schema::error_reply>(*h.reply)
+                                          ? std::get<schema::error_reply>(*h.reply).reason
+                                          : "reply " + std::string(schema::type_name(*h.reply)));
+            spdlog::warn("broker gave no last-value snapshot ({}); starting without cached values",
+                         why);
+            late_.give_up();
+            return;
+        }
+        if (auto error = late_.on_reply(*header, *h.frames)) {
+            ++counters_.decode_errors;
+            spdlog::warn("malformed snapshot reply: {}; skipping that prefix", *error);
+        }
+    }
+
+    void deliver_snapshot() {
+        auto cached = late_.take_for_start();
+        counters_.decode_errors += late_.undecodable();
+        for (const auto& item : cached) {
+            const auto decoded = schema::decode_event(item.body);
+            if (decoded && !misrouted(item.topic, decoded.value())) {
+                logic_->on_event(*this, inbound{item.topic, item.body, decoded.value()});
+            }
+        }
+        if (logic_->wants_last_values()) {
+            spdlog::info("late join: {} last value(s) from the broker's cache delivered",
+                         cached.size());
+        }
+    }
+
     // The start-up phases, each entered once and in order (phase). Every one before running
     // needs a session, every dependency ready and the own probe back: while the broker is
     // away (or restarts) the phase waits where it is.
     void maybe_start() {
-        if (running() || !ready_ || !probe_ok_ || session_ == 0) return;
+        if (running() || !ready_ || !probe_ok_ || !registered()) return;
         if (phase_ == phase::joining)
             enter(begin_recovery() ? phase::recovering : phase::late_join);
         if (phase_ == phase::recovering) {
@@ -861,26 +933,29 @@ class engine final : public context {
         spdlog::info("{} stopping", cfg_.name);
         common::notify_stopping();
         if (running()) logic_->on_stop(*this);
-        if (session_ != 0) {
-            schema::deregister_request req{cfg_.name, session_};
-            schema::encode_control(req, ctl_out_);
-            // A second stop signal (Ctrl-C twice, a supervisor repeating SIGTERM) cuts the
-            // wait short: the broker then notices the silence instead. Still a clean stop.
-            std::optional<std::string> reply;
-            try {
-                reply = control_.request(ctl_out_);
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EINTR) throw;
-            }
-            if (reply) {
-                spdlog::info("deregistered");
-            } else {
-                spdlog::warn("broker did not acknowledge deregister; exiting anyway");
-            }
-        }
+        session(in_flight_, {session_event::stop});
         spdlog::info("{} stopped: published {}, received {}, gaps {}, decode errors {}", cfg_.name,
                      counters_.published, counters_.received, counters_.gaps,
                      counters_.decode_errors);
+    }
+
+    // The session's end (session_action::deregister): one bounded request.
+    void deregister() {
+        schema::deregister_request req{cfg_.name, std::exchange(session_, 0)};
+        schema::encode_control(req, ctl_out_);
+        // A second stop signal (Ctrl-C twice, a supervisor repeating SIGTERM) cuts the wait
+        // short: the broker then notices the silence instead. Still a clean stop.
+        std::optional<std::string> reply;
+        try {
+            reply = control_.request(ctl_out_);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+        }
+        if (reply) {
+            spdlog::info("deregistered");
+        } else {
+            spdlog::warn("broker did not acknowledge deregister; exiting anyway");
+        }
     }
 
     struct hash {
@@ -928,7 +1003,8 @@ class engine final : public context {
     std::vector<zmq::pollitem_t> items_;
     std::vector<std::pair<std::string, std::string>> services_;  // service, endpoint
     std::size_t announced_ = 0;
-    bool announcing_ = false;
+    session_state state_ = session_state::unregistered;
+    session_request in_flight_ = session_request::none;  // the control request awaiting a reply
     std::uint64_t probe_nonce_ = 0, session_ = 0, epoch_ = 0, unconnected_drops_ = 0;
     std::uint64_t seen_epoch_ = 0;          // the last epoch on_broker_restart was told about
     std::uint64_t announced_epoch_ = 0;     // a sys.broker.started epoch the broker is asked about
@@ -946,7 +1022,6 @@ class engine final : public context {
     bool held_trading_ = false;
     late_join late_{logic_->wants_last_values() ? logic_->subscriptions()
                                                 : std::vector<std::string>{}};
-    bool snapshot_in_flight_ = false;
     // The logic's own control request (context::send_control): queued, then in flight.
     std::string logic_request_;
     std::function<void(const schema::control_message*)> logic_reply_;
