@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "tradebus/common/process.hpp"
 #include "tradebus/journal/format.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -246,7 +245,7 @@ bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, s
     if (seq != last + 1) {
         // Ahead: sent before our resume rewound the link (they come again), or lost on the
         // way (a reconnect): then only a new resume brings them.
-        if (ahead_since_ms_ == 0) ahead_since_ms_ = common::mono_ms();
+        if (ahead_since_ms_ == 0) ahead_since_ms_ = ctx.mono_ms();
         ahead_seq_ = seq;
         resume_if_stuck(ctx);
         return false;
@@ -266,7 +265,7 @@ bool journal_node::on_recorder_seq(runtime::context& ctx, std::uint64_t epoch, s
 void journal_node::drive_link(runtime::context& ctx) {
     if (!link_ || resuming_ || acking_ || ctx.session_id() == 0) return;
     if (want_resume_) {
-        if (common::mono_ms() < next_resume_ms_) return;
+        if (ctx.mono_ms() < next_resume_ms_) return;
         const std::uint64_t epoch = ctx.broker_epoch();
         const std::uint64_t after = pos_.epoch == epoch ? pos_.seq : 0;
         std::string req;
@@ -282,7 +281,7 @@ void journal_node::drive_link(runtime::context& ctx) {
                 return;
             }
             want_resume_ = true;
-            next_resume_ms_ = common::mono_ms() + resume_retry_ms;
+            next_resume_ms_ = ctx.mono_ms() + resume_retry_ms;
             const auto* e = m ? std::get_if<schema::error_reply>(m) : nullptr;
             const std::string why = e ? e->code + ": " + e->reason : "no reply";
             if (auto n = link_log_.hit()) {
@@ -310,7 +309,7 @@ void journal_node::drive_link(runtime::context& ctx) {
         }
         return;
     }
-    const std::int64_t now = common::mono_ms();
+    const std::int64_t now = ctx.mono_ms();
     if (link_epoch_ == 0 || written_.epoch != link_epoch_ || written_.seq <= acked_ ||
         now < next_ack_ms_) {
         return;
@@ -378,7 +377,7 @@ void journal_node::on_resumed(runtime::context& ctx, const schema::recorder_resu
 
 void journal_node::resume_if_stuck(runtime::context& ctx) {
     if (ahead_since_ms_ == 0 || resuming_) return;
-    const std::int64_t waited = common::mono_ms() - ahead_since_ms_;
+    const std::int64_t waited = ctx.mono_ms() - ahead_since_ms_;
     if (waited < ahead_resume_ms) return;
     spdlog::warn("journal: recorder link: seq {} arrived, {} expected, for {} ms: resuming again",
                  ahead_seq_, pos_.seq + 1, waited);

@@ -14,6 +14,7 @@
 #include "tradebus/common/daemon.hpp"
 #include "tradebus/common/eintr.hpp"
 #include "tradebus/common/process.hpp"
+#include "tradebus/runtime/clock.hpp"
 #include "tradebus/runtime/control_client.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
 #include "tradebus/runtime/late_join.hpp"
@@ -27,7 +28,6 @@ namespace tradebus::runtime {
 namespace {
 
 namespace topics = schema::topics;
-using common::mono_ms;
 
 constexpr std::size_t drain_budget = 1024;    // inbound messages per loop pass
 constexpr std::int64_t probe_every_ms = 100;  // data-plane probe retry while unconfirmed
@@ -52,8 +52,9 @@ std::string join(const std::vector<std::string>& items) {
 
 class engine final : public context {
   public:
-    engine(node_config cfg, std::unique_ptr<node_logic> logic)
+    engine(node_config cfg, std::unique_ptr<node_logic> logic, clock& time)
         : cfg_(std::move(cfg)),
+          clock_(time),
           logic_(std::move(logic)),
           rng_(common::random_id()),
           pub_(zmq_, zmq::socket_type::pub),
@@ -103,8 +104,8 @@ class engine final : public context {
         if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
         maybe_start();
         if (running() && common::take_reload_request()) reload();
-        if (running() && timer_due_ns_ != 0 && common::now_ns() >= timer_due_ns_) {
-            timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+        if (running() && timer_due_ns_ != 0 && now_ns() >= timer_due_ns_) {
+            timer_due_ns_ = logic_->on_timer(*this, now_ns());
         }
         if (watchdog.count() > 0 && now >= next_watchdog) {
             common::notify_watchdog();
@@ -152,7 +153,7 @@ class engine final : public context {
         auto it = seq_.find(topic);
         if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
         ev.env.seq = ++it->second;
-        ev.env.ts_ns = common::now_ns();
+        ev.env.ts_ns = now_ns();
         schema::encode_event(ev, out_);
         if (!connected_) {
             ++unconnected_drops_;
@@ -176,7 +177,8 @@ class engine final : public context {
         while (id == 0) id = rng_();
         return id;
     }
-    std::int64_t now_ns() override { return common::now_ns(); }
+    std::int64_t now_ns() override { return clock_.now_ns(); }
+    std::int64_t mono_ms() override { return clock_.mono_ms(); }
     const std::string& node_name() const override { return cfg_.name; }
     void report_health(schema::health state, std::string reason) override {
         if (state != own_health_ || reason != own_reason_) {
@@ -242,7 +244,7 @@ class engine final : public context {
         else
             timeout = std::min(timeout, std::max<std::int64_t>(0, next_control_ms_ - now));
         if (running() && timer_due_ns_ != 0) {
-            const std::int64_t until = (timer_due_ns_ - common::now_ns() + 999'999) / 1'000'000;
+            const std::int64_t until = (timer_due_ns_ - now_ns() + 999'999) / 1'000'000;
             timeout = std::min(timeout, std::max<std::int64_t>(0, until));
         }
         zmq::socket_t* recovering = recovery_ ? recovery_->waiting_socket() : nullptr;
@@ -322,7 +324,7 @@ class engine final : public context {
     /// Leaving phase::joining: asks the logic what to recover (node_logic::recovery); false
     /// when there is nothing to read.
     bool begin_recovery() {
-        auto req = logic_->recovery(common::now_ns());
+        auto req = logic_->recovery(now_ns());
         if (!req) return false;
         // The journal's holes, and the operator's resumes that settle them.
         req->prefixes.emplace_back(topics::recorder_gap);
@@ -924,7 +926,7 @@ class engine final : public context {
             set_trading(schema::trading_state::halted, "recovered across a journal hole: " + hole_ +
                                                            "; reconcile, then tradebus resume");
         }
-        timer_due_ns_ = logic_->on_timer(*this, common::now_ns());
+        timer_due_ns_ = logic_->on_timer(*this, now_ns());
         common::notify_ready("running");
         next_control_ms_ = 0;  // tell the broker we are healthy now, not in a second
     }
@@ -966,6 +968,7 @@ class engine final : public context {
     };
 
     node_config cfg_;
+    clock& clock_;  // the only time the engine reads (clock.hpp)
     std::unique_ptr<node_logic> logic_;
     std::mt19937_64 rng_;
     // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
@@ -1054,7 +1057,8 @@ int run_node(int argc, char** argv, std::string_view kind, logic_factory factory
                                    common::throw_if_errors(errors);
                                    return common::daemon_run{
                                        cfg->name, cfg->log_level, [cfg, logic] {
-                                           engine e(std::move(*cfg), std::move(*logic));
+                                           engine e(std::move(*cfg), std::move(*logic),
+                                                    system_clock());
                                            return e.run();
                                        }};
                                });

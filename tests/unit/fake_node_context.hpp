@@ -34,6 +34,7 @@ class fake_context final : public runtime::context {
     /// How many trace ids the logic asked for (new chains it started).
     [[nodiscard]] std::uint64_t trace_ids_made() const { return trace_ - first_trace; }
     std::int64_t now_ns() override { return now; }
+    std::int64_t mono_ms() override { return now / 1'000'000; }
     [[nodiscard]] const std::string& node_name() const override { return name_; }
     void report_health(schema::health state, std::string reason) override {
         health = state;

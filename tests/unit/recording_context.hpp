@@ -31,6 +31,7 @@ class recording_context final : public tradebus::runtime::context {
     }
     std::uint64_t new_trace_id() override { return ++last_trace; }
     std::int64_t now_ns() override { return now; }
+    std::int64_t mono_ms() override { return now / 1'000'000; }
     [[nodiscard]] const std::string& node_name() const override { return name; }
     void report_health(tradebus::schema::health state, std::string reason) override {
         health.emplace_back(state, std::move(reason));

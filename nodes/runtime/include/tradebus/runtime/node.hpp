@@ -43,8 +43,11 @@ class context {
 
     /// A random, non-zero trace id for a new chain of events.
     virtual std::uint64_t new_trace_id() = 0;
-    /// Wall-clock ns since the Unix epoch.
+    /// Wall-clock ns since the Unix epoch, from the engine's clock (clock.hpp): the only time
+    /// a node's logic reads, so the same logic runs on a simulated clock.
     virtual std::int64_t now_ns() = 0;
+    /// Monotonic ms (any origin) from the engine's clock: for measuring how long a wait lasted.
+    virtual std::int64_t mono_ms() = 0;
     [[nodiscard]] virtual const std::string& node_name() const = 0;
 
     /// The node's own view of its health, reported in the next heartbeat
