@@ -19,6 +19,7 @@
 #include "tradebus/broker/recorder.hpp"
 #include "tradebus/broker/zap_handler.hpp"
 #include "tradebus/common/curve.hpp"
+#include "tradebus/common/loop.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/frame_pairs.hpp"
@@ -251,56 +252,58 @@ class broker final : public event_sink {
         }
     };
 
-    void loop() {
-        // The ZAP socket (CURVE on) is answered first each turn: a client's handshake waits on
-        // it. Its requests are few (one per connection attempt).
-        poll_set set;
-        set.add(poll_set::control, control_.handle());
-        set.add(poll_set::xpub, xpub_.handle());
-        set.add(poll_set::xsub, xsub_.handle());
-        set.add(poll_set::recorder, recorder_ ? recorder_->socket().handle() : nullptr);
-        set.add(poll_set::zap, zap_ ? zap_->socket().handle() : nullptr);
-        const std::int64_t watchdog_ms = common::watchdog_interval().count();
-        std::int64_t next_watchdog = watchdog_ms > 0 ? common::mono_ms() : no_deadline;
-        while (!common::stop_requested()) {
-            try {
-                turn(set, watchdog_ms, next_watchdog);
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EINTR) throw;  // a stop signal: the loop condition decides
-            }
+    // The loop (common/loop.hpp): this broker is its owner. The ZAP socket (CURVE on) is
+    // answered first each turn: a client's handshake waits on it. Its requests are few (one per
+    // connection attempt).
+    struct turns final : common::loop_owner {
+        explicit turns(broker& b) : self(b) {
+            set.add(poll_set::control, b.control_.handle());
+            set.add(poll_set::xpub, b.xpub_.handle());
+            set.add(poll_set::xsub, b.xsub_.handle());
+            set.add(poll_set::recorder, b.recorder_ ? b.recorder_->socket().handle() : nullptr);
+            set.add(poll_set::zap, b.zap_ ? b.zap_->socket().handle() : nullptr);
         }
+        wait prepare() override { return self.prepare(set); }
+        void dispatch() override { self.dispatch(set); }
+        void before_sleep() override { self.run_timers(common::mono_ms()); }
+        broker& self;
+        poll_set set;
+    };
+
+    void loop() {
+        turns t(*this);
+        common::run_loop(t, defaults::max_poll_wait_ms);
     }
 
     // One loop turn (ARCHITECTURE.md "The loop"): wait until the nearest deadline (a node's
-    // liveness, the watchdog, or max_poll_wait_ms to notice a stop), drain each readable socket
-    // within its budget (control first, so it never starves behind data), then run the due
-    // timers.
-    void turn(poll_set& set, std::int64_t watchdog_ms, std::int64_t& next_watchdog) {
-        std::int64_t now = common::mono_ms();
+    // liveness, a sweep, the ACL's or the metrics' timers), drain each readable socket within
+    // its budget (control first, so it never starves behind data), then run the due timers.
+    common::loop_owner::wait prepare(poll_set& set) {
+        const std::int64_t now = common::mono_ms();
         const std::int64_t due =
-            std::min({control_plane_.next_deadline(), next_watchdog,
-                      sweeping_ ? now : next_sweep_ms_, acl_ ? acl_->next_deadline() : no_deadline,
+            std::min({control_plane_.next_deadline(), sweeping_ ? now : next_sweep_ms_,
+                      acl_ ? acl_->next_deadline() : no_deadline,
                       metrics_ ? metrics_->next_deadline(now) : no_deadline,
                       now + defaults::max_poll_wait_ms});
         // A stalled recorder: XSUB stays unread (publishers' HWMs absorb the load) until the
         // recorder takes the held message; control and subscriptions are served meanwhile.
         // An XPUB always polls writable (libzmq's dist_t::has_out), so POLLOUT cannot say
         // when; the held message is retried every recorder_retry_ms instead of spinning.
-        const bool stalled = recorder_ && recorder_->stalled();
-        set.want_input(poll_set::xsub, !stalled);
-        const std::int64_t wait =
-            stalled ? std::min(due - now, defaults::recorder_retry_ms) : due - now;
+        stalled_ = recorder_ && recorder_->stalled();
+        set.want_input(poll_set::xsub, !stalled_);
         set.items.resize(set.size);
         if (metrics_) metrics_->poll_items(set.items);
-        zmq::poll(set.items.data(), set.items.size(),
-                  std::chrono::milliseconds(std::max<std::int64_t>(0, wait)));
+        return {set.items, stalled_ ? std::min(due - now, defaults::recorder_retry_ms) : due - now};
+    }
+
+    void dispatch(poll_set& set) {
         if (set.readable(poll_set::zap)) {
             zap_->drain(defaults::control_drain_budget);
         }
         if (set.readable(poll_set::recorder)) {
             forwarder_.drain_recorder_subscriptions(defaults::data_drain_budget);
         }
-        if (stalled) forwarder_.resume_recorder();
+        if (stalled_) forwarder_.resume_recorder();
         if (set.readable(poll_set::control)) drain_control(defaults::control_drain_budget);
         if (set.readable(poll_set::xpub)) {
             forwarder_.drain_subscriptions(defaults::data_drain_budget);
@@ -312,15 +315,13 @@ class broker final : public event_sink {
             metrics_->handle(set.items.data() + set.size, set.items.size() - set.size,
                              common::mono_ms());
         }
-        now = common::mono_ms();
+    }
+
+    void run_timers(std::int64_t now) {
         control_plane_.run_timers(now);
         if (metrics_) metrics_->run_timers(now);
         if (acl_) acl_->run_timers(now);
         sweep_topics(now);
-        if (now >= next_watchdog) {
-            common::notify_watchdog();
-            next_watchdog = now + std::max<std::int64_t>(1, watchdog_ms / 2);
-        }
     }
 
     // One control request: [identity][...envelope...][""][body] from REQ, or [identity][body]
@@ -433,6 +434,7 @@ class broker final : public event_sink {
     std::unique_ptr<last_value_cache> lvc_;  // never null (the scopes are always cached)
     std::unique_ptr<metrics_http> metrics_;  // null when [metrics] listen is empty
     bool sweeping_ = false;
+    bool stalled_ = false;  // this turn: the recorder holds a message, XSUB is not read
     std::size_t sweep_bucket_ = 0;
     std::int64_t next_sweep_ms_ = common::mono_ms() + cfg_.data.topic_idle_s * 1000;
 };

@@ -13,6 +13,7 @@
 
 #include "tradebus/common/daemon.hpp"
 #include "tradebus/common/eintr.hpp"
+#include "tradebus/common/loop.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/clock.hpp"
 #include "tradebus/runtime/control_client.hpp"
@@ -50,7 +51,7 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-class engine final : public context {
+class engine final : public context, private common::loop_owner {
   public:
     engine(node_config cfg, std::unique_ptr<node_logic> logic, clock& time)
         : cfg_(std::move(cfg)),
@@ -83,22 +84,15 @@ class engine final : public context {
     int run() {
         spdlog::info("{} {} starting: kind={} config={} control={} pid={}", cfg_.name,
                      common::version(), cfg_.kind, cfg_.file, cfg_.control_endpoint, ::getpid());
-        const auto watchdog = common::watchdog_interval();
-        std::int64_t next_watchdog = 0;
-        while (!common::stop_requested() && !stop_) {
-            try {
-                turn(watchdog, next_watchdog);
-            } catch (const zmq::error_t& e) {
-                // A stop signal interrupted a ZeroMQ call not already retried (common/eintr.hpp):
-                // the loop condition decides, so a SIGTERM is a clean stop, never exit 1.
-                if (e.num() != EINTR) throw;
-            }
-        }
+        common::run_loop(*this, max_poll_ms);
         shutdown();
         return exit_code_;
     }
 
-    void turn(std::chrono::milliseconds watchdog, std::int64_t& next_watchdog) {
+    // ------------------------------------------------------------------ the loop's turns
+    // (common/loop.hpp) Before each wait: the control plane, the probe, the start-up phases, a
+    // reload and the logic's timer; then what to wait on, until the nearest deadline.
+    common::loop_owner::wait prepare() override {
         const std::int64_t now = mono_ms();
         drive_control(now);
         if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
@@ -107,12 +101,10 @@ class engine final : public context {
         if (running() && timer_due_ns_ != 0 && now_ns() >= timer_due_ns_) {
             timer_due_ns_ = logic_->on_timer(*this, now_ns());
         }
-        if (watchdog.count() > 0 && now >= next_watchdog) {
-            common::notify_watchdog();
-            next_watchdog = now + watchdog.count() / 2;
-        }
-        wait_and_drain();
+        return {poll_items(), next_timeout()};
     }
+
+    [[nodiscard]] bool done() const override { return stop_; }
 
     // SIGHUP: the same parse and checks as at start; only the node's own table is applied.
     void reload() {
@@ -236,7 +228,7 @@ class engine final : public context {
         publish(probe_topic_, schema::probe{cfg_.name, probe_nonce_}, 0);
     }
 
-    void wait_and_drain() {
+    std::int64_t next_timeout() {
         std::int64_t timeout = max_poll_ms;
         const std::int64_t now = mono_ms();
         if (control_.busy())
@@ -247,41 +239,48 @@ class engine final : public context {
             const std::int64_t until = (timer_due_ns_ - now_ns() + 999'999) / 1'000'000;
             timeout = std::min(timeout, std::max<std::int64_t>(0, until));
         }
-        zmq::socket_t* recovering = recovery_ ? recovery_->waiting_socket() : nullptr;
         if (recovery_ && !recovery_->done()) {
             timeout = std::min(
                 timeout, std::max<std::int64_t>(0, recovery_->next_deadline_ms() - mono_ms()));
         }
+        return timeout;
+    }
+
+    std::span<zmq::pollitem_t> poll_items() {
+        recovering_ = recovery_ ? recovery_->waiting_socket() : nullptr;
+        polled_ = watched_;  // as polled: a callback may change watched_ before they are read
         items_.clear();
         items_.push_back({sub_.handle(), 0, ZMQ_POLLIN, 0});
         items_.push_back({control_.socket().handle(), 0,
                           static_cast<short>(control_.busy() ? ZMQ_POLLIN : 0), 0});
         // Slot 2 is the recovery socket awaiting a reply (or a placeholder polled for nothing).
-        items_.push_back({recovering != nullptr ? recovering->handle() : control_.socket().handle(),
-                          0, static_cast<short>(recovering != nullptr ? ZMQ_POLLIN : 0), 0});
-        for (const auto& w : watched_) items_.push_back({w.socket->handle(), 0, ZMQ_POLLIN, 0});
-        try {
-            zmq::poll(items_.data(), items_.size(), std::chrono::milliseconds(timeout));
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-            return;
-        }
+        items_.push_back(
+            {recovering_ != nullptr ? recovering_->handle() : control_.socket().handle(), 0,
+             static_cast<short>(recovering_ != nullptr ? ZMQ_POLLIN : 0), 0});
+        for (const auto& w : polled_) items_.push_back({w.socket->handle(), 0, ZMQ_POLLIN, 0});
+        return items_;
+    }
+
+    // After the wait: each readable socket, the data plane first.
+    void dispatch() override {
         if (items_[0].revents & ZMQ_POLLIN) drain_sub();
         if (items_[1].revents & ZMQ_POLLIN) {
             if (auto reply = control_.receive_frames()) on_control_reply(*reply);
         }
-        if (recovering != nullptr && (items_[2].revents & ZMQ_POLLIN)) {
+        if (recovering_ != nullptr && (items_[2].revents & ZMQ_POLLIN) && recovery_) {
             recovery_->on_readable(mono_ms(), [this](std::string_view topic, std::string_view raw) {
                 recover_one(topic, raw);
             });
         }
-        // A callback may unwatch sockets: walk a copy of the list as polled.
-        const auto watched = watched_;
-        for (std::size_t i = 0; i < watched.size(); ++i) {
-            if ((items_[3 + i].revents & ZMQ_POLLIN) && is_watched(watched[i].socket)) {
-                watched[i].on_readable();
+        for (std::size_t i = 0; i < polled_.size(); ++i) {
+            if ((items_[3 + i].revents & ZMQ_POLLIN) && is_watched(polled_[i].socket)) {
+                polled_[i].on_readable();
             }
         }
+    }
+
+    // Before the next wait: the logic finishes the turn's batch (the journal's group commit).
+    void before_sleep() override {
         if (running()) logic_->on_drained(*this);
     }
 
@@ -1003,6 +1002,8 @@ class engine final : public context {
         std::function<void()> on_readable;
     };
     std::vector<watched_socket> watched_;
+    std::vector<watched_socket> polled_;   // watched_ as this turn polled it
+    zmq::socket_t* recovering_ = nullptr;  // the recovery socket this turn polled, if any
     std::vector<zmq::pollitem_t> items_;
     std::vector<std::pair<std::string, std::string>> services_;  // service, endpoint
     std::size_t announced_ = 0;
