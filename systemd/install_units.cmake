@@ -36,7 +36,21 @@ macro(tb_install file dest keep_existing)
   endif()
 endmacro()
 
-# Units: @TB_BINDIR@ and @TB_SYSCONFDIR@ replaced.
+# tradebus.target wants a tradebus-node@<name> per [pipeline.<name>] table of the shipped
+# config/broker.toml, in its order: the default pipeline is written once, there.
+file(STRINGS "${TB_SOURCE_DIR}/config/broker.toml" tb_tables
+     REGEX "^\\[pipeline\\.[a-z0-9_-]+\\][ \t]*(#.*)?$")
+set(tb_wants "")
+foreach(tb_table IN LISTS tb_tables)
+  string(REGEX REPLACE "^\\[pipeline\\.([a-z0-9_-]+)\\].*" "\\1" tb_name "${tb_table}")
+  list(APPEND tb_wants "Wants=tradebus-node@${tb_name}.service")
+endforeach()
+if(NOT tb_wants)
+  message(FATAL_ERROR "config/broker.toml: no [pipeline.<name>] table for tradebus.target")
+endif()
+list(JOIN tb_wants "\n" TB_NODE_WANTS)
+
+# Units: @TB_BINDIR@, @TB_SYSCONFDIR@ and @TB_NODE_WANTS@ replaced.
 foreach(unit tradebus-broker.service tradebus-node@.service tradebus.target)
   configure_file("${TB_SOURCE_DIR}/systemd/${unit}.in" "${TB_WORK_DIR}/units/${unit}" @ONLY)
   tb_install("${TB_WORK_DIR}/units/${unit}" "${unit_dir}" FALSE)

@@ -4,14 +4,21 @@
 # it with apt-get on a brand-new minimal Debian 12 root (nothing else installed) and runs the
 # binaries there: --version of the broker, the CLI and every node; --check-config of the
 # installed configs through the tradebus-node launcher; no library left unresolved (ldd); the
-# units and conffiles in place. Usage: deb_package_test.sh CPACK BUILD_DIR.
+# units and conffiles in place. The node executables are the build's node-kinds.txt
+# (cmake/NodeKinds.cmake), the nodes config/broker.toml's [pipeline] (scripts/pipeline-nodes.sh).
+# Usage: deb_package_test.sh CPACK BUILD_DIR.
 # Exit 0 pass, 1 fail, 77 skipped (not root, no debootstrap).
 set -uo pipefail
 
 cpack_exe=${1:?usage: $0 CPACK BUILD_DIR}
 build=$(cd "${2:?usage: $0 CPACK BUILD_DIR}" && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/debian_root.sh"
 debian_root_require
+node_exes=$(while read -r _ path; do basename "$path"; done <"$build/node-kinds.txt")
+pipeline=$("$repo/scripts/pipeline-nodes.sh" "$repo/config/broker.toml" "$repo/config/nodes") ||
+    { echo "FAIL: config/broker.toml [pipeline] (above)"; exit 1; }
+nodes=$(while read -r name _; do echo "$name"; done <<<"$pipeline")
 
 tmp=$(mktemp -d /var/tmp/tradebus-deb.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -40,15 +47,14 @@ dpkg-deb --info "$deb" conffiles | grep -qx /etc/tradebus/broker.toml ||
 root=$tmp/root
 debian_root_new "$root" || { echo "FAIL: cannot build a Debian 12 root (debootstrap)"; exit 1; }
 cp "$deb" "$root/tmp/tradebus.deb"
-debian_root_run "$root" '
+debian_root_run "$root" "node_exes='$(echo $node_exes)' nodes='$(echo $nodes)'"'
     set -euo pipefail
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends /tmp/tradebus.deb >/tmp/apt.log 2>&1 ||
         { cat /tmp/apt.log; exit 1; }
     rc=0
-    for exe in tradebus-broker tradebus tradebus-marketdata tradebus-strategy tradebus-risk \
-               tradebus-execution tradebus-journal; do
+    for exe in tradebus-broker tradebus $node_exes; do
         if ldd "/usr/bin/$exe" | grep "not found"; then
             echo "FAIL: $exe: unresolved libraries"; rc=1
         fi
@@ -56,8 +62,8 @@ debian_root_run "$root" '
         echo "$exe --version: $out"
     done
     tradebus-broker --config /etc/tradebus/broker.toml --check-config || rc=1
-    for kind in journal marketdata execution risk strategy; do
-        tradebus-node --config "/etc/tradebus/nodes/$kind.toml" --check-config || rc=1
+    for name in $nodes; do
+        tradebus-node --config "/etc/tradebus/nodes/$name.toml" --check-config || rc=1
     done
     for unit in tradebus-broker.service tradebus-node@.service tradebus.target; do
         [ -f "/usr/lib/systemd/system/$unit" ] || { echo "FAIL: no unit $unit"; rc=1; }

@@ -3,11 +3,14 @@
 # checks what landed where (binaries, launcher, units, config with installed paths), that the
 # launcher starts the right executable from a config alone, that a reinstall keeps an edited
 # config, and that `systemd-analyze verify` accepts the units with no warning at all.
+# The node executables are the build's node-kinds.txt (cmake/NodeKinds.cmake), the nodes the
+# installed broker.toml's [pipeline] (scripts/pipeline-nodes.sh).
 # Usage: install_verify_test.sh CMAKE BUILD_DIR. Exit 0 pass, 1 fail, 77 skipped.
 set -uo pipefail
 
 cmake_exe=$1
 build=$2
+pipeline_nodes=$(cd "$(dirname "$0")/../.." && pwd)/scripts/pipeline-nodes.sh
 skip=77
 tmp=$(mktemp -d /tmp/tradebus-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -26,8 +29,14 @@ if ! DESTDIR="$root" "$cmake_exe" --install "$build" --prefix /usr >"$tmp/instal
     exit 1
 fi
 
-for exe in tradebus-broker tradebus-marketdata tradebus-strategy tradebus-risk \
-           tradebus-execution tradebus-journal tradebus tradebus-node; do
+node_exes=$(while read -r _ path; do basename "$path"; done <"$build/node-kinds.txt")
+[ -n "$node_exes" ] || fail "no node kind in $build/node-kinds.txt"
+if ! pipeline=$("$pipeline_nodes" "$root/etc/tradebus/broker.toml" "$root/etc/tradebus/nodes")
+then
+    fail "the installed broker.toml's [pipeline] (scripts/pipeline-nodes.sh, above)"
+fi
+nodes=$(while read -r name _; do echo "$name"; done <<<"$pipeline")
+for exe in tradebus-broker $node_exes tradebus tradebus-node; do
     [ -x "$root/usr/bin/$exe" ] || fail "not installed or not executable: /usr/bin/$exe"
 done
 units=/usr/lib/systemd/system
@@ -44,9 +53,9 @@ check_grep "$units/tradebus-node@.service" '^SyslogIdentifier=tradebus-%i$'
 check_grep "$units/tradebus-broker.service" '^StartLimitIntervalSec=0$'
 check_grep "$units/tradebus-node@.service" '^StartLimitIntervalSec=0$'
 check_grep "$units/tradebus-node@.service" '^Type=notify$'
-for kind in journal marketdata execution risk strategy; do
-    check_grep "$units/tradebus.target" "tradebus-node@$kind\\.service"
-    check_file "/etc/tradebus/nodes/$kind.toml"
+for name in $nodes; do
+    check_grep "$units/tradebus.target" "tradebus-node@$name\\.service"
+    check_file "/etc/tradebus/nodes/$name.toml"
 done
 check_file /etc/tradebus/broker.toml
 check_file /etc/tradebus/data/sample_quotes.csv
@@ -60,10 +69,10 @@ if grep -rn '@TB_' "$root$units" "$root/etc/tradebus"; then fail "unreplaced @TB
 # [node] kind (the node itself refuses a config of another kind, so --check-config proves it).
 "$root/usr/bin/tradebus-broker" --config "$root/etc/tradebus/broker.toml" --check-config \
     >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "installed broker.toml does not check"; }
-for kind in journal marketdata execution risk strategy; do
-    "$root/usr/bin/tradebus-node" --config "$root/etc/tradebus/nodes/$kind.toml" \
+for name in $nodes; do
+    "$root/usr/bin/tradebus-node" --config "$root/etc/tradebus/nodes/$name.toml" \
         --check-config >"$tmp/out" 2>&1 ||
-        { cat "$tmp/out"; fail "tradebus-node --config nodes/$kind.toml --check-config"; }
+        { cat "$tmp/out"; fail "tradebus-node --config nodes/$name.toml --check-config"; }
 done
 printf '[node]\nname = "x"\n' >"$tmp/nokind.toml"
 "$root/usr/bin/tradebus-node" --config "$tmp/nokind.toml" >"$tmp/out" 2>&1

@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
 # ops.lan_netns: the pipeline across a real network. Two network namespaces joined by a veth
 # pair (10.231.77.1/30 <-> 10.231.77.2/30, addresses that exist only inside them): the broker
-# binds its veth address in one, the five nodes run in the other and know only the broker's
-# control endpoint. Asserts, from the broker's side, that `tradebus status --json` shows every
+# binds its veth address in one, the nodes of the repository's config/broker.toml [pipeline]
+# (scripts/pipeline-nodes.sh) run in the other and know only the broker's control endpoint. Asserts, from the broker's side, that `tradebus status --json` shows every
 # node healthy with counters moving, and from the nodes' side that `tradebus sniff --json`
 # receives ticks and fills; then that SIGTERM stops everything with exit 0. The namespaces are
-# always deleted (trap). Usage: lan_netns_test.sh BROKER CLI JOURNAL MARKETDATA EXECUTION RISK
-# STRATEGY. Exit 0 pass, 1 fail, 77 skipped (cannot create namespaces: not root, no
-# CAP_NET_ADMIN, no iproute2). Bounded: gives up after 60 s.
+# always deleted (trap). Usage: lan_netns_test.sh BROKER CLI NODE_KINDS, NODE_KINDS being the
+# build's node-kinds.txt ("<kind> <executable>" lines, cmake/NodeKinds.cmake). Exit 0 pass,
+# 1 fail, 77 skipped (cannot create namespaces: not root, no CAP_NET_ADMIN, no iproute2).
+# Bounded: gives up after 60 s.
 set -uo pipefail
 
 skip=77
-if [ $# -ne 7 ]; then
-    echo "usage: $0 BROKER CLI JOURNAL MARKETDATA EXECUTION RISK STRATEGY" >&2
+if [ $# -ne 3 ]; then
+    echo "usage: $0 BROKER CLI NODE_KINDS" >&2
     exit 2
 fi
 broker=$1 cli=$2
-declare -A node_exe=([journal]=$3 [marketdata]=$4 [execution]=$5 [risk]=$6 [strategy]=$7)
-nodes=(journal execution marketdata risk strategy)  # the broker's start order
+declare -A kind_exe=()
+while read -r kind path; do kind_exe[$kind]=$path; done <"$3" || exit 2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+config_dir=$repo/config/nodes
+pipeline=$("$repo/scripts/pipeline-nodes.sh" "$repo/config/broker.toml" "$config_dir") || exit 2
+nodes=()
+declare -A node_exe=()
+while read -r name kind; do
+    [ -n "${kind_exe[$kind]:-}" ] || { echo "FAIL: $name: no executable for kind $kind in $3"; exit 1; }
+    nodes+=("$name")
+    node_exe[$name]=${kind_exe[$kind]}
+done <<<"$pipeline"
 
 ns_a=tbtest-a-$$  # the broker's side
 ns_b=tbtest-b-$$  # the nodes' side
@@ -92,20 +103,12 @@ recorder = "tcp://$addr_a:5553"
 interval_ms = 250
 [trading]
 missing_state = "active"
-[pipeline.journal]
-depends_on = []
-[pipeline.marketdata]
-depends_on = ["journal"]
-[pipeline.execution]
-depends_on = ["journal"]
-[pipeline.risk]
-depends_on = ["journal", "execution"]
-[pipeline.strategy]
-depends_on = ["journal", "risk"]
 TOML
+# The repository's [pipeline] tables, as they are (each from its header to the next table).
+awk '/^[ \t]*\[/ { keep = ($0 ~ /^\[pipeline\./) } keep && !/^[ \t]*#/' "$repo/config/broker.toml" \
+    >>"$tmp/broker.toml"
 # The repository's node configs with only the broker's address (and the journal's directory)
 # changed: what a node on another host needs.
-config_dir=$(cd "$(dirname "$0")/../../config/nodes" && pwd)
 for n in "${nodes[@]}"; do
     sed -e "s|^control_endpoint = .*|control_endpoint = \"$control\"|" \
         -e "s|^heartbeat_interval_ms = .*|heartbeat_interval_ms = 250|" \
@@ -131,15 +134,17 @@ status() { in_a timeout 5 "$cli" status --json --control "$control" --timeout 2;
 healthy=0
 while [ "$(left)" -gt 0 ]; do
     if status >"$tmp/status1.json" 2>/dev/null &&
-        [ "$(jq '[.nodes[] | select(.state == "healthy")] | length' "$tmp/status1.json")" = 5 ]
+        [ "$(jq '[.nodes[] | select(.state == "healthy")] | length' "$tmp/status1.json")" = \
+            ${#nodes[@]} ]
     then
         healthy=1
         break
     fi
     sleep 0.5
 done
-[ $healthy -eq 1 ] || fail "not all 5 nodes healthy within 60 s: $(cat "$tmp/status1.json")"
-echo "ok: 5 nodes healthy across the veth: $(jq -c '[.nodes[] | {name, state, host}]' \
+[ $healthy -eq 1 ] ||
+    fail "not all ${#nodes[@]} nodes healthy within 60 s: $(cat "$tmp/status1.json")"
+echo "ok: ${#nodes[@]} nodes healthy across the veth: $(jq -c '[.nodes[] | {name, state, host}]' \
     "$tmp/status1.json")"
 
 # From the nodes' side of the link: ticks, then the whole chain through to a fill.
@@ -180,4 +185,4 @@ for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     [ $rc -eq 0 ] || fail "process $pid exited $rc on SIGTERM, want 0"
 done
 pids=()
-echo "PASS: broker in $ns_a, 5 nodes in $ns_b, events across the veth, clean exit"
+echo "PASS: broker in $ns_a, ${#nodes[@]} nodes in $ns_b, events across the veth, clean exit"

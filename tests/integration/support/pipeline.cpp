@@ -1,7 +1,9 @@
 #include "pipeline.hpp"
 
 #include <doctest/doctest.h>
+#include <toml++/toml.h>
 
+#include <string_view>
 #include <thread>
 
 #include "tradebus/common/curve.hpp"
@@ -9,14 +11,27 @@
 namespace tradebus::test {
 
 namespace {
+// Each kind's depends_on in the default pipeline, as TOML: the shipped config/nodes/<kind>.toml
+// owns it (a node waits for the consumers of what it publishes, so nothing is published before
+// its consumers listen).
 const std::map<std::string, std::string>& depends_on() {
-    static const std::map<std::string, std::string> deps = {
-        {"journal", "[]"},
-        {"marketdata", R"(["journal"])"},
-        {"execution", R"(["journal"])"},
-        {"risk", R"(["journal", "execution"])"},
-        {"strategy", R"(["journal", "risk"])"},
-    };
+    static const std::map<std::string, std::string> deps = [] {
+        std::map<std::string, std::string> out;
+        for (const auto& kind : pipeline_kinds) {
+            const std::string file = TRADEBUS_SOURCE_DIR "/config/nodes/" + kind + ".toml";
+            const auto doc = toml::parse_file(file);
+            const auto* names = doc["node"]["depends_on"].as_array();
+            REQUIRE_MESSAGE(names != nullptr, file << ": no [node] depends_on array");
+            std::string toml = "[";
+            for (const auto& name : *names) {
+                REQUIRE_MESSAGE(name.is_string(), file << ": depends_on holds a non-string");
+                toml += std::string(toml.size() > 1 ? ", " : "") + "\"" +
+                        name.value_or(std::string{}) + "\"";
+            }
+            out[kind] = toml + "]";
+        }
+        return out;
+    }();
     return deps;
 }
 // Each kind's topic ACL in a secured pipeline (what it publishes, README "Security").
@@ -35,8 +50,9 @@ std::string keys_dir(const temp_dir& dir) { return dir.file("keys").string(); }
 common::curve_client make_keys(const temp_dir& dir, bool secured) {
     if (!secured) return {};
     std::map<std::string, common::curve_key_pair> pairs;
-    for (const auto& name :
-         {"broker", "journal", "marketdata", "execution", "risk", "strategy", "observer"}) {
+    std::vector<std::string> names = pipeline_kinds;
+    names.insert(names.end(), {"broker", "observer"});
+    for (const auto& name : names) {
         pairs[name] = common::generate_key_pair();
         (void)common::write_key_files(keys_dir(dir), name, pairs[name], false);
     }
@@ -76,23 +92,23 @@ std::string pipeline_broker_toml() {
 }
 
 std::string node_executable(const std::string& kind) {
-    static const std::map<std::string, std::string> exes = {
-#ifdef TRADEBUS_EXE_TRADEBUS_MARKETDATA
-        {"marketdata", TRADEBUS_EXE_TRADEBUS_MARKETDATA},
-#endif
-#ifdef TRADEBUS_EXE_TRADEBUS_STRATEGY
-        {"strategy", TRADEBUS_EXE_TRADEBUS_STRATEGY},
-#endif
-#ifdef TRADEBUS_EXE_TRADEBUS_RISK
-        {"risk", TRADEBUS_EXE_TRADEBUS_RISK},
-#endif
-#ifdef TRADEBUS_EXE_TRADEBUS_EXECUTION
-        {"execution", TRADEBUS_EXE_TRADEBUS_EXECUTION},
-#endif
-#ifdef TRADEBUS_EXE_TRADEBUS_JOURNAL
-        {"journal", TRADEBUS_EXE_TRADEBUS_JOURNAL},
-#endif
-    };
+    // "<kind>=<path>,...": every built-in kind's executable (tests/integration/CMakeLists.txt).
+    static const std::map<std::string, std::string> exes = [] {
+        std::map<std::string, std::string> out;
+        const std::string_view all = TRADEBUS_NODE_EXECUTABLES;
+        std::size_t at = 0;
+        while (at < all.size()) {
+            auto end = all.find(',', at);
+            if (end == std::string_view::npos) end = all.size();
+            const auto entry = all.substr(at, end - at);
+            const auto eq = entry.find('=');
+            if (eq != std::string_view::npos) {
+                out.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+            }
+            at = end + 1;
+        }
+        return out;
+    }();
     auto it = exes.find(kind);
     REQUIRE_MESSAGE(it != exes.end(), "no executable built for node kind " << kind);
     return it->second;

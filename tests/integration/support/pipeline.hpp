@@ -15,15 +15,17 @@
 
 namespace tradebus::test {
 
-/// The node kinds of the default pipeline, in the order the dependencies start them.
+/// The kinds the end-to-end tests trade through, in the order the dependencies start them.
+/// Test data, like the node tables each test writes and what it asserts of them (the start
+/// order, fills): not every built-in kind, a new kind joins only the tests written for it.
+/// Each one's depends_on is the shipped config/nodes/<kind>.toml's.
 inline const std::vector<std::string> pipeline_kinds = {"journal", "marketdata", "execution",
                                                         "risk", "strategy"};
 
-/// Each kind's depends_on in the default pipeline (a node waits for the consumers of what it
-/// publishes, so nothing is published before its consumers listen).
+/// The broker's [pipeline] tables for pipeline_kinds, each with its shipped depends_on.
 [[nodiscard]] std::string pipeline_broker_toml();
 
-/// Path of the tradebus-<kind> executable.
+/// Path of the tradebus-<kind> executable, for any built-in kind.
 [[nodiscard]] std::string node_executable(const std::string& kind);
 
 class pipeline {
