@@ -27,9 +27,11 @@ install(FILES "${PROJECT_BINARY_DIR}/sdk/tradebusConfig.cmake"
         DESTINATION "${TRADEBUS_CMAKE_DIR}" COMPONENT sdk)
 
 # tradebus.pc, written at install time so it names the prefix given to `cmake --install
-# --prefix` (as the systemd units do). The libraries are static: link with
-# `pkg-config --static --libs tradebus` to get what they need (Requires.private, Libs.private).
-# Debian 12 has no .pc for date-tz: named in Libs.private.
+# --prefix` (as the systemd units do): `pkg-config --cflags --libs tradebus`. The libraries are
+# static archives, so what they link is the user's to link: the Debian .pc names go in
+# Requires, not Requires.private (whose libraries only `--static` adds, and that also drags in
+# libzmq's static-only dependencies, which Debian does not ship as shared libraries).
+# Debian 12 has no .pc for date-tz: -ldate-tz in Libs.
 get_target_property(tb_sdk_opts tradebus_options INTERFACE_COMPILE_OPTIONS)
 get_target_property(tb_sdk_link_opts tradebus_options INTERFACE_LINK_OPTIONS)
 set(tb_sdk_cflags "")
