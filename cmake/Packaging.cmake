@@ -21,6 +21,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libnss-systemd, tzdata")  # tzdata: [session] time zones
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
+# What a deploy host runs, not the C++ SDK (component `sdk`: headers, static libraries, CMake
+# package, tradebus.pc; cmake/Sdk.cmake): a host that builds nodes installs it with
+# `cmake --install`, next to the -dev packages it needs (docs/write-your-own-node.md).
+# One package of the components listed (install() without COMPONENT is `Unspecified`).
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+set(CPACK_COMPONENTS_ALL Unspecified)
 
 # The files under /etc/tradebus are the operator's (conffiles: an upgrade keeps their edits), and
 # systemd rereads the units after an install or removal.

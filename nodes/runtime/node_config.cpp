@@ -18,6 +18,13 @@ node_config read_node_config(common::section& root, std::string_view expected_ki
         node.error("name", "expected " + std::string(schema::topics::node_name_rule) + ", got \"" +
                                cfg.name + "\"");
     }
+    cfg.executable = node.string("executable");
+    if (!cfg.executable.empty() && cfg.executable.front() != '/') {
+        node.error("executable",
+                   "expected an absolute path to the node's executable, e.g. "
+                   "\"/usr/local/bin/tradebus-" +
+                       std::string(expected_kind) + "\", got \"" + cfg.executable + "\"");
+    }
     cfg.depends_on = node.strings("depends_on");
     for (const auto& dep : cfg.depends_on) {
         if (!schema::topics::valid_node_name(dep)) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ops.install_systemd_verify: `cmake --install` into a temporary DESTDIR with prefix /usr, then
-# checks what landed where (binaries, launcher, units, config with installed paths), that the
-# launcher starts the right executable from a config alone, that a reinstall keeps an edited
-# config, and that `systemd-analyze verify` accepts the units with no warning at all.
+# checks what landed where (binaries, launcher, units, config with installed paths, the C++ SDK:
+# headers, static libraries, CMake package, tradebus.pc), that the launcher starts the right
+# executable from a config alone (tradebus-<kind>, or [node] executable), that a reinstall keeps
+# an edited config, and that `systemd-analyze verify` accepts the units with no warning at all.
 # The node executables are the build's node-kinds.txt (cmake/NodeKinds.cmake), the nodes the
 # installed broker.toml's [pipeline] (scripts/pipeline-nodes.sh).
 # Usage: install_verify_test.sh CMAKE BUILD_DIR. Exit 0 pass, 1 fail, 77 skipped.
@@ -10,7 +11,8 @@ set -uo pipefail
 
 cmake_exe=$1
 build=$2
-pipeline_nodes=$(cd "$(dirname "$0")/../.." && pwd)/scripts/pipeline-nodes.sh
+src=$(cd "$(dirname "$0")/../.." && pwd)
+pipeline_nodes=$src/scripts/pipeline-nodes.sh
 skip=77
 tmp=$(mktemp -d /tmp/tradebus-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,6 +67,43 @@ check_grep /etc/tradebus/broker.toml '^missing_state = "halted"$'
 check_grep /etc/tradebus/nodes/marketdata.toml '^path = "/etc/tradebus/data/sample_quotes.csv"'
 if grep -rn '@TB_' "$root$units" "$root/etc/tradebus"; then fail "unreplaced @TB_...@ above"; fi
 
+# The C++ SDK (README "Write your own node"): every public header of schema, common and the
+# node runtime, and no private one; the static libraries; the CMake package; tradebus.pc.
+for lib_dir in schema common nodes/runtime; do
+    while IFS= read -r header; do
+        check_file "/usr/include/${header#"$src/$lib_dir/include/"}"
+    done < <(find "$src/$lib_dir/include" -name '*.hpp')
+done
+[ -e "$root/usr/include/tradebus/schema/msgpack_reader.hpp" ] &&
+    fail "a private header (msgpack_reader.hpp) was installed"
+libdir=$(find "$root/usr/lib" -name libtradebus_runtime.a -printf '%h\n' | head -n 1)
+libdir=${libdir#"$root"}
+[ -n "$libdir" ] || fail "not installed: /usr/lib*/libtradebus_runtime.a"
+for lib in libtradebus_schema.a libtradebus_common.a libtradebus_runtime.a \
+           cmake/tradebus/tradebusConfig.cmake cmake/tradebus/tradebusConfigVersion.cmake \
+           cmake/tradebus/tradebusTargets.cmake pkgconfig/tradebus.pc; do
+    check_file "$libdir/$lib"
+done
+targets=$libdir/cmake/tradebus/tradebusTargets.cmake
+for target in node schema runtime common options; do
+    check_grep "$targets" "^add_library\\(tradebus::$target "
+done
+# Nothing of the build's own policy or paths: no warnings target, no source or build dir.
+if grep -nE 'tradebus_warnings|tradebus::warnings' "$root$targets"; then
+    fail "$targets names the internal warnings target (above)"
+fi
+if grep -rnF -e "$src/" -e "$(cd "$build" && pwd)/" "$root$libdir/cmake/tradebus" "$root$libdir/pkgconfig"; then
+    fail "the installed package names the source or build tree (above)"
+fi
+check_grep "$libdir/pkgconfig/tradebus.pc" '^prefix=/usr$'
+check_grep "$libdir/pkgconfig/tradebus.pc" '^Libs: .*-ltradebus_runtime -ltradebus_common -ltradebus_schema'
+if command -v pkg-config >/dev/null; then
+    PKG_CONFIG_PATH="$root$libdir/pkgconfig" pkg-config --validate tradebus >"$tmp/out" 2>&1 ||
+        { cat "$tmp/out"; fail "pkg-config --validate tradebus"; }
+    [ "$(PKG_CONFIG_PATH="$root$libdir/pkgconfig" pkg-config --modversion tradebus)" = 0.1.0 ] ||
+        fail "pkg-config --modversion tradebus is not 0.1.0"
+fi
+
 # The installed binaries accept the installed config; the launcher picks the executable from
 # [node] kind (the node itself refuses a config of another kind, so --check-config proves it).
 "$root/usr/bin/tradebus-broker" --config "$root/etc/tradebus/broker.toml" --check-config \
@@ -85,6 +124,46 @@ printf '[node] # the node\nkind = "../../bin/sh"\n' >"$tmp/badkind.toml"
 "$root/usr/bin/tradebus-node" --config "$tmp/badkind.toml" >"$tmp/out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$tmp/out"; fail "launcher on kind \"../../bin/sh\": exit $rc, want 2"; }
+
+# [node] executable: the launcher execs that path in place (same PID: Type=notify), with the
+# same arguments; the installed nodes accept the key; a relative path is refused; a kind with
+# neither is named with the file and the key to set.
+mkdir -p "$tmp/bin"
+printf '#!/bin/sh\necho "custom node pid=$$ args=$*"\n' >"$tmp/bin/custom-node"
+chmod +x "$tmp/bin/custom-node"
+printf '[node]\nkind = "custom"\nname = "custom"\nexecutable = "%s"  # built out of tree\n' \
+    "$tmp/bin/custom-node" >"$tmp/custom.toml"
+"$root/usr/bin/tradebus-node" --config "$tmp/custom.toml" --check-config >"$tmp/out" 2>&1 &
+pid=$!
+wait $pid
+rc=$?
+if [ $rc -ne 0 ] ||
+    ! grep -qxF "custom node pid=$pid args=--config $tmp/custom.toml --check-config" "$tmp/out"
+then
+    cat "$tmp/out"
+    fail "launcher with [node] executable: exit $rc, want 0 and the custom node run as pid $pid"
+fi
+sed 's|^kind = "risk".*|&\nexecutable = "'"$root"'/usr/bin/tradebus-risk"|' \
+    "$root/etc/tradebus/nodes/risk.toml" >"$tmp/risk-exe.toml"
+grep -q '^executable = "/' "$tmp/risk-exe.toml" || fail "could not add executable to risk.toml"
+"$root/usr/bin/tradebus-node" --config "$tmp/risk-exe.toml" --check-config >"$tmp/out" 2>&1 ||
+    { cat "$tmp/out"; fail "tradebus-node with [node] executable = tradebus-risk --check-config"; }
+printf '[node]\nkind = "custom"\nexecutable = "bin/custom-node"\n' >"$tmp/relexe.toml"
+(cd "$tmp" && "$root/usr/bin/tradebus-node" --config "$tmp/relexe.toml") >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 2 ] || ! grep -q 'node.executable: expected an absolute path' "$tmp/out" ||
+    grep -q 'custom node' "$tmp/out"; then
+    cat "$tmp/out"
+    fail "launcher with a relative [node] executable: exit $rc, want 2 + message, not run"
+fi
+printf '[node]\nkind = "custom"\nname = "custom"\n' >"$tmp/noexe.toml"
+"$root/usr/bin/tradebus-node" --config "$tmp/noexe.toml" >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -ne 2 ] || ! grep -qF "$tmp/noexe.toml" "$tmp/out" || ! grep -q '"custom"' "$tmp/out" ||
+    ! grep -q 'executable = ' "$tmp/out"; then
+    cat "$tmp/out"
+    fail "launcher on a kind with no tradebus-<kind>: exit $rc, want 2 naming file, kind, key"
+fi
 
 # A reinstall keeps an operator's edited config and still rewrites the units.
 echo "# edited by the operator" >>"$root/etc/tradebus/broker.toml"
@@ -128,4 +207,4 @@ if [ $failures -ne 0 ]; then
     echo "$failures failure(s)"
     exit 1
 fi
-echo "PASS: install layout, launcher, config kept on reinstall, systemd-analyze verify"
+echo "PASS: install layout, SDK, launcher, config kept on reinstall, systemd-analyze verify"

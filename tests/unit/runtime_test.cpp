@@ -101,6 +101,20 @@ control_endpoint = "tcp://127.0.0.1:5552"
     CHECK(l.cfg.xsub_endpoint.empty());
     CHECK_FALSE(l.cfg.start_fresh);  // recover from the journal unless told otherwise
     CHECK(l.cfg.recovery_retry_ms == runtime::defaults::recovery_retry_ms);
+    CHECK(l.cfg.executable.empty());  // the launcher execs tradebus-<kind> next to itself
+}
+
+TEST_CASE("runtime: [node] executable, the launcher's, is accepted as an absolute path") {
+    auto l = load(R"(
+[node]
+kind = "risk"
+name = "risk-1"
+executable = "/opt/desk/bin/tradebus-risk"
+[broker]
+control_endpoint = "tcp://127.0.0.1:5552"
+)");
+    CHECK(l.errors.empty());
+    CHECK(l.cfg.executable == "/opt/desk/bin/tradebus-risk");
 }
 
 TEST_CASE("runtime: node config errors name the file, line, key and what was expected") {
@@ -135,6 +149,14 @@ TEST_CASE("runtime: node config errors name the file, line, key and what was exp
         {"[node]\nkind='risk'\nname='r'\nrecovery_retry_ms=0\n[broker]\ncontrol_endpoint='tcp:/"
          "/127.0.0.1:1'\n",
          "node.recovery_retry_ms: expected an integer in [10, 600000], got 0"},
+        {"[node]\nkind='risk'\nname='r'\nexecutable='bin/"
+         "tradebus-risk'\n[broker]\ncontrol_endpoint="
+         "'tcp://127.0.0.1:1'\n",
+         "node.toml:4:12: node.executable: expected an absolute path to the node's executable, "
+         "e.g. \"/usr/local/bin/tradebus-risk\", got \"bin/tradebus-risk\""},
+        {"[node]\nkind='risk'\nname='r'\nexecutable=7\n[broker]\ncontrol_endpoint='tcp://"
+         "127.0.0.1:1'\n",
+         "node.toml:4:12: node.executable: expected a string"},
     };
     for (const auto& r : rows) {
         const std::string text = r.text;

@@ -30,6 +30,10 @@ inline constexpr std::int64_t recovery_retry_ms = 1000;
 struct node_config {
     std::string file;
     std::string kind, name, log_level = "info";
+    // [node] executable: what the tradebus-node launcher execs for this file instead of
+    // tradebus-<kind> next to itself (a kind built out of tree). An absolute path; empty (or "") =
+    // none. The node only checks it; the launcher (systemd/tradebus-node) acts on it.
+    std::string executable;
     std::vector<std::string> depends_on;
     std::int64_t heartbeat_interval_ms = defaults::heartbeat_interval_ms;
     std::string control_endpoint;
