@@ -9,21 +9,13 @@ set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 BROKER_TOML NODES_DIR" >&2; exit 2; }
 broker_toml=$1 nodes_dir=$2
+launcher=$(cd "$(dirname "$0")/.." && pwd)/systemd/tradebus-node
 names=$(sed -n 's/^\[pipeline\.\([a-z0-9_-]*\)\][[:space:]]*\(#.*\)\{0,1\}$/\1/p' "$broker_toml")
 [ -n "$names" ] || { echo "$broker_toml: no [pipeline.<name>] table" >&2; exit 2; }
 for name in $names; do
     config=$nodes_dir/$name.toml
     [ -r "$config" ] || { echo "$0: $broker_toml: [pipeline.$name]: no $config" >&2; exit 2; }
-    # The first kind = "..." inside [node] (as systemd/tradebus-node reads it).
-    kind=$(awk '
-        /^[ \t]*\[/ { header = $0; gsub(/[ \t]/, "", header); in_node = (header ~ /^\[node\]/); next }
-        in_node && /^[ \t]*kind[ \t]*=/ {
-            sub(/^[^=]*=[ \t]*/, ""); q = substr($0, 1, 1); rest = substr($0, 2)
-            if ((q == "\"" || q == "\047") && index(rest, q) > 0) print substr(rest, 1, index(rest, q) - 1)
-            exit
-        }' "$config")
-    case "$kind" in
-        "" | *[!a-z0-9_-]*) echo "$0: $config: [node] kind: missing or not a kind" >&2; exit 2 ;;
-    esac
+    # The kind as the launcher reads it (systemd/tradebus-node --kind: one reader of [node]).
+    kind=$("$launcher" --kind "$config") || exit 2
     echo "$name $kind"
 done

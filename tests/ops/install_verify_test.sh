@@ -124,6 +124,11 @@ printf '[node] # the node\nkind = "../../bin/sh"\n' >"$tmp/badkind.toml"
 "$root/usr/bin/tradebus-node" --config "$tmp/badkind.toml" >"$tmp/out" 2>&1
 rc=$?
 [ $rc -eq 2 ] || { cat "$tmp/out"; fail "launcher on kind \"../../bin/sh\": exit $rc, want 2"; }
+# --kind FILE prints the kind (what scripts/pipeline-nodes.sh reads) and starts nothing.
+out=$("$root/usr/bin/tradebus-node" --kind "$root/etc/tradebus/nodes/risk.toml" 2>&1)
+[ "$out" = risk ] || fail "tradebus-node --kind nodes/risk.toml: got '$out', want 'risk'"
+"$root/usr/bin/tradebus-node" --kind "$tmp/badkind.toml" >"$tmp/out" 2>&1 &&
+    fail "tradebus-node --kind on kind \"../../bin/sh\": exit 0, want 2"
 
 # [node] executable: the launcher execs that path in place (same PID: Type=notify), with the
 # same arguments; the installed nodes accept the key; a relative path is refused; a kind with
