@@ -23,6 +23,7 @@
 #include "tradebus/runtime/node_config.hpp"
 #include "tradebus/runtime/recovery_client.hpp"
 #include "tradebus/runtime/session_lifecycle.hpp"
+#include "tradebus/runtime/transport.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::runtime {
@@ -36,8 +37,6 @@ constexpr std::int64_t max_poll_ms = 100;     // upper bound on one wait (stop f
 // A sys.broker.started with another epoch sends the next heartbeat early to ask the broker;
 // at most once per this interval, however many arrive.
 constexpr std::int64_t epoch_check_every_ms = 500;
-// The recorder link's third frame: broker epoch and recorder sequence number, big-endian u64s.
-constexpr std::size_t link_seq_bytes = 16;
 
 std::string hostname() {
     char buf[256] = {};
@@ -51,31 +50,22 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-class engine final : public context, private common::loop_owner {
+class engine final : public context, private common::loop_owner, private transport_sink {
   public:
     engine(node_config cfg, std::unique_ptr<node_logic> logic, clock& time)
         : cfg_(std::move(cfg)),
           clock_(time),
           logic_(std::move(logic)),
           rng_(common::random_id()),
-          pub_(zmq_, zmq::socket_type::pub),
-          sub_(zmq_, zmq::socket_type::sub),
+          data_(zmq_, {cfg_.sndhwm, cfg_.rcvhwm, cfg_.curve, !logic_->data_endpoint().empty()}),
           control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
                    cfg_.curve),
           probe_topic_(std::string(topics::probe) + cfg_.name) {
-        common::set_curve_client(pub_, cfg_.curve);
-        common::set_curve_client(sub_, cfg_.curve);
-        pub_.set(zmq::sockopt::sndhwm, static_cast<int>(cfg_.sndhwm));
-        pub_.set(zmq::sockopt::linger, 500);  // flush what we published, but never hang on exit
-        sub_.set(zmq::sockopt::rcvhwm, static_cast<int>(cfg_.rcvhwm));
-        sub_.set(zmq::sockopt::linger, 0);
-        for (const auto& prefix : logic_->subscriptions()) {
-            sub_.set(zmq::sockopt::subscribe, prefix);
-        }
+        for (const auto& prefix : logic_->subscriptions()) data_.subscribe(prefix);
         // The runtime's own subscriptions: broker restarts, the kill switch, our probe.
-        sub_.set(zmq::sockopt::subscribe, topics::broker_started);
-        sub_.set(zmq::sockopt::subscribe, topics::trading);
-        sub_.set(zmq::sockopt::subscribe, probe_topic_);
+        data_.subscribe(topics::broker_started);
+        data_.subscribe(topics::trading);
+        data_.subscribe(probe_topic_);
         if (!cfg_.xsub_endpoint.empty() && !cfg_.xpub_endpoint.empty()) {
             connect_data(cfg_.xsub_endpoint, cfg_.xpub_endpoint);
         }
@@ -95,7 +85,7 @@ class engine final : public context, private common::loop_owner {
     common::loop_owner::wait prepare() override {
         const std::int64_t now = mono_ms();
         drive_control(now);
-        if (connected_ && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
+        if (data_.connected() && !probe_ok_ && now >= next_probe_ms_) send_probe(now);
         maybe_start();
         if (running() && common::take_reload_request()) reload();
         if (running() && timer_due_ns_ != 0 && now_ns() >= timer_due_ns_) {
@@ -147,7 +137,7 @@ class engine final : public context, private common::loop_owner {
         ev.env.seq = ++it->second;
         ev.env.ts_ns = now_ns();
         schema::encode_event(ev, out_);
-        if (!connected_) {
+        if (!data_.send(topic, out_)) {
             ++unconnected_drops_;
             if (auto n = unconnected_log_.hit()) {
                 spdlog::warn(
@@ -157,10 +147,6 @@ class engine final : public context, private common::loop_owner {
             }
             return;
         }
-        // PUB never blocks: at the high-water mark libzmq drops, subscribers see the gap.
-        common::send_uninterrupted(pub_, zmq::buffer(topic),
-                                   zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-        common::send_uninterrupted(pub_, zmq::buffer(out_), zmq::send_flags::dontwait);
         ++counters_.published;
     }
 
@@ -212,12 +198,9 @@ class engine final : public context, private common::loop_owner {
   private:
     // ------------------------------------------------------------------ data plane
     void connect_data(const std::string& xsub, const std::string& xpub) {
-        if (connected_) return;
         const std::string own = logic_->data_endpoint();
         const std::string& from = own.empty() ? xpub : own;
-        pub_.connect(xsub);
-        sub_.connect(from);
-        connected_ = true;
+        if (!data_.connect(xsub, from)) return;
         spdlog::info("data plane: publishing to {}, subscribed via {} ({})", xsub, from,
                      join(logic_->subscriptions()));
     }
@@ -250,7 +233,7 @@ class engine final : public context, private common::loop_owner {
         recovering_ = recovery_ ? recovery_->waiting_socket() : nullptr;
         polled_ = watched_;  // as polled: a callback may change watched_ before they are read
         items_.clear();
-        items_.push_back({sub_.handle(), 0, ZMQ_POLLIN, 0});
+        items_.push_back({data_.inbound_socket().handle(), 0, ZMQ_POLLIN, 0});
         items_.push_back({control_.socket().handle(), 0,
                           static_cast<short>(control_.busy() ? ZMQ_POLLIN : 0), 0});
         // Slot 2 is the recovery socket awaiting a reply (or a placeholder polled for nothing).
@@ -263,7 +246,8 @@ class engine final : public context, private common::loop_owner {
 
     // After the wait: each readable socket, the data plane first.
     void dispatch() override {
-        if (items_[0].revents & ZMQ_POLLIN) drain_sub();
+        if (items_[0].revents & ZMQ_POLLIN)
+            counters_.queue_depth = data_.drain(*this, drain_budget);
         if (items_[1].revents & ZMQ_POLLIN) {
             if (auto reply = control_.receive_frames()) on_control_reply(*reply);
         }
@@ -364,57 +348,13 @@ class engine final : public context, private common::loop_owner {
                            [&](const auto& w) { return w.socket == s; });
     }
 
-    void drain_sub() {
-        std::size_t k = 0;
-        for (; k < drain_budget; ++k) {
-            zmq::message_t topic_msg;
-            if (!common::recv_uninterrupted(sub_, topic_msg, zmq::recv_flags::dontwait)) break;
-            if (!topic_msg.more()) {
-                count_bad(topic_msg.to_string_view(), "", "expected 2 frames, got 1");
-                continue;
-            }
-            zmq::message_t body;
-            if (!common::recv_uninterrupted(sub_, body, zmq::recv_flags::dontwait)) break;
-            std::size_t extra = 0;
-            zmq::message_t more;
-            while ((extra == 0 ? body : more).more()) {  // drain any surplus frames
-                if (!common::recv_uninterrupted(sub_, more, zmq::recv_flags::dontwait)) break;
-                ++extra;
-            }
-            // The recorder link: [topic][body][epoch, seq] (PROTOCOL.md "The recorder link").
-            // A message without a valid third frame there never reaches the logic: the
-            // journal's position in the link counts what it stores.
-            if (recorder_link_) {
-                if (extra != 1 || more.size() != link_seq_bytes) {
-                    count_bad(topic_msg.to_string_view(), body.to_string_view(),
-                              "expected 3 frames [topic][body][16-byte epoch+seq] on the "
-                              "recorder link, got " +
-                                  std::to_string(extra + 2) +
-                                  (extra == 1 ? " with a " + std::to_string(more.size()) +
-                                                    "-byte third frame"
-                                              : std::string()),
-                              false);
-                    continue;
-                }
-                const auto* b = more.data<unsigned char>();
-                std::uint64_t epoch = 0, seq = 0;
-                for (std::size_t i = 0; i < 8; ++i) {
-                    epoch = epoch << 8 | static_cast<std::uint64_t>(b[i]);
-                    seq = seq << 8 | static_cast<std::uint64_t>(b[8 + i]);
-                }
-                if (running() && !logic_->on_recorder_seq(*this, epoch, seq)) continue;
-            } else if (extra > 0) {
-                count_bad(topic_msg.to_string_view(), body.to_string_view(),
-                          "expected 2 frames, got " + std::to_string(extra + 2));
-                continue;
-            }
-            on_message(topic_msg.to_string_view(), body.to_string_view());
-        }
-        counters_.queue_depth = k;
+    // ------------------------------------------------------------------ transport_sink
+    bool on_link_position(std::uint64_t epoch, std::uint64_t seq) override {
+        return !running() || logic_->on_recorder_seq(*this, epoch, seq);
     }
 
-    void count_bad(std::string_view topic, std::string_view raw, const std::string& why,
-                   bool to_logic = true) {
+    void on_malformed(std::string_view topic, std::string_view raw, const std::string& why,
+                      bool to_logic) override {
         ++counters_.decode_errors;
         if (auto n = decode_log_.hit()) {
             spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
@@ -432,7 +372,7 @@ class engine final : public context, private common::loop_owner {
         return false;
     }
 
-    void on_message(std::string_view topic, std::string_view raw) {
+    void on_message(std::string_view topic, std::string_view raw) override {
         auto decoded = schema::decode_event(raw);
         if (!decoded) {
             ++counters_.decode_errors;
@@ -973,7 +913,7 @@ class engine final : public context, private common::loop_owner {
     // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
     const std::uint64_t inc_ = common::random_id();
     zmq::context_t zmq_{1};
-    zmq::socket_t pub_, sub_;
+    zmq_transport data_;  // the data plane (transport.hpp)
     control_client control_;
     std::string probe_topic_;
     std::string out_, ctl_out_;
@@ -983,7 +923,7 @@ class engine final : public context, private common::loop_owner {
     common::rate_limited decode_log_, gap_log_, restart_log_, control_log_,
         refusal_log_{std::chrono::seconds(10)}, unconnected_log_, misrouted_log_, unconfirmed_log_;
 
-    bool connected_ = false, probe_ok_ = false, ready_ = false, stop_ = false;
+    bool probe_ok_ = false, ready_ = false, stop_ = false;
     // Start-up, in this order (maybe_start); only ever forward.
     enum class phase : std::uint8_t {
         joining,     // until registered, every dependency ready and the own probe back
@@ -1030,8 +970,6 @@ class engine final : public context, private common::loop_owner {
     std::string logic_request_;
     std::function<void(const schema::control_message*)> logic_reply_;
     bool logic_request_queued_ = false, logic_request_in_flight_ = false;
-    // The SUB reads the broker's recorder link: messages carry a third frame (epoch, seq).
-    const bool recorder_link_ = !logic_->data_endpoint().empty();
 };
 
 }  // namespace
