@@ -49,12 +49,9 @@ for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^tbtest-[ab]
     kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null
 done
 
+. "$(dirname "$0")/processes.sh"
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-    done
+    stop_pids "${pids[@]}"
     # Anything still inside the namespaces was started by this test.
     for pid in $(ip netns pids "$ns_a" 2>/dev/null) $(ip netns pids "$ns_b" 2>/dev/null); do
         kill -KILL "$pid" 2>/dev/null

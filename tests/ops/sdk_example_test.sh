@@ -29,12 +29,9 @@ run=$(mktemp -d /tmp/tradebus-sdk.XXXXXX)
 deadline=$((SECONDS + 120))
 pids=()
 
+. "$(dirname "$0")/processes.sh"
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-    done
+    stop_pids "${pids[@]}"
     rm -rf "$run"
 }
 trap cleanup EXIT
