@@ -2,10 +2,34 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tradebus/broker/defaults.hpp"
 #include "tradebus/common/eintr.hpp"
+#include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::broker {
+
+namespace {
+
+// Keeps the state a risk node last published on risk.state, for /metrics: the broker's only view
+// of risk's daily-loss stages (reduce-only past reducing_daily_loss, halted past max_daily_loss).
+// A body that does not decode as a trading_state is left to the subscribers (not the broker's
+// to judge); a new name beyond defaults::max_risk_states is not tracked.
+void note_risk_state(std::string_view body, data_stats& stats) {
+    const auto decoded = schema::decode_event(body);
+    if (!decoded.ok()) return;
+    const auto* ev = std::get_if<schema::trading_state_changed>(&decoded.value().body);
+    if (ev == nullptr) return;
+    const std::string& src = decoded.value().env.src;
+    auto it = stats.risk_states.find(src);
+    if (it == stats.risk_states.end()) {
+        if (stats.risk_states.size() >= defaults::max_risk_states) return;
+        it = stats.risk_states.emplace(src, risk_state_seen{}).first;
+    }
+    it->second = {.state = ev->state, .by_operator = ev->by == "operator"};
+}
+
+}  // namespace
 
 forwarder::forwarder(zmq::socket_t& xsub, zmq::socket_t& xpub, std::size_t max_message_bytes,
                      data_stats& stats, std::size_t max_subscriptions)
@@ -58,6 +82,9 @@ std::size_t forwarder::drain_events(std::size_t budget) {
 
 void forwarder::to_xpub(zmq::message_t& topic, zmq::message_t& body) {
     const std::size_t bytes = topic.size() + body.size();
+    if (topic.to_string_view() == schema::topics::risk_state) {
+        note_risk_state(body.to_string_view(), stats_);
+    }
     topic_count& counter = stats_.topics.slot(topic.to_string_view());  // before send() empties it
     // The last-value cache keeps what was forwarded: the copies share the body's buffer
     // (refcounted) rather than copying it, and are stored once the send succeeded.

@@ -140,7 +140,7 @@ void broker_families(const metrics_sources& src, std::int64_t now_ms, exposition
     }
 }
 
-void data_families(const data_stats& d, exposition& out) {
+void data_families(const data_stats& d, std::int64_t now_ms, exposition& out) {
     out.family("tradebus_messages_received_total", "counter",
                "Messages read from the XSUB socket (publishers), valid or not.");
     out.sample("tradebus_messages_received_total", {}, d.received);
@@ -168,6 +168,19 @@ void data_families(const data_stats& d, exposition& out) {
                "moved to topic=\"*other*\").");
     out.sample("tradebus_topics_expired_total", {}, d.topics.removed());
 
+    out.family("tradebus_risk_trading_state", "gauge",
+               "One sample per risk node, value 1: the state it last published on risk.state "
+               "(since this broker started); by=\"risk\" when its own rule set it (the daily "
+               "loss past reducing_daily_loss: reducing, past max_daily_loss: halted), "
+               "by=\"operator\" when an operator's halt or resume did.");
+    for (const auto& [node, seen] : d.risk_states) {
+        out.sample("tradebus_risk_trading_state",
+                   {{"node", node},
+                    {"state", schema::to_string(seen.state)},
+                    {"by", seen.by_operator ? "operator" : "risk"}},
+                   std::uint64_t{1});
+    }
+
     if (!d.recorder.enabled) return;
     const recorder_counters& r = d.recorder;
     out.family("tradebus_recorder_sent_total", "counter",
@@ -186,6 +199,32 @@ void data_families(const data_stats& d, exposition& out) {
     out.family("tradebus_recorder_redelivered_total", "counter",
                "Recorder-link messages sent again after a recorder_resume.");
     out.sample("tradebus_recorder_redelivered_total", {}, r.redelivered);
+    // Stalled while messages wait for the recorder (as the status reply's `stalled`).
+    const bool stalled = r.held > 0;
+    out.family("tradebus_recorder_stalled", "gauge",
+               "1 while the broker has stopped reading publishers until the journal's recorder "
+               "link takes more (a slow or absent journal paces the bus), else 0.");
+    out.sample("tradebus_recorder_stalled", {}, std::uint64_t{stalled ? 1u : 0u});
+    out.family("tradebus_recorder_stalls_total", "counter",
+               "Times the broker stopped reading publishers for the recorder link.");
+    out.sample("tradebus_recorder_stalls_total", {}, r.stalls);
+    out.family("tradebus_recorder_stalled_seconds_total", "counter",
+               "Time the broker spent not reading publishers for the recorder link, the current "
+               "stall included.");
+    const std::int64_t current =
+        stalled ? std::max<std::int64_t>(0, now_ms - r.stalled_since_ms) : std::int64_t{0};
+    out.sample("tradebus_recorder_stalled_seconds_total", {},
+               static_cast<double>(r.stalled_ms) / 1000.0 + seconds(current));
+    out.family("tradebus_recorder_overflow_total", "counter",
+               "The broker's own sys.* events dropped during a stall (its hold queue was full).");
+    out.sample("tradebus_recorder_overflow_total", {}, r.overflow);
+    out.family("tradebus_recorder_acked_sequence", "gauge",
+               "The last recorder-link sequence number the journal acknowledged as written (this "
+               "broker epoch): flat while messages are sent means the journal is not writing.");
+    out.sample("tradebus_recorder_acked_sequence", {}, r.acked);
+    out.family("tradebus_recorder_sequence", "gauge",
+               "The last recorder-link sequence number the broker gave (this broker epoch).");
+    out.sample("tradebus_recorder_sequence", {}, r.seq);
 }
 
 // The two per-topic families, one bucket range at a time (metrics_render).
@@ -222,6 +261,27 @@ void node_families(const control_plane& cp, std::int64_t now_ms, exposition& out
     }
     std::sort(nodes.begin(), nodes.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+
+    out.family("tradebus_node_info", "gauge",
+               "Always 1 per registered node; labels: its kind, host and version (join on node "
+               "to select nodes by kind).");
+    for (const auto& [name, rec] : nodes) {
+        if (rec != nullptr) {
+            out.sample("tradebus_node_info",
+                       {{"node", name},
+                        {"kind", rec->kind},
+                        {"host", rec->host},
+                        {"version", rec->version}},
+                       std::uint64_t{1});
+        }
+    }
+
+    out.family("tradebus_node_configured", "gauge",
+               "Always 1 per node a [pipeline] table of the broker's config names: the nodes it "
+               "expects (a stopped one of them is down; a node outside [pipeline] may stop).");
+    for (const auto& name : configured) {
+        out.sample("tradebus_node_configured", {{"node", name}}, std::uint64_t{1});
+    }
 
     const auto& states = schema::enum_names<schema::health>::names;
     out.family("tradebus_node_state", "gauge",
@@ -286,6 +346,35 @@ void node_families(const control_plane& cp, std::int64_t now_ms, exposition& out
             if (rec != nullptr) out.sample(o.name, {{"node", name}}, rec->counters.*o.field);
         }
     }
+
+    // The node process's resources (heartbeat), only from nodes that report them: rss_bytes 0
+    // is a node from before these counters (PROTOCOL.md "node_counters").
+    const auto reports = [](const node_record* rec) {
+        return rec != nullptr && rec->counters.rss_bytes > 0;
+    };
+    out.family("tradebus_node_cpu_seconds_total", "counter",
+               "User + system CPU time of the node process, all threads (heartbeat).");
+    for (const auto& [name, rec] : nodes) {
+        if (reports(rec)) {
+            out.sample("tradebus_node_cpu_seconds_total", {{"node", name}},
+                       static_cast<double>(rec->counters.cpu_ms) / 1000.0);
+        }
+    }
+    out.family("tradebus_node_resident_memory_bytes", "gauge",
+               "Resident memory (VmRSS) of the node process (heartbeat).");
+    for (const auto& [name, rec] : nodes) {
+        if (reports(rec)) {
+            out.sample("tradebus_node_resident_memory_bytes", {{"node", name}},
+                       rec->counters.rss_bytes);
+        }
+    }
+    out.family("tradebus_node_open_fds", "gauge",
+               "Open file descriptors of the node process, sockets included (heartbeat).");
+    for (const auto& [name, rec] : nodes) {
+        if (reports(rec)) {
+            out.sample("tradebus_node_open_fds", {{"node", name}}, rec->counters.open_fds);
+        }
+    }
 }
 
 void lvc_families(const last_value_cache& lvc, exposition& out) {
@@ -306,9 +395,10 @@ void http_families(const metrics_http_stats& h, exposition& out) {
                "Answers of the metrics endpoint by HTTP status code, counted once written in "
                "full to the client's connection.");
     const std::pair<std::string_view, std::uint64_t> codes[] = {
-        {"200", h.ok},        {"400", h.bad_request},
-        {"404", h.not_found}, {"405", h.method_not_allowed},
-        {"408", h.timed_out}, {"431", h.too_large}};
+        {"200", h.ok},         {"400", h.bad_request},
+        {"404", h.not_found},  {"405", h.method_not_allowed},
+        {"408", h.timed_out},  {"431", h.too_large},
+        {"503", h.unavailable}};
     for (const auto& [code, n] : codes) {
         out.sample("tradebus_metrics_http_responses_total", {{"code", code}}, n);
     }
@@ -329,7 +419,80 @@ void http_families(const metrics_http_stats& h, exposition& out) {
     out.sample("tradebus_metrics_http_open_connections", {}, h.open_connections);
 }
 
+// A JSON string literal: quote, backslash and control characters escaped; other bytes as they
+// are (names and reasons are UTF-8, checked by the decoder).
+void json_string(std::string_view text, std::string& out) {
+    out += '"';
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
 }  // namespace
+
+health_report render_health(const metrics_sources& src, std::int64_t now_ms) {
+    const control_plane& cp = src.control;
+    // Expected: every [pipeline] node, and every other node with a session (not stopped).
+    const std::vector<std::string> configured = cp.graph().configured_names();
+    std::vector<std::pair<std::string_view, const node_record*>> expected;
+    for (const auto& name : configured) expected.emplace_back(name, cp.nodes().find(name));
+    for (const auto& [name, rec] : cp.nodes().records()) {
+        if (rec.state != schema::health::stopped &&
+            std::find(configured.begin(), configured.end(), name) == configured.end()) {
+            expected.emplace_back(name, &rec);
+        }
+    }
+    std::sort(expected.begin(), expected.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+
+    health_report r;
+    std::string nodes, reasons;
+    for (const auto& [name, rec] : expected) {
+        const auto state = rec != nullptr ? rec->state : schema::health::stopped;
+        if (!nodes.empty()) nodes += ',';
+        json_string(name, nodes);
+        nodes += ':';
+        json_string(schema::to_string(state), nodes);
+        if (state == schema::health::healthy) continue;
+        std::string why = std::string(name) + ": ";
+        if (rec == nullptr) {
+            why += "never registered";
+        } else if (state == schema::health::stopped) {
+            why += "stopped (deregistered or gone)";
+        } else {
+            why += schema::to_string(state);
+            if (state == schema::health::unhealthy && rec->last_heartbeat_ms >= 0) {
+                why += ", last heartbeat " + std::to_string(now_ms - rec->last_heartbeat_ms) +
+                       " ms ago";
+            }
+        }
+        if (!reasons.empty()) reasons += ',';
+        json_string(why, reasons);
+    }
+    r.healthy = reasons.empty();
+    r.json = "{\"status\":";
+    r.json += r.healthy ? "\"ok\"" : "\"unavailable\"";
+    r.json += ",\"broker\":";
+    json_string(src.broker_name, r.json);
+    r.json += ",\"epoch\":" + std::to_string(cp.epoch()) + ",\"trading\":";
+    json_string(schema::to_string(cp.trading()), r.json);
+    r.json += ",\"nodes\":{" + nodes + "}";
+    if (!r.healthy) r.json += ",\"reasons\":[" + reasons + "]";
+    r.json += "}\n";
+    return r;
+}
 
 void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out) {
     metrics_render r(src);
@@ -351,7 +514,7 @@ bool metrics_render::step(std::size_t rows) {
     const topic_counters& topics = src_.data.topics;
     if (stage_ == stage::head) {
         broker_families(src_, now_ms_, out_);
-        data_families(src_.data, out_);
+        data_families(src_.data, now_ms_, out_);
         topic_family_head(topic_messages, out_);
         stage_ = stage::messages;
         bucket_ = 0;

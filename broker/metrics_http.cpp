@@ -19,6 +19,8 @@ namespace tradebus::broker {
 namespace {
 
 constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view json_type = "application/json";
+constexpr std::string_view text_type = "text/plain; charset=utf-8";
 
 // The end of the request head (request line + headers), or npos while incomplete.
 std::size_t head_end(std::string_view r) {
@@ -41,7 +43,7 @@ metrics_sources with_http(metrics_sources src, const metrics_http_stats* http) {
 }  // namespace
 
 metrics_http::metrics_http(std::string listen, const metrics_sources& src)
-    : listen_(std::move(listen)), render_(with_http(src, &stats_)) {}
+    : listen_(std::move(listen)), src_(src), render_(with_http(src, &stats_)) {}
 
 metrics_http::~metrics_http() {
     for (const auto& [fd, c] : connections_) ::close(fd);
@@ -215,8 +217,18 @@ void metrics_http::on_request(connection& c, std::int64_t now_ms) {
         answer(c, 405, "Method Not Allowed", "only GET and HEAD are served\n", now_ms);
         return;
     }
+    if (target == "/health") {
+        // Small (a line per expected node) and read from the loop's own state: answered at once.
+        health_report h = render_health(src_, now_ms);
+        const std::size_t length = h.json.size();
+        auto body = std::make_shared<const std::string>(std::move(h.json));
+        start_writing(c, h.healthy ? 200 : 503, h.healthy ? "OK" : "Service Unavailable",
+                      method == "HEAD" ? nullptr : std::move(body), length, now_ms, json_type);
+        return;
+    }
     if (target != "/metrics") {
-        answer(c, 404, "Not Found", "not found; metrics are at /metrics\n", now_ms);
+        answer(c, 404, "Not Found", "not found; metrics are at /metrics, health at /health\n",
+               now_ms);
         return;
     }
     // The text is rendered over the next loop turns (run_timers); every scrape waiting when
@@ -231,14 +243,15 @@ void metrics_http::on_request(connection& c, std::int64_t now_ms) {
 
 void metrics_http::answer(connection& c, int code, std::string_view reason, std::string_view body,
                           std::int64_t now_ms) {
-    start_writing(c, code, reason, std::make_shared<const std::string>(body), body.size(), now_ms);
+    start_writing(c, code, reason, std::make_shared<const std::string>(body), body.size(), now_ms,
+                  text_type);
 }
 
 void metrics_http::start_writing(connection& c, int code, std::string_view reason,
                                  std::shared_ptr<const std::string> body, std::size_t length,
-                                 std::int64_t now_ms) {
+                                 std::int64_t now_ms, std::string_view type) {
     c.head = "HTTP/1.0 " + std::to_string(code) + " " + std::string(reason) + "\r\nContent-Type: ";
-    c.head += code == 200 ? content_type : std::string_view("text/plain; charset=utf-8");
+    c.head += type;
     c.head += "\r\nContent-Length: " + std::to_string(length) + "\r\nConnection: close\r\n\r\n";
     c.body = std::move(body);
     c.code = code;
@@ -314,6 +327,9 @@ void metrics_http::count(int code) {
         case 431:
             ++stats_.too_large;
             break;
+        case 503:
+            ++stats_.unavailable;
+            break;
         default:
             break;
     }
@@ -333,7 +349,8 @@ void metrics_http::run_timers(std::int64_t now_ms) {
             if (it == connections_.end() || it->second.st != state::rendering) continue;
             connection& c = it->second;
             const bool head_only = c.code < 0;
-            start_writing(c, 200, "OK", head_only ? nullptr : body, body->size(), now_ms);
+            start_writing(c, 200, "OK", head_only ? nullptr : body, body->size(), now_ms,
+                          content_type);
         }
         waiting_.clear();
     }

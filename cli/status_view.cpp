@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "text_table.hpp"
 #include "tradebus/cli/format.hpp"
@@ -36,6 +37,21 @@ std::string upper(std::string_view text) {
 std::string heartbeat_age(std::int64_t ms) {
     return ms < 0 ? "never" : format_duration_ms(ms) + " ago";
 }
+
+// A node's resources from its last heartbeat; "-" when it reported none (rss_bytes 0: an older
+// node, or one that has not heartbeat yet; PROTOCOL.md "node_counters").
+bool has_resources(const schema::node_counters& c) { return c.rss_bytes > 0; }
+std::string cpu_time(const schema::node_counters& c) {
+    return has_resources(c) ? format_duration_ms(static_cast<std::int64_t>(
+                                  std::min<std::uint64_t>(c.cpu_ms, INT64_MAX)))
+                            : "-";
+}
+std::string resident(const schema::node_counters& c) {
+    return has_resources(c) ? format_bytes(static_cast<double>(c.rss_bytes)) : "-";
+}
+std::string open_fds(const schema::node_counters& c) {
+    return has_resources(c) ? std::to_string(c.open_fds) : "-";
+}
 }  // namespace
 
 std::string format_status(const schema::status_reply& s, std::string_view endpoint,
@@ -67,7 +83,10 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
                           {"RECEIVED", text_table::align::right},
                           {"GAPS", text_table::align::right},
                           {"DECODE ERR", text_table::align::right},
-                          {"MISROUTED", text_table::align::right}});
+                          {"MISROUTED", text_table::align::right},
+                          {"CPU", text_table::align::right},
+                          {"RSS", text_table::align::right},
+                          {"FDS", text_table::align::right}});
         for (const auto& n : s.nodes) {
             nodes.add({printable(n.name), or_dash(n.kind), or_dash(n.host),
                        n.pid > 0 ? std::to_string(n.pid) : "-",
@@ -75,7 +94,8 @@ std::string format_status(const schema::status_reply& s, std::string_view endpoi
                        heartbeat_age(n.last_heartbeat_age_ms), join(n.depends_on, ",", "-"),
                        std::to_string(n.counters.published), std::to_string(n.counters.received),
                        std::to_string(n.counters.gaps), std::to_string(n.counters.decode_errors),
-                       std::to_string(n.counters.misrouted)});
+                       std::to_string(n.counters.misrouted), cpu_time(n.counters),
+                       resident(n.counters), open_fds(n.counters)});
         }
         out += nodes.render();
     }

@@ -34,7 +34,7 @@ set(CPACK_COMPONENTS_ALL Unspecified)
 set(tb_pkg_dir "${PROJECT_BINARY_DIR}/packaging")
 file(GLOB tb_conf RELATIVE "${PROJECT_SOURCE_DIR}/config"
      "${PROJECT_SOURCE_DIR}/config/*.toml" "${PROJECT_SOURCE_DIR}/config/nodes/*.toml"
-     "${PROJECT_SOURCE_DIR}/config/data/*")
+     "${PROJECT_SOURCE_DIR}/config/data/*" "${PROJECT_SOURCE_DIR}/config/prometheus/*.yml")
 list(TRANSFORM tb_conf PREPEND "/etc/tradebus/")
 list(JOIN tb_conf "\n" tb_conf)
 file(WRITE "${tb_pkg_dir}/conffiles" "${tb_conf}\n")

@@ -1,7 +1,10 @@
 #include "tradebus/common/proc_stats.hpp"
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -26,13 +29,13 @@ std::optional<memory_sample> read_memory(pid_t pid) {
     return m;
 }
 
-std::optional<double> read_cpu_seconds(pid_t pid) {
+std::optional<cpu_ticks> read_cpu_ticks(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string text;
     if (!in || !std::getline(in, text)) return std::nullopt;
     // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
     const auto close = text.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
+    if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
     std::istringstream fields(text.substr(close + 2));
     std::string field;
     unsigned long long utime = 0, stime = 0;
@@ -42,7 +45,43 @@ std::optional<double> read_cpu_seconds(pid_t pid) {
     fields >> utime >> stime;
     if (!fields) return std::nullopt;
     const long ticks = ::sysconf(_SC_CLK_TCK);
-    return static_cast<double>(utime + stime) / static_cast<double>(ticks > 0 ? ticks : 100);
+    return cpu_ticks{.ticks = utime + stime,
+                     .per_second = ticks > 0 ? static_cast<std::uint64_t>(ticks) : 100};
+}
+
+std::optional<double> read_cpu_seconds(pid_t pid) {
+    const auto t = read_cpu_ticks(pid);
+    if (!t) return std::nullopt;
+    return static_cast<double>(t->ticks) / static_cast<double>(t->per_second);
+}
+
+std::optional<std::uint64_t> read_open_fds(pid_t pid) {
+    DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+    if (dir == nullptr) return std::nullopt;
+    const bool self = pid == ::getpid();
+    const int own = ::dirfd(dir);
+    std::uint64_t n = 0;
+    while (const dirent* e = ::readdir(dir)) {
+        if (e->d_name[0] == '.') continue;  // "." and ".."
+        if (self) {
+            int fd = -1;
+            const char* end = e->d_name + std::strlen(e->d_name);
+            const auto [at, ec] = std::from_chars(e->d_name, end, fd);
+            if (ec == std::errc{} && at == end && fd == own) continue;  // the listing's own
+        }
+        ++n;
+    }
+    ::closedir(dir);
+    return n;
+}
+
+process_resources read_own_resources() {
+    const pid_t self = ::getpid();
+    process_resources r;
+    if (const auto t = read_cpu_ticks(self)) r.cpu_ms = t->ticks * 1000 / t->per_second;
+    if (const auto m = read_memory(self)) r.rss_bytes = m->rss_kib * 1024;
+    if (const auto fds = read_open_fds(self)) r.open_fds = *fds;
+    return r;
 }
 
 }  // namespace tradebus::common

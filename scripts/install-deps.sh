@@ -28,6 +28,7 @@ packages=(
   libbenchmark-dev                   # codec micro-benchmarks (bench/)
   iproute2                           # network-namespace LAN test (ip netns, veth)
   jq                                 # LAN test reads `tradebus status --json`
+  prometheus                         # promtool: checks and unit-tests config/prometheus/ rules
   systemd                            # systemd-analyze verify on our unit files
   debootstrap                        # CI guard: a minimal Debian 12 root for install checks
   file                               # cpack -G DEB: dpkg-shlibdeps' Depends need file(1)

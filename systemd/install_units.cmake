@@ -75,7 +75,7 @@ endmacro()
 
 file(GLOB tb_files RELATIVE "${TB_SOURCE_DIR}/config"
      "${TB_SOURCE_DIR}/config/*.toml" "${TB_SOURCE_DIR}/config/nodes/*.toml"
-     "${TB_SOURCE_DIR}/config/data/*")
+     "${TB_SOURCE_DIR}/config/data/*" "${TB_SOURCE_DIR}/config/prometheus/*.yml")
 foreach(rel IN LISTS tb_files)
   if(rel STREQUAL "nodes/marketdata.toml")
     tb_config(${rel} "path = \"config/data/sample_quotes.csv\""

@@ -14,6 +14,7 @@
 #include "tradebus/common/daemon.hpp"
 #include "tradebus/common/eintr.hpp"
 #include "tradebus/common/loop.hpp"
+#include "tradebus/common/proc_stats.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/clock.hpp"
 #include "tradebus/runtime/control_client.hpp"
@@ -724,6 +725,10 @@ class engine final : public context, private common::loop_owner, private transpo
             hb.session_id = session_;
             hb.state = current_health();
             hb.counters = counters_;
+            const common::process_resources own = common::read_own_resources();
+            hb.counters.cpu_ms = own.cpu_ms;
+            hb.counters.rss_bytes = own.rss_bytes;
+            hb.counters.open_fds = own.open_fds;
             schema::encode_control(hb, ctl_out_);
             send(session_request::heartbeat, ctl_out_, now);
         }

@@ -61,6 +61,7 @@ for name in $nodes; do
 done
 check_file /etc/tradebus/broker.toml
 check_file /etc/tradebus/data/sample_quotes.csv
+check_file /etc/tradebus/prometheus/tradebus-alerts.yml
 check_grep /etc/tradebus/nodes/journal.toml '^dir = "/var/lib/tradebus/journal"'
 check_grep /etc/tradebus/broker.toml '^state_file = "/var/lib/tradebus/broker/trading.toml"$'
 check_grep /etc/tradebus/broker.toml '^missing_state = "halted"$'

@@ -83,6 +83,16 @@ gone_after_ms = 1000
     stats.drop(drop_reason::oversized);
     stats.drop(drop_reason::oversized);
     stats.subscriptions = 3;
+    // The recorder link: two finished stalls (700 ms) and one stalled since 2500 ms.
+    stats.recorder.enabled = true;
+    stats.recorder.stalls = 3;
+    stats.recorder.stalled_ms = 700;
+    stats.recorder.stalled_since_ms = 2500;
+    stats.recorder.held = 4;
+    stats.recorder.overflow = 2;
+    stats.recorder.seq = 90;
+    stats.recorder.acked = 80;
+    stats.risk_states["risk"] = {.state = schema::trading_state::reducing, .by_operator = false};
 
     // One node registered and heartbeating its counters, then it misses its heartbeats.
     std::string in, out;
@@ -99,7 +109,15 @@ gone_after_ms = 1000
     schema::heartbeat_request hb;
     hb.name = "risk";
     hb.session_id = session;
-    hb.counters = {11, 22, 3, 4, 5};
+    hb.counters = {.published = 11,
+                   .received = 22,
+                   .gaps = 3,
+                   .decode_errors = 4,
+                   .queue_depth = 5,
+                   .misrouted = 0,
+                   .cpu_ms = 1250,
+                   .rss_bytes = 8 << 20,
+                   .open_fds = 17};
     schema::encode_control(hb, in);
     cp.handle_frame(in, 1100, out);
     cp.handle_frame("\xc1garbage", 1100, out);
@@ -166,6 +184,25 @@ gone_after_ms = 1000
     CHECK(has_line(text, "tradebus_node_decode_errors_total{node=\"risk\"} 4"));
     CHECK(has_line(text, "# TYPE tradebus_node_queue_depth gauge"));
     CHECK(has_line(text, "tradebus_node_queue_depth{node=\"risk\"} 5"));
+    CHECK(has_line(text, "# TYPE tradebus_node_cpu_seconds_total counter"));
+    CHECK(has_line(text, "tradebus_node_cpu_seconds_total{node=\"risk\"} 1.25"));
+    CHECK(has_line(text, "# TYPE tradebus_node_resident_memory_bytes gauge"));
+    CHECK(has_line(text, "tradebus_node_resident_memory_bytes{node=\"risk\"} 8388608"));
+    CHECK(has_line(text, "tradebus_node_open_fds{node=\"risk\"} 17"));
+    // A node that reported no resources (never registered here) has no resource samples.
+    CHECK(text.find("tradebus_node_open_fds{node=\"marketdata\"}") == std::string::npos);
+    CHECK(has_line(text,
+                   "tradebus_node_info{node=\"risk\",kind=\"risk\",host=\"h\",version=\"\"} 1"));
+    CHECK(has_line(text,
+                   "tradebus_risk_trading_state{node=\"risk\",state=\"reducing\",by=\"risk\"} 1"));
+    CHECK(has_line(text, "tradebus_node_configured{node=\"marketdata\"} 1"));
+    CHECK(has_line(text, "tradebus_node_configured{node=\"risk\"} 1"));
+    CHECK(has_line(text, "tradebus_recorder_stalled 1"));
+    CHECK(has_line(text, "tradebus_recorder_stalls_total 3"));
+    CHECK(has_line(text, "tradebus_recorder_stalled_seconds_total 1.2"));  // 0.7 + 3.0 - 2.5
+    CHECK(has_line(text, "tradebus_recorder_overflow_total 2"));
+    CHECK(has_line(text, "tradebus_recorder_sequence 90"));
+    CHECK(has_line(text, "tradebus_recorder_acked_sequence 80"));
     CHECK(has_line(text, "tradebus_control_requests_total{type=\"register\"} 1"));
     CHECK(has_line(text, "tradebus_control_requests_total{type=\"heartbeat\"} 1"));
     CHECK(has_line(text, "tradebus_control_requests_total{type=\"invalid\"} 1"));
@@ -228,4 +265,95 @@ TEST_CASE("metrics: a scrape of a big topic table renders in slices, with the sa
     CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
               return l.rfind("tradebus_topic_messages_total{", 0) == 0;
           }) >= 1000);
+}
+
+namespace {
+
+std::uint64_t register_node(control_plane& cp, const std::string& name, std::int64_t now) {
+    std::string in, out;
+    schema::register_request reg;
+    reg.name = name;
+    reg.kind = name;
+    reg.host = "h";
+    reg.pid = 1;
+    schema::encode_control(reg, in);
+    cp.handle_frame(in, now, out);
+    const auto reply = schema::decode_control(out);
+    REQUIRE(reply.ok());
+    return std::get<schema::register_reply>(reply.value()).session_id;
+}
+
+void heartbeat(control_plane& cp, const std::string& name, std::uint64_t session,
+               std::int64_t now) {
+    std::string in, out;
+    schema::heartbeat_request hb;
+    hb.name = name;
+    hb.session_id = session;
+    hb.state = schema::health::healthy;
+    schema::encode_control(hb, in);
+    cp.handle_frame(in, now, out);
+    const auto reply = schema::decode_control(out);
+    REQUIRE(reply.ok());
+    REQUIRE(std::holds_alternative<schema::heartbeat_reply>(reply.value()));
+}
+
+}  // namespace
+
+TEST_CASE("metrics: /health is ok only while every expected node is healthy, with the reasons") {
+    spdlog::set_level(spdlog::level::off);
+    const broker_config cfg = parse_config(R"(
+[heartbeat]
+interval_ms = 100
+liveness = 3
+gone_after_ms = 1000
+[pipeline.risk]
+[pipeline.marketdata]
+)",
+                                           "test.toml");
+    null_sink sink;
+    data_stats stats(10);
+    control_plane cp(cfg, 7, sink, stats, 1000);
+    const metrics_sources src{stats, cp, "desk\"broker"};
+
+    auto h = render_health(src, 1000);
+    CHECK_FALSE(h.healthy);
+    CHECK(h.json ==
+          R"({"status":"unavailable","broker":"desk\"broker","epoch":7,"trading":"active",)"
+          R"("nodes":{"marketdata":"stopped","risk":"stopped"},)"
+          R"("reasons":["marketdata: never registered","risk: never registered"]})"
+          "\n");
+
+    const auto risk = register_node(cp, "risk", 1000);
+    heartbeat(cp, "risk", risk, 1010);
+    h = render_health(src, 1010);
+    CHECK_FALSE(h.healthy);
+    CHECK(h.json.find(R"("reasons":["marketdata: never registered"])") != std::string::npos);
+    CHECK(h.json.find(R"("risk":"healthy")") != std::string::npos);
+
+    const auto md = register_node(cp, "marketdata", 1020);
+    heartbeat(cp, "marketdata", md, 1030);
+    heartbeat(cp, "risk", risk, 1030);
+    h = render_health(src, 1030);
+    CHECK(h.healthy);
+    CHECK(h.json == R"({"status":"ok","broker":"desk\"broker","epoch":7,"trading":"active",)"
+                    R"("nodes":{"marketdata":"healthy","risk":"healthy"}})"
+                    "\n");
+
+    // A node outside [pipeline] counts while it has a session.
+    const auto extra = register_node(cp, "sniffer", 1040);
+    h = render_health(src, 1040);
+    CHECK_FALSE(h.healthy);
+    CHECK(h.json.find(R"("reasons":["sniffer: starting"])") != std::string::npos);
+    std::string in, out;
+    schema::encode_control(schema::deregister_request{"sniffer", extra}, in);
+    cp.handle_frame(in, 1050, out);
+    CHECK(render_health(src, 1050).healthy);
+
+    // risk stops heartbeating: unhealthy after 3 x 100 ms, with the heartbeat's age.
+    heartbeat(cp, "marketdata", md, 1300);
+    cp.run_timers(1030 + 301);
+    h = render_health(src, 1331);
+    CHECK_FALSE(h.healthy);
+    CHECK(h.json.find(R"("reasons":["risk: unhealthy, last heartbeat 301 ms ago"])") !=
+          std::string::npos);
 }

@@ -636,6 +636,9 @@ schema::status_reply sample_status() {
     md.state = schema::health::healthy;
     md.last_heartbeat_age_ms = 400;
     md.counters.published = 5000;
+    md.counters.cpu_ms = 1500;
+    md.counters.rss_bytes = 12 << 20;
+    md.counters.open_fds = 21;
     schema::node_status risk = md;
     risk.name = "risk-1";
     risk.kind = "risk";
@@ -669,13 +672,15 @@ TEST_CASE("cli: status view shows nodes, start order, trading state, topics and 
     CHECK(l[1] == "trading: HALTED (operator halt)");
     CHECK(l[3] ==
           "NODE          KIND        HOST    PID  STATE     HEARTBEAT  DEPENDS ON"
-          "               PUBLISHED  RECEIVED  GAPS  DECODE ERR  MISROUTED");
+          "               PUBLISHED  RECEIVED  GAPS  DECODE ERR  MISROUTED   CPU       RSS  FDS");
     CHECK(l[4] ==
           "marketdata-1  marketdata  desk-a  101  healthy   400ms ago  -"
-          "                             5000         0     0           0          0");
+          "                             5000         0     0           0          0  1.5s  12.0 "
+          "MiB   21");
+    // A node that reports no resources (rss_bytes 0: an older node) shows dashes, not zeros.
     CHECK(l[5] ==
           "risk-1        risk        desk-a  103  starting      never  marketdata-1,strategy-1"
-          "          0        12     2           0          3");
+          "          0        12     2           0          3     -         -    -");
     CHECK(l[7] == "start order: marketdata-1 -> strategy-1 -> risk-1");
     CHECK(l[9] == "TOPIC         MESSAGES      BYTES");
     CHECK(l[10] == "md.tick.AAPL      4000  390.6 KiB");  // busiest first
@@ -881,6 +886,7 @@ TEST_CASE("cli: status, halt and resume against a control-plane peer") {
         CHECK(valid_json(lines_of(json)[0]));
         CHECK(contains(json, R"("type":"status_ok")"));
         CHECK(contains(json, R"("trading_state":"halted")"));
+        CHECK(contains(json, R"("misrouted":0,"cpu_ms":1500,"rss_bytes":12582912,"open_fds":21})"));
 
         c.out.str("");
         CHECK(run_args(c, {"status", "--control", "inproc://cli-control"}) == 0);

@@ -663,6 +663,15 @@ constexpr std::pair<std::string_view, std::string_view> optional_paths[] = {
     {"status_ok", "recorder.retained_bytes"},
     {"status_ok", "recorder.evicted"},
     {"status_ok", "recorder.redelivered"},
+    {"heartbeat", "counters.cpu_ms"},
+    {"heartbeat", "counters.rss_bytes"},
+    {"heartbeat", "counters.open_fds"},
+    {"status_ok", "nodes[0].counters.cpu_ms"},
+    {"status_ok", "nodes[0].counters.rss_bytes"},
+    {"status_ok", "nodes[0].counters.open_fds"},
+    {"status_ok", "nodes[1].counters.cpu_ms"},
+    {"status_ok", "nodes[1].counters.rss_bytes"},
+    {"status_ok", "nodes[1].counters.open_fds"},
 };
 
 bool optional_on_read(std::string_view type, std::string_view path) {
@@ -1173,6 +1182,22 @@ TEST_CASE("codec: a key optional on read may be absent (records written before i
     REQUIRE(r.ok());
     CHECK(std::get<position>(r->body).last_fill_id.empty());
     CHECK(std::get<position>(r->body).qty == p.qty);
+}
+
+TEST_CASE("codec: a heartbeat from a node before the resource counters decodes with them 0") {
+    const heartbeat_request hb = sample<heartbeat_request>();
+    doc d = control_doc(hb);
+    for (const char* key : {"counters.cpu_ms", "counters.rss_bytes", "counters.open_fds"}) {
+        REQUIRE(apply(d, erase(key)));
+    }
+    const auto r = decode_control(d.pack());
+    REQUIRE_MESSAGE(r.ok(), r.error().to_string());
+    const auto& got = std::get<heartbeat_request>(r.value()).counters;
+    CHECK(got.cpu_ms == 0);
+    CHECK(got.rss_bytes == 0);  // 0 = not reported (PROTOCOL.md "node_counters")
+    CHECK(got.open_fds == 0);
+    CHECK(got.published == hb.counters.published);
+    CHECK(got.misrouted == hb.counters.misrouted);
 }
 
 TEST_CASE("codec: header, version and type errors (table)") {

@@ -253,7 +253,10 @@ inline node_counters sample_counters(std::uint64_t base) {
             .gaps = base + 3,
             .decode_errors = base + 4,
             .queue_depth = base + 5,
-            .misrouted = base + 6};
+            .misrouted = base + 6,
+            .cpu_ms = base + 7,
+            .rss_bytes = (base + 8) * 4096,
+            .open_fds = base + 9};
 }
 
 inline register_request make(std::type_identity<register_request>) {

@@ -4,9 +4,12 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "tradebus/broker/data_check.hpp"
 #include "tradebus/broker/topic_counters.hpp"
+#include "tradebus/schema/types.hpp"
 
 namespace tradebus::broker {
 
@@ -27,6 +30,12 @@ struct recorder_counters {
     std::uint64_t redelivered = 0;      // messages sent again after a recorder_resume
 };
 
+/// The last risk.state event the broker forwarded from one risk node (its `src`).
+struct risk_state_seen {
+    schema::trading_state state = schema::trading_state::active;
+    bool by_operator = false;  // `by` was "operator"; else risk's own rule (daily loss, start)
+};
+
 struct data_stats {
     explicit data_stats(std::size_t max_topics_tracked) : topics(max_topics_tracked) {}
 
@@ -37,6 +46,8 @@ struct data_stats {
     std::uint64_t subscriptions = 0;    // \x01 frames passed upstream
     std::uint64_t unsubscriptions = 0;  // \x00 frames passed upstream
     recorder_counters recorder;
+    // By risk node name, at most defaults::max_risk_states (forwarder.cpp note_risk_state).
+    std::map<std::string, risk_state_seen, std::less<>> risk_states;
 
     void drop(drop_reason r) noexcept { ++drops[static_cast<std::size_t>(r)]; }
     [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {

@@ -143,6 +143,9 @@ inline constexpr std::size_t max_control_frames = 8;
 /// Node records kept (live + stopped) for names not in [pipeline] (those always have one);
 /// the oldest stopped record makes room for a new name.
 inline constexpr std::size_t max_nodes = 1024;
+/// Risk nodes whose last risk.state the broker keeps for /metrics (tradebus_risk_trading_state);
+/// a further publisher's risk.state is not tracked.
+inline constexpr std::size_t max_risk_states = 64;
 /// What one `register` may hold, so the node table stays small whatever peers send
 /// (max_nodes x max_registration_bytes = 16 MiB at most): entries of publishes, subscribes
 /// and depends_on each (every entry at most schema::topics::max_topic_bytes, 255), bytes of

@@ -18,7 +18,8 @@ struct data_stats;
 
 /// Counters of the metrics HTTP endpoint itself (metrics_http.hpp keeps them).
 struct metrics_http_stats {
-    std::uint64_t ok = 0;                    // 200 answers (scrapes)
+    std::uint64_t ok = 0;                    // 200 answers (scrapes, healthy /health)
+    std::uint64_t unavailable = 0;           // 503: /health while not every node is healthy
     std::uint64_t not_found = 0;             // 404: a path other than /metrics
     std::uint64_t bad_request = 0;           // 400: malformed request line
     std::uint64_t method_not_allowed = 0;    // 405: a method other than GET and HEAD
@@ -69,6 +70,17 @@ struct metrics_sources {
 
 /// Renders every broker metric family into `out` (cleared first). `now_ms` on the mono clock.
 void render_metrics(const metrics_sources& src, std::int64_t now_ms, exposition& out);
+
+/// The answer of GET /health (README "Health check"): healthy when every node the broker expects
+/// is healthy: each [pipeline] node, and each other registered node that has not stopped
+/// (deregistered or declared gone). `json` is one small JSON object: "status" ("ok" or
+/// "unavailable"), the broker's name, epoch and trading state, each expected node's state, and
+/// when not healthy "reasons", one string per node that is not.
+struct health_report {
+    bool healthy = false;
+    std::string json;
+};
+[[nodiscard]] health_report render_health(const metrics_sources& src, std::int64_t now_ms);
 
 /// The same text as render_metrics, rendered in slices so that a scrape of a huge topic table
 /// never holds the loop (README "Metrics"): start(), then step() once per loop turn until it

@@ -1,7 +1,8 @@
 // The metrics HTTP endpoint: a plain non-blocking TCP listener and its connections, polled by
 // the broker's one loop thread with its ZeroMQ sockets (zmq_poll takes raw file descriptors;
 // THREADING.md: no thread, no lock). HTTP/1.0 style: read one request per connection, answer,
-// close. GET (or HEAD) /metrics gets 200 with the exposition text, any other path 404.
+// close. GET (or HEAD) /metrics gets 200 with the exposition text; GET (or HEAD) /health gets
+// 200 or 503 with a small JSON body (render_health, README "Health check"); any other path 404.
 //
 // Bounded so a slow or hostile client costs the broker a few kilobytes and never a stall:
 // - at most defaults::metrics_max_connections open connections; a new one beyond that evicts
@@ -81,7 +82,7 @@ class metrics_http {
                 std::int64_t now_ms);
     void start_writing(connection& c, int code, std::string_view reason,
                        std::shared_ptr<const std::string> body, std::size_t length,
-                       std::int64_t now_ms);
+                       std::int64_t now_ms, std::string_view content_type);
     void on_writable(connection& c, std::int64_t now_ms);
     void finish(connection& c, std::int64_t now_ms);
     void close(int fd);
@@ -89,6 +90,7 @@ class metrics_http {
 
     std::string listen_;
     int listener_ = -1;
+    metrics_sources src_;  // what /health reads
     metrics_render render_;
     std::deque<int> waiting_;  // connections (fds) waiting for the render in progress
     std::unordered_map<int, connection> connections_;  // by fd

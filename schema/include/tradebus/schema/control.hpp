@@ -16,11 +16,18 @@ namespace tradebus::schema {
 struct node_counters {
     std::uint64_t published = 0, received = 0, gaps = 0, decode_errors = 0, queue_depth = 0;
     std::uint64_t misrouted = 0;  // events whose type does not belong to their topic: ignored
+    // The node process's resources, read from /proc at each heartbeat. 0 = not reported (a node
+    // from before these keys, or /proc unreadable): a live process always has memory and fds.
+    std::uint64_t cpu_ms = 0;     // user + system CPU time since the process started, all threads
+    std::uint64_t rss_bytes = 0;  // resident memory now (VmRSS)
+    std::uint64_t open_fds = 0;   // open file descriptors now (sockets included)
+    static constexpr std::string_view optional_keys[] = {"cpu_ms", "rss_bytes", "open_fds"};
     template <class S, class V>
     static void fields(S& s, V& v) {
         v("published", s.published), v("received", s.received), v("gaps", s.gaps);
         v("decode_errors", s.decode_errors), v("queue_depth", s.queue_depth);
-        v("misrouted", s.misrouted);
+        v("misrouted", s.misrouted), v("cpu_ms", s.cpu_ms), v("rss_bytes", s.rss_bytes);
+        v("open_fds", s.open_fds);
     }
 };
 
