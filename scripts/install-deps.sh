@@ -41,7 +41,7 @@ packages=(
 commands=(
   c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file ccache
   git clang++ clang-format
-  ip jq systemd-analyze debootstrap python3
+  ip jq promtool systemd-analyze debootstrap python3
 )
 
 check() {
