@@ -80,8 +80,14 @@ void http_server::on_listener() {
         const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;  // EAGAIN: none left (or a transient error: next poll)
         if (conns_.size() >= limits_.max_clients) {
+            // Make room: a connection already answered (waiting for its client's close), else
+            // the oldest one still sending its request.
             auto victim = conns_.end();
             for (auto it = conns_.begin(); it != conns_.end(); ++it) {
+                if (it->second.st == state::closing) {
+                    victim = it;
+                    break;
+                }
                 if (it->second.st != state::reading) continue;
                 if (victim == conns_.end() || it->second.opened_ms < victim->second.opened_ms) {
                     victim = it;
@@ -105,7 +111,7 @@ void http_server::on_listener() {
                 ::close(fd);
                 continue;
             }
-            ++stats_.evicted;
+            if (victim->second.st == state::reading) ++stats_.evicted;
             close(victim->first);
         }
         connection c;

@@ -4,9 +4,10 @@
 // (Server-Sent Events) stays open and gets every frame broadcast() sends.
 //
 // Bounded so a slow or hostile client costs the node a few kilobytes and never a stall:
-// - at most http_limits::max_clients open connections: a new one beyond that evicts the oldest
-//   connection still sending its request (slowloris loses its slot to a live browser), or gets
-//   503 and is closed when every open connection has its answer or stream;
+// - at most http_limits::max_clients open connections: a new one beyond that takes the slot of
+//   a connection already answered (waiting for its client's close), else of the oldest one
+//   still sending its request (slowloris loses its slot to a live browser), or gets 503 and is
+//   closed when every open connection is an event stream or an answer being written;
 // - http_limits::max_request_bytes per request head (431) and request_timeout_ms to send it
 //   (408); bytes after the head are ignored;
 // - writes go out as the client takes them (POLLOUT), at most write_budget_bytes per loop turn
