@@ -224,7 +224,9 @@ void http_server::broadcast(const std::shared_ptr<const std::string>& frame) {
     }
     for (const int fd : targets) {
         connection& c = conns_.at(fd);
-        if (c.pending + frame->size() > limits_.client_buffer_bytes) {
+        // A client that took everything takes the next frame whatever its size (a state larger
+        // than the cap must not drop every page); one still behind may hold up to the cap.
+        if (c.pending > 0 && c.pending + frame->size() > limits_.client_buffer_bytes) {
             ++stats_.slow_dropped;
             if (const auto k = warn_.hit()) {
                 spdlog::warn(

@@ -2,7 +2,15 @@
 // and P&L from risk's events, fills and rejections, trading scopes, the broker's status), the
 // SSE and JSON framing, the answers to each path, and its [web] config errors (a table).
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
 
+#include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +46,80 @@ schema::position pos(const std::string& sym, std::int64_t qty, double avg, doubl
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
+}
+
+// A context whose loop is the test's: watch_fd registrations polled by turn(), as the
+// runtime's engine polls them (ZeroMQ's POLLIN/POLLOUT flags in, the same flags out).
+class fd_loop_context final : public runtime::context {
+  public:
+    void publish_event(std::string_view, schema::event) override {}
+    std::uint64_t new_trace_id() override { return 1; }
+    std::int64_t now_ns() override { return t0; }
+    std::int64_t mono_ms() override {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+    [[nodiscard]] const std::string& node_name() const override { return name_; }
+    void report_health(schema::health, std::string) override {}
+    void request_stop(std::string) override {}
+    void watch_fd(int fd, short events, std::function<void(short)> on_ready) override {
+        watched_[fd] = {events, std::move(on_ready)};
+    }
+    void unwatch_fd(int fd) override { watched_.erase(fd); }
+
+    void turn(int timeout_ms = 10) {
+        std::vector<pollfd> fds;
+        for (const auto& [fd, w] : watched_) {
+            fds.push_back({fd,
+                           static_cast<short>(((w.first & ZMQ_POLLIN) ? POLLIN : 0) |
+                                              ((w.first & ZMQ_POLLOUT) ? POLLOUT : 0)),
+                           0});
+        }
+        if (::poll(fds.data(), fds.size(), timeout_ms) <= 0) return;
+        for (const auto& p : fds) {
+            if (p.revents == 0) continue;
+            auto it = watched_.find(p.fd);
+            if (it == watched_.end()) continue;  // unwatched by an earlier callback
+            const short z = static_cast<short>(((p.revents & (POLLIN | POLLHUP)) ? ZMQ_POLLIN : 0) |
+                                               ((p.revents & POLLOUT) ? ZMQ_POLLOUT : 0) |
+                                               ((p.revents & POLLERR) ? ZMQ_POLLERR : 0));
+            auto callback = it->second.second;
+            callback(z);
+        }
+    }
+
+  private:
+    std::string name_ = "web";
+    std::map<int, std::pair<short, std::function<void(short)>>> watched_;
+};
+
+// A loopback port that was free a moment ago.
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// A blocking loopback client with a small receive buffer, that sends `request`.
+int client(int port, std::string_view request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size()));
+    return fd;
 }
 
 auto load(const std::string& toml) {
@@ -367,4 +449,65 @@ TEST_CASE("web: config defaults and errors are collected with the key (table)") 
         CAPTURE(all);
         CHECK(found);
     }
+}
+
+TEST_CASE("web: a stream client that stops reading is dropped at client_buffer_bytes") {
+    fd_loop_context ctx;
+    http_limits limits;
+    limits.max_clients = 4;
+    limits.client_buffer_bytes = 65'536;
+    http_server server(limits, [](const common::http::request& r) {
+        http_answer a;
+        a.stream = r.path == "/events";
+        a.content_type = a.stream ? "text/event-stream" : "text/plain";
+        a.body = sse_frame("state", "{}");
+        return a;
+    });
+    const int port = free_port();
+    std::string error;
+    REQUIRE(server.start(ctx, "tcp://127.0.0.1:" + std::to_string(port), error));
+    const int reader = client(port, "GET /events HTTP/1.1\r\n\r\n");
+    const int stalled = client(port, "GET /events HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 200 && server.streams() < 2; ++i) ctx.turn();
+    REQUIRE(server.streams() == 2);
+    // Frames far beyond what the kernel buffers: the stalled client's unsent bytes pass the
+    // cap and it is dropped; the one that reads keeps its stream. A frame larger than the cap
+    // still reaches a client that is not behind.
+    const auto frame =
+        std::make_shared<const std::string>(sse_frame("state", std::string(16'384, 'x')));
+    std::size_t got = 0;
+    char buf[65536];
+    for (int i = 0; i < 4000 && server.stats().slow_dropped == 0; ++i) {
+        server.broadcast(frame);
+        for (int k = 0; k < 50; ++k) {
+            ctx.turn(0);
+            const ssize_t n = ::recv(reader, buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) got += static_cast<std::size_t>(n);
+        }
+    }
+    CHECK(server.stats().slow_dropped == 1);
+    CHECK(server.streams() == 1);
+    CHECK(got > limits.client_buffer_bytes);
+    const auto big = std::make_shared<const std::string>(
+        sse_frame("state", std::string(limits.client_buffer_bytes * 2, 'y')));
+    for (int k = 0; k < 2000 && server.stats().slow_dropped == 1; ++k) {
+        if (k % 100 == 0) server.broadcast(big);
+        ctx.turn(0);
+        const ssize_t n = ::recv(reader, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) got += static_cast<std::size_t>(n);
+        if (got > 8 * limits.client_buffer_bytes) break;
+    }
+    CHECK(server.stats().slow_dropped == 1);
+    CHECK(server.streams() == 1);
+    // The dropped client sees its connection end.
+    std::size_t drained = 0;
+    for (;;) {
+        const ssize_t n = ::recv(stalled, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        drained += static_cast<std::size_t>(n);
+    }
+    CHECK(drained > 0);
+    ::close(reader);
+    ::close(stalled);
+    server.stop();
 }

@@ -12,8 +12,9 @@
 //   (408); bytes after the head are ignored;
 // - writes go out as the client takes them (POLLOUT), at most write_budget_bytes per loop turn
 //   and connection; an answer not taken within write_timeout_ms is abandoned;
-// - a stream client whose unsent frames exceed client_buffer_bytes is dropped (it reconnects
-//   and gets the whole state again) rather than buffered without limit.
+// - a stream client still holding unsent frames when the next one would take it beyond
+//   client_buffer_bytes is dropped (it reconnects and gets the whole state again) rather than
+//   buffered without limit; one that took everything always gets the next frame.
 #pragma once
 
 #include <cstddef>
@@ -78,7 +79,7 @@ class http_server {
     void stop();
 
     /// Queues `frame` for every open event stream (shared, not copied per client), dropping a
-    /// client whose unsent bytes would pass client_buffer_bytes.
+    /// client still behind whose unsent bytes would pass client_buffer_bytes.
     void broadcast(const std::shared_ptr<const std::string>& frame);
     /// Closes connections whose deadline passed (408 to a request not complete in time).
     void run_timers(std::int64_t now_ms);
