@@ -45,7 +45,11 @@ std::string_view reason_of(int code) {
 http_server::http_server(http_limits limits, handler on_request)
     : limits_(limits), on_request_(std::move(on_request)) {}
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+    // The context may be gone by now (the runtime destroys the logic last): close, never call it.
+    for (const auto& [fd, c] : conns_) ::close(fd);
+    if (listener_ >= 0) ::close(listener_);
+}
 
 std::int64_t http_server::now_ms() const { return ctx_ != nullptr ? ctx_->mono_ms() : 0; }
 

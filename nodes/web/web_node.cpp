@@ -74,13 +74,9 @@ void web_node::on_start(runtime::context& ctx) {
 
 void web_node::on_event(runtime::context& /*ctx*/, const runtime::inbound& in) {
     if (counting_) state_.count(in.topic, in.raw.size());
-    const auto scopes_before = state_.scopes().size();
-    const auto desk_before = state_.desk_trading();
     state_.on_event(in.topic, in.ev);
-    if (state_.desk_trading() != desk_before || state_.scopes().size() != scopes_before ||
-        std::holds_alternative<schema::trading_state_changed>(in.ev.body)) {
-        urgent_ = true;
-    }
+    // A halt or resume (of the desk, a scope, or risk's own) goes to the pages at once.
+    if (std::holds_alternative<schema::trading_state_changed>(in.ev.body)) urgent_ = true;
 }
 
 void web_node::on_undecodable(runtime::context& /*ctx*/, std::string_view topic,

@@ -75,7 +75,8 @@ class http_server {
     /// Listens on `endpoint` (tcp://host:port) and watches it through `ctx`; false with
     /// `error` when it cannot bind.
     bool start(runtime::context& ctx, const std::string& endpoint, std::string& error);
-    /// Unwatches and closes every descriptor.
+    /// Unwatches and closes every descriptor: call it while the context lives (on_stop); the
+    /// destructor only closes them.
     void stop();
 
     /// Queues `frame` for every open event stream (shared, not copied per client), dropping a
