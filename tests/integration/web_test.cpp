@@ -205,6 +205,20 @@ TEST_CASE("web: oversized heads, unfinished requests and too many clients are bo
     CHECK(p.node("web").running());
 }
 
+TEST_CASE("web: a port already in use stops the web node with exit 1, saying where") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir);
+    tcp_listener taken;
+    p.configure("web", web_table(taken.port()));
+    p.start("web");
+    const auto status = p.node("web").wait_exit(20s);
+    REQUIRE(status);
+    CHECK(*status == 1);
+    CHECK(p.node("web").log().find("cannot serve the web page at tcp://127.0.0.1:" +
+                                   std::to_string(taken.port())) != std::string::npos);
+}
+
 TEST_CASE("web: tradebus-web --help, --version and --check-config") {
     temp_dir dir;
     const auto exe = node_executable("web");
