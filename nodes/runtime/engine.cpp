@@ -47,7 +47,8 @@ std::string hostname() {
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    for (const auto& s : items)
+        out += (out.empty() ? "" : ", ") + (s.empty() ? "\"\" (every topic)" : s);
     return out;
 }
 

@@ -22,7 +22,7 @@ namespace tradebus::web {
 
 /// The bounds of desk_state's tables.
 struct desk_limits {
-    std::size_t max_topics = 10'000;   // topic rows counted; further topics go to "*other*"
+    std::size_t max_topics = 100'000;  // topic rows counted; further topics go to "*other*"
     std::size_t max_symbols = 1'000;   // positions kept; further symbols are counted, not kept
     std::size_t max_scopes = 1'000;    // trading scopes and risk states kept
     std::size_t recent = 30;           // fills and rejections listed, newest first

@@ -30,8 +30,10 @@ struct web_config {
     std::int64_t client_buffer_bytes = 1 << 20;
     /// Busiest topics on the page (the search box finds the others).
     std::int64_t top_topics = 20;
-    /// Topics counted one by one; messages on further topics count under *other*.
-    std::int64_t max_topics = 10'000;
+    /// Topics counted one by one (about 350 bytes each, with their minute of history);
+    /// messages on further topics count under *other*. As the broker's max_topics_tracked, so
+    /// the search finds every topic the broker counts.
+    std::int64_t max_topics = 100'000;
 };
 
 /// Reads [web] through `own`'s getters (every problem recorded in `own`).
