@@ -33,6 +33,7 @@ packages=(
   debootstrap                        # CI guard: a minimal Debian 12 root for install checks
   file                               # cpack -G DEB: dpkg-shlibdeps' Depends need file(1)
   python3                            # scripts/gen_sample_quotes.py (regenerates the sample CSV)
+  chromium                           # the web page's integration test (headless, DevTools pipe)
 )
 
 # Every external command the scripts (scripts/, tests/**/*.sh, .ci/run), the CMake files and
@@ -41,7 +42,7 @@ packages=(
 commands=(
   c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file ccache
   git clang++ clang-format
-  ip jq promtool systemd-analyze debootstrap python3
+  ip jq promtool systemd-analyze debootstrap python3 chromium
 )
 
 check() {

@@ -60,6 +60,10 @@ done
 list=$(IFS=,; echo "${nodes[*]}")
 echo "== tradebus pipeline running (broker + ${list//,/, })"
 echo "== showing bars, signals, risk decisions, fills, positions and sys events; Ctrl-C to stop"
+if [[ " ${kinds[*]} " == *" web "* ]]; then  # the desk page's address, from its own config
+  web_listen=$(sed -n 's|^listen = "tcp://\(.*\)".*|\1|p' config/nodes/web.toml)
+  echo "== the desk page: http://${web_listen:-127.0.0.1:8470}/"
+fi
 sniff=("$bin/cli/tradebus" sniff --xpub tcp://127.0.0.1:5551 'md.bar.>' 'strategy.>' 'risk.>'
        'exec.>' 'sys.node.>' 'sys.trading' 'sys.broker.>')
 if [[ -n "${TRADEBUS_RUN_SECONDS:-}" ]]; then

@@ -18,6 +18,14 @@ void context::unwatch_socket(zmq::socket_t& /*socket*/) {
     throw std::logic_error("this runtime context cannot watch sockets");
 }
 
+void context::watch_fd(int /*fd*/, short /*events*/, std::function<void(short)> /*on_ready*/) {
+    throw std::logic_error("this runtime context cannot watch file descriptors");
+}
+
+void context::unwatch_fd(int /*fd*/) {
+    throw std::logic_error("this runtime context cannot watch file descriptors");
+}
+
 void context::announce_service(std::string service, std::string /*endpoint*/) {
     throw std::logic_error("this runtime context cannot announce service " + service);
 }

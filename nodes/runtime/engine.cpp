@@ -47,7 +47,8 @@ std::string hostname() {
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    for (const auto& s : items)
+        out += (out.empty() ? "" : ", ") + (s.empty() ? "\"\" (every topic)" : s);
     return out;
 }
 
@@ -174,10 +175,24 @@ class engine final : public context, private common::loop_owner, private transpo
     zmq::context_t& zmq_context() override { return zmq_; }
     void watch_socket(zmq::socket_t& socket, std::function<void()> on_readable) override {
         unwatch_socket(socket);
-        watched_.push_back({&socket, std::move(on_readable)});
+        watched_.push_back({&socket, -1, ZMQ_POLLIN, ++watch_id_,
+                            [f = std::move(on_readable)](short /*revents*/) { f(); }});
     }
     void unwatch_socket(zmq::socket_t& socket) override {
         std::erase_if(watched_, [&](const auto& w) { return w.socket == &socket; });
+    }
+    void watch_fd(int fd, short events, std::function<void(short)> on_ready) override {
+        for (auto& w : watched_) {
+            if (w.socket == nullptr && w.fd == fd) {  // same registration, new interest
+                w.events = events;
+                w.on_ready = std::move(on_ready);
+                return;
+            }
+        }
+        watched_.push_back({nullptr, fd, events, ++watch_id_, std::move(on_ready)});
+    }
+    void unwatch_fd(int fd) override {
+        std::erase_if(watched_, [&](const auto& w) { return w.socket == nullptr && w.fd == fd; });
     }
     void announce_service(std::string service, std::string endpoint) override {
         std::erase_if(services_, [&](const auto& sv) { return sv.first == service; });
@@ -241,7 +256,10 @@ class engine final : public context, private common::loop_owner, private transpo
         items_.push_back(
             {recovering_ != nullptr ? recovering_->handle() : control_.socket().handle(), 0,
              static_cast<short>(recovering_ != nullptr ? ZMQ_POLLIN : 0), 0});
-        for (const auto& w : polled_) items_.push_back({w.socket->handle(), 0, ZMQ_POLLIN, 0});
+        for (const auto& w : polled_) {
+            items_.push_back(
+                {w.socket != nullptr ? w.socket->handle() : nullptr, w.fd, w.events, 0});
+        }
         return items_;
     }
 
@@ -257,10 +275,11 @@ class engine final : public context, private common::loop_owner, private transpo
                 recover_one(topic, raw);
             });
         }
+        // A callback may unwatch (and close) any watched descriptor, or watch a new one that
+        // reuses its number: only registrations still in place get their events.
         for (std::size_t i = 0; i < polled_.size(); ++i) {
-            if ((items_[3 + i].revents & ZMQ_POLLIN) && is_watched(polled_[i].socket)) {
-                polled_[i].on_readable();
-            }
+            const short revents = items_[3 + i].revents;
+            if (revents != 0 && is_watched(polled_[i].id)) polled_[i].on_ready(revents);
         }
     }
 
@@ -344,9 +363,9 @@ class engine final : public context, private common::loop_owner, private transpo
         }
     }
 
-    bool is_watched(const zmq::socket_t* s) const {
+    bool is_watched(std::uint64_t id) const {
         return std::any_of(watched_.begin(), watched_.end(),
-                           [&](const auto& w) { return w.socket == s; });
+                           [&](const auto& w) { return w.id == id; });
     }
 
     // ------------------------------------------------------------------ transport_sink
@@ -942,12 +961,17 @@ class engine final : public context, private common::loop_owner, private transpo
     // Recovery (node_logic::recovery) and the logic's own sockets and services.
     std::optional<recovery_client> recovery_;
     std::string hole_;  // the last journal hole recovery crossed that no resume settled
-    struct watched_socket {
+    // A watched ZeroMQ socket (socket set, POLLIN) or file descriptor (socket null, fd, events).
+    struct watched_item {
         zmq::socket_t* socket;
-        std::function<void()> on_readable;
+        int fd;
+        short events;
+        std::uint64_t id;  // unique per registration: a reused fd number is another one
+        std::function<void(short revents)> on_ready;
     };
-    std::vector<watched_socket> watched_;
-    std::vector<watched_socket> polled_;   // watched_ as this turn polled it
+    std::vector<watched_item> watched_;
+    std::vector<watched_item> polled_;  // watched_ as this turn polled it
+    std::uint64_t watch_id_ = 0;
     zmq::socket_t* recovering_ = nullptr;  // the recovery socket this turn polled, if any
     std::vector<zmq::pollitem_t> items_;
     std::vector<std::pair<std::string, std::string>> services_;  // service, endpoint

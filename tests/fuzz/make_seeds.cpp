@@ -174,6 +174,24 @@ bool write_journal_reader(const fs::path& dir, const fs::path& dict) {
     return ok && static_cast<bool>(out);
 }
 
+// fuzz_http_request: a few requests the web page makes and a few it must refuse.
+bool write_http_request(const fs::path& dir, const fs::path& dict) {
+    fs::create_directories(dir);
+    bool ok = write_file(dir / "page.http", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8470\r\n\r\n");
+    ok = write_file(dir / "events.http",
+                    "GET /events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n") &&
+         ok;
+    ok = write_file(dir / "search.http", "GET /topics?q=md%2Etick+A&x=1 HTTP/1.0\n\n") && ok;
+    ok = write_file(dir / "post.http", "POST /state HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}") && ok;
+    ok = write_file(dir / "garbage.http", "\x16\x03\x01\x02 GET\r\n\r\n") && ok;
+    std::ofstream out(dict);
+    for (const char* w : {"GET", "HEAD", "POST", " HTTP/1.1", "\\x0d\\x0a", "\\x0a\\x0a",
+                          "?q=", "%2", "+", "&", "Host:", "X-Token:", "/events", "/topics"}) {
+        out << '"' << w << "\"\n";
+    }
+    return ok && static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,7 +213,8 @@ int main(int argc, char** argv) {
             [](const auto& msg, std::string& bytes) { encode_control(msg, bytes); }) &&
         write_control_plane(out / "fuzz_control_plane", out / "fuzz_control_plane.dict",
                             out / "fuzz_control_decoder.dict") &&
-        write_journal_reader(out / "fuzz_journal_reader", out / "fuzz_journal_reader.dict");
+        write_journal_reader(out / "fuzz_journal_reader", out / "fuzz_journal_reader.dict") &&
+        write_http_request(out / "fuzz_http_request", out / "fuzz_http_request.dict");
     if (!ok) {
         std::fprintf(stderr, "tradebus_fuzz_seeds: cannot write under %s\n", out.c_str());
         return 1;

@@ -16,7 +16,8 @@ seconds=$2
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin="$build/tests/fuzz"
 work="$build/fuzz"
-targets=(fuzz_event_decoder fuzz_control_decoder fuzz_control_plane fuzz_journal_reader)
+targets=(fuzz_event_decoder fuzz_control_decoder fuzz_control_plane fuzz_journal_reader
+    fuzz_http_request)
 
 for exe in "${targets[@]}" tradebus_fuzz_seeds; do
     if [[ ! -x "$bin/$exe" ]]; then

@@ -11,29 +11,25 @@
 namespace tradebus::test {
 
 namespace {
-// Each kind's depends_on in the default pipeline, as TOML: the shipped config/nodes/<kind>.toml
+// A kind's depends_on in the default pipeline, as TOML: the shipped config/nodes/<kind>.toml
 // owns it (a node waits for the consumers of what it publishes, so nothing is published before
-// its consumers listen).
-const std::map<std::string, std::string>& depends_on() {
-    static const std::map<std::string, std::string> deps = [] {
-        std::map<std::string, std::string> out;
-        for (const auto& kind : pipeline_kinds) {
-            const std::string file = TRADEBUS_SOURCE_DIR "/config/nodes/" + kind + ".toml";
-            const auto doc = toml::parse_file(file);
-            const auto* names = doc["node"]["depends_on"].as_array();
-            REQUIRE_MESSAGE(names != nullptr, file << ": no [node] depends_on array");
-            std::string toml = "[";
-            for (const auto& name : *names) {
-                REQUIRE_MESSAGE(name.is_string(), file << ": depends_on holds a non-string");
-                toml += std::string(toml.size() > 1 ? ", " : "") + "\"" +
-                        name.value_or(std::string{}) + "\"";
-            }
-            out[kind] = toml + "]";
-        }
-        return out;
-    }();
-    return deps;
+// its consumers listen). Any built-in kind: the pipeline_kinds and those a test adds (web).
+const std::string& depends_on(const std::string& kind) {
+    static std::map<std::string, std::string> deps;
+    if (auto it = deps.find(kind); it != deps.end()) return it->second;
+    const std::string file = TRADEBUS_SOURCE_DIR "/config/nodes/" + kind + ".toml";
+    const auto doc = toml::parse_file(file);
+    const auto* names = doc["node"]["depends_on"].as_array();
+    REQUIRE_MESSAGE(names != nullptr, file << ": no [node] depends_on array");
+    std::string toml = "[";
+    for (const auto& name : *names) {
+        REQUIRE_MESSAGE(name.is_string(), file << ": depends_on holds a non-string");
+        toml +=
+            std::string(toml.size() > 1 ? ", " : "") + "\"" + name.value_or(std::string{}) + "\"";
+    }
+    return deps[kind] = toml + "]";
 }
+
 // Each kind's topic ACL in a secured pipeline (what it publishes, README "Security").
 const std::map<std::string, std::string>& publishes() {
     static const std::map<std::string, std::string> acl = {
@@ -85,8 +81,8 @@ broker_settings settings_for(const temp_dir& dir, std::int64_t interval_ms,
 
 std::string pipeline_broker_toml() {
     std::string out;
-    for (const auto& [kind, deps] : depends_on()) {
-        out += "[pipeline." + kind + "]\ndepends_on = " + deps + "\n";
+    for (const auto& kind : pipeline_kinds) {
+        out += "[pipeline." + kind + "]\ndepends_on = " + depends_on(kind) + "\n";
     }
     return out;
 }
@@ -126,7 +122,7 @@ std::filesystem::path pipeline::broker_state_file() const { return state_file(di
 
 void pipeline::configure(const std::string& kind, const std::string& own) {
     std::string text = "[node]\nkind = \"" + kind + "\"\nname = \"" + kind +
-                       "\"\ndepends_on = " + depends_on().at(kind) +
+                       "\"\ndepends_on = " + depends_on(kind) +
                        "\nheartbeat_interval_ms = " + std::to_string(interval_ms_) +
                        "\nlog_level = \"info\"\n[broker]\ncontrol_endpoint = \"" + broker.control +
                        "\"\nrequest_timeout_ms = 500\nretry_max_ms = 500\n";

@@ -66,6 +66,14 @@ class context {
     /// whenever it has input. Call unwatch_socket() before closing the socket.
     virtual void watch_socket(zmq::socket_t& socket, std::function<void()> on_readable);
     virtual void unwatch_socket(zmq::socket_t& socket);
+    /// Polls file descriptor `fd` (a plain socket the logic owns, non-blocking) in the same
+    /// loop for `events` (ZMQ_POLLIN and/or ZMQ_POLLOUT, as zmq_poll takes them) and calls
+    /// `on_ready(revents)` on the runtime's thread when any is ready (revents may also hold
+    /// ZMQ_POLLERR). Calling it again for a watched fd replaces its events and callback (ask
+    /// for POLLOUT only while there is something to write, or the loop spins). Call
+    /// unwatch_fd() before closing the descriptor; a callback may unwatch any descriptor.
+    virtual void watch_fd(int fd, short events, std::function<void(short revents)> on_ready);
+    virtual void unwatch_fd(int fd);
     /// Offers `service` at `endpoint` through the broker (control message `announce`); the
     /// runtime announces it again after every (re-)registration.
     virtual void announce_service(std::string service, std::string endpoint);
