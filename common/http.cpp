@@ -146,6 +146,54 @@ std::optional<std::string_view> header(const request& r, std::string_view name) 
     return std::nullopt;
 }
 
+std::optional<std::size_t> content_length(const request& r, std::string& error) {
+    if (header(r, "Transfer-Encoding")) {
+        error = "expected a body with a Content-Length (Transfer-Encoding is not accepted)";
+        return std::nullopt;
+    }
+    std::optional<std::string_view> found;
+    std::string_view rest = r.headers;
+    while (!rest.empty()) {
+        const std::size_t eol = rest.find('\n');
+        const std::string_view line = rest.substr(0, eol);
+        rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos ||
+            !iequals(trim(line.substr(0, colon)), "Content-Length")) {
+            continue;
+        }
+        if (found) {
+            error = "expected one Content-Length header, got two";
+            return std::nullopt;
+        }
+        found = trim(line.substr(colon + 1));
+    }
+    if (!found) return 0;
+    const std::string_view v = *found;
+    if (v.empty() || v.size() > 15 ||
+        !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        error = "expected a Content-Length of up to 15 decimal digits, got \"" +
+                std::string(v.substr(0, 32)) + "\"";
+        return std::nullopt;
+    }
+    std::size_t n = 0;
+    for (const char c : v) n = n * 10 + static_cast<std::size_t>(c - '0');
+    return n;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+    // Every byte of `a` is looked at whatever `b` holds; a length difference is folded in.
+    unsigned diff = a.size() == b.size() ? 0U : 1U;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const char other = b.empty() ? '\0' : b[i % b.size()];
+        diff |= static_cast<unsigned>(static_cast<unsigned char>(a[i]) ^
+                                      static_cast<unsigned char>(other));
+    }
+    // Through a volatile so the compiler cannot stop at the first difference.
+    volatile unsigned result = diff;
+    return result == 0;
+}
+
 std::string query_value(std::string_view query, std::string_view key, std::size_t max_bytes) {
     while (!query.empty()) {
         const std::size_t amp = query.find('&');

@@ -8,6 +8,7 @@
 #include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
 #include "tradebus/schema/utf8.hpp"
+#include "tradebus/web/json_out.hpp"
 
 namespace tradebus::web {
 
@@ -16,31 +17,13 @@ namespace money = schema::money;
 
 namespace {
 
-// JSON output, by hand: the shapes are few and fixed.
-void key(std::string& out, std::string_view k) {
-    if (!out.empty() && out.back() != '{' && out.back() != '[') out += ',';
-    append_json_string(out, k);
-    out += ':';
-}
-void item(std::string& out) {
-    if (!out.empty() && out.back() != '{' && out.back() != '[') out += ',';
-}
-void str(std::string& out, std::string_view k, std::string_view v) {
-    key(out, k);
-    append_json_string(out, v);
-}
-void num(std::string& out, std::string_view k, std::int64_t v) {
-    key(out, k);
-    out += std::to_string(v);
-}
-void unum(std::string& out, std::string_view k, std::uint64_t v) {
-    key(out, k);
-    out += std::to_string(v);
-}
-void boolean(std::string& out, std::string_view k, bool v) {
-    key(out, k);
-    out += v ? "true" : "false";
-}
+using json::boolean;
+using json::item;
+using json::key;
+using json::num;
+using json::str;
+using json::unum;
+
 // A 1e-8 fixed-point value as an exact JSON number: 171.25 -> 171.25000000.
 void fixed_value(std::string& out, std::int64_t v) {
     const bool neg = v < 0;
@@ -329,7 +312,8 @@ void desk_state::on_status(const schema::status_reply& s, std::int64_t now_ns) {
 
 void desk_state::on_status_failed(std::string why) { status_error_ = std::move(why); }
 
-std::string desk_state::state_json(std::size_t top, std::int64_t now_ns) const {
+std::string desk_state::state_json(std::size_t top, std::int64_t now_ns,
+                                   std::string_view extra) const {
     std::string o;
     o.reserve(16384);
     o += '{';
@@ -510,7 +494,12 @@ std::string desk_state::state_json(std::size_t top, std::int64_t now_ns) const {
         str(o, "order_id", rj.order_id);
         o += '}';
     }
-    o += "]}";
+    o += ']';
+    if (!extra.empty()) {
+        json::item(o);
+        o += extra;
+    }
+    o += '}';
     return o;
 }
 

@@ -25,16 +25,28 @@ std::string_view reason_of(int code) {
             return "OK";
         case 400:
             return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
         case 404:
             return "Not Found";
         case 405:
             return "Method Not Allowed";
         case 408:
             return "Request Timeout";
+        case 413:
+            return "Content Too Large";
+        case 415:
+            return "Unsupported Media Type";
         case 431:
             return "Request Header Fields Too Large";
+        case 502:
+            return "Bad Gateway";
         case 503:
             return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
         default:
             return "Error";
     }
@@ -144,12 +156,13 @@ void http_server::on_readable(connection& c) {
         const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
         if (got < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            if (c.st == state::writing) ++stats_.unfinished;
+            if (c.st == state::writing || c.st == state::waiting) ++stats_.unfinished;
             close(fd);  // reset by the peer
             return;
         }
-        if (got == 0) {                    // the client closed (or shut down its side)
-            if (c.st == state::writing) {  // a half-close after the request: answer anyway
+        if (got == 0) {  // the client closed (or shut down its side)
+            if (c.st == state::writing || c.st == state::waiting) {
+                // A half-close after the request: answer anyway.
                 c.peer_closed = true;
                 rewatch(c);
                 return;
@@ -158,34 +171,91 @@ void http_server::on_readable(connection& c) {
             return;
         }
         if (c.st != state::reading) continue;  // bytes after the request: ignored
-        c.request.append(buf,
-                         std::min<std::size_t>(static_cast<std::size_t>(got),
-                                               limits_.max_request_bytes + 1 - c.request.size()));
-        const std::size_t end = http::head_end(c.request);
-        if (end != std::string::npos && end <= limits_.max_request_bytes) {
-            c.request.resize(end);
+        // Until the head is complete, as much as the largest head and body (a first segment
+        // may carry both); then as much as this request's body.
+        const std::size_t cap = c.head_bytes > 0
+                                    ? c.head_bytes + c.body_bytes
+                                    : limits_.max_request_bytes + limits_.max_body_bytes + 1;
+        c.request.append(buf, std::min<std::size_t>(static_cast<std::size_t>(got),
+                                                    cap - std::min(cap, c.request.size())));
+        if (c.head_bytes == 0 && !on_head(c)) return;  // answered (an error), or closed
+        if (c.head_bytes > 0 && c.request.size() >= c.head_bytes + c.body_bytes) {
             on_request(c);
-        } else if (c.request.size() > limits_.max_request_bytes) {
-            answer_error(
-                c, 431, reason_of(431),
-                "request head above " + std::to_string(limits_.max_request_bytes) + " bytes\n");
         }
         if (!conns_.contains(fd)) return;  // closed meanwhile
     }
 }
 
-void http_server::on_request(connection& c) {
+bool http_server::on_head(connection& c) {
+    const std::size_t end = http::head_end(c.request);
+    if (end == std::string::npos || end > limits_.max_request_bytes) {
+        if (end == std::string::npos && c.request.size() <= limits_.max_request_bytes) {
+            return true;  // more to come
+        }
+        answer_error(
+            c, 431, reason_of(431),
+            "request head above " + std::to_string(limits_.max_request_bytes) + " bytes\n");
+        return false;
+    }
     std::string error;
-    const auto req = http::parse_request(c.request, error);
+    const auto req = http::parse_request(std::string_view(c.request).substr(0, end), error);
     if (!req) {
+        answer_error(c, 400, reason_of(400), error + "\n");
+        return false;
+    }
+    const auto length = http::content_length(*req, error);
+    if (!length) {
+        answer_error(c, 400, reason_of(400), error + "\n");
+        return false;
+    }
+    if (*length > limits_.max_body_bytes) {
+        answer_error(c, 413, reason_of(413),
+                     "request body of " + std::to_string(*length) + " bytes, at most " +
+                         std::to_string(limits_.max_body_bytes) + " are taken\n");
+        return false;
+    }
+    c.head_bytes = end;
+    c.body_bytes = *length;
+    return true;
+}
+
+void http_server::on_request(connection& c) {
+    c.request.resize(c.head_bytes + c.body_bytes);  // bytes after the body: ignored
+    std::string error;
+    auto req = http::parse_request(std::string_view(c.request).substr(0, c.head_bytes), error);
+    if (!req) {  // parsed once already in on_head
         answer_error(c, 400, reason_of(400), error + "\n");
         return;
     }
-    http_answer a = on_request_(*req);
+    req->body = std::string_view(c.request).substr(c.head_bytes);
+    const std::uint64_t ticket = ++tickets_;
+    http_answer a = on_request_(*req, ticket);
+    const bool head_only = req->method == "HEAD";
     c.request.clear();
     c.request.shrink_to_fit();
+    if (a.deferred) {
+        c.st = state::waiting;
+        c.ticket = ticket;
+        c.deadline_ms = now_ms() + limits_.answer_timeout_ms;
+        rewatch(c);
+        return;
+    }
+    respond(c, std::move(a), head_only);
+}
+
+bool http_server::answer_later(std::uint64_t ticket, http_answer answer) {
+    for (auto& [fd, c] : conns_) {
+        if (c.st != state::waiting || c.ticket != ticket) continue;
+        answer.deferred = false;
+        answer.stream = false;
+        respond(c, std::move(answer), false);
+        return true;
+    }
+    return false;
+}
+
+void http_server::respond(connection& c, http_answer a, bool head_only) {
     if (a.code >= 400) ++stats_.bad_requests;
-    const bool head_only = req->method == "HEAD";
     if (a.stream) {
         ++stats_.streams;
         c.st = state::streaming;
@@ -313,6 +383,13 @@ void http_server::run_timers(std::int64_t now) {
                 answer_error(c, 408, reason_of(408),
                              "no complete request within " +
                                  std::to_string(limits_.request_timeout_ms) + " ms\n");
+                break;
+            case state::waiting:
+                ++stats_.late;
+                answer_error(c, 504, reason_of(504),
+                             "no answer within " + std::to_string(limits_.answer_timeout_ms) +
+                                 " ms (the broker did not reply in time; the request may or may "
+                                 "not have been carried out)\n");
                 break;
             case state::writing:
                 ++stats_.unfinished;  // the client does not read its answer

@@ -1,7 +1,8 @@
 // libFuzzer target: an HTTP request head as the web node's server takes it (common/http.hpp):
-// the bytes cut at the server's head bound, head_end, parse_request, header lookups and the
-// search query's value. Properties: nothing crashes, every view lies inside the input, the
-// path starts with '/', a query value never exceeds its bound. tests/fuzz/run.sh runs it.
+// the bytes cut at the server's head bound, head_end, parse_request, header lookups, the
+// body's Content-Length, the search query's value and an action form's fields. Properties:
+// nothing crashes, every view lies inside the input, the path starts with '/', a length is at
+// most 15 digits, a query value never exceeds its bound. tests/fuzz/run.sh runs it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -49,5 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto v = http::header(*r, name)) require(inside(*v, head), "a header outside");
     }
     require(http::query_value(r->query, "q", 255).size() <= 255, "a query value over its bound");
+    if (const auto n = http::content_length(*r, error)) {
+        require(*n < 1'000'000'000'000'000ULL, "a Content-Length above 15 digits");
+    } else {
+        require(error.starts_with("expected "), "a refused length that does not say why");
+    }
+    // What follows the head is an action's form: its fields decode within their bounds.
+    const std::string_view body = std::string_view(input).substr(head.size());
+    require(http::query_value(body, "reason", 256).size() <= 256, "a form value over its bound");
     return 0;
 }

@@ -1,8 +1,12 @@
 // The desk's web page (tradebus-web) in a real browser: the broker, the five trading nodes and
 // the web node; headless Chromium opens the page once and the test reads its live DOM: every
 // node healthy, fills rising across two loads, an operator's halt (`tradebus halt`) on the page
-// within a second, a screenshot. Then what a hostile client can cost the node (oversized head,
-// a request never finished, more clients than max_clients), and the executable's smoke checks.
+// within a second, a screenshot. Operator actions: a halt and a resume clicked on the page with
+// an operator's token, then cancel and flatten POSTed as a script would, each answered by the
+// broker and execution and journaled with the operator's name, and every way a request without
+// the right token or form is refused. Then what a hostile client can cost the node (oversized
+// head, a request never finished, more clients than max_clients), and the executable's smoke
+// checks.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -50,6 +54,15 @@ const std::string lvc_toml =
 std::string web_table(int port, int max_clients = 16) {
     return "[web]\nlisten = \"tcp://127.0.0.1:" + std::to_string(port) +
            "\"\nupdate_interval_ms = 200\nmax_clients = " + std::to_string(max_clients) + "\n";
+}
+
+// An operator action as a script sends it (curl -H 'Authorization: Bearer ...' --data ...).
+std::string post(const std::string& path, const std::string& token, const std::string& form,
+                 const std::string& type = "application/x-www-form-urlencoded") {
+    return "POST " + path + " HTTP/1.1\r\nHost: desk\r\n" +
+           (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") +
+           "Content-Type: " + type + "\r\nContent-Length: " + std::to_string(form.size()) +
+           "\r\n\r\n" + form;
 }
 
 // How many of the pipeline's nodes the page shows healthy, as a JS expression.
@@ -143,6 +156,172 @@ TEST_CASE("web: headless Chromium shows five nodes healthy, fills rising and a h
     }
 }
 
+TEST_CASE("web: operator actions from the page: halt, resume, cancel, flatten, journaled by name") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir, 200, false, lvc_toml);
+    for (const auto& kind : pipeline_kinds) {
+        p.configure(kind, own_table(dir, kind));
+        p.start(kind);
+    }
+    const std::string token = "alice-0123456789abcdefghijklmnop";
+    const auto tokens = dir.write("web-tokens", "# who may act from the page\nalice " + token +
+                                                    "\nbob bob-0123456789abcdefghijklmnopq\n");
+    std::filesystem::permissions(
+        tokens, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const int port = free_tcp_port();
+    p.configure("web",
+                web_table(port) + "actions = true\ntokens_file = \"" + tokens.string() + "\"\n");
+    p.start("web");
+    std::vector<std::string> all = pipeline_kinds;
+    all.emplace_back("web");
+    (void)p.wait_healthy(all, 30s);
+    CHECK(log_shows(p.node("web"), "operator actions are ON: 2 operator(s)", 5s));
+
+    headless_browser browser(dir);
+    browser.open("http://127.0.0.1:" + std::to_string(port) + "/");
+    REQUIRE_MESSAGE(browser.wait_for("!document.querySelector('#operator-panel').hidden", 15s),
+                    browser.eval("document.body.innerText"));
+    const auto click = [&](const std::string& action) {
+        const std::string button =
+            "document.querySelector('#action-form button[data-action=\"" + action + "\"]')";
+        (void)browser.eval(button + ".click()");
+        CHECK(browser.eval(button + ".dataset.armed") == "true");  // the first click arms it
+        (void)browser.eval(button + ".click()");
+    };
+    // Without a token the page sends nothing and says so.
+    click("halt");
+    CHECK(browser.eval("document.querySelector('#action-result').textContent") ==
+          "enter your operator token first");
+    CHECK(browser.eval("document.querySelector('#trading-state').dataset.state") == "active");
+
+    // alice halts the desk from the page: in force, shown with her name, in the page's log.
+    (void)browser.eval("document.querySelector('#op-token').value = '" + token + "'");
+    (void)browser.eval("document.querySelector('#op-reason').value = 'page halt'");
+    click("halt");
+    REQUIRE_MESSAGE(
+        browser.wait_for("document.querySelector('#trading-state').dataset.state === 'halted'", 5s),
+        browser.eval("document.querySelector('#action-result').textContent"));
+    CHECK(browser.wait_for(
+        "document.querySelector('#desk-by').textContent === 'by alice via web: page halt'", 5s));
+    CHECK(
+        browser.wait_for("document.querySelector('#action-log li[data-status=\"done\"]')"
+                         "?.textContent.includes('alice via web: halt the desk') === true",
+                         5s));
+    CHECK(browser.wait_for(
+        "document.querySelector('#action-result').textContent.startsWith('halt the desk: DONE')",
+        5s));
+    // ... and resumes it.
+    (void)browser.eval("document.querySelector('#op-reason').value = 'page resume'");
+    click("resume");
+    CHECK(browser.wait_for("document.querySelector('#trading-state').dataset.state === 'active'",
+                           5s));
+    // A symbol scope, reduce-only: the scope appears in the list.
+    (void)browser.eval("document.querySelector('#op-scope').value = 'symbol'");
+    (void)browser.eval("document.querySelector('#op-target').value = 'MSFT'");
+    click("reduce");
+    CHECK(
+        browser.wait_for("document.querySelector('#scopes li[data-scope=\"symbol MSFT\"]')"
+                         "?.dataset.state === 'reducing'",
+                         5s));
+
+    // Refused before anything is sent: no token, a wrong one, a GET, a body that is not a form,
+    // an unknown field, an unknown action.
+    const auto ask = [&](const std::string& request) {
+        const auto a = http_exchange(port, request, 10s);
+        REQUIRE(a);
+        return *a;
+    };
+    CHECK(ask(post("/actions/halt", "", "")).starts_with("HTTP/1.1 401 "));
+    const auto wrong = ask(post("/actions/halt", "alice-0123456789abcdefghijklmnoX", ""));
+    CHECK(wrong.starts_with("HTTP/1.1 401 "));
+    CHECK(wrong.find("WWW-Authenticate: Bearer") != std::string::npos);
+    CHECK(ask("GET /actions/halt HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
+    CHECK(ask(post("/actions/halt", token, "{\"a\":1}", "application/json"))
+              .starts_with("HTTP/1.1 415 "));
+    const auto unknown_field = ask(post("/actions/halt", token, "symbol=AAPL&size=1"));
+    CHECK(unknown_field.starts_with("HTTP/1.1 400 "));
+    CHECK(unknown_field.find("expected the fields symbol, strategy, reason, reduce_only") !=
+          std::string::npos);
+    CHECK(ask(post("/actions/liquidate", token, "")).starts_with("HTTP/1.1 404 "));
+    // The broker's own scope rule: a malformed symbol is refused, and nothing changes.
+    const auto bad_scope = ask(post("/actions/halt", token, "symbol=not+a+symbol"));
+    CHECK(bad_scope.starts_with("HTTP/1.1 400 "));
+    CHECK(bad_scope.find("\"status\":\"refused\"") != std::string::npos);
+    CHECK(bad_scope.find("bad_request") != std::string::npos);
+
+    // Cancel and flatten as a script sends them: accepted by the broker, then done when
+    // execution (and risk) answer on the bus.
+    const auto cancel = ask(post("/actions/cancel", token, "all=1&reason=script+cancel"));
+    CHECK(cancel.starts_with("HTTP/1.1 200 "));
+    CHECK(cancel.find("\"what\":\"cancel every order\",") != std::string::npos);
+    // accepted, or done already when execution's answer came before the broker's reply
+    CHECK((cancel.find("\"status\":\"accepted\"") != std::string::npos ||
+           cancel.find("\"status\":\"done\"") != std::string::npos));
+    const auto flatten = ask(post("/actions/flatten", "bob-0123456789abcdefghijklmnopq",
+                                  "symbol=AAPL&reason=script+flatten"));
+    CHECK(flatten.starts_with("HTTP/1.1 200 "));
+    const auto ended = [&](const std::string& what) {
+        return "[...document.querySelectorAll('#action-log li[data-status=\"done\"]')]"
+               ".some(li => li.textContent.includes('" +
+               what + "'))";
+    };
+    CHECK_MESSAGE(browser.wait_for(ended("alice via web: cancel every order"), 10s),
+                  browser.eval("document.querySelector('#action-log').innerText"));
+    CHECK_MESSAGE(browser.wait_for(ended("bob via web: flatten AAPL"), 10s),
+                  browser.eval("document.querySelector('#action-log').innerText"));
+
+    // The journal has who did each: the broker published them with by = "<name> via web".
+    const auto journaled = [](const std::string& t) {
+        for (const char* want : {"alice via web", "page halt", "page resume", "script cancel",
+                                 "bob via web", "script flatten"}) {
+            if (t.find(want) == std::string::npos) return false;
+        }
+        return true;
+    };
+    std::string text;
+    for (int i = 0; i < 100 && !journaled(text); ++i) {
+        if (i > 0) std::this_thread::sleep_for(100ms);
+        text = run_cli(dir, "jcat",
+                       {"journal", "cat", "--json", "--dir", p.journal_dir.string(), "sys.trading",
+                        "sys.cancel", "sys.flatten"})
+                   .out;
+    }
+    CHECK_MESSAGE(journaled(text), text);
+}
+
+TEST_CASE("web: actions are off by default, and a tokens file others can read is refused") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    pipeline p(ctx, dir);
+    const int port = free_tcp_port();
+    p.configure("web", web_table(port));
+    p.start("web");
+    (void)p.wait_healthy({"web"}, 30s);
+    const auto off = http_exchange(port, post("/actions/halt", "whatever-token-0123456789", ""));
+    REQUIRE(off);
+    CHECK(off->starts_with("HTTP/1.1 403 "));
+    CHECK(off->find("operator actions are off") != std::string::npos);
+    const auto state = http_exchange(port, "GET /state HTTP/1.1\r\n\r\n");
+    REQUIRE(state);
+    CHECK(state->find("\"trading\":{\"state\":\"active\"") != std::string::npos);
+    CHECK(state->find("\"actions\":{\"enabled\":false,\"log\":[]}") != std::string::npos);
+
+    const auto tokens = dir.write("open-tokens", "alice alice-0123456789abcdefghijklmnop\n");
+    std::filesystem::permissions(tokens, std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    const auto cfg = dir.write("web.toml",
+                               "[node]\nkind = \"web\"\nname = \"web\"\n[web]\n"
+                               "actions = true\ntokens_file = \"" +
+                                   tokens.string() + "\"\n");
+    const auto r = run_to_exit(node_executable("web"), {"--config", cfg.string(), "--check-config"},
+                               dir.file("check.log"));
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(r.output.find("web.tokens_file: " + tokens.string() +
+                                ": other users may read or write it") != std::string::npos,
+                  r.output);
+}
+
 TEST_CASE("web: oversized heads, unfinished requests and too many clients are bounded") {
     zmq::context_t ctx;
     temp_dir dir;
@@ -164,6 +343,14 @@ TEST_CASE("web: oversized heads, unfinished requests and too many clients are bo
     answer = tcp_exchange(port, "POST /state HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     REQUIRE(answer);
     CHECK(answer->starts_with("HTTP/1.1 405 "));
+    // A body above 4 KiB, or one without a length: refused before it is read.
+    answer = tcp_exchange(port, "POST /actions/halt HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+    REQUIRE(answer);
+    CHECK(answer->starts_with("HTTP/1.1 413 "));
+    answer =
+        tcp_exchange(port, "POST /actions/halt HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    REQUIRE(answer);
+    CHECK(answer->starts_with("HTTP/1.1 400 "));
     answer = tcp_exchange(port, "GET /state HTTP/1.0\r\n\r\n");
     REQUIRE(answer);
     CHECK(answer->starts_with("HTTP/1.1 200 "));

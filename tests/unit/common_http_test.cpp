@@ -64,3 +64,36 @@ TEST_CASE("common http: listen addresses (table)") {
     CHECK(http::listen_tcp("tcp://no-such-host.invalid:8470", error) < 0);
     CHECK_FALSE(error.empty());
 }
+
+TEST_CASE("common http: a body's Content-Length, and what is refused (table)") {
+    const auto length = [](std::string_view headers, std::string& error) {
+        const http::request r{"POST", "/", "", headers};
+        return http::content_length(r, error);
+    };
+    std::string error;
+    CHECK(length("", error) == 0);
+    CHECK(length("Content-Length: 42\r\n", error) == 42);
+    CHECK(length("content-length:7\n", error) == 7);
+    CHECK(length("Content-Length: 999999999999999\r\n", error) == 999'999'999'999'999ULL);
+    for (const char* bad :
+         {"Content-Length: -1\r\n", "Content-Length: 1e3\r\n", "Content-Length:\r\n",
+          "Content-Length: 9999999999999999\r\n", "Content-Length: 1\r\nContent-Length: 1\r\n",
+          "Transfer-Encoding: chunked\r\n"}) {
+        CAPTURE(std::string(bad));
+        error.clear();
+        CHECK_FALSE(length(bad, error));
+        CHECK(error.starts_with("expected "));
+    }
+}
+
+TEST_CASE("common http: constant-time comparison is plain equality") {
+    CHECK(http::constant_time_equal("secret-token", "secret-token"));
+    CHECK_FALSE(http::constant_time_equal("secret-token", "secret-tokem"));
+    CHECK_FALSE(http::constant_time_equal("secret-token", "secret-toke"));
+    CHECK_FALSE(http::constant_time_equal("secret-token", "secret-tokenn"));
+    CHECK_FALSE(http::constant_time_equal("secret-token", ""));
+    CHECK_FALSE(http::constant_time_equal("", "x"));
+    CHECK(http::constant_time_equal("", ""));
+    // A repeat of a shorter string is not a match.
+    CHECK_FALSE(http::constant_time_equal("abab", "ab"));
+}

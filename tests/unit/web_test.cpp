@@ -1,6 +1,8 @@
 // The web node: its model of the desk (topic rates bounded whatever the bus holds, positions
 // and P&L from risk's events, fills and rejections, trading scopes, the broker's status), the
-// SSE and JSON framing, the answers to each path, and its [web] config errors (a table).
+// SSE and JSON framing, the answers to each path, and its [web] config errors (a table); the
+// operator actions: the tokens file, the token check, each action's form and how the log
+// follows an action to its end.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +11,8 @@
 #include <zmq.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -16,8 +20,11 @@
 
 #include "config_loading.hpp"
 #include "recording_context.hpp"
+#include "scratch_dir.hpp"
 #include "tradebus/schema/money.hpp"
 #include "tradebus/web/desk_state.hpp"
+#include "tradebus/web/json_out.hpp"
+#include "tradebus/web/operator_actions.hpp"
 #include "tradebus/web/web_node.hpp"
 
 using namespace tradebus;
@@ -436,6 +443,12 @@ TEST_CASE("web: config defaults and errors are collected with the key (table)") 
         {"[web]\nmax_topics = 5\ntop_topics = 10\n",
          "web.top_topics: expected at most max_topics (5), got 10"},
         {"[web]\nmax_client = 3\n", "web.max_client: unknown key (did you mean \"max_clients\"?)"},
+        {"[web]\nactions = true\n",
+         "web.tokens_file: expected the path of the operators' tokens file with actions = true"},
+        {"[web]\nactions = true\ntokens_file = \"/nonexistent/tokens\"\n",
+         "web.tokens_file: /nonexistent/tokens: cannot read it (No such file or directory)"},
+        {"[web]\nactions = \"yes\"\n",
+         "web.toml:2:11: web.actions: expected true or false, got \"yes\""},
     };
     for (const auto& r : rows) {
         CAPTURE(std::string(r.toml));
@@ -456,7 +469,7 @@ TEST_CASE("web: a stream client that stops reading is dropped at client_buffer_b
     http_limits limits;
     limits.max_clients = 4;
     limits.client_buffer_bytes = 65'536;
-    http_server server(limits, [](const common::http::request& r) {
+    http_server server(limits, [](const common::http::request& r, std::uint64_t /*ticket*/) {
         http_answer a;
         a.stream = r.path == "/events";
         a.content_type = a.stream ? "text/event-stream" : "text/plain";
@@ -510,4 +523,250 @@ TEST_CASE("web: a stream client that stops reading is dropped at client_buffer_b
     ::close(reader);
     ::close(stalled);
     server.stop();
+}
+
+namespace {
+
+// A tokens file only its owner may read (load_tokens refuses one others can).
+std::string tokens_file(const scratch_dir& dir, const std::string& text,
+                        std::filesystem::perms perms = std::filesystem::perms::owner_read |
+                                                       std::filesystem::perms::owner_write) {
+    const std::string path = dir.file("tokens");
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+    }
+    std::filesystem::permissions(path, perms);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("web actions: the tokens file, and what is wrong with it (table)") {
+    scratch_dir dir("web-tokens");
+    const std::string good =
+        tokens_file(dir,
+                    "# desk operators\n\nalice  aaaaaaaaaaaaaaaaaaaaaaaa\r\nbob.b@desk-1 "
+                    "B0b/+token=with.symbols_0123\n");
+    std::string error;
+    const auto ops = load_tokens(good, error);
+    REQUIRE_MESSAGE(ops, error);
+    REQUIRE(ops->size() == 2);
+    CHECK((*ops)[0].name == "alice");
+    CHECK((*ops)[0].token == "aaaaaaaaaaaaaaaaaaaaaaaa");
+    CHECK((*ops)[1].name == "bob.b@desk-1");
+    CHECK(authenticate(*ops, "Bearer aaaaaaaaaaaaaaaaaaaaaaaa") == "alice");
+    CHECK(authenticate(*ops, "bearer B0b/+token=with.symbols_0123") == "bob.b@desk-1");
+    CHECK_FALSE(authenticate(*ops, "Bearer aaaaaaaaaaaaaaaaaaaaaaab"));
+    CHECK_FALSE(authenticate(*ops, "Bearer aaaaaaaaaaaaaaaaaaaaaaa"));  // a prefix
+    CHECK_FALSE(authenticate(*ops, "Basic YWxpY2U6eA=="));
+    CHECK_FALSE(authenticate(*ops, "Bearer "));
+    CHECK_FALSE(authenticate(*ops, std::nullopt));
+
+    struct row {
+        std::string text;
+        const char* expect;
+    };
+    const row rows[] = {
+        {"", "expected at least one line NAME TOKEN"},
+        {"# only a comment\n", "expected at least one line NAME TOKEN"},
+        {"alice short\n", ":1: expected a TOKEN of 24..256 printable characters"},
+        {"alice\n", ":1: expected a TOKEN of 24..256"},
+        {"al ice aaaaaaaaaaaaaaaaaaaaaaaa\n", ":1: expected a TOKEN of 24..256"},
+        {"al!ce aaaaaaaaaaaaaaaaaaaaaaaa\n", ":1: expected NAME TOKEN with NAME of 1..64"},
+        {"a aaaaaaaaaaaaaaaaaaaaaaaa\na bbbbbbbbbbbbbbbbbbbbbbbb\n",
+         ":2: operator a is listed twice"},
+        {"a aaaaaaaaaaaaaaaaaaaaaaaa\nb aaaaaaaaaaaaaaaaaaaaaaaa\n",
+         ":2: this token is already another operator's"},
+        {"a aaaaaaaaaaaaaaaaaaaaaaa\xff\n", ":1: expected a TOKEN of 24..256"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.text);
+        error.clear();
+        CHECK_FALSE(load_tokens(tokens_file(dir, r.text), error));
+        CHECK(contains(error, r.expect));
+        CHECK(error.starts_with(dir.file("tokens")));
+    }
+    error.clear();
+    const auto open =
+        tokens_file(dir, "alice aaaaaaaaaaaaaaaaaaaaaaaa\n",
+                    std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
+    CHECK_FALSE(load_tokens(open, error));
+    CHECK(contains(error, "other users may read or write it (mode 0404)"));
+    CHECK(contains(error, "chmod o-rwx"));
+    error.clear();
+    CHECK_FALSE(load_tokens(dir.file("missing"), error));
+    CHECK(contains(error, "cannot read it (No such file or directory)"));
+}
+
+TEST_CASE("web actions: each action's form becomes the CLI's control request") {
+    std::string error;
+    auto a = parse_action("halt", "symbol=AAPL&reason=news+pending&reduce_only=1", "alice via web",
+                          7, error);
+    REQUIRE_MESSAGE(a, error);
+    CHECK(a->what == "halt symbol AAPL (reduce-only)");
+    CHECK(a->request_id == 0);  // the broker answers a halt itself
+    const auto& h = std::get<schema::halt_request>(a->request);
+    CHECK(h.symbol == "AAPL");
+    CHECK(h.strategy.empty());
+    CHECK(h.reason == "news pending");
+    CHECK(h.by == "alice via web");
+    CHECK(h.reduce_only);
+
+    a = parse_action("resume", "", "alice via web", 7, error);
+    REQUIRE(a);
+    CHECK(a->what == "resume the desk");
+    CHECK(std::get<schema::resume_request>(a->request).by == "alice via web");
+
+    a = parse_action("flatten", "symbol=MSFT", "bob via web", 42, error);
+    REQUIRE(a);
+    CHECK(a->what == "flatten MSFT");
+    CHECK(a->request_id == 42);
+    CHECK(std::get<schema::flatten_command>(a->request).request_id == 42);
+
+    a = parse_action("cancel", "all=1&reason=eod", "bob via web", 43, error);
+    REQUIRE(a);
+    CHECK(a->what == "cancel every order");
+    const auto& c = std::get<schema::cancel_command>(a->request);
+    CHECK(c.all);
+    CHECK(c.request_id == 43);
+    CHECK(c.reason == "eod");
+    a = parse_action("cancel", "order_id=risk-1-2", "bob via web", 44, error);
+    REQUIRE(a);
+    CHECK(a->what == "cancel order risk-1-2");
+
+    struct row {
+        const char* verb;
+        std::string form;
+        const char* expect;
+    };
+    const row rows[] = {
+        {"halt", "size=1",
+         "expected the fields symbol, strategy, reason, reduce_only; got \"size\""},
+        {"resume", "reduce_only=1", "expected the fields symbol, strategy, reason; got"},
+        {"halt", "symbol=A&symbol=B", "expected the field symbol once, got it twice"},
+        {"halt", "reduce_only=yes", "expected reduce_only = 1 or 0, got \"yes\""},
+        {"cancel", "all=2", "expected all = 1 or 0, got \"2\""},
+        {"flatten", "order_id=x", "expected the fields symbol, reason; got \"order_id\""},
+        {"halt", "reason=" + std::string(257, 'r'), "expected reason of at most 256 bytes"},
+        {"halt", "symbol=" + std::string(65, 'S'), "expected symbol of at most 64 bytes"},
+        {"sell", "", "expected an action: POST /actions/halt"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.form);
+        error.clear();
+        CHECK_FALSE(parse_action(r.verb, r.form, "x", 1, error));
+        CHECK(contains(error, r.expect));
+    }
+}
+
+TEST_CASE("web actions: the log follows each action to the broker's and execution's answer") {
+    action_log log(3);
+    const auto halt = log.add(t0, "alice via web", "halt the desk", 0);
+    const auto cancel = log.add(t0, "alice via web", "cancel every order", 11);
+    const auto flatten = log.add(t0, "bob via web", "flatten AAPL", 12);
+    CHECK(log.entries().front().id == flatten);  // newest first
+    CHECK(log.entries().front().st == action_log::status::sent);
+
+    const schema::control_message ok = schema::ok_reply{"trading halted (was active)"};
+    const auto* e = log.on_reply(halt, &ok);
+    REQUIRE(e);
+    CHECK(e->st == action_log::status::done);
+    CHECK(e->detail == "trading halted (was active)");
+    // Cancel and flatten: accepted by the broker, done when execution and risk answer.
+    e = log.on_reply(cancel, &ok);
+    REQUIRE(e);
+    CHECK(e->st == action_log::status::accepted);
+    CHECK_FALSE(
+        log.on_event(from("execution", schema::cancel_done{.request_id = 99, .cancelled = 1})));
+    CHECK(log.on_event(from("execution", schema::cancel_done{.request_id = 11, .cancelled = 3})));
+    CHECK(log.entries()[1].st == action_log::status::done);
+    CHECK(log.entries()[1].detail == "3 order(s) cancelled");
+    (void)log.on_reply(flatten, &ok);
+    // Flatten's own cancel (same request id) does not end it; its flatten_done does.
+    CHECK_FALSE(
+        log.on_event(from("execution", schema::cancel_done{.request_id = 12, .cancelled = 1})));
+    schema::flatten_done done;
+    done.request_id = 12;
+    done.symbol = "AAPL";
+    done.cancelled = 1;
+    done.closing.resize(1);
+    done.left.push_back({.symbol = "AAPL", .qty = 5, .reason = "halted"});
+    CHECK(log.on_event(from("risk", done)));
+    CHECK(log.entries()[0].st == action_log::status::done);
+    CHECK(log.entries()[0].detail ==
+          "1 order(s) cancelled, 1 closing order(s) sent, 1 position(s) left open (AAPL: halted)");
+
+    // Refusals: the broker's error, execution's reject, no answer; a halt that could not be
+    // saved is in force all the same.
+    const schema::control_message refused =
+        schema::error_reply{"not_allowed", "halt refused: client \"web\" is not an operator"};
+    const auto r1 = log.add(t0, "alice via web", "resume the desk", 0);
+    CHECK(log.on_reply(r1, &refused)->st == action_log::status::refused);
+    const schema::control_message unsaved =
+        schema::error_reply{"not_durable", "trading halted (was active), but not saved"};
+    const auto r2 = log.add(t0, "alice via web", "halt the desk", 0);
+    CHECK(log.on_reply(r2, &unsaved)->st == action_log::status::done);
+    const auto r3 = log.add(t0, "alice via web", "halt the desk", 0);
+    CHECK(log.on_reply(r3, nullptr)->st == action_log::status::unknown);
+    CHECK(log.entries().size() == 3);      // kept to its bound
+    CHECK_FALSE(log.on_reply(halt, &ok));  // pushed out
+    const auto r4 = log.add(t0, "alice via web", "cancel order x", 13);
+    CHECK(log.on_reply(r4, &ok)->st == action_log::status::accepted);
+    CHECK(log.on_event(from("execution", schema::cancel_reject{.request_id = 13,
+                                                               .order_id = "x",
+                                                               .symbol = "",
+                                                               .code = "unknown_order",
+                                                               .reason = "no such order"})));
+    CHECK(log.entries()[0].detail == "refused by execution: unknown_order: no such order");
+    // Execution's answer may come before the broker's reply: it stays.
+    const auto r6 = log.add(t0, "alice via web", "cancel every order", 14);
+    CHECK(log.on_event(from("execution", schema::cancel_done{.request_id = 14, .cancelled = 2})));
+    CHECK(log.on_reply(r6, &ok)->st == action_log::status::done);
+    CHECK(log.entries()[0].detail == "2 order(s) cancelled");
+    const auto r5 = log.add(t0, "alice via web", "halt the desk", 0);
+    CHECK(log.on_not_sent(r5)->st == action_log::status::refused);
+    std::string json;
+    log.append_json(json);
+    CHECK(json.starts_with("[{\"id\":" + std::to_string(r5) + ",\"ts_ns\":"));
+    CHECK(contains(json,
+                   "\"by\":\"alice via web\",\"what\":\"cancel order x\",\"request_id\":\"13\","
+                   "\"status\":\"refused\""));
+}
+
+TEST_CASE("web actions: off by default (403), POST only (405), a token required (401)") {
+    auto req = [](std::string_view method, std::string_view path, std::string_view headers = "") {
+        common::http::request r{method, path, "", headers};
+        return r;
+    };
+    web_node off(web_config{});
+    auto a = off.answer(req("POST", "/actions/halt"), t0, 1);
+    CHECK(a.code == 403);
+    CHECK(contains(a.body, "operator actions are off on this page ([web] actions = false)"));
+    CHECK(a.content_type == "application/json");
+    a = off.answer(req("GET", "/actions/halt"), t0, 1);
+    CHECK(a.code == 405);
+    CHECK(contains(a.extra_headers, "Allow: POST\r\n"));
+    CHECK(contains(off.answer(req("GET", "/state"), t0).body,
+                   "\"actions\":{\"enabled\":false,\"log\":[]}}"));
+
+    web_config cfg;
+    cfg.actions = true;
+    cfg.operators = {{"alice", "aaaaaaaaaaaaaaaaaaaaaaaa"}};
+    web_node on(cfg);
+    a = on.answer(req("POST", "/actions/halt"), t0, 1);
+    CHECK(a.code == 401);
+    CHECK(contains(a.extra_headers, "WWW-Authenticate: Bearer"));
+    a = on.answer(req("POST", "/actions/halt", "Authorization: Bearer wrong\r\n"), t0, 1);
+    CHECK(a.code == 401);
+    // The right token, but the node is not registered with a broker: nothing is sent.
+    a = on.answer(
+        req("POST", "/actions/halt", "Authorization: Bearer aaaaaaaaaaaaaaaaaaaaaaaa\r\n"), t0, 1);
+    CHECK(a.code == 503);
+    CHECK(contains(a.body, "nothing was sent"));
+    CHECK(on.actions().entries().empty());
+    auto bad = req("POST", "/actions/halt", "Authorization: Bearer aaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    bad.body = "symbol=AAPL";
+    CHECK(on.answer(bad, t0, 1).code == 415);  // a body without its form type
+    CHECK(contains(on.answer(req("GET", "/state"), t0).body, "\"actions\":{\"enabled\":true,"));
 }

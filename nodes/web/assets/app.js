@@ -1,6 +1,8 @@
 // The desk page: renders the state the web node sends (GET /state once, then the event stream
 // /events), searches topics (GET /topics?q=), draws the equity chart on a canvas and each
-// topic's last minute as an SVG sparkline. Text goes in through textContent only.
+// topic's last minute as an SVG sparkline, and (when the node allows them) sends operator
+// actions (POST /actions/<verb> with the operator's token). Text goes in through textContent
+// only.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -149,6 +151,11 @@ function render(s) {
     clock(j.ts_ns) + "  " + j.source + " " + j.rule + ": " + (j.dir ? j.dir + " " + j.qty + " " : "") +
     j.symbol + "  " + j.reason)));
 
+  const acts = s.actions || { enabled: false, log: [] };
+  $("operator-panel").hidden = !acts.enabled;
+  $("action-log").replaceChildren(...acts.log.map((a) => el("li", { "data-status": a.status, "data-action-id": a.id },
+    clock(a.ts_ns) + "  " + a.by + ": " + a.what + "  " + a.status.toUpperCase() + (a.detail ? ": " + a.detail : ""))));
+
   const tp = s.topics;
   $("topics-tracked").textContent = tp.tracked + " topics counted (at most " + tp.max_tracked + ")";
   rows($("topics").tBodies[0], tp.busiest, (x) => el("tr", { "data-topic": x.topic },
@@ -168,6 +175,61 @@ function search(ev) {
   }).catch((e) => { $("search-summary").textContent = "search failed: " + e; });
 }
 
+// An action's form, from the scope chosen: [verb, fields] or an Error saying what to choose.
+function actionRequest(action) {
+  const scope = $("op-scope").value, target = $("op-target").value.trim();
+  const f = new URLSearchParams();
+  const reason = $("op-reason").value.trim();
+  if (reason) f.set("reason", reason);
+  if (scope !== "desk" && !target) throw new Error("enter the " + scope + " (or choose the desk)");
+  if (action === "halt" || action === "reduce" || action === "resume") {
+    if (scope === "order") throw new Error(action + " takes the desk, a symbol or a strategy");
+    if (scope !== "desk") f.set(scope, target);
+    if (action === "reduce") f.set("reduce_only", "1");
+    return [action === "resume" ? "resume" : "halt", f];
+  }
+  if (action === "flatten") {
+    if (scope === "strategy" || scope === "order") throw new Error("flatten takes the desk or a symbol");
+    if (scope === "symbol") f.set("symbol", target);
+    return ["flatten", f];
+  }
+  if (scope === "strategy") throw new Error("cancel takes the desk (every order), a symbol or an order id");
+  if (scope === "desk") f.set("all", "1");
+  else f.set(scope === "order" ? "order_id" : "symbol", target);
+  return ["cancel", f];
+}
+
+// A click arms the button for 5 s; a second click sends the action.
+function onAction(ev) {
+  const button = ev.target.closest("button[data-action]");
+  if (!button) return;
+  const result = $("action-result");
+  if (button.dataset.armed !== "true") {
+    for (const b of document.querySelectorAll("#action-form button")) b.dataset.armed = "false";
+    button.dataset.armed = "true";
+    result.textContent = "click " + button.textContent + " again to confirm";
+    setTimeout(() => { button.dataset.armed = "false"; }, 5000);
+    return;
+  }
+  button.dataset.armed = "false";
+  let verb, form;
+  try { [verb, form] = actionRequest(button.dataset.action); } catch (e) { result.textContent = e.message; return; }
+  const token = $("op-token").value.trim();
+  if (!token) { result.textContent = "enter your operator token first"; return; }
+  sessionStorage.setItem("tradebus-token", token);
+  result.textContent = verb + ": sent, waiting for the broker";
+  fetch("/actions/" + verb, {
+    method: "POST",
+    headers: { "Authorization": "Bearer " + token, "Content-Type": "application/x-www-form-urlencoded" },
+    body: form.toString(),
+  }).then((r) => r.json().then((res) => {
+    result.dataset.status = res.action ? res.action.status : "refused";
+    result.textContent = res.action
+      ? res.action.what + ": " + res.action.status.toUpperCase() + (res.action.detail ? ": " + res.action.detail : "")
+      : verb + " refused (" + r.status + "): " + res.error;
+  })).catch((e) => { result.dataset.status = "unknown"; result.textContent = verb + ": no answer (" + e + ")"; });
+}
+
 function connect() {
   const link = $("link");
   const events = new EventSource("/events");
@@ -183,4 +245,7 @@ function connect() {
 }
 
 $("search-form").addEventListener("submit", search);
+$("action-form").addEventListener("click", onAction);
+$("action-form").addEventListener("submit", (ev) => ev.preventDefault());
+$("op-token").value = sessionStorage.getItem("tradebus-token") || "";
 connect();

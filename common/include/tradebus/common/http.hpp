@@ -26,10 +26,11 @@ namespace tradebus::common::http {
 
 /// A request head, as views into the text it was parsed from.
 struct request {
-    std::string_view method;   // "GET", "POST", ...
-    std::string_view path;     // the target up to '?': "/events"
-    std::string_view query;    // after '?', "" when none
-    std::string_view headers;  // the header lines, unparsed
+    std::string_view method;     // "GET", "POST", ...
+    std::string_view path;       // the target up to '?': "/events"
+    std::string_view query;      // after '?', "" when none
+    std::string_view headers;    // the header lines, unparsed
+    std::string_view body = {};  // what followed the head (content_length() bytes); "" for none
 };
 
 /// Parses a request head (what head_end() delimited). nullopt, with `error` saying what was
@@ -40,6 +41,16 @@ struct request {
 /// The value of header `name` (ASCII case-insensitive), surrounding blanks trimmed; nullopt
 /// when the request has no such header.
 [[nodiscard]] std::optional<std::string_view> header(const request& r, std::string_view name);
+
+/// The length of the body the request announces: its Content-Length (0 without one). nullopt,
+/// with `error` saying what was expected, for a body this parser does not take: a chunked or
+/// otherwise transfer-encoded one (no length to bound it), or a Content-Length that is not a
+/// decimal number of at most 15 digits or appears twice. The caller bounds the length.
+[[nodiscard]] std::optional<std::size_t> content_length(const request& r, std::string& error);
+
+/// True when `a` and `b` are equal, taking the same time whatever bytes differ (a secret
+/// compared with what a client sent: only the lengths may show).
+[[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 /// The value of `key` in a query string (a=1&b=x%20y), percent- and '+'-decoded and cut to
 /// `max_bytes`; "" when absent. A malformed escape is kept as it is.

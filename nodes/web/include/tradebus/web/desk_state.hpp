@@ -74,7 +74,9 @@ class desk_state {
     void on_status_failed(std::string why);
 
     /// Everything the page shows, as one JSON object; `top` busiest topics with their history.
-    [[nodiscard]] std::string state_json(std::size_t top, std::int64_t now_ns) const;
+    /// `extra`: further members ("key":value,...) the node adds (its operator actions).
+    [[nodiscard]] std::string state_json(std::size_t top, std::int64_t now_ns,
+                                         std::string_view extra = {}) const;
     /// Topics whose name contains `needle` (case-sensitive), busiest first, at most
     /// desk_limits::search_results, as JSON {"query", "matches", "total", "topics": [...]}.
     [[nodiscard]] std::string search_json(std::string_view needle) const;
@@ -152,9 +154,5 @@ class desk_state {
 /// (split at CR LF, CR or LF, so no line of it ends the frame early), then the blank line.
 /// `event` is cut at its first CR or LF.
 [[nodiscard]] std::string sse_frame(std::string_view event, std::string_view data);
-
-/// Appends `s` as a JSON string literal (quotes, backslashes and control characters escaped;
-/// bytes that are not valid UTF-8 replaced by U+FFFD, so the text always parses).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace tradebus::web
