@@ -18,6 +18,7 @@
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/clock.hpp"
 #include "tradebus/runtime/control_client.hpp"
+#include "tradebus/runtime/envelope_stamper.hpp"
 #include "tradebus/runtime/gap_tracker.hpp"
 #include "tradebus/runtime/late_join.hpp"
 #include "tradebus/runtime/node.hpp"
@@ -132,12 +133,7 @@ class engine final : public context, private common::loop_owner, private transpo
 
     // ------------------------------------------------------------------ context
     void publish_event(std::string_view topic, schema::event ev) override {
-        ev.env.src = cfg_.name;
-        ev.env.inc = inc_;
-        auto it = seq_.find(topic);
-        if (it == seq_.end()) it = seq_.emplace(std::string(topic), 0).first;
-        ev.env.seq = ++it->second;
-        ev.env.ts_ns = now_ns();
+        stamper_.stamp(topic, ev.env, now_ns());
         schema::encode_event(ev, out_);
         if (!data_.send(topic, out_)) {
             ++unconnected_drops_;
@@ -923,25 +919,17 @@ class engine final : public context, private common::loop_owner, private transpo
         }
     }
 
-    struct hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-
     node_config cfg_;
     clock& clock_;  // the only time the engine reads (clock.hpp)
     std::unique_ptr<node_logic> logic_;
     std::mt19937_64 rng_;
-    // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
-    const std::uint64_t inc_ = common::random_id();
     zmq::context_t zmq_{1};
     zmq_transport data_;  // the data plane (transport.hpp)
     control_client control_;
     std::string probe_topic_;
     std::string out_, ctl_out_;
-    std::unordered_map<std::string, std::uint64_t, hash, std::equal_to<>> seq_;
+    // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
+    envelope_stamper stamper_{cfg_.name, common::random_id()};
     gap_tracker gaps_;
     schema::node_counters counters_;
     common::rate_limited decode_log_, gap_log_, restart_log_, control_log_,

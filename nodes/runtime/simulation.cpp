@@ -1,0 +1,233 @@
+// Node logic on a simulated clock, in one process (simulation.hpp).
+//
+// Deliveries: every message gets the same hop latency and is published at a time no earlier
+// than the one before, so deliveries are due in publish order: one FIFO holds them. Timers: a
+// node has at most one deadline (as in the live engine). The next happening is the earliest of
+// the FIFO's front and the nodes' deadlines, by (time, scheduling order).
+#include "tradebus/runtime/simulation.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <random>
+#include <stdexcept>
+
+#include "tradebus/runtime/envelope_stamper.hpp"
+#include "tradebus/schema/codec.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::runtime {
+
+namespace {
+
+constexpr std::int64_t no_timer = std::numeric_limits<std::int64_t>::max();
+// Once a node asked to stop (a replay at its end), what is still in flight gets this much
+// simulated time to land (the last orders' fills, a mark-to-market) before the run ends.
+constexpr std::int64_t settle_ns = 1'000'000'000;
+
+}  // namespace
+
+struct simulation::impl {
+    struct sim_node;
+
+    // One message on its way to its subscribers.
+    struct pending {
+        std::int64_t at = 0;
+        std::uint64_t order = 0;
+        std::string topic, raw;
+        std::vector<std::size_t> to;  // subscriber indexes, in the order nodes were added
+    };
+
+    simulation_options opts;
+    std::vector<std::unique_ptr<sim_node>> nodes;
+    std::deque<pending> in_flight;
+    std::int64_t now = 0;
+    std::uint64_t next_order = 0;
+    std::int64_t stop_at = no_timer;  // set when a node asks to stop
+    simulation_stats stats;
+    tap on_publish;
+    std::string encoded;  // reused for each publish
+    bool ran = false;
+
+    void publish(sim_node& from, std::string_view topic, schema::event ev);
+    void deliver(pending& m);
+    void fire_timer(sim_node& n);
+    [[nodiscard]] sim_node* next_timer() const;
+};
+
+// A node's context: the simulated clock, its own envelopes and trace ids.
+struct simulation::impl::sim_node final : context {
+    sim_node(impl& sim, std::string name, std::unique_ptr<node_logic> own, std::size_t index)
+        : sim_(sim),
+          name_(std::move(name)),
+          logic(std::move(own)),
+          stamper(name_, 1),
+          rng_(sim.opts.seed * 0x9E3779B97F4A7C15ULL + index),
+          subscriptions(logic->subscriptions()) {}
+
+    void publish_event(std::string_view topic, schema::event ev) override {
+        sim_.publish(*this, topic, std::move(ev));
+    }
+    std::uint64_t new_trace_id() override {
+        std::uint64_t id = 0;
+        while (id == 0) id = rng_();
+        return id;
+    }
+    std::int64_t now_ns() override { return sim_.now; }
+    std::int64_t mono_ms() override { return sim_.now / 1'000'000; }
+    [[nodiscard]] const std::string& node_name() const override { return name_; }
+    void report_health(schema::health state, std::string reason) override {
+        health = state;
+        health_reason = std::move(reason);
+    }
+    void request_stop(std::string reason) override {
+        if (stopped) return;
+        stopped = true;
+        if (sim_.stats.stopped_by.empty()) {
+            sim_.stats.stopped_by = name_;
+            sim_.stats.stop_reason = std::move(reason);
+        }
+        sim_.stop_at = std::min(sim_.stop_at,
+                                sim_.now > no_timer - settle_ns ? no_timer : sim_.now + settle_ns);
+    }
+
+    [[nodiscard]] bool wants(std::string_view topic) const {
+        return std::any_of(subscriptions.begin(), subscriptions.end(),
+                           [&](const std::string& p) { return schema::topics::matches(p, topic); });
+    }
+
+    impl& sim_;
+    std::string name_;
+    std::unique_ptr<node_logic> logic;
+    envelope_stamper stamper;
+    std::mt19937_64 rng_;
+    std::vector<std::string> subscriptions;
+    std::int64_t timer_at = no_timer;
+    std::uint64_t timer_order = 0;
+    bool stopped = false;
+    schema::health health = schema::health::healthy;
+    std::string health_reason;
+};
+
+void simulation::impl::publish(sim_node& from, std::string_view topic, schema::event ev) {
+    from.stamper.stamp(topic, ev.env, now);
+    schema::encode_event(ev, encoded);
+    ++stats.published;
+    if (on_publish) on_publish(now, topic, encoded);
+    pending m;
+    m.at = now > no_timer - opts.hop_latency_ns ? no_timer : now + opts.hop_latency_ns;
+    m.order = next_order++;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (!nodes[i]->stopped && nodes[i]->wants(topic)) m.to.push_back(i);
+    }
+    if (m.to.empty()) return;
+    m.topic = std::string(topic);
+    m.raw = encoded;
+    in_flight.push_back(std::move(m));
+}
+
+void simulation::impl::deliver(pending& m) {
+    // Decoded once from the bytes a subscriber would receive, then handed to each one as the
+    // live runtime hands it over (an undecodable or misrouted message as such).
+    auto decoded = schema::decode_event(m.raw);
+    for (const std::size_t i : m.to) {
+        sim_node& n = *nodes[i];
+        if (n.stopped) continue;
+        ++stats.delivered;
+        if (!decoded) {
+            n.logic->on_undecodable(n, m.topic, m.raw, decoded.error());
+        } else if (!schema::topics::type_belongs(decoded.value().type_name(), m.topic)) {
+            n.logic->on_misrouted(n, inbound{m.topic, m.raw, decoded.value()});
+        } else {
+            n.logic->on_event(n, inbound{m.topic, m.raw, decoded.value()});
+        }
+        n.logic->on_drained(n);
+    }
+}
+
+void simulation::impl::fire_timer(sim_node& n) {
+    ++stats.timers;
+    n.timer_at = no_timer;
+    const std::int64_t next = n.logic->on_timer(n, now);
+    if (next == 0 || n.stopped) return;
+    // A deadline already passed means "again once what is due now ran": after it, in order.
+    n.timer_at = std::max(next, now);
+    n.timer_order = next_order++;
+}
+
+simulation::impl::sim_node* simulation::impl::next_timer() const {
+    sim_node* best = nullptr;
+    for (const auto& n : nodes) {
+        if (n->stopped || n->timer_at == no_timer) continue;
+        if (best == nullptr || n->timer_at < best->timer_at ||
+            (n->timer_at == best->timer_at && n->timer_order < best->timer_order)) {
+            best = n.get();
+        }
+    }
+    return best;
+}
+
+simulation::simulation(simulation_options options) : impl_(std::make_unique<impl>()) {
+    impl_->opts = options;
+    impl_->now = options.start_ns;
+    if (options.hop_latency_ns < 0) {
+        throw std::invalid_argument("simulation: hop_latency_ns must not be negative");
+    }
+}
+
+simulation::~simulation() = default;
+
+void simulation::add_node(std::string name, std::unique_ptr<node_logic> logic) {
+    if (impl_->ran) throw std::logic_error("simulation: add_node after run");
+    if (this->logic(name) != nullptr) {
+        throw std::invalid_argument("simulation: two nodes named " + name);
+    }
+    impl_->nodes.push_back(std::make_unique<impl::sim_node>(*impl_, std::move(name),
+                                                            std::move(logic), impl_->nodes.size()));
+}
+
+void simulation::set_tap(tap on_publish) { impl_->on_publish = std::move(on_publish); }
+
+node_logic* simulation::logic(std::string_view name) const {
+    for (const auto& n : impl_->nodes) {
+        if (n->node_name() == name) return n->logic.get();
+    }
+    return nullptr;
+}
+
+simulation_stats simulation::run() {
+    impl& s = *impl_;
+    if (s.ran) throw std::logic_error("simulation: run twice");
+    s.ran = true;
+    // Start as the live runtime does: on_start, then the first timer at once.
+    for (auto& n : s.nodes) n->logic->on_start(*n);
+    for (auto& n : s.nodes) {
+        if (!n->stopped) s.fire_timer(*n);
+    }
+    const std::int64_t end = std::min(s.opts.end_ns, no_timer);
+    for (;;) {
+        impl::sim_node* timer = s.next_timer();
+        const bool message_first =
+            !s.in_flight.empty() && (timer == nullptr || s.in_flight.front().at < timer->timer_at ||
+                                     (s.in_flight.front().at == timer->timer_at &&
+                                      s.in_flight.front().order < timer->timer_order));
+        const std::int64_t at = message_first      ? s.in_flight.front().at
+                                : timer != nullptr ? timer->timer_at
+                                                   : no_timer;
+        if (at == no_timer || at > end || at > s.stop_at) break;
+        s.now = std::max(s.now, at);
+        if (message_first) {
+            impl::pending m = std::move(s.in_flight.front());
+            s.in_flight.pop_front();
+            s.deliver(m);
+        } else {
+            s.fire_timer(*timer);
+        }
+    }
+    for (auto& n : s.nodes) n->logic->on_stop(*n);
+    s.stats.end_ns = s.now;
+    return s.stats;
+}
+
+}  // namespace tradebus::runtime
