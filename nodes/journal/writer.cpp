@@ -39,7 +39,7 @@ constexpr std::size_t max_logged_drops = 10;
 writer::writer(writer_options opts) : opts_(std::move(opts)) {
     opts_.buffer_bytes = std::max<std::uint64_t>(opts_.buffer_bytes, 4096);
     opts_.segment_bytes = std::max<std::uint64_t>(opts_.segment_bytes, format::header_bytes + 1);
-    now_ns_ = common::now_ns();
+    now_ns_ = opts_.created_ns != 0 ? opts_.created_ns : common::now_ns();
     std::error_code ec;
     fs::create_directories(opts_.dir, ec);
     if (ec)

@@ -179,6 +179,22 @@ int run_journal_replay(const replay_options& opts, environment& env);
 /// cannot be read or has damaged records (the report is still printed).
 int run_journal_report(const report_options& opts, environment& env);
 
+struct backtest_options {
+    std::string config_dir = "config/nodes";  // marketdata.toml, strategy.toml, risk.toml, ...
+    std::string data;                         // the quotes to replay (CSV)
+    std::string out = "var/backtest";         // the run's journal goes to OUT/journal
+    double latency_ms = 0;                    // per hop, simulated
+    std::uint64_t seed = 1;                   // trace ids
+    bool json = false;
+    bool force = false;              // replace OUT/journal when it holds an earlier run
+    std::string log_level = "warn";  // the nodes' logs, on stderr
+};
+
+/// `tradebus backtest`: the node files' marketdata, strategy, risk and execution on the data,
+/// on a simulated clock in this process (README "Backtesting"); journals the run in
+/// OUT/journal and prints its trading report (as `tradebus journal report --utc`).
+int run_backtest(const backtest_options& opts, environment& env);
+
 struct keygen_options {
     std::string name;  // NAME.key / NAME.pub; a node name ([a-z0-9_-])
     std::string dir = ".";

@@ -36,6 +36,10 @@ struct writer_options {
     std::int64_t fsync_interval_ms = defaults::fsync_interval_ms;
     std::int64_t flush_interval_ms = defaults::flush_interval_ms;
     std::uint64_t buffer_bytes = defaults::buffer_bytes;
+    /// The creation time written into the first segment's header until the first append
+    /// (ns since the Unix epoch); 0 = now. A backtest gives its simulated start, so its
+    /// journal is the same bytes run after run.
+    std::int64_t created_ns = 0;
 };
 
 /// What opening the journal found and did to the last segment.
