@@ -64,16 +64,27 @@ int run_backtest(const backtest_options& opts, environment& env) {
                 << opts.log_level << "\"" << std::endl;
         return exit_code::usage;
     }
-    // The data's first quote sets the simulated clock's start (its times are the run's times).
+    // The data is read once before the run: every row must be good (a skipped row would make
+    // a silently different backtest), and its first quote sets the simulated clock's start.
     std::int64_t start_ns = 0;
     try {
         marketdata::csv_reader reader(opts.data);
-        const auto first = reader.next();
-        if (!first) {
+        std::uint64_t rows = 0;
+        while (const auto row = reader.next()) {
+            if (rows++ == 0) start_ns = row->ts_ns;
+        }
+        if (reader.rows_bad() > 0) {
+            env.err << "tradebus backtest: " << opts.data << ":" << reader.last_bad().line << ": "
+                    << reader.last_bad().reason << " (" << reader.rows_bad()
+                    << " bad row(s) in all, the last one shown; a backtest replays every row or "
+                       "none)"
+                    << std::endl;
+            return exit_code::usage;
+        }
+        if (rows == 0) {
             env.err << "tradebus backtest: " << opts.data << ": no quote rows" << std::endl;
             return exit_code::usage;
         }
-        start_ns = first->ts_ns;
     } catch (const std::exception& e) {
         env.err << "tradebus backtest: " << e.what() << std::endl;
         return exit_code::usage;

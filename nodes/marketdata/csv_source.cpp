@@ -302,6 +302,15 @@ void csv_reader::report_bad(std::uint64_t line, std::string reason) {
 std::optional<quote_row> csv_reader::take(std::string_view text, std::uint64_t line) {
     auto parsed = parse_row(text, layout_);
     if (auto* row = std::get_if<quote_row>(&parsed)) {
+        // Time only moves forward: a row earlier than the last good one would be replayed
+        // out of order (at once, with bars already closed past it).
+        if (row->ts_ns < last_ts_ns_) {
+            report_bad(line, "timestamp " + std::to_string(row->ts_ns) +
+                                 " is earlier than the row before it (" +
+                                 std::to_string(last_ts_ns_) + "): rows must be in time order");
+            return std::nullopt;
+        }
+        last_ts_ns_ = row->ts_ns;
         ++rows_ok_;
         return std::move(*row);
     }
@@ -332,6 +341,7 @@ void csv_reader::rewind() {
     std::rewind(file_);
     pos_ = end_ = 0;
     line_no_ = 0;
+    last_ts_ns_ = std::numeric_limits<std::int64_t>::min();
     first_data_line_.reset();
     read_header();
 }

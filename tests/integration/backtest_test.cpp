@@ -103,6 +103,24 @@ TEST_CASE("backtest: a missing data file or a bad node file is refused with wher
     CHECK(r.status == 2);
     CHECK(has(r.err, "empty.csv: no quote rows"));
 
+    // Rows out of time order: refused with the line, not replayed out of order or skipped.
+    const auto unsorted = dir.write("unsorted.csv",
+                                    "ts_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n"
+                                    "1710509400000000000,AAPL,171.00,1,171.01,1\n"
+                                    "1710509402000000000,AAPL,171.00,1,171.01,1\n"
+                                    "1710509401000000000,AAPL,171.00,1,171.01,1\n");
+    r = run_cli(dir, "unsorted", {"backtest", "--config", nodes, "--data", unsorted.string()});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(has(r.err,
+                      "unsorted.csv:4: timestamp 1710509401000000000 is earlier than the "
+                      "row before it"),
+                  r.err);
+    // A missing column.
+    const auto narrow = dir.write("narrow.csv", "ts_ns,symbol,bid_px\n1,AAPL,1\n");
+    r = run_cli(dir, "narrow", {"backtest", "--config", nodes, "--data", narrow.string()});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(has(r.err, "narrow.csv"), r.err);
+
     // A node directory with a misspelt risk key: every problem, with file and line.
     const auto bad = dir.file("nodes");
     fs::create_directories(bad);

@@ -166,6 +166,30 @@ TEST_CASE("marketdata: csv reader skips bad rows, counting them with their line 
     CHECK(rd.rows_bad() == 6);
 }
 
+TEST_CASE("marketdata: csv rows earlier than the row before are bad rows, said with their line") {
+    scratch_dir dir("md");
+    const auto path = dir.file("q.csv");
+    write_file(path,
+               "ts_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n"
+               "1000,AAPL,10.00,1,10.01,2\n"
+               "3000,AAPL,10.00,1,10.01,2\n"
+               "2000,AAPL,10.00,1,10.01,2\n"  // line 4: back in time
+               "3000,MSFT,20.00,1,20.01,2\n"  // the same time as the last good row: fine
+               "4000,MSFT,20.00,1,20.01,2\n");
+    csv_reader rd(path);
+    std::vector<std::int64_t> ts;
+    while (auto r = rd.next()) ts.push_back(r->ts_ns);
+    CHECK(ts == std::vector<std::int64_t>{1000, 3000, 3000, 4000});
+    CHECK(rd.rows_bad() == 1);
+    CHECK(rd.last_bad().line == 4);
+    CHECK(rd.last_bad().reason ==
+          "timestamp 2000 is earlier than the row before it (3000): rows must be in time order");
+    rd.rewind();  // a loop starts again from the first row's time
+    int again = 0;
+    while (rd.next()) ++again;
+    CHECK(again == 4);
+}
+
 TEST_CASE("marketdata: csv reader without header uses the default order, bad headers refuse") {
     scratch_dir dir("md");
     write_file(dir.file("plain.csv"), "1000,AAPL,10.00,1,10.01,2,,\n2000,AAPL,10.00,1,10.01,2,,\n");

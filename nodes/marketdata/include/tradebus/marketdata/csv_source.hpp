@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,8 +72,9 @@ class csv_reader {
     csv_reader(const csv_reader&) = delete;
     csv_reader& operator=(const csv_reader&) = delete;
 
-    /// The next valid row, or nullopt at the end of the file. Bad rows are counted, logged
-    /// (at most once a second, with how many since the last line) and skipped.
+    /// The next valid row, or nullopt at the end of the file. Bad rows (malformed, or earlier
+    /// than the last good row: rows are in time order) are counted, logged (at most once a
+    /// second, with how many since the last line) and skipped.
     std::optional<quote_row> next();
 
     /// Starts again from the top of the file (for `loop = true`). Counters keep running.
@@ -101,6 +103,7 @@ class csv_reader {
     std::uint64_t first_data_line_no_ = 0;
     csv_layout layout_;
     std::uint64_t rows_ok_ = 0, rows_bad_ = 0;
+    std::int64_t last_ts_ns_ = std::numeric_limits<std::int64_t>::min();  // the last good row's
     bad_row last_bad_;
     common::rate_limited bad_log_;
 };
