@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -89,6 +90,96 @@ TEST_CASE("backtest: the sample twice gives the same journal and report, byte fo
                 std::chrono::seconds(120));
     CHECK(forced.status == 0);
     CHECK(bytes_of(a / "journal") == bytes_of(b / "journal"));
+}
+
+namespace {
+
+// Node files for the hand-checked run: EMA 2 / EMA 3 on tick mids with the RSI and ATR filters
+// open, 10 lots, no slippage, limits far away.
+void write_hand_checked_nodes(const fs::path& dir) {
+    fs::create_directories(dir);
+    const auto node = [&](const std::string& kind, const std::string& own) {
+        std::ofstream out(dir / (kind + ".toml"));
+        out << "[node]\nkind = \"" << kind << "\"\nname = \"" << kind
+            << "\"\n[broker]\ncontrol_endpoint = \"tcp://127.0.0.1:5552\"\n"
+            << own;
+    };
+    node("marketdata", "[marketdata]\nbar_interval_ms = 60000\n");
+    node("strategy",
+         "[strategy]\ntrade_symbols = [\"AAPL\"]\nprice_source = \"tick_mid\"\n"
+         "fast_period = 2\nslow_period = 3\nrsi_period = 1\natr_period = 1\n"
+         "rsi_overbought = 100.0\nrsi_oversold = 0.0\nmin_atr_bps = 0.0\norder_qty = 10\n"
+         "allow_short = true\n");
+    node("risk",
+         "[risk]\nallowed_symbols = [\"AAPL\"]\nmax_order_qty = 100\nmax_position = 100\n"
+         "max_gross_notional = 1000000.0\nmax_daily_loss = 100000.0\n"
+         "reducing_daily_loss = 90000.0\nmax_orders_per_sec = 5\nprice_band_bps = 500.0\n"
+         "stale_quote_ms = 2000\n");
+    node("execution", "[execution]\nslippage_bps = 0.0\npartial_fills = false\n");
+}
+
+}  // namespace
+
+TEST_CASE("backtest: a dozen hand-made quotes give exactly the signals, fills and P&L by hand") {
+    temp_dir dir;
+    const auto nodes_dir = dir.file("hand");
+    write_hand_checked_nodes(nodes_dir);
+    // One quote a second, bid/ask 0.50 around these mids:
+    //   100 100 100 | 101 99 99 102 102 100 100 103 103
+    // EMA2 / EMA3 seed on the first 2 / 3 mids (both 100 at the 3rd: warmup done, no side).
+    //   4th 101: EMA2 100.667 > EMA3 100.500  the first side: no signal
+    //   5th  99: EMA2  99.556 < EMA3  99.750  cross down: SELL 10 -> fills at the bid 98.50
+    //   7th 102: EMA2 101.062 > EMA3 100.688  cross up: BUY 20 (short 10 to long 10) at 102.50
+    //   9th 100: EMA2 100.562 < EMA3 100.672  cross down: SELL 20 at 99.50
+    //  11th 103: EMA2 102.062 > EMA3 101.668  cross up: BUY 20 at 103.50
+    // Realized: (98.50 - 102.50) x 10 + (99.50 - 102.50) x 10 + (99.50 - 103.50) x 10 = -110;
+    // the run ends long 10 at 103.50.
+    std::string csv = "ts_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n";
+    const double mids[] = {100, 100, 100, 101, 99, 99, 102, 102, 100, 100, 103, 103};
+    std::int64_t ts = 1'710'509'400'000'000'000;
+    for (const double mid : mids) {
+        char row[128];
+        std::snprintf(row, sizeof row, "%lld,AAPL,%.2f,100,%.2f,100\n", static_cast<long long>(ts),
+                      mid - 0.5, mid + 0.5);
+        csv += row;
+        ts += 1'000'000'000;
+    }
+    const auto data = dir.write("hand.csv", csv);
+    const auto out = dir.file("out");
+    const auto r = run_cli(dir, "hand",
+                           {"backtest", "--config", nodes_dir.string(), "--data", data.string(),
+                            "--out", out.string(), "--json"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    const std::string journal = (out / "journal").string();
+
+    const auto signals =
+        run_cli(dir, "signals", {"journal", "cat", "--dir", journal, "strategy.signal"});
+    const auto signal_lines = lines_of(signals.out);
+    REQUIRE_MESSAGE(signal_lines.size() == 4, signals.out);
+    const char* expected_signals[] = {"SELL 10", "BUY 20", "SELL 20", "BUY 20"};
+    for (std::size_t i = 0; i < 4; ++i) {
+        CAPTURE(signal_lines[i]);
+        CHECK(has(signal_lines[i], std::string("AAPL ") + expected_signals[i]));
+    }
+    const auto fills = run_cli(dir, "fills", {"journal", "cat", "--dir", journal, "exec.fill"});
+    const auto fill_lines = lines_of(fills.out);
+    REQUIRE_MESSAGE(fill_lines.size() == 4, fills.out);
+    const char* expected_fills[] = {
+        "AAPL SELL 10 @ 98.50 leaves=0", "AAPL BUY 20 @ 102.50 leaves=0",
+        "AAPL SELL 20 @ 99.50 leaves=0", "AAPL BUY 20 @ 103.50 leaves=0"};
+    for (std::size_t i = 0; i < 4; ++i) {
+        CAPTURE(fill_lines[i]);
+        CHECK(has(fill_lines[i], expected_fills[i]));
+    }
+    // The report (money in 1e-8 units): every approval filled, no rejection, the P&L above.
+    CHECK_MESSAGE(has(r.out,
+                      "\"AAPL\":{\"fills\":4,\"volume\":70,\"bought\":40,\"sold\":30,"
+                      "\"position\":10,\"avg_px\":10350000000,\"realized_pnl\":-11000000000}"),
+                  r.out);
+    CHECK(has(r.out, "\"rejections_by_rule\":{}"));
+    const auto rejected =
+        run_cli(dir, "rejected", {"journal", "cat", "--dir", journal, "risk.rejected"});
+    CHECK(lines_of(rejected.out).empty());
 }
 
 TEST_CASE("backtest: a missing data file or a bad node file is refused with where and why") {
