@@ -65,6 +65,19 @@ std::string post(const std::string& path, const std::string& token, const std::s
            "\r\n\r\n" + form;
 }
 
+// The five trading nodes, then the web node with `web_toml`; returns once all six are healthy.
+void start_desk(pipeline& p, const temp_dir& dir, const std::string& web_toml) {
+    for (const auto& kind : pipeline_kinds) {
+        p.configure(kind, own_table(dir, kind));
+        p.start(kind);
+    }
+    p.configure("web", web_toml);
+    p.start("web");
+    std::vector<std::string> all = pipeline_kinds;
+    all.emplace_back("web");
+    (void)p.wait_healthy(all, 30s);
+}
+
 // How many of the pipeline's nodes the page shows healthy, as a JS expression.
 std::string healthy_nodes_js() {
     std::string names;
@@ -80,16 +93,8 @@ TEST_CASE("web: headless Chromium shows five nodes healthy, fills rising and a h
     zmq::context_t ctx;
     temp_dir dir;
     pipeline p(ctx, dir, 200, false, lvc_toml);
-    for (const auto& kind : pipeline_kinds) {
-        p.configure(kind, own_table(dir, kind));
-        p.start(kind);
-    }
     const int port = free_tcp_port();
-    p.configure("web", web_table(port));
-    p.start("web");
-    std::vector<std::string> all = pipeline_kinds;
-    all.emplace_back("web");
-    (void)p.wait_healthy(all, 30s);
+    start_desk(p, dir, web_table(port));
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
 
     headless_browser browser(dir);
@@ -160,22 +165,14 @@ TEST_CASE("web: operator actions from the page: halt, resume, cancel, flatten, j
     zmq::context_t ctx;
     temp_dir dir;
     pipeline p(ctx, dir, 200, false, lvc_toml);
-    for (const auto& kind : pipeline_kinds) {
-        p.configure(kind, own_table(dir, kind));
-        p.start(kind);
-    }
     const std::string token = "alice-0123456789abcdefghijklmnop";
     const auto tokens = dir.write("web-tokens", "# who may act from the page\nalice " + token +
                                                     "\nbob bob-0123456789abcdefghijklmnopq\n");
     std::filesystem::permissions(
         tokens, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     const int port = free_tcp_port();
-    p.configure("web",
-                web_table(port) + "actions = true\ntokens_file = \"" + tokens.string() + "\"\n");
-    p.start("web");
-    std::vector<std::string> all = pipeline_kinds;
-    all.emplace_back("web");
-    (void)p.wait_healthy(all, 30s);
+    start_desk(p, dir,
+               web_table(port) + "actions = true\ntokens_file = \"" + tokens.string() + "\"\n");
     CHECK(log_shows(p.node("web"), "operator actions are ON: 2 operator(s)", 5s));
 
     headless_browser browser(dir);

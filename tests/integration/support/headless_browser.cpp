@@ -175,7 +175,9 @@ std::string headless_browser::read_message(std::chrono::steady_clock::time_point
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        REQUIRE_MESSAGE(left.count() > 0, "chromium did not answer in time; its log:\n" << log());
+        REQUIRE_MESSAGE(left.count() > 0, "chromium did not answer " << waiting_for_
+                                                                     << " in time; its log:\n"
+                                                                     << log());
         pollfd p{from_browser_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
         char buf[65536];
@@ -200,6 +202,7 @@ std::string headless_browser::call(std::string_view method, const std::string& p
         sent += static_cast<std::size_t>(n);
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    waiting_for_ = std::string(method) + " " + params.substr(0, 200);
     const std::string tag = "{\"id\":" + std::to_string(id) + ",";
     for (;;) {
         std::string reply = read_message(deadline);
@@ -212,6 +215,7 @@ std::string headless_browser::call(std::string_view method, const std::string& p
 
 void headless_browser::await_event(std::string_view method, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    waiting_for_ = "the event " + std::string(method);
     const std::string tag = "\"method\":\"" + std::string(method) + "\"";
     while (read_message(deadline).find(tag) == std::string::npos) {
     }
@@ -220,7 +224,11 @@ void headless_browser::await_event(std::string_view method, std::chrono::millise
 void headless_browser::open(const std::string& url) {
     if (session_.empty()) {
         const std::string target =
-            string_field(call("Target.createTarget", "{\"url\":\"about:blank\"}"), "targetId");
+            // The first answer waits for Chromium's start-up: slow on a loaded 2-core machine
+            // (seen past 15 s while sanitizer builds ran); a bound on a hang, not a timing.
+            string_field(
+                call("Target.createTarget", "{\"url\":\"about:blank\"}", std::chrono::seconds(90)),
+                "targetId");
         REQUIRE(!target.empty());
         session_ = string_field(
             call("Target.attachToTarget", "{\"targetId\":\"" + target + "\",\"flatten\":true}"),
@@ -229,7 +237,7 @@ void headless_browser::open(const std::string& url) {
         (void)call("Page.enable", "{}");
     }
     (void)call("Page.navigate", "{\"url\":" + json_string(url) + "}");
-    await_event("Page.loadEventFired", std::chrono::seconds(15));
+    await_event("Page.loadEventFired", std::chrono::seconds(45));
 }
 
 std::string headless_browser::eval(const std::string& js) {

@@ -47,8 +47,9 @@ class headless_browser {
     std::filesystem::path log_path_;
     pid_t pid_ = -1;
     int to_browser_ = -1, from_browser_ = -1;
-    std::string pending_;  // bytes read after the last message's NUL
-    std::string session_;  // the page's DevTools session id
+    std::string pending_;      // bytes read after the last message's NUL
+    std::string waiting_for_;  // what the current wait is for (failure messages)
+    std::string session_;      // the page's DevTools session id
     int next_id_ = 0;
 };
 
