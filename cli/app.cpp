@@ -87,8 +87,10 @@ the live nodes build them, and runs them in this process on a simulated clock th
 event to event (nothing sleeps): marketdata replays --data at its recorded times, every message
 crosses an in-process bus with the live routing, envelopes and encoding, and is journaled in
 OUT/journal (every `tradebus journal` command reads it). Then prints the run's trading report
-(`tradebus journal report --utc` of that journal). The same files, data and --seed give the same
-journal and report, byte for byte. README "Backtesting".
+(`tradebus journal report --utc` of that journal) and its performance (equity, drawdown, Sharpe,
+Sortino, trades, win rate, time in market), and writes them with the equity and drawdown charts
+to OUT/report.html. The same files, data and --seed give the same journal, report and page, byte
+for byte. README "Backtesting".
 
 Examples:
   tradebus backtest --data config/data/sample_quotes.csv

@@ -1,14 +1,17 @@
 // `tradebus backtest`: the pipeline's marketdata, strategy, risk and execution logic, built from
 // their node files as the live executables build them, replaying a CSV of quotes on a simulated
 // clock in this one process (runtime::simulation), every message journaled; then the journal's
-// trading report of the run.
+// trading report of the run and its performance (text or JSON, and OUT/report.html).
 #include <toml++/toml.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <ostream>
 
 #include "tradebus/cli/app.hpp"
+#include "tradebus/cli/journal_report.hpp"
+#include "tradebus/cli/performance.hpp"
 #include "tradebus/common/config.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/execution/execution_node.hpp"
@@ -169,12 +172,46 @@ int run_backtest(const backtest_options& opts, environment& env) {
             << wall_s << " s ("
             << static_cast<std::uint64_t>(static_cast<double>(ticks) / std::max(wall_s, 1e-9))
             << " ticks/s); journal: " << journal_dir.string() << std::endl;
-    report_options report{.dir = journal_dir.string(),
-                          .day = "",
-                          .json = opts.json,
-                          .utc = true,
-                          .session = std::nullopt};
-    return run_journal_report(report, env);
+    // The report: the journal's trading summary per day, then the run's performance, both
+    // read from the journal just written (what any `tradebus journal` command would see).
+    report_builder days(true);
+    performance_builder perf;
+    try {
+        journal::reader reader(journal_dir.string());
+        while (const journal::read_item* item = reader.next()) {
+            if (item->what == journal::read_item::status::corrupt) {
+                days.add_damaged();
+                continue;
+            }
+            days.add(item->rec);
+            perf.add(item->rec);
+        }
+    } catch (const std::exception& e) {
+        env.err << "tradebus backtest: reading the run's journal: " << e.what() << std::endl;
+        return exit_code::failure;
+    }
+    const auto summary = days.days();
+    const performance p = perf.result();
+    const fs::path html = fs::path(opts.out) / "report.html";
+    {
+        std::ofstream page(html, std::ios::trunc);
+        page << performance_html(p, fs::path(opts.data).filename().string());
+        if (!page.flush()) {
+            env.err << "tradebus backtest: cannot write " << html.string() << std::endl;
+            return exit_code::failure;
+        }
+    }
+    env.err << "backtest: report page: " << html.string() << std::endl;
+    if (opts.json) {
+        env.out << "{\"report\":"
+                << report_json(summary, journal_dir.string(), true, days.damaged())
+                << ",\"performance\":" << performance_json(p) << "}\n";
+    } else {
+        env.out << format_report(summary, journal_dir.string(), true, days.damaged()) << "\n"
+                << format_performance(p);
+    }
+    env.out.flush();
+    return days.damaged() > 0 ? exit_code::failure : exit_code::ok;
 }
 
 }  // namespace tradebus::cli

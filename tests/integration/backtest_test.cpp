@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli_runner.hpp"
+#include "headless_browser.hpp"
 #include "temp_dir.hpp"
 
 using namespace tradebus::test;
@@ -52,6 +53,9 @@ TEST_CASE("backtest: the sample twice gives the same journal and report, byte fo
     REQUIRE_MESSAGE(second.status == 0, second.err);
     CHECK(bytes_of(a / "journal") == bytes_of(b / "journal"));
     CHECK(without(first.out, a.string()) == without(second.out, b.string()));
+    CHECK(read_file(a / "report.html") == read_file(b / "report.html"));
+    CHECK(has(first.out, "performance (equity = risk's realized + unrealized):"));
+    CHECK(has(first.out, "max drawdown"));
     // The report: fills and realized P&L per symbol, risk's rejections by rule.
     CHECK(has(first.out, "== 2024-03-15 (UTC)"));
     CHECK(has(first.out, "AAPL"));
@@ -77,6 +81,7 @@ TEST_CASE("backtest: the sample twice gives the same journal and report, byte fo
                               std::chrono::seconds(120));
     REQUIRE_MESSAGE(slow.status == 0, slow.err);
     CHECK(valid_json(slow.out));
+    CHECK(has(slow.out, "\"performance\":{\"start_ns\":"));
     CHECK(bytes_of(dir.file("slow") / "journal") != bytes_of(a / "journal"));
 
     // A second run into the same place is refused, unless --force.
@@ -180,6 +185,37 @@ TEST_CASE("backtest: a dozen hand-made quotes give exactly the signals, fills an
     const auto rejected =
         run_cli(dir, "rejected", {"journal", "cat", "--dir", journal, "risk.rejected"});
     CHECK(lines_of(rejected.out).empty());
+    // Three round trips closed, each a loss (-40, -30, -40), the last long still open.
+    CHECK_MESSAGE(has(r.out,
+                      "\"trades\":3,\"wins\":0,\"losses\":3,\"open_trades\":1,"
+                      "\"best_trade\":-3000000000,\"worst_trade\":-4000000000"),
+                  r.out);
+    CHECK(has(r.out, "\"win_rate\":0.000000"));
+    // Equity at the end: -110 realized, long 10 at 103.50 marked at the mid 103: -5. Never
+    // above 0, so that is the drawdown too. A position from the 5th second (the first fill) to
+    // the 12th, of 12 s: 2/3 of the time.
+    CHECK(has(r.out,
+              "\"equity\":-11500000000,\"realized_pnl\":-11000000000,"
+              "\"unrealized_pnl\":-500000000,\"peak_equity\":0,"
+              "\"max_drawdown\":11500000000,"));
+    CHECK(has(r.out, "\"time_in_market\":0.666667"));
+
+    // The page, in a real browser: the figures and both charts drawn.
+    headless_browser browser(dir);
+    browser.open("file://" + (out / "report.html").string());
+    CHECK(browser.eval("document.querySelector('[data-figure=\"trades\"]').textContent") ==
+          "3 closed, 1 open");
+    CHECK(browser.eval("document.querySelector('[data-figure=\"win rate\"]').textContent") ==
+          "0.0%");
+    CHECK(browser.eval("document.querySelector('[data-figure=\"max drawdown\"]').textContent") ==
+          "115.00");
+    for (const std::string chart : {"equity-chart", "drawdown-chart"}) {
+        CAPTURE(chart);
+        const std::string svg = "document.querySelector('#" + chart + "')";
+        CHECK(std::stoi(browser.eval(svg + ".querySelector('polyline').getAttribute('points')"
+                                           ".trim().split(' ').length")) > 5);
+        CHECK(std::stod(browser.eval(svg + ".getBoundingClientRect().width")) > 800);
+    }
 }
 
 TEST_CASE("backtest: a missing data file or a bad node file is refused with where and why") {

@@ -129,8 +129,14 @@ headless_browser::headless_browser(const temp_dir& dir) : log_path_(dir.file("ch
             ::dup2(log, 1);
             ::dup2(log, 2);
         }
-        ::dup2(to[0], 3);  // dup2 clears close-on-exec on the copies
-        ::dup2(from[1], 4);
+        // Chromium reads fd 3 and writes fd 4. The pipe ends may already be 3..6 (a test with
+        // nothing else open): dup2 onto the same number would keep close-on-exec, and one end
+        // could be overwritten before it is copied. So: copies above 10 first (without
+        // close-on-exec), then onto 3 and 4.
+        const int in = ::fcntl(to[0], F_DUPFD, 10);
+        const int out = ::fcntl(from[1], F_DUPFD, 10);
+        ::dup2(in, 3);
+        ::dup2(out, 4);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);

@@ -192,7 +192,8 @@ struct backtest_options {
 
 /// `tradebus backtest`: the node files' marketdata, strategy, risk and execution on the data,
 /// on a simulated clock in this process (README "Backtesting"); journals the run in
-/// OUT/journal and prints its trading report (as `tradebus journal report --utc`).
+/// OUT/journal, prints its trading report (as `tradebus journal report --utc`) and its
+/// performance (performance.hpp), and writes OUT/report.html.
 int run_backtest(const backtest_options& opts, environment& env);
 
 struct keygen_options {
