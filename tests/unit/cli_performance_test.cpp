@@ -101,7 +101,7 @@ TEST_CASE("performance: a run that only loses draws down from its start at 0") {
     CHECK(p.final_equity == px(-30));
 }
 
-TEST_CASE("performance: one day has no Sharpe; no losing day has no Sortino") {
+TEST_CASE("performance: one day has no Sharpe, and a run without a losing day no Sortino") {
     feeder f;
     f.position(day0 + hour, 10, 0);
     auto p = f.b.result();
