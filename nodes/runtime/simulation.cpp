@@ -25,6 +25,9 @@ constexpr std::int64_t no_timer = std::numeric_limits<std::int64_t>::max();
 // Once a node asked to stop (a replay at its end), what is still in flight gets this much
 // simulated time to land (the last orders' fills, a mark-to-market) before the run ends.
 constexpr std::int64_t settle_ns = 1'000'000'000;
+// A timer that asks to run again at once this many times in a row, publishing nothing, would
+// keep the clock where it is forever: the run stops with an error instead.
+constexpr std::uint64_t max_idle_refires = 1'000'000;
 
 }  // namespace
 
@@ -105,6 +108,7 @@ struct simulation::impl::sim_node final : context {
     std::vector<std::string> subscriptions;
     std::int64_t timer_at = no_timer;
     std::uint64_t timer_order = 0;
+    std::uint64_t idle_refires = 0;  // on_timer calls in a row that asked for "now" and did nothing
     bool stopped = false;
     schema::health health = schema::health::healthy;
     std::string health_reason;
@@ -149,7 +153,19 @@ void simulation::impl::deliver(pending& m) {
 void simulation::impl::fire_timer(sim_node& n) {
     ++stats.timers;
     n.timer_at = no_timer;
+    const std::uint64_t published = stats.published;
     const std::int64_t next = n.logic->on_timer(n, now);
+    // "Again at once" is fine while it does something (a replay behind its schedule publishes
+    // a batch each time); doing nothing, it would hold the clock still for ever.
+    n.idle_refires =
+        next != 0 && next <= now && stats.published == published ? n.idle_refires + 1 : 0;
+    if (n.idle_refires >= max_idle_refires) {
+        throw std::runtime_error("simulation: node " + n.node_name() +
+                                 "'s on_timer asked to run again at once " +
+                                 std::to_string(max_idle_refires) +
+                                 " times in a row without publishing anything: the simulated clock "
+                                 "cannot move (return a later deadline, or 0 for none)");
+    }
     if (next == 0 || n.stopped) return;
     // A deadline already passed means "again once what is due now ran": after it, in order.
     n.timer_at = std::max(next, now);

@@ -24,7 +24,8 @@ constexpr std::int64_t server_timers_ns = 250'000'000;
 constexpr std::size_t max_query_bytes = 255;
 // Operator actions waiting for the control socket, at most (a further one gets 503).
 constexpr std::size_t max_waiting_actions = 8;
-// A waiting action not sent within this is dropped (its client got 504 by then).
+// A waiting action not sent within this is dropped, never sent late: its client gets 503
+// (before the server's own 15 s answer timeout would give it 504).
 constexpr std::int64_t send_within_ns = 10'000'000'000;
 
 // On every answer: nothing cached, nothing sniffed, nothing loaded from elsewhere, not framed.
@@ -49,8 +50,7 @@ http_answer action_json(int code, const std::string& inner) {
 http_answer action_error(int code, std::string_view why) {
     std::string inner;
     json::str(inner, "error", why);
-    http_answer a = action_json(code, inner);
-    return a;
+    return action_json(code, inner);
 }
 
 }  // namespace
@@ -284,10 +284,10 @@ http_answer web_node::act(const http::request& req, std::string_view verb, std::
     }
     std::string error;
     auto action = parse_action(verb, req.body, *who + " via web", common::random_id(), error);
-    if (!action)
-        return action_error(
-            verb == "halt" || verb == "resume" || verb == "flatten" || verb == "cancel" ? 400 : 404,
-            error);
+    if (!action) {
+        const bool known = std::ranges::find(action_verbs, verb) != std::end(action_verbs);
+        return action_error(known ? 400 : 404, error);  // a bad form, or no such action
+    }
     if (actions_waiting_.size() >= max_waiting_actions) {
         return action_error(503,
                             "too many operator actions wait for the broker; nothing was "

@@ -179,6 +179,32 @@ TEST_CASE("simulation: the same nodes and seed give the same bytes, run after ru
     CHECK_FALSE(a.tapped.empty());
 }
 
+namespace {
+
+// A timer that always asks to run again at once and does nothing.
+class spinner final : public runtime::node_logic {
+  public:
+    [[nodiscard]] std::vector<std::string> subscriptions() const override { return {}; }
+    [[nodiscard]] std::vector<std::string> publications() const override { return {}; }
+    std::int64_t on_timer(runtime::context& /*ctx*/, std::int64_t now) override { return now; }
+};
+
+}  // namespace
+
+TEST_CASE("simulation: a timer that holds the clock still forever is an error, not a hang") {
+    simulation sim({.start_ns = t0});
+    sim.add_node("feed", std::make_unique<feed>());
+    sim.add_node("spinner", std::make_unique<spinner>());
+    try {
+        (void)sim.run();
+        FAIL("the run ended");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).starts_with(
+            "simulation: node spinner's on_timer asked to run again at once 1000000 times in a "
+            "row without publishing anything"));
+    }
+}
+
 TEST_CASE("simulation: misuse is refused") {
     CHECK_THROWS_AS(simulation({.hop_latency_ns = -1}), std::invalid_argument);
     simulation sim({.start_ns = t0});

@@ -76,7 +76,9 @@ class simulation {
 
     /// Starts the nodes (on_start, then each one's first timer), runs until nothing is left to
     /// run before end_ns or a node asks to stop (context::request_stop: a CSV replay at its end
-    /// with exit_at_end), then stops them (on_stop). Runs once.
+    /// with exit_at_end), then stops them (on_stop). Runs once. What a logic throws comes out
+    /// of here; so does std::runtime_error when a node's on_timer keeps asking to run again at
+    /// once without publishing anything (the clock could never move).
     simulation_stats run();
 
     /// The logic of node `name` (to read its state after the run); nullptr if none.
