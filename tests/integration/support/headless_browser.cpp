@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +105,14 @@ std::string base64_decode(std::string_view in) {
 }  // namespace
 
 headless_browser::headless_browser(const temp_dir& dir) : log_path_(dir.file("chromium.log")) {
+    // One browser at a time on this machine: ctest runs test cases in parallel processes, and
+    // two Chromiums next to sanitizer-built nodes make a page's timing (a halt shown within a
+    // second) a measure of the machine. The lock goes with the process (or the destructor).
+    lock_fd_ = ::open("/tmp/tradebus-headless-browser.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    REQUIRE_MESSAGE(lock_fd_ >= 0, "cannot open the browser lock: " << std::strerror(errno));
+    while (::flock(lock_fd_, LOCK_EX) != 0) {
+        REQUIRE_MESSAGE(errno == EINTR, "cannot take the browser lock: " << std::strerror(errno));
+    }
     int to[2], from[2];
     REQUIRE(::pipe2(to, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(from, O_CLOEXEC) == 0);
@@ -163,6 +172,7 @@ headless_browser::~headless_browser() {
     }
     if (to_browser_ >= 0) ::close(to_browser_);
     if (from_browser_ >= 0) ::close(from_browser_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // lets the next test's browser start
 }
 
 std::string headless_browser::log() const {

@@ -1,8 +1,9 @@
 // A real browser for the web page's tests: headless Chromium (Debian's `chromium`, in
 // scripts/install-deps.sh) driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
 // requests on fd 3, answers on fd 4, each a JSON text ended by a NUL byte), so one page stays
-// open and the test reads its live DOM as the event stream changes it. Loopback pages only;
-// --no-sandbox because tests may run as root (never outside tests).
+// open and the test reads its live DOM as the event stream changes it. Loopback and local-file
+// pages only; --no-sandbox because tests may run as root (never outside tests). One browser runs
+// at a time on the machine (a lock file in /tmp): parallel test cases wait their turn.
 #pragma once
 
 #include <sys/types.h>
@@ -49,6 +50,7 @@ class headless_browser {
     int to_browser_ = -1, from_browser_ = -1;
     std::string pending_;      // bytes read after the last message's NUL
     std::string waiting_for_;  // what the current wait is for (failure messages)
+    int lock_fd_ = -1;         // holds the machine's one-browser-at-a-time lock
     std::string session_;      // the page's DevTools session id
     int next_id_ = 0;
 };
