@@ -133,8 +133,13 @@ std::optional<request> parse_request(std::string_view head, std::string& error) 
     return r;
 }
 
-std::optional<std::string_view> header(const request& r, std::string_view name) {
-    std::string_view rest = r.headers;
+namespace {
+
+// The value of the first header `name` (ASCII case-insensitive) in `lines`, trimmed; `rest`
+// becomes the lines after it ("" when none matched).
+std::optional<std::string_view> find_header(std::string_view lines, std::string_view name,
+                                            std::string_view& rest) {
+    rest = lines;
     while (!rest.empty()) {
         const std::size_t eol = rest.find('\n');
         const std::string_view line = rest.substr(0, eol);
@@ -146,27 +151,23 @@ std::optional<std::string_view> header(const request& r, std::string_view name) 
     return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string_view> header(const request& r, std::string_view name) {
+    std::string_view rest;
+    return find_header(r.headers, name, rest);
+}
+
 std::optional<std::size_t> content_length(const request& r, std::string& error) {
     if (header(r, "Transfer-Encoding")) {
         error = "expected a body with a Content-Length (Transfer-Encoding is not accepted)";
         return std::nullopt;
     }
-    std::optional<std::string_view> found;
-    std::string_view rest = r.headers;
-    while (!rest.empty()) {
-        const std::size_t eol = rest.find('\n');
-        const std::string_view line = rest.substr(0, eol);
-        rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos ||
-            !iequals(trim(line.substr(0, colon)), "Content-Length")) {
-            continue;
-        }
-        if (found) {
-            error = "expected one Content-Length header, got two";
-            return std::nullopt;
-        }
-        found = trim(line.substr(colon + 1));
+    std::string_view rest;
+    const std::optional<std::string_view> found = find_header(r.headers, "Content-Length", rest);
+    if (found && find_header(rest, "Content-Length", rest)) {
+        error = "expected one Content-Length header, got two";
+        return std::nullopt;
     }
     if (!found) return 0;
     const std::string_view v = *found;
