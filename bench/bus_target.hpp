@@ -41,6 +41,7 @@ enum class transport : std::uint8_t { tcp, ipc };
 struct executables {
     std::string broker, proxy, codec;
     std::string marketdata, strategy, risk, execution;  // the pipeline section's nodes
+    std::string tradebus;                               // the CLI (backtest section)
 };
 
 struct target_options {

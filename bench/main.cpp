@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     suite_options o;
     o.exe = {TRADEBUS_BENCH_BROKER_EXE,     TRADEBUS_BENCH_PROXY_EXE,    TRADEBUS_BENCH_CODEC_EXE,
              TRADEBUS_BENCH_MARKETDATA_EXE, TRADEBUS_BENCH_STRATEGY_EXE, TRADEBUS_BENCH_RISK_EXE,
-             TRADEBUS_BENCH_EXECUTION_EXE};
+             TRADEBUS_BENCH_EXECUTION_EXE,  TRADEBUS_BENCH_TRADEBUS_EXE};
     o.source_dir = TRADEBUS_SOURCE_DIR;
     std::vector<std::string> only;
     app.add_flag("--quick", o.quick, "small counts: checks the suite runs (well under a minute)");

@@ -14,6 +14,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "backtest_rate.hpp"
 #include "journal_rate.hpp"
 #include "latency.hpp"
 #include "pipeline_latency.hpp"
@@ -47,6 +48,8 @@ struct budget {
     std::uint64_t pl_quotes_1k, pl_quotes_10k;  // pipeline: recorded quotes per cell
     double pl_warmup_s, pl_step_s;              // warm-up, and each step of the rate ladder
     std::vector<double> pl_ladder;              // rates tried for the highest sustainable one
+    std::uint64_t bt_ticks;                     // backtest: ticks per run
+    unsigned bt_rounds;                         // backtest: engine runs per mode
 };
 
 budget full_budget() {
@@ -73,7 +76,9 @@ budget full_budget() {
             .pl_warmup_s = 0.3,
             .pl_step_s = 2.0,
             .pl_ladder = {2'000, 5'000, 10'000, 15'000, 20'000, 30'000, 40'000, 60'000, 80'000,
-                          120'000, 160'000}};
+                          120'000, 160'000},
+            .bt_ticks = 1'000'000,
+            .bt_rounds = 3};
 }
 
 budget quick_budget() {
@@ -99,7 +104,9 @@ budget quick_budget() {
             .pl_quotes_10k = 2'000,
             .pl_warmup_s = 0.1,
             .pl_step_s = 0.3,
-            .pl_ladder = {2'000, 5'000}};
+            .pl_ladder = {2'000, 5'000},
+            .bt_ticks = 20'000,
+            .bt_rounds = 1};
 }
 
 double median(std::vector<double> v) {
@@ -172,6 +179,7 @@ class suite {
             if (wanted("memory")) guarded("memory", [&] { memory(); });
             if (wanted("scaling")) guarded("scaling", [&] { scaling(); });
         }
+        if (wanted("backtest")) guarded("backtest", [&] { backtest(); });
         stop_targets();
 
         run_facts facts = collect_facts(o_.source_dir, argc_, argv_);
@@ -670,6 +678,7 @@ class suite {
                     at_best(pl), at_best(raw), "",
                     (pl.best > 0 ? answered(pl.at_best) : std::string("-")) + " vs " +
                         (raw.best > 0 ? answered(raw.at_best) : std::string("-"))});
+        live_sustainable_ = pl.best;
         finding("pipeline: highest sustainable quote rate " + best(pl) + " (raw hops " + best(raw) +
                 "); pipeline stopped by " + pl.stopped_by);
 
@@ -831,6 +840,56 @@ class suite {
                      ? ": the reader is CPU-bound (CRC-32C + parsing per record), not disk-bound)"
                      : ")"));
         progress("journal: done");
+    }
+
+    // ------------------------------------------------------------------ backtest
+
+    void backtest() {
+        backtest_bench_options bo;
+        bo.ticks = b_.bt_ticks;
+        bo.rounds = b_.bt_rounds;
+        bo.config_dir = (std::filesystem::path(o_.source_dir) / "config" / "nodes").string();
+        bo.tradebus_exe = o_.exe.tradebus;
+        const backtest_bench_result r = run_backtest_bench(dir_.path(), bo);
+        const std::string live = live_sustainable_ > 0 ? rate_label(live_sustainable_) : "";
+        const std::string live_note =
+            live_sustainable_ > 0
+                ? "baseline: the live pipeline's highest sustainable quote rate (pipeline "
+                  "section, this run)"
+                : "baseline: run the pipeline section too for the live pipeline's sustainable "
+                  "rate";
+        const auto vs_live = [&](double rate) {
+            return live_sustainable_ > 0 ? fmt_fixed(rate / live_sustainable_, 0) + "x"
+                                         : std::string();
+        };
+        table_.add({"backtest", "ticks/s through strategy + risk + execution (simulated clock)",
+                    fmt_rate(r.engine_ticks_per_s), live, vs_live(r.engine_ticks_per_s),
+                    "built-in EMA strategy, risk, paper execution from config/nodes; " +
+                        fmt_count(r.ticks) + " ticks from memory, median of " +
+                        std::to_string(bo.rounds) + " (range " + fmt_rate(r.engine_min) + "-" +
+                        fmt_rate(r.engine_max) + "); per run " + fmt_count(r.messages) +
+                        " messages, " + fmt_count(r.deliveries) + " deliveries, " +
+                        fmt_count(r.signals) + " signals, " + fmt_count(r.orders) + " orders, " +
+                        fmt_count(r.fills) + " fills; " + live_note});
+        table_.add({"backtest", "the same, every message decoded from its bytes (decode_each)",
+                    fmt_rate(r.wire_ticks_per_s), live, vs_live(r.wire_ticks_per_s),
+                    "what a subscriber decoding each message as on the wire costs; the same "
+                    "run, checked by the tests"});
+        table_.add({"backtest", "`tradebus backtest` on the same ticks as a CSV, end to end",
+                    fmt_rate(r.cli_ticks_per_s), live, vs_live(r.cli_ticks_per_s),
+                    "process start to exit, " + fmt_fixed(r.cli_seconds, 2) +
+                        " s: reads the CSV twice (checked, then replayed), journals every "
+                        "message, builds the report and report.html from the journal"});
+        const bool met = r.engine_ticks_per_s >= 1e6;
+        finding("backtest: " + fmt_rate(r.engine_ticks_per_s) +
+                " ticks through strategy + risk + execution on a simulated clock (target >= "
+                "1 M/s " +
+                (met ? "met" : "NOT met") + ")" +
+                (live_sustainable_ > 0 ? ", " + vs_live(r.engine_ticks_per_s) +
+                                             " the live pipeline's sustainable " + live
+                                       : std::string()) +
+                "; `tradebus backtest` end to end " + fmt_rate(r.cli_ticks_per_s));
+        progress("backtest: done");
     }
 
     // ------------------------------------------------------------------ memory
@@ -1004,6 +1063,7 @@ class suite {
     std::ostringstream findings_;
     unsigned errors_ = 0;
     unsigned tag_ = 0;
+    double live_sustainable_ = 0;  // the pipeline section's highest sustainable rate (quotes/s)
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The whole benchmark suite behind tradebus-bench: starts the targets, runs every section in
-// order (forwarding, loss, latency, pipeline, codec, journal, memory, scaling), prints one table
-// and optionally writes RESULTS.md. Quick mode runs the same code with small counts.
+// order (forwarding, loss, latency, pipeline, codec, journal, memory, scaling, backtest),
+// prints one table and optionally writes RESULTS.md. Quick mode runs the same code with small
+// counts.
 #pragma once
 
 #include <set>
@@ -11,8 +12,9 @@
 namespace tradebus::bench {
 
 /// Section names, in the order they run.
-inline constexpr const char* section_names[] = {"forwarding", "loss",    "latency", "pipeline",
-                                                "codec",      "journal", "memory",  "scaling"};
+inline constexpr const char* section_names[] = {"forwarding", "loss",    "latency",
+                                                "pipeline",   "codec",   "journal",
+                                                "memory",     "scaling", "backtest"};
 
 struct suite_options {
     bool quick = false;

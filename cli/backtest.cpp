@@ -2,11 +2,14 @@
 // their node files as the live executables build them, replaying a CSV of quotes on a simulated
 // clock in this one process (runtime::simulation), every message journaled; then the journal's
 // trading report of the run and its performance (text or JSON, and OUT/report.html).
+#include "tradebus/cli/backtest.hpp"
+
 #include <toml++/toml.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ostream>
 
 #include "tradebus/cli/app.hpp"
@@ -29,20 +32,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The nodes a backtest runs, in the order they get each message (as the pipeline lists them).
-struct backtest_kind {
-    std::string_view kind;
-    runtime::logic_factory factory;
-};
-const backtest_kind kinds[] = {
-    {"marketdata", &marketdata::make_marketdata},
-    {"strategy", &strategy::make_strategy},
-    {"risk", &risk::make_risk},
-    {"execution", &execution::make_execution},
-};
+// Splits "a,b,[c,d],\"e,f\"" at the commas outside brackets and quotes.
+std::vector<std::string> split_values(std::string_view text) {
+    std::vector<std::string> out;
+    std::string cur;
+    int depth = 0;
+    bool quoted = false;
+    for (const char c : text) {
+        if (c == '"') quoted = !quoted;
+        if (!quoted && (c == '[' || c == '{')) ++depth;
+        if (!quoted && (c == ']' || c == '}')) --depth;
+        if (c == ',' && depth == 0 && !quoted) {
+            out.push_back(std::move(cur));
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    out.push_back(std::move(cur));
+    return out;
+}
 
-// Marketdata replays the data file on the simulated clock, at its recorded pace and times, and
-// stops at its end: whatever its file says about its source.
+}  // namespace
+
+std::vector<backtest_kind> pipeline_kinds() {
+    return {
+        {"marketdata", &marketdata::make_marketdata},
+        {"strategy", &strategy::make_strategy},
+        {"risk", &risk::make_risk},
+        {"execution", &execution::make_execution},
+    };
+}
+
 void replay_data(toml::table& file, const std::string& data) {
     auto* own = file["marketdata"].as_table();
     if (own == nullptr)
@@ -57,7 +78,91 @@ void replay_data(toml::table& file, const std::string& data) {
     csv->insert_or_assign("timestamps", "recorded");
 }
 
-}  // namespace
+std::vector<backtest_node> load_backtest_nodes(
+    const std::string& dir, const std::vector<backtest_kind>& kinds,
+    const std::function<void(std::string_view kind, toml::table& file)>& adjust,
+    std::vector<std::string>& errors) {
+    std::vector<backtest_node> nodes;
+    const std::size_t errors_before = errors.size();
+    for (const auto& k : kinds) {
+        const std::string path = (fs::path(dir) / (k.kind + ".toml")).string();
+        common::config_errors problems(path);
+        auto table = common::parse_config_file(path, problems);
+        if (table) {
+            if (adjust) adjust(k.kind, *table);
+            common::section root(&*table, "", problems);
+            const auto cfg = runtime::read_node_config(root, k.kind);
+            auto own = root.table(k.kind, false);
+            auto logic = k.factory(own);
+            root.finish();
+            if (problems.empty()) {
+                logic->configure(cfg.name, cfg.session);
+                nodes.push_back({k.kind, cfg.name, std::move(logic)});
+            }
+        }
+        errors.insert(errors.end(), problems.lines().begin(), problems.lines().end());
+    }
+    if (errors.size() > errors_before) nodes.clear();
+    return nodes;
+}
+
+std::optional<setting> parse_setting(std::string_view arg, std::string& error) {
+    const auto eq = arg.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == arg.size()) {
+        error = "--set " + std::string(arg) + ": expected KIND.PATH=VALUE[,VALUE...]";
+        return std::nullopt;
+    }
+    setting s;
+    s.text = std::string(arg.substr(0, eq));
+    std::size_t from = 0;
+    for (;;) {
+        const auto dot = s.text.find('.', from);
+        const std::string part = s.text.substr(from, dot == std::string::npos ? dot : dot - from);
+        if (part.empty()) {
+            error = "--set " + std::string(arg) + ": an empty part in " + s.text;
+            return std::nullopt;
+        }
+        s.path.push_back(part);
+        if (dot == std::string::npos) break;
+        from = dot + 1;
+    }
+    if (s.path.size() < 2) {
+        error = "--set " + std::string(arg) + ": expected KIND.PATH (e.g. strategy.fast_period)";
+        return std::nullopt;
+    }
+    s.kind = s.path.front();
+    for (auto& text : split_values(arg.substr(eq + 1))) {
+        if (text.empty()) {
+            error = "--set " + std::string(arg) + ": an empty value";
+            return std::nullopt;
+        }
+        // A TOML value as written (5, 2.5, true, "x", [1, 2]); anything else is a string.
+        std::optional<toml::table> doc;
+        try {
+            doc = toml::parse("v = " + text);
+        } catch (const toml::parse_error&) {
+        }
+        if (doc && doc->size() == 1 && doc->get("v") != nullptr) {
+            s.values.push_back(std::move(*doc));
+        } else {
+            s.values.push_back(toml::table{{"v", text}});
+        }
+    }
+    return s;
+}
+
+void apply_setting(toml::table& file, const std::vector<std::string>& path,
+                   const toml::node& value) {
+    toml::table* at = &file;
+    for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+        toml::table* next = (*at)[path[i]].as_table();
+        if (next == nullptr) {
+            next = at->insert_or_assign(path[i], toml::table{}).first->second.as_table();
+        }
+        at = next;
+    }
+    value.visit([&](const auto& v) { at->insert_or_assign(path.back(), v); });
+}
 
 int run_backtest(const backtest_options& opts, environment& env) {
     // The nodes' logs go to stderr (stdout is the report), at --log-level.
@@ -97,25 +202,13 @@ int run_backtest(const backtest_options& opts, environment& env) {
                              .hop_latency_ns = static_cast<std::int64_t>(opts.latency_ms * 1e6),
                              .seed = opts.seed});
     std::vector<std::string> errors;
-    for (const auto& k : kinds) {
-        const std::string path =
-            (fs::path(opts.config_dir) / (std::string(k.kind) + ".toml")).string();
-        common::config_errors problems(path);
-        auto table = common::parse_config_file(path, problems);
-        if (table) {
-            if (k.kind == "marketdata") replay_data(*table, opts.data);
-            common::section root(&*table, "", problems);
-            const auto cfg = runtime::read_node_config(root, k.kind);
-            auto own = root.table(k.kind, false);
-            auto logic = k.factory(own);
-            root.finish();
-            if (problems.empty()) {
-                logic->configure(cfg.name, cfg.session);
-                sim.add_node(cfg.name, std::move(logic));
-            }
-        }
-        errors.insert(errors.end(), problems.lines().begin(), problems.lines().end());
-    }
+    auto nodes = load_backtest_nodes(
+        opts.config_dir, pipeline_kinds(),
+        [&](std::string_view kind, toml::table& file) {
+            if (kind == "marketdata") replay_data(file, opts.data);
+        },
+        errors);
+    for (auto& n : nodes) sim.add_node(n.name, std::move(n.logic));
     if (!errors.empty()) {
         for (const auto& e : errors) env.err << e << "\n";
         env.err << "tradebus backtest: " << errors.size() << " problem(s) in the node files of "

@@ -4,14 +4,20 @@
 // than the one before, so deliveries are due in publish order: one FIFO holds them. Timers: a
 // node has at most one deadline (as in the live engine). The next happening is the earliest of
 // the FIFO's front and the nodes' deadlines, by (time, scheduling order).
+//
+// Speed (bench/ "backtest"): a topic's subscribers are found once (nodes' subscriptions do not
+// change), a message carries the event itself to its subscribers (no decode unless
+// decode_each), and the buffers of delivered messages are reused.
 #include "tradebus/runtime/simulation.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <random>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "tradebus/runtime/envelope_stamper.hpp"
 #include "tradebus/schema/codec.hpp"
@@ -34,12 +40,19 @@ constexpr std::uint64_t max_idle_refires = 1'000'000;
 struct simulation::impl {
     struct sim_node;
 
+    // A topic and the nodes subscribed to it (indexes, in the order nodes were added).
+    struct route {
+        std::string topic;
+        std::vector<std::size_t> to;
+    };
+
     // One message on its way to its subscribers.
     struct pending {
         std::int64_t at = 0;
         std::uint64_t order = 0;
-        std::string topic, raw;
-        std::vector<std::size_t> to;  // subscriber indexes, in the order nodes were added
+        const route* where = nullptr;
+        std::string raw;
+        schema::event ev;
     };
 
     simulation_options opts;
@@ -50,10 +63,13 @@ struct simulation::impl {
     std::int64_t stop_at = no_timer;  // set when a node asks to stop
     simulation_stats stats;
     tap on_publish;
-    std::string encoded;  // reused for each publish
+    // Every topic published so far (the nodes' own topics: a handful of kinds per symbol).
+    std::unordered_map<std::string, std::unique_ptr<route>> routes;
+    std::vector<std::string> spare;  // raw buffers of delivered messages, reused
     bool ran = false;
 
     void publish(sim_node& from, std::string_view topic, schema::event ev);
+    [[nodiscard]] const route& route_of(std::string_view topic);
     void deliver(pending& m);
     void fire_timer(sim_node& n);
     [[nodiscard]] sim_node* next_timer() const;
@@ -114,40 +130,63 @@ struct simulation::impl::sim_node final : context {
     std::string health_reason;
 };
 
+const simulation::impl::route& simulation::impl::route_of(std::string_view topic) {
+    auto it = routes.find(std::string(topic));
+    if (it == routes.end()) {
+        auto r = std::make_unique<route>();
+        r->topic = std::string(topic);
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            if (nodes[i]->wants(topic)) r->to.push_back(i);
+        }
+        it = routes.emplace(r->topic, std::move(r)).first;
+    }
+    return *it->second;
+}
+
 void simulation::impl::publish(sim_node& from, std::string_view topic, schema::event ev) {
     from.stamper.stamp(topic, ev.env, now);
-    schema::encode_event(ev, encoded);
-    ++stats.published;
-    if (on_publish) on_publish(now, topic, encoded);
     pending m;
+    if (!spare.empty()) {
+        m.raw = std::move(spare.back());
+        spare.pop_back();
+    }
+    schema::encode_event(ev, m.raw);
+    ++stats.published;
+    if (on_publish) on_publish(now, topic, m.raw);
+    m.where = &route_of(topic);
+    if (std::none_of(m.where->to.begin(), m.where->to.end(),
+                     [&](std::size_t i) { return !nodes[i]->stopped; })) {
+        return;
+    }
     m.at = now > no_timer - opts.hop_latency_ns ? no_timer : now + opts.hop_latency_ns;
     m.order = next_order++;
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        if (!nodes[i]->stopped && nodes[i]->wants(topic)) m.to.push_back(i);
-    }
-    if (m.to.empty()) return;
-    m.topic = std::string(topic);
-    m.raw = encoded;
+    m.ev = std::move(ev);
     in_flight.push_back(std::move(m));
 }
 
 void simulation::impl::deliver(pending& m) {
-    // Decoded once from the bytes a subscriber would receive, then handed to each one as the
-    // live runtime hands it over (an undecodable or misrouted message as such).
-    auto decoded = schema::decode_event(m.raw);
-    for (const std::size_t i : m.to) {
+    // Handed to each subscriber as the live runtime hands a message over (an undecodable or
+    // misrouted one as such); with decode_each, decoded once from the bytes a subscriber
+    // would receive.
+    const std::string_view topic = m.where->topic;
+    std::optional<schema::result<schema::event>> decoded;
+    if (opts.decode_each) decoded.emplace(schema::decode_event(m.raw));
+    const schema::event* ev = decoded ? (*decoded ? &decoded->value() : nullptr) : &m.ev;
+    const bool belongs = ev != nullptr && schema::topics::type_belongs(ev->type_name(), topic);
+    for (const std::size_t i : m.where->to) {
         sim_node& n = *nodes[i];
         if (n.stopped) continue;
         ++stats.delivered;
-        if (!decoded) {
-            n.logic->on_undecodable(n, m.topic, m.raw, decoded.error());
-        } else if (!schema::topics::type_belongs(decoded.value().type_name(), m.topic)) {
-            n.logic->on_misrouted(n, inbound{m.topic, m.raw, decoded.value()});
+        if (ev == nullptr) {
+            n.logic->on_undecodable(n, topic, m.raw, decoded->error());
+        } else if (!belongs) {
+            n.logic->on_misrouted(n, inbound{topic, m.raw, *ev});
         } else {
-            n.logic->on_event(n, inbound{m.topic, m.raw, decoded.value()});
+            n.logic->on_event(n, inbound{topic, m.raw, *ev});
         }
         n.logic->on_drained(n);
     }
+    if (spare.size() < 64) spare.push_back(std::move(m.raw));
 }
 
 void simulation::impl::fire_timer(sim_node& n) {

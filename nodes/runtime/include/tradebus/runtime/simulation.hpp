@@ -13,7 +13,9 @@
 // - a node's timer runs at the deadline its on_timer returned (a deadline <= now: after what
 //   is already scheduled for now); a timer due at the same time as a delivery runs after the
 //   deliveries scheduled before it;
-// - on_drained follows each delivery, as after a live drain of one message.
+// - on_drained follows each delivery, as after a live drain of one message;
+// - a subscriber gets the event as it was published (its envelope stamped), or, with
+//   decode_each, as decoded from the bytes that would cross the wire.
 // With hop_latency_ns = 0 a strategy sees the fill of its order before the next tick whenever
 // that tick is later than the tick that caused the order; a positive latency exposes a
 // strategy that only works at zero latency.
@@ -45,6 +47,11 @@ struct simulation_options {
     std::int64_t end_ns = std::numeric_limits<std::int64_t>::max();
     /// Seeds the trace ids the nodes draw (new_trace_id), so they repeat run after run.
     std::uint64_t seed = 1;
+    /// Every message is encoded (its bytes are what a subscriber's inbound::raw and the tap
+    /// see); a subscriber gets the event that was encoded. With decode_each, it gets instead
+    /// the event decoded from those bytes, as a live subscriber does: slower (a decode per
+    /// message), and the same run whenever the codec round-trips (the tests check both).
+    bool decode_each = false;
 };
 
 /// What a run did.
