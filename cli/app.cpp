@@ -92,9 +92,16 @@ Sortino, trades, win rate, time in market), and writes them with the equity and 
 to OUT/report.html. The same files, data and --seed give the same journal, report and page, byte
 for byte. README "Backtesting".
 
+--set KIND.PATH=V changes one setting of a node file for the run (strategy.fast_period=8);
+several values (strategy.fast_period=5,8,13) make a sweep: every combination of every --set
+runs as its own backtest in OUT/run-NNN, --jobs at a time, and one table ranks them by final
+equity.
+
 Examples:
   tradebus backtest --data config/data/sample_quotes.csv
-  tradebus backtest --config my-nodes --data quotes.csv --latency-ms 2 --out var/bt-2ms --json)";
+  tradebus backtest --config my-nodes --data quotes.csv --latency-ms 2 --out var/bt-2ms --json
+  tradebus backtest --data quotes.csv --set strategy.fast_period=5,8,13 \
+                    --set strategy.slow_period=21,34 --jobs 2 --out var/sweep)";
 
 constexpr const char* flatten_footer = R"(
 Closes the desk's positions, or one --symbol's: execution cancels the resting orders first,
@@ -649,6 +656,16 @@ int run(const std::vector<std::string>& args, environment& env) {
         ->add_option("--log-level", backtest.log_level,
                      "The nodes' logs on stderr: trace, debug, info, warn, error, off")
         ->capture_default_str();
+    backtest_cmd
+        ->add_option("--set", backtest.set,
+                     "Override a setting of a node file, e.g. strategy.fast_period=8; several "
+                     "values (5,8,13) sweep them: every combination of every --set, ranked")
+        ->type_name("KIND.PATH=V[,V...]")
+        ->take_all()
+        ->allow_extra_args(false);
+    backtest_cmd
+        ->add_option("--jobs", backtest.jobs, "A sweep's backtests at once [default: one per CPU]")
+        ->check(CLI::Range(1U, 256U));
 
     keygen_options keygen;
     auto* keygen_cmd = app.add_subcommand(

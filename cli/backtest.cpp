@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 
+#include "backtest_run.hpp"
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/journal_report.hpp"
 #include "tradebus/cli/performance.hpp"
@@ -52,6 +53,9 @@ std::vector<std::string> split_values(std::string_view text) {
     out.push_back(std::move(cur));
     return out;
 }
+
+// A sweep's grid beyond this is a typo more likely than a plan (each run is a process).
+constexpr std::size_t max_sweep_runs = 10'000;
 
 }  // namespace
 
@@ -137,6 +141,7 @@ std::optional<setting> parse_setting(std::string_view arg, std::string& error) {
             return std::nullopt;
         }
         // A TOML value as written (5, 2.5, true, "x", [1, 2]); anything else is a string.
+        s.value_texts.push_back(text);
         std::optional<toml::table> doc;
         try {
             doc = toml::parse("v = " + text);
@@ -164,13 +169,59 @@ void apply_setting(toml::table& file, const std::vector<std::string>& path,
     value.visit([&](const auto& v) { at->insert_or_assign(path.back(), v); });
 }
 
+run_summary summarize_run(const fs::path& journal_dir) {
+    report_builder days(true);
+    performance_builder perf;
+    journal::reader reader(journal_dir.string());
+    while (const journal::read_item* item = reader.next()) {
+        if (item->what == journal::read_item::status::corrupt) {
+            days.add_damaged();
+            continue;
+        }
+        days.add(item->rec);
+        perf.add(item->rec);
+    }
+    return {days.days(), perf.result(), days.damaged()};
+}
+
 int run_backtest(const backtest_options& opts, environment& env) {
+    return run_backtest(opts, env, pipeline_kinds(), {"backtest"});
+}
+
+int run_backtest(const backtest_options& opts, environment& env,
+                 const std::vector<backtest_kind>& kinds,
+                 const std::vector<std::string>& self_args) {
     // The nodes' logs go to stderr (stdout is the report), at --log-level.
     if (!common::init_logging("backtest", opts.log_level)) {
         env.err << "tradebus backtest: --log-level: expected trace, debug, info, warn, error or "
                    "off, got \""
                 << opts.log_level << "\"" << std::endl;
         return exit_code::usage;
+    }
+    // --set: each names a kind this backtest runs; more than one value anywhere is a sweep.
+    std::vector<setting> settings;
+    std::size_t combinations = 1;
+    for (const auto& arg : opts.set) {
+        std::string error;
+        auto s = parse_setting(arg, error);
+        if (s && std::none_of(kinds.begin(), kinds.end(),
+                              [&](const backtest_kind& k) { return k.kind == s->kind; })) {
+            error = "--set " + arg + ": no node kind \"" + s->kind + "\" in this backtest (";
+            for (const auto& k : kinds) error += (&k == &kinds.front() ? "" : ", ") + k.kind;
+            error += ")";
+            s.reset();
+        }
+        if (!s) {
+            env.err << "tradebus backtest: " << error << std::endl;
+            return exit_code::usage;
+        }
+        combinations *= s->values.size();
+        if (combinations > max_sweep_runs) {
+            env.err << "tradebus backtest: the --set values make more than " << max_sweep_runs
+                    << " combinations; sweep a smaller grid" << std::endl;
+            return exit_code::usage;
+        }
+        settings.push_back(std::move(*s));
     }
     // The data is read once before the run: every row must be good (a skipped row would make
     // a silently different backtest), and its first quote sets the simulated clock's start.
@@ -198,14 +249,29 @@ int run_backtest(const backtest_options& opts, environment& env) {
         return exit_code::usage;
     }
 
+    if (combinations > 1) {
+        std::error_code ec;
+        const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+        if (ec) {
+            env.err << "tradebus backtest: cannot find this executable to run the sweep's "
+                       "backtests (/proc/self/exe: "
+                    << ec.message() << ")" << std::endl;
+            return exit_code::failure;
+        }
+        return run_sweep(opts, settings, kinds, self.string(), self_args, env);
+    }
+
     runtime::simulation sim({.start_ns = start_ns,
                              .hop_latency_ns = static_cast<std::int64_t>(opts.latency_ms * 1e6),
                              .seed = opts.seed});
     std::vector<std::string> errors;
     auto nodes = load_backtest_nodes(
-        opts.config_dir, pipeline_kinds(),
+        opts.config_dir, kinds,
         [&](std::string_view kind, toml::table& file) {
             if (kind == "marketdata") replay_data(file, opts.data);
+            for (const auto& s : settings) {
+                if (s.kind == kind) apply_setting(file, s.path, s.value_at(0));
+            }
         },
         errors);
     for (auto& n : nodes) sim.add_node(n.name, std::move(n.logic));
@@ -267,24 +333,15 @@ int run_backtest(const backtest_options& opts, environment& env) {
             << " ticks/s); journal: " << journal_dir.string() << std::endl;
     // The report: the journal's trading summary per day, then the run's performance, both
     // read from the journal just written (what any `tradebus journal` command would see).
-    report_builder days(true);
-    performance_builder perf;
+    run_summary run;
     try {
-        journal::reader reader(journal_dir.string());
-        while (const journal::read_item* item = reader.next()) {
-            if (item->what == journal::read_item::status::corrupt) {
-                days.add_damaged();
-                continue;
-            }
-            days.add(item->rec);
-            perf.add(item->rec);
-        }
+        run = summarize_run(journal_dir);
     } catch (const std::exception& e) {
         env.err << "tradebus backtest: reading the run's journal: " << e.what() << std::endl;
         return exit_code::failure;
     }
-    const auto summary = days.days();
-    const performance p = perf.result();
+    const auto& summary = run.days;
+    const performance& p = run.perf;
     const fs::path html = fs::path(opts.out) / "report.html";
     {
         std::ofstream page(html, std::ios::trunc);
@@ -296,15 +353,14 @@ int run_backtest(const backtest_options& opts, environment& env) {
     }
     env.err << "backtest: report page: " << html.string() << std::endl;
     if (opts.json) {
-        env.out << "{\"report\":"
-                << report_json(summary, journal_dir.string(), true, days.damaged())
+        env.out << "{\"report\":" << report_json(summary, journal_dir.string(), true, run.damaged)
                 << ",\"performance\":" << performance_json(p) << "}\n";
     } else {
-        env.out << format_report(summary, journal_dir.string(), true, days.damaged()) << "\n"
+        env.out << format_report(summary, journal_dir.string(), true, run.damaged) << "\n"
                 << format_performance(p);
     }
     env.out.flush();
-    return days.damaged() > 0 ? exit_code::failure : exit_code::ok;
+    return run.damaged > 0 ? exit_code::failure : exit_code::ok;
 }
 
 }  // namespace tradebus::cli

@@ -188,6 +188,8 @@ struct backtest_options {
     bool json = false;
     bool force = false;              // replace OUT/journal when it holds an earlier run
     std::string log_level = "warn";  // the nodes' logs, on stderr
+    std::vector<std::string> set;    // --set KIND.PATH=V1,V2,...: overrides, or a sweep's grid
+    unsigned jobs = 0;               // a sweep's runs at once; 0 = one per CPU
 };
 
 /// `tradebus backtest`: the node files' marketdata, strategy, risk and execution on the data,

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tradebus/cli/app.hpp"
 #include "tradebus/runtime/node.hpp"
 
 namespace tradebus::cli {
@@ -44,15 +45,23 @@ struct backtest_node {
     const std::function<void(std::string_view kind, toml::table& file)>& adjust,
     std::vector<std::string>& errors);
 
+/// `tradebus backtest` running `kinds` (pipeline_kinds(), or an SDK node's with the
+/// pipeline's): one backtest, or a sweep whose runs are this executable again with
+/// `self_args` (e.g. "backtest") and the run's options. README "Backtesting".
+int run_backtest(const backtest_options& opts, environment& env,
+                 const std::vector<backtest_kind>& kinds,
+                 const std::vector<std::string>& self_args);
+
 /// One `--set KIND.PATH=V1,V2,...`: the setting at the dotted PATH (its first part the kind's
 /// own table, e.g. strategy.fast_period or strategy.symbols.MSFT.fast_period) in KIND's node
 /// file, and the values to try, each a TOML value (5, 2.5, true, "x"; a bare word is a
 /// string).
 struct setting {
     std::string kind;
-    std::vector<std::string> path;    // inside the node file, from its root
-    std::string text;                 // as given, KIND.PATH
-    std::vector<toml::table> values;  // each the value at key "v" (value_at(i))
+    std::vector<std::string> path;         // inside the node file, from its root
+    std::string text;                      // as given, KIND.PATH
+    std::vector<toml::table> values;       // each the value at key "v" (value_at(i))
+    std::vector<std::string> value_texts;  // each as given
     [[nodiscard]] const toml::node& value_at(std::size_t i) const { return *values.at(i).get("v"); }
 };
 
