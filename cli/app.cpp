@@ -8,6 +8,7 @@
 #include <charconv>
 #include <ostream>
 
+#include "backtest_options.hpp"
 #include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/journal_view.hpp"
 #include "tradebus/cli/pattern.hpp"
@@ -629,43 +630,7 @@ int run(const std::vector<std::string>& args, environment& env) {
         "backtest",
         "Run marketdata, strategy, risk and execution on recorded quotes, on a simulated clock");
     backtest_cmd->footer(backtest_footer);
-    backtest_cmd
-        ->add_option("--config", backtest.config_dir,
-                     "The directory of the node files (marketdata.toml, strategy.toml, "
-                     "risk.toml, execution.toml)")
-        ->type_name("DIR")
-        ->capture_default_str();
-    backtest_cmd
-        ->add_option("--data", backtest.data, "The quotes to replay (CSV, as [marketdata.csv])")
-        ->type_name("FILE")
-        ->required();
-    backtest_cmd->add_option("--out", backtest.out, "Where the run's journal goes (OUT/journal)")
-        ->type_name("DIR")
-        ->capture_default_str();
-    backtest_cmd
-        ->add_option("--latency-ms", backtest.latency_ms,
-                     "Simulated delay of every message from publisher to subscriber")
-        ->type_name("MS")
-        ->check(CLI::Range(0.0, 60'000.0))
-        ->capture_default_str();
-    backtest_cmd->add_option("--seed", backtest.seed, "Seeds the trace ids (the run repeats)")
-        ->capture_default_str();
-    backtest_cmd->add_flag("--json", backtest.json, "Print the report as one JSON object");
-    backtest_cmd->add_flag("--force", backtest.force, "Replace OUT/journal if it holds a run");
-    backtest_cmd
-        ->add_option("--log-level", backtest.log_level,
-                     "The nodes' logs on stderr: trace, debug, info, warn, error, off")
-        ->capture_default_str();
-    backtest_cmd
-        ->add_option("--set", backtest.set,
-                     "Override a setting of a node file, e.g. strategy.fast_period=8; several "
-                     "values (5,8,13) sweep them: every combination of every --set, ranked")
-        ->type_name("KIND.PATH=V[,V...]")
-        ->take_all()
-        ->allow_extra_args(false);
-    backtest_cmd
-        ->add_option("--jobs", backtest.jobs, "A sweep's backtests at once [default: one per CPU]")
-        ->check(CLI::Range(1U, 256U));
+    add_backtest_options(*backtest_cmd, backtest);
 
     keygen_options keygen;
     auto* keygen_cmd = app.add_subcommand(

@@ -9,9 +9,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <ostream>
 
+#include "backtest_options.hpp"
 #include "backtest_run.hpp"
 #include "tradebus/cli/app.hpp"
 #include "tradebus/cli/journal_report.hpp"
@@ -169,6 +171,46 @@ void apply_setting(toml::table& file, const std::vector<std::string>& path,
     value.visit([&](const auto& v) { at->insert_or_assign(path.back(), v); });
 }
 
+void add_backtest_options(CLI::App& cmd, backtest_options& o) {
+    cmd.add_option("--config", o.config_dir,
+                   "The directory of the node files: KIND.toml for each of --nodes")
+        ->type_name("DIR")
+        ->capture_default_str();
+    cmd.add_option("--data", o.data, "The quotes to replay (CSV, as [marketdata.csv])")
+        ->type_name("FILE")
+        ->required();
+    cmd.add_option("--out", o.out, "Where the run's journal goes (OUT/journal)")
+        ->type_name("DIR")
+        ->capture_default_str();
+    cmd.add_option("--latency-ms", o.latency_ms,
+                   "Simulated delay of every message from publisher to subscriber")
+        ->type_name("MS")
+        ->check(CLI::Range(0.0, 60'000.0))
+        ->capture_default_str();
+    cmd.add_option("--seed", o.seed, "Seeds the trace ids (the run repeats)")
+        ->capture_default_str();
+    cmd.add_flag("--json", o.json, "Print the report as one JSON object");
+    cmd.add_flag("--force", o.force, "Replace OUT/journal if it holds a run");
+    cmd.add_option("--log-level", o.log_level,
+                   "The nodes' logs on stderr: trace, debug, info, warn, error, off")
+        ->capture_default_str();
+    cmd.add_option("--set", o.set,
+                   "Override a setting of a node file, e.g. strategy.fast_period=8; several "
+                   "values (5,8,13) sweep them: every combination of every --set, ranked")
+        ->type_name("KIND.PATH=V[,V...]")
+        ->take_all()
+        ->allow_extra_args(false);
+    cmd.add_option("--jobs", o.jobs, "A sweep's backtests at once [default: one per CPU]")
+        ->check(CLI::Range(1U, 256U));
+
+    cmd.add_option("--nodes", o.nodes,
+                   "The node kinds to run, in the order each message reaches them (their files "
+                   "are --config's KIND.toml)")
+        ->type_name("KIND,...")
+        ->delimiter(',')
+        ->capture_default_str();
+}
+
 run_summary summarize_run(const fs::path& journal_dir) {
     report_builder days(true);
     performance_builder perf;
@@ -184,18 +226,85 @@ run_summary summarize_run(const fs::path& journal_dir) {
     return {days.days(), perf.result(), days.damaged()};
 }
 
+bool backtest_requested(int argc, char** argv) {
+    return argc > 1 && argv != nullptr && argv[1] != nullptr &&
+           std::string_view(argv[1]) == "backtest";
+}
+
+int backtest_main(int argc, char** argv, std::string_view kind, runtime::logic_factory factory) {
+    const std::string exe = argc > 0 ? fs::path(argv[0]).filename().string() : "node";
+    CLI::App app("A tradebus node: `" + exe + " --config FILE` runs it on the bus; `" + exe +
+                     " backtest ...` runs it on recorded quotes on a simulated clock, with "
+                     "the built-in marketdata, risk and execution",
+                 exe);
+    backtest_options opts;
+    opts.nodes = {"marketdata", std::string(kind), "risk", "execution"};
+    auto* cmd = app.add_subcommand("backtest",
+                                   "This node on recorded quotes, as `tradebus "
+                                   "backtest` runs the built-in strategy");
+    add_backtest_options(*cmd, opts);
+    cmd->footer(
+        "README \"Backtesting\": every option is tradebus backtest's; --nodes defaults "
+        "to marketdata," +
+        std::string(kind) + ",risk,execution.");
+    app.require_subcommand(1, 1);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? exit_code::ok : exit_code::usage;
+    }
+    std::vector<backtest_kind> kinds = pipeline_kinds();
+    const auto same = std::find_if(kinds.begin(), kinds.end(),
+                                   [&](const backtest_kind& k) { return k.kind == kind; });
+    if (same != kinds.end()) {
+        same->factory = factory;  // a node of a built-in kind: its own logic in its place
+    } else {
+        kinds.push_back({std::string(kind), factory});
+    }
+    zmq::context_t zmq(0);  // no sockets: the backtest runs in this process
+    environment env{std::cout, std::cerr, zmq};
+    return run_backtest(opts, env, kinds, {"backtest"});
+}
+
 int run_backtest(const backtest_options& opts, environment& env) {
     return run_backtest(opts, env, pipeline_kinds(), {"backtest"});
 }
 
 int run_backtest(const backtest_options& opts, environment& env,
-                 const std::vector<backtest_kind>& kinds,
+                 const std::vector<backtest_kind>& available,
                  const std::vector<std::string>& self_args) {
     // The nodes' logs go to stderr (stdout is the report), at --log-level.
     if (!common::init_logging("backtest", opts.log_level)) {
         env.err << "tradebus backtest: --log-level: expected trace, debug, info, warn, error or "
                    "off, got \""
                 << opts.log_level << "\"" << std::endl;
+        return exit_code::usage;
+    }
+    // --nodes: the kinds that run, each once, in the order given.
+    std::vector<backtest_kind> kinds;
+    for (const auto& name : opts.nodes) {
+        const auto it = std::find_if(available.begin(), available.end(),
+                                     [&](const backtest_kind& k) { return k.kind == name; });
+        std::string error;
+        if (it == available.end()) {
+            error = "--nodes: no node kind \"" + name + "\" here (";
+            for (const auto& k : available)
+                error += (&k == &available.front() ? "" : ", ") + k.kind;
+            error += ")";
+        } else if (std::any_of(kinds.begin(), kinds.end(),
+                               [&](const backtest_kind& k) { return k.kind == name; })) {
+            error = "--nodes: " + name + " twice";
+        }
+        if (!error.empty()) {
+            env.err << "tradebus backtest: " << error << std::endl;
+            return exit_code::usage;
+        }
+        kinds.push_back(*it);
+    }
+    if (std::none_of(kinds.begin(), kinds.end(),
+                     [](const backtest_kind& k) { return k.kind == "marketdata"; })) {
+        env.err << "tradebus backtest: --nodes: marketdata replays --data; it must be one of them"
+                << std::endl;
         return exit_code::usage;
     }
     // --set: each names a kind this backtest runs; more than one value anywhere is a sweep.

@@ -138,6 +138,9 @@ int run_sweep(const backtest_options& opts, const std::vector<setting>& settings
               std::string("--force")}) {
             args.push_back(a);
         }
+        std::string nodes;
+        for (const auto& k : kinds) nodes += (nodes.empty() ? "" : ",") + k.kind;
+        args.insert(args.end(), {"--nodes", nodes});
         std::ostringstream latency;
         latency << opts.latency_ms;
         args.insert(args.end(), {"--latency-ms", latency.str()});

@@ -13,7 +13,8 @@
 
 # tradebus_add_node(<kind> SOURCES <library sources...> [LINK <libraries...>]): the kind's
 # library tradebus_<kind> (alias tradebus::<kind>) from SOURCES, its public headers in
-# include/ (include/tradebus/<kind>/), linked to tradebus::runtime and LINK; the executable
+# include/ (include/tradebus/<kind>/), linked to tradebus::runtime and LINK, both installed
+# with the SDK (export set tradebus-targets, as tradebus::<kind>); the executable
 # tradebus-<kind> from main.cpp, installed to bin/; and the kind recorded.
 function(tradebus_add_node kind)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;LINK")
@@ -29,9 +30,15 @@ function(tradebus_add_node kind)
   endif()
   add_library(tradebus_${kind} ${arg_SOURCES})
   add_library(tradebus::${kind} ALIAS tradebus_${kind})
-  target_include_directories(tradebus_${kind} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_include_directories(tradebus_${kind} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(tradebus_${kind} PUBLIC tradebus::runtime ${arg_LINK}
-    PRIVATE tradebus::warnings)
+    PRIVATE $<BUILD_INTERFACE:tradebus::warnings>)
+  # In the installed SDK too: an SDK node's backtest (tradebus::backtest) runs the built-in
+  # kinds' logic next to its own.
+  set_target_properties(tradebus_${kind} PROPERTIES EXPORT_NAME ${kind})
+  install(TARGETS tradebus_${kind} EXPORT tradebus-targets COMPONENT sdk)
+  install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT sdk)
   add_executable(tradebus-${kind} main.cpp)
   target_link_libraries(tradebus-${kind} PRIVATE tradebus::${kind} tradebus::warnings)
   install(TARGETS tradebus-${kind})

@@ -1,7 +1,8 @@
 # The installed C++ SDK (README "Write your own node"): what `cmake --install` adds so a node
 # can be built out of this tree. The libraries and headers are installed by their folders
 # (schema/, common/, nodes/runtime/, export set `tradebus-targets`); this file adds the CMake
-# package (find_package(tradebus 0.1) -> tradebus::node, tradebus::schema) and tradebus.pc.
+# package (find_package(tradebus 0.1) -> tradebus::node, tradebus::schema, tradebus::backtest)
+# and tradebus.pc, tradebus-backtest.pc.
 include(CMakePackageConfigHelpers)
 
 set(TRADEBUS_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/tradebus")
@@ -44,13 +45,16 @@ if(tb_sdk_link_opts)
   list(JOIN tb_sdk_link_opts " " tb_sdk_libs)
   string(PREPEND tb_sdk_libs " ")
 endif()
-install(CODE "
-  set(TB_PC_VERSION \"${PROJECT_VERSION}\")
-  set(TB_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
-  set(TB_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
-  set(TB_PC_EXTRA_CFLAGS \"${tb_sdk_cflags}\")
-  set(TB_PC_EXTRA_LIBS \"${tb_sdk_libs}\")
-  set(TB_PC_TEMPLATE \"${CMAKE_CURRENT_LIST_DIR}/tradebus.pc.in\")
-  set(TB_PC_WORK \"${PROJECT_BINARY_DIR}/sdk/installed/tradebus.pc\")
-" COMPONENT sdk)
-install(SCRIPT "${CMAKE_CURRENT_LIST_DIR}/install_pc.cmake" COMPONENT sdk)
+# tradebus-backtest.pc: what an SDK node's backtest entry point adds (tradebus::backtest).
+foreach(tb_pc tradebus tradebus-backtest)
+  install(CODE "
+    set(TB_PC_VERSION \"${PROJECT_VERSION}\")
+    set(TB_PC_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
+    set(TB_PC_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
+    set(TB_PC_EXTRA_CFLAGS \"${tb_sdk_cflags}\")
+    set(TB_PC_EXTRA_LIBS \"${tb_sdk_libs}\")
+    set(TB_PC_TEMPLATE \"${CMAKE_CURRENT_LIST_DIR}/${tb_pc}.pc.in\")
+    set(TB_PC_WORK \"${PROJECT_BINARY_DIR}/sdk/installed/${tb_pc}.pc\")
+  " COMPONENT sdk)
+  install(SCRIPT "${CMAKE_CURRENT_LIST_DIR}/install_pc.cmake" COMPONENT sdk)
+endforeach()

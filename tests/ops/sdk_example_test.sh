@@ -7,7 +7,9 @@
 # example node in place of the built-in strategy, started through the installed tradebus-node
 # launcher with [node] executable. Passes when the meanrev node is healthy in `tradebus status`,
 # its signals were approved by risk and filled by execution, and the positions risk published
-# match what `tradebus journal report` computes from the journaled fills.
+# match what `tradebus journal report` computes from the journaled fills. Then the same
+# executable backtests its logic (`tradebus-meanrev backtest`): twice the same, its own signals
+# filled, and a sweep of its window.
 # Usage: sdk_example_test.sh CMAKE BUILD_DIR CXX [COMPILER_LAUNCHER]. Exit 0 pass, 1 fail.
 set -uo pipefail
 
@@ -69,19 +71,22 @@ meanrev=$work/build/tradebus-meanrev
 [ -x "$meanrev" ] || fail "no $meanrev after the build"
 echo "ok: examples/cpp/meanrev built against the installed SDK"
 
-# tradebus.pc: its Cflags find every header the example includes, its Libs link the object.
+# tradebus-backtest.pc (which requires tradebus.pc): its Cflags find every header the example
+# includes, its Libs link the object (the example has a backtest entry point).
 pcdir=$(find "$prefix" -name tradebus.pc -printf '%h\n' | head -n 1)
 [ -n "$pcdir" ] || fail "no tradebus.pc installed under $prefix"
+[ -f "$pcdir/tradebus-backtest.pc" ] || fail "no tradebus-backtest.pc next to tradebus.pc"
 obj=$(find "$work/build" -name 'meanrev.cpp.o' | head -n 1)
-cflags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags tradebus) || fail "pkg-config --cflags"
-libs=$(PKG_CONFIG_PATH=$pcdir pkg-config --libs tradebus) || fail "pkg-config --libs"
+cflags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags tradebus-backtest) || fail "pkg-config --cflags"
+libs=$(PKG_CONFIG_PATH=$pcdir pkg-config --libs tradebus-backtest) || fail "pkg-config --libs"
 # shellcheck disable=SC2086  # flag lists, split on purpose
 "$cxx" -std=c++20 -E $cflags "$src/examples/cpp/meanrev/meanrev.cpp" -o /dev/null \
-    >"$work/pc.log" 2>&1 || { cat "$work/pc.log"; fail "compiling with pkg-config --cflags tradebus"; }
+    >"$work/pc.log" 2>&1 ||
+    { cat "$work/pc.log"; fail "compiling with pkg-config --cflags tradebus-backtest"; }
 # shellcheck disable=SC2086
 "$cxx" "$obj" -o "$work/meanrev-pc" $libs >"$work/pc.log" 2>&1 ||
-    { cat "$work/pc.log"; fail "linking with pkg-config --libs tradebus"; }
-echo "ok: tradebus.pc compiles and links the example"
+    { cat "$work/pc.log"; fail "linking with pkg-config --libs tradebus-backtest"; }
+echo "ok: tradebus-backtest.pc (and tradebus.pc) compile and link the example"
 
 # ---- 3. the pipeline from the installed binaries, the example in place of the strategy.
 bin=$prefix/bin
@@ -268,4 +273,45 @@ jq -n -e --argjson risk "$risk_pos" --argjson report "$report_pos" \
     fail "risk's positions differ from the journal report's"
 [ "$(echo "$report_pos" | jq 'length')" -ge 1 ] || fail "journal report shows no traded symbol"
 
+# ---- 5. the same executable backtests its logic (tradebus::backtest, backtest_main): the
+# shipped node files for marketdata, risk and execution, meanrev's own file, the sample quotes.
+desk=$run/desk
+mkdir -p "$desk"
+cp "$src/config/nodes/marketdata.toml" "$src/config/nodes/risk.toml" \
+    "$src/config/nodes/execution.toml" "$desk/"
+{
+    printf '[node]\nkind = "meanrev"\nname = "meanrev"\n'
+    printf '[broker]\ncontrol_endpoint = "tcp://127.0.0.1:5552"\n'
+    printf '[meanrev]\nsymbols = ["AAPL", "MSFT", "SPY"]\nwindow = 5\nentry_z = 1.2\n'
+    printf 'exit_z = 0.3\nqty = 10\n'
+} >"$desk/meanrev.toml"
+for out in bt1 bt2; do
+    "$meanrev" backtest --config "$desk" --data "$src/config/data/sample_quotes.csv" \
+        --out "$run/$out" --json >"$run/$out.json" 2>"$run/$out.log" ||
+        fail "tradebus-meanrev backtest exited $?: $(tail -n 20 "$run/$out.log")"
+done
+# The same report, but for the output directory it names.
+cmp -s <(sed "s|$run/bt1|OUT|g" "$run/bt1.json") <(sed "s|$run/bt2|OUT|g" "$run/bt2.json") ||
+    fail "two backtests of meanrev differ"
+cmp -s <(cat "$run"/bt1/journal/*) <(cat "$run"/bt2/journal/*) ||
+    fail "two backtests of meanrev wrote different journals"
+"$bin/tradebus" journal cat --json --dir "$run/bt1/journal" >"$run/bt.json" 2>"$run/cat.log" ||
+    fail "tradebus journal cat of the backtest: $(cat "$run/cat.log")"
+bq() { jq -s "$1" "$run/bt.json"; }
+bt_signals=$(bq '[.[] | select(.type == "signal" and .src == "meanrev")] | length')
+bt_others=$(bq '[.[] | select(.type == "signal" and .src != "meanrev")] | length')
+bt_fills=$(bq '[.[] | select(.type == "fill")] | length')
+bt_report_fills=$(jq '.performance.fills' "$run/bt1.json")
+echo "backtest: $bt_signals meanrev signal(s), $bt_fills fill(s); report: $bt_report_fills fill(s)"
+[ "$bt_signals" -ge 2 ] || fail "backtest: $bt_signals signals from meanrev, want >= 2"
+[ "$bt_others" -eq 0 ] || fail "backtest: $bt_others signal(s) from another strategy"
+[ "$bt_fills" -ge 1 ] || fail "backtest: no fill"
+[ "$bt_fills" -eq "$bt_report_fills" ] || fail "backtest: report says $bt_report_fills fills"
+"$meanrev" backtest --config "$desk" --data "$src/config/data/sample_quotes.csv" \
+    --out "$run/bt3" --set meanrev.window=5,10 --jobs 2 >"$run/sweep.txt" 2>"$run/sweep.log" ||
+    fail "tradebus-meanrev backtest sweep exited $?: $(tail -n 20 "$run/sweep.log")"
+grep -q 'sweep of 2 backtests' "$run/sweep.txt" || fail "sweep: $(cat "$run/sweep.txt")"
+echo "ok: tradebus-meanrev backtest: deterministic, its own signals filled, a sweep of its window"
+
 echo "PASS: the meanrev example, built out of tree against the installed SDK, traded end to end"
+

@@ -1,7 +1,8 @@
 // tradebus-meanrev: a mean-reversion strategy node built out of tree against the installed SDK
 // (README "Write your own node"). On each md.bar.<SYM> close it takes the z-score of the close
 // against the last `window` closes: long when z <= -entry_z, short when z >= entry_z, flat once
-// |z| <= exit_z. It publishes strategy.signal.<SYM>; risk decides, execution fills.
+// |z| <= exit_z. It publishes strategy.signal.<SYM>; risk decides, execution fills. The same
+// executable backtests it: `tradebus-meanrev backtest --config DIR --data quotes.csv`.
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "tradebus/cli/backtest.hpp"
 #include "tradebus/runtime/node.hpp"
 #include "tradebus/schema/topics.hpp"
 
@@ -132,5 +134,10 @@ std::unique_ptr<tradebus::runtime::node_logic> make_meanrev(tradebus::common::se
 }  // namespace
 
 int main(int argc, char** argv) {
+    // `tradebus-meanrev backtest --config DIR --data FILE`: this logic on recorded quotes, with
+    // the built-in marketdata, risk and execution, on a simulated clock (README "Backtesting").
+    if (tradebus::cli::backtest_requested(argc, argv)) {
+        return tradebus::cli::backtest_main(argc, argv, "meanrev", &make_meanrev);
+    }
     return tradebus::runtime::run_node(argc, argv, "meanrev", &make_meanrev);
 }

@@ -190,6 +190,8 @@ struct backtest_options {
     std::string log_level = "warn";  // the nodes' logs, on stderr
     std::vector<std::string> set;    // --set KIND.PATH=V1,V2,...: overrides, or a sweep's grid
     unsigned jobs = 0;               // a sweep's runs at once; 0 = one per CPU
+    // The kinds to run, in the order they get each message; their files are CONFIG/KIND.toml.
+    std::vector<std::string> nodes = {"marketdata", "strategy", "risk", "execution"};
 };
 
 /// `tradebus backtest`: the node files' marketdata, strategy, risk and execution on the data,

@@ -52,6 +52,19 @@ int run_backtest(const backtest_options& opts, environment& env,
                  const std::vector<backtest_kind>& kinds,
                  const std::vector<std::string>& self_args);
 
+/// An SDK node's backtest entry point, for its main():
+///
+///     if (tradebus::cli::backtest_requested(argc, argv))
+///         return tradebus::cli::backtest_main(argc, argv, "meanrev", &make_meanrev);
+///     return tradebus::runtime::run_node(argc, argv, "meanrev", &make_meanrev);
+///
+/// `EXE backtest --config DIR --data FILE ...` then runs `tradebus backtest` (every option the
+/// same) with `kind`, built by `factory` from DIR/<kind>.toml as run_node builds it, in the
+/// built-in strategy's place: --nodes defaults to marketdata,<kind>,risk,execution. Returns
+/// the exit code (0, 1 failure, 2 usage).
+[[nodiscard]] bool backtest_requested(int argc, char** argv);
+int backtest_main(int argc, char** argv, std::string_view kind, runtime::logic_factory factory);
+
 /// One `--set KIND.PATH=V1,V2,...`: the setting at the dotted PATH (its first part the kind's
 /// own table, e.g. strategy.fast_period or strategy.symbols.MSFT.fast_period) in KIND's node
 /// file, and the values to try, each a TOML value (5, 2.5, true, "x"; a bare word is a
