@@ -84,17 +84,27 @@ Examples:
 constexpr const char* backtest_footer = R"(
 Builds the marketdata, strategy, risk and execution logic from the node files in --config as
 the live nodes build them, and runs them in this process on a simulated clock that jumps from
-event to event (nothing sleeps): marketdata replays --data at its recorded times, every message
-crosses an in-process bus with the live routing, envelopes and encoding, and is journaled in
-OUT/journal (every `tradebus journal` command reads it). Then prints the run's trading report
-(`tradebus journal report --utc` of that journal) and its performance (equity, drawdown, Sharpe,
-Sortino, trades, win rate, time in market), and writes them with the equity and drawdown charts
-to OUT/report.html. The same files, data and --seed give the same journal, report and page, byte
-for byte. README "Backtesting".
+event to event (nothing sleeps): marketdata replays a CSV --data at its recorded times, every
+message crosses an in-process bus with the live routing, envelopes and encoding, and is
+journaled in OUT/journal (every `tradebus journal` command reads it). Then prints the run's
+trading report (`tradebus journal report --utc` of that journal) and its performance (equity,
+drawdown, Sharpe, Sortino, trades, win rate, time in market), and writes them with the equity
+and drawdown charts to OUT/report.html. The same files, data and --seed give the same journal,
+report and page, byte for byte. README "Backtesting".
+
+--data DIR replays a journal (a desk's var/journal, or an earlier run's OUT/journal) instead:
+its md.tick.* and md.bar.* records, each event at its recorded receive time, published by a
+node named "replay" in place of marketdata (marketdata.toml is not read); every other record is
+skipped. --from/--to keep only the data in [from, to), in UTC as the report shows times, in
+the formats `tradebus journal cat --since` takes: 2024-03-15T13:31:00[.5][Z], 2024-03-15,
+13:31 (today), -2h (before now), @1710509460.5 (seconds since the epoch). The data is checked
+before the run, up to the end of the window: a bad CSV row, or a torn, corrupt or undecodable
+journal record, stops the backtest with its file:line or segment:offset (exit 2).
 
 Examples:
   tradebus backtest --data config/data/sample_quotes.csv
-  tradebus backtest --config my-nodes --data quotes.csv --latency-ms 2 --out var/bt-2ms --json)";
+  tradebus backtest --config my-nodes --data quotes.csv --latency-ms 2 --out var/bt-2ms --json
+  tradebus backtest --data var/journal --from 2024-03-15T13:30 --to 2024-03-15T16:00)";
 
 constexpr const char* flatten_footer = R"(
 Closes the desk's positions, or one --symbol's: execution cancels the resting orders first,
@@ -629,9 +639,18 @@ int run(const std::vector<std::string>& args, environment& env) {
         ->type_name("DIR")
         ->capture_default_str();
     backtest_cmd
-        ->add_option("--data", backtest.data, "The quotes to replay (CSV, as [marketdata.csv])")
-        ->type_name("FILE")
+        ->add_option("--data", backtest.data,
+                     "The quotes to replay: a CSV (as [marketdata.csv]), or a journal directory "
+                     "(its md.tick.* and md.bar.* records)")
+        ->type_name("FILE|DIR")
         ->required();
+    std::string backtest_from, backtest_to;
+    backtest_cmd
+        ->add_option("--from", backtest_from,
+                     "Replay only the data at or after this time (UTC; formats below)")
+        ->type_name("TIME");
+    backtest_cmd->add_option("--to", backtest_to, "Replay only the data before this time (UTC)")
+        ->type_name("TIME");
     backtest_cmd->add_option("--out", backtest.out, "Where the run's journal goes (OUT/journal)")
         ->type_name("DIR")
         ->capture_default_str();
@@ -679,7 +698,16 @@ int run(const std::vector<std::string>& args, environment& env) {
         if (!reversed.empty()) reversed.pop_back();  // the program name
         app.parse(reversed);
 
-        if (backtest_cmd->parsed()) return run_backtest(backtest, env);
+        if (backtest_cmd->parsed()) {
+            // UTC, as the backtest's report shows times.
+            const std::int64_t now = common::now_ns();
+            backtest.from_ns = parse_time_option("--from", backtest_from, now, true);
+            backtest.to_ns = parse_time_option("--to", backtest_to, now, true);
+            if (backtest.from_ns && backtest.to_ns && *backtest.from_ns >= *backtest.to_ns) {
+                throw usage_error("--from " + backtest_from + " is not before --to " + backtest_to);
+            }
+            return run_backtest(backtest, env);
+        }
         if (keygen_cmd->parsed()) {
             if (!schema::topics::valid_node_name(keygen.name)) {
                 throw usage_error("NAME: expected " + std::string(schema::topics::node_name_rule) +
