@@ -85,13 +85,22 @@ Examples:
 constexpr const char* backtest_footer = R"(
 Builds the marketdata, strategy, risk and execution logic from the node files in --config as
 the live nodes build them, and runs them in this process on a simulated clock that jumps from
-event to event (nothing sleeps): marketdata replays --data at its recorded times, every message
-crosses an in-process bus with the live routing, envelopes and encoding, and is journaled in
-OUT/journal (every `tradebus journal` command reads it). Then prints the run's trading report
-(`tradebus journal report --utc` of that journal) and its performance (equity, drawdown, Sharpe,
-Sortino, trades, win rate, time in market), and writes them with the equity and drawdown charts
-to OUT/report.html. The same files, data and --seed give the same journal, report and page, byte
-for byte. README "Backtesting".
+event to event (nothing sleeps): marketdata replays a CSV --data at its recorded times, every
+message crosses an in-process bus with the live routing, envelopes and encoding, and is
+journaled in OUT/journal (every `tradebus journal` command reads it). Then prints the run's
+trading report (`tradebus journal report --utc` of that journal) and its performance (equity,
+drawdown, Sharpe, Sortino, trades, win rate, time in market), and writes them with the equity
+and drawdown charts to OUT/report.html. The same files, data and --seed give the same journal,
+report and page, byte for byte. README "Backtesting".
+
+--data DIR replays a journal (a desk's var/journal, or an earlier run's OUT/journal) instead:
+its md.tick.* and md.bar.* records, each event at its recorded receive time, published by a
+node named "replay" in place of marketdata (marketdata.toml is not read); every other record is
+skipped. --from/--to keep only the data in [from, to), in UTC as the report shows times, in
+the formats `tradebus journal cat --since` takes: 2024-03-15T13:31:00[.5][Z], 2024-03-15,
+13:31 (today), -2h (before now), @1710509460.5 (seconds since the epoch). The data is checked
+before the run, up to the end of the window: a bad CSV row, or a torn, corrupt or undecodable
+journal record, stops the backtest with its file:line or segment:offset (exit 2).
 
 --set KIND.PATH=V changes one setting of a node file for the run (strategy.fast_period=8);
 several values (strategy.fast_period=5,8,13) make a sweep: every combination of every --set
@@ -101,6 +110,7 @@ equity.
 Examples:
   tradebus backtest --data config/data/sample_quotes.csv
   tradebus backtest --config my-nodes --data quotes.csv --latency-ms 2 --out var/bt-2ms --json
+  tradebus backtest --data var/journal --from 2024-03-15T13:30 --to 2024-03-15T16:00
   tradebus backtest --data quotes.csv --set strategy.fast_period=5,8,13 \
                     --set strategy.slow_period=21,34 --jobs 2 --out var/sweep)";
 

@@ -1,22 +1,27 @@
 // `tradebus backtest`: the pipeline's marketdata, strategy, risk and execution logic, built from
-// their node files as the live executables build them, replaying a CSV of quotes on a simulated
-// clock in this one process (runtime::simulation), every message journaled; then the journal's
-// trading report of the run and its performance (text or JSON, and OUT/report.html).
+// their node files as the live executables build them, replaying a CSV of quotes (or a journal's
+// market data: backtest_feed.cpp) on a simulated clock in this one process (runtime::simulation),
+// every message journaled; then the journal's trading report of the run and its performance
+// (text or JSON, and OUT/report.html).
 #include "tradebus/cli/backtest.hpp"
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <ostream>
+#include <tuple>
 
 #include "backtest_options.hpp"
 #include "backtest_run.hpp"
 #include "tradebus/cli/app.hpp"
+#include "tradebus/cli/format.hpp"
 #include "tradebus/cli/journal_report.hpp"
+#include "tradebus/cli/journal_view.hpp"
 #include "tradebus/cli/performance.hpp"
 #include "tradebus/common/config.hpp"
 #include "tradebus/common/process.hpp"
@@ -70,7 +75,17 @@ std::vector<backtest_kind> pipeline_kinds() {
     };
 }
 
-void replay_data(toml::table& file, const std::string& data) {
+std::string describe(const replay_window& window) {
+    const auto utc = [](std::int64_t ns) {
+        return format_day(ns, true) + "T" + format_time(ns, true) + "Z";
+    };
+    std::string out;
+    if (window.from_ns) out = "at or after " + utc(*window.from_ns);
+    if (window.to_ns) out += (out.empty() ? "before " : " and before ") + utc(*window.to_ns);
+    return out;
+}
+
+void replay_data(toml::table& file, const std::string& data, const replay_window& window) {
     auto* own = file["marketdata"].as_table();
     if (own == nullptr)
         own = file.insert_or_assign("marketdata", toml::table{}).first->second.as_table();
@@ -82,6 +97,8 @@ void replay_data(toml::table& file, const std::string& data) {
     csv->insert_or_assign("loop", false);
     csv->insert_or_assign("exit_at_end", true);
     csv->insert_or_assign("timestamps", "recorded");
+    csv->insert_or_assign("from_ns", std::max<std::int64_t>(window.from_ns.value_or(0), 0));
+    csv->insert_or_assign("to_ns", window.to_ns.value_or(0));
 }
 
 std::vector<backtest_node> load_backtest_nodes(
@@ -176,9 +193,14 @@ void add_backtest_options(CLI::App& cmd, backtest_options& o) {
                    "The directory of the node files: KIND.toml for each of --nodes")
         ->type_name("DIR")
         ->capture_default_str();
-    cmd.add_option("--data", o.data, "The quotes to replay (CSV, as [marketdata.csv])")
-        ->type_name("FILE")
+    cmd.add_option("--data", o.data,
+                   "The quotes to replay: a CSV (as [marketdata.csv]), or a journal directory "
+                   "(its md.tick.* and md.bar.* records)")
+        ->type_name("FILE|DIR")
         ->required();
+    cmd.add_option("--from", o.from, "Replay only the data at or after this time (UTC)")
+        ->type_name("TIME");
+    cmd.add_option("--to", o.to, "Replay only the data before this time (UTC)")->type_name("TIME");
     cmd.add_option("--out", o.out, "Where the run's journal goes (OUT/journal)")
         ->type_name("DIR")
         ->capture_default_str();
@@ -266,13 +288,104 @@ int backtest_main(int argc, char** argv, std::string_view kind, runtime::logic_f
     return run_backtest(opts, env, kinds, {"backtest"});
 }
 
+namespace {
+
+// What the data holds for the run: where the simulated clock starts, and for a journal what
+// its check found (the feeder replays exactly that).
+struct checked_data {
+    std::int64_t start_ns = 0;
+    std::optional<journal_scan> journal;
+};
+
+// The data is read once before the run, up to the end of the window: every row (record) must
+// be good (a skipped one would make a silently different backtest), and the first one in the
+// window sets the simulated clock's start. Nullopt after saying why on `err`.
+std::optional<checked_data> check_csv(const std::string& data, const replay_window& window,
+                                      std::ostream& err) {
+    checked_data out;
+    try {
+        marketdata::csv_reader reader(data);
+        std::uint64_t rows = 0;
+        while (const auto row = reader.next()) {
+            if (window.after(row->ts_ns)) break;  // rows are in time order: the rest is later
+            if (window.before(row->ts_ns)) continue;
+            if (rows++ == 0) out.start_ns = row->ts_ns;
+        }
+        if (reader.rows_bad() > 0) {
+            err << "tradebus backtest: " << data << ":" << reader.last_bad().line << ": "
+                << reader.last_bad().reason << " (" << reader.rows_bad()
+                << " bad row(s) in all, the last one shown; a backtest replays every row or "
+                   "none)"
+                << std::endl;
+            return std::nullopt;
+        }
+        if (rows == 0) {
+            err << "tradebus backtest: " << data << ": no quote rows"
+                << (window.bounded() ? " " + describe(window) : "") << std::endl;
+            return std::nullopt;
+        }
+    } catch (const std::exception& e) {
+        err << "tradebus backtest: " << e.what() << std::endl;
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::optional<checked_data> check_journal(const std::string& dir, const replay_window& window,
+                                          std::ostream& err) {
+    checked_data out;
+    try {
+        out.journal = scan_journal(dir, window);
+    } catch (const journal_data_error& e) {
+        err << "tradebus backtest: " << e.what() << " (a backtest replays every record or none)"
+            << std::endl;
+        return std::nullopt;
+    } catch (const std::exception& e) {
+        err << "tradebus backtest: " << e.what() << std::endl;
+        return std::nullopt;
+    }
+    if (out.journal->segments == 0) {
+        err << "tradebus backtest: " << dir
+            << ": not a journal (no segment files journal-<index>.tjl in it)" << std::endl;
+        return std::nullopt;
+    }
+    if (out.journal->records == 0) {
+        err << "tradebus backtest: " << dir << ": no market data records (md.tick.*, md.bar.*)"
+            << (window.bounded() ? " " + describe(window) : "") << std::endl;
+        return std::nullopt;
+    }
+    out.start_ns = out.journal->first_ns;
+    return out;
+}
+
+// True when `inner` is `outer` or inside it (both made absolute; neither need exist).
+bool within(const fs::path& inner, const fs::path& outer) {
+    std::error_code ec;
+    const fs::path a = fs::weakly_canonical(fs::absolute(inner, ec), ec);
+    const fs::path b = fs::weakly_canonical(fs::absolute(outer, ec), ec);
+    const fs::path rel = a.lexically_relative(b);
+    return !rel.empty() && *rel.begin() != "..";
+}
+
+// What the report page calls the run: the CSV's file name, or a journal directory's last two
+// parts ("var/journal").
+std::string data_title(const std::string& data, bool journal) {
+    fs::path p = fs::path(data).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    if (!journal || p.parent_path().filename().empty()) return p.filename().string();
+    return (p.parent_path().filename() / p.filename()).string();
+}
+
+}  // namespace
+
 int run_backtest(const backtest_options& opts, environment& env) {
     return run_backtest(opts, env, pipeline_kinds(), {"backtest"});
 }
 
-int run_backtest(const backtest_options& opts, environment& env,
+int run_backtest(const backtest_options& given, environment& env,
                  const std::vector<backtest_kind>& available,
                  const std::vector<std::string>& self_args) {
+    backtest_options opts = given;
     // The nodes' logs go to stderr (stdout is the report), at --log-level.
     if (!common::init_logging("backtest", opts.log_level)) {
         env.err << "tradebus backtest: --log-level: expected trace, debug, info, warn, error or "
@@ -280,7 +393,41 @@ int run_backtest(const backtest_options& opts, environment& env,
                 << opts.log_level << "\"" << std::endl;
         return exit_code::usage;
     }
-    // --nodes: the kinds that run, each once, in the order given.
+    // --from/--to: UTC, as the backtest's report shows times.
+    {
+        const std::int64_t now = common::now_ns();
+        std::string error;
+        for (auto [text, name, ns] : {std::tuple{&opts.from, "--from", &opts.from_ns},
+                                      std::tuple{&opts.to, "--to", &opts.to_ns}}) {
+            if (text->empty()) continue;
+            *ns = parse_time(*text, now, true);
+            if (!*ns && error.empty()) {
+                error = std::string(name) +
+                        ": expected a time (2024-05-01T14:03:22, 14:03, -10m, @1700000000), "
+                        "got \"" +
+                        *text + "\"";
+            }
+        }
+        if (error.empty() && opts.from_ns && opts.to_ns && *opts.from_ns >= *opts.to_ns) {
+            error = "--from " + opts.from + " is not before --to " + opts.to;
+        }
+        if (!error.empty()) {
+            env.err << "tradebus backtest: " << error << std::endl;
+            return exit_code::usage;
+        }
+    }
+    const fs::path journal_dir = fs::path(opts.out) / "journal";
+    if (within(opts.data, journal_dir)) {
+        env.err << "tradebus backtest: --data " << opts.data << " is in this run's journal "
+                << journal_dir.string() << ", which the run replaces: choose another --out"
+                << std::endl;
+        return exit_code::usage;
+    }
+    std::error_code ec;
+    const bool from_journal = fs::is_directory(opts.data, ec);
+    // --nodes: the kinds that run, each once, in the order given. A journal's md records stand
+    // in for marketdata (its node file is not read): the feeder comes first, where marketdata
+    // would be, so the others keep their places (and trace ids).
     std::vector<backtest_kind> kinds;
     for (const auto& name : opts.nodes) {
         const auto it = std::find_if(available.begin(), available.end(),
@@ -301,9 +448,13 @@ int run_backtest(const backtest_options& opts, environment& env,
         }
         kinds.push_back(*it);
     }
-    if (std::none_of(kinds.begin(), kinds.end(),
-                     [](const backtest_kind& k) { return k.kind == "marketdata"; })) {
-        env.err << "tradebus backtest: --nodes: marketdata replays --data; it must be one of them"
+    const bool has_marketdata = std::any_of(
+        kinds.begin(), kinds.end(), [](const backtest_kind& k) { return k.kind == "marketdata"; });
+    if (from_journal) {
+        std::erase_if(kinds, [](const auto& k) { return k.kind == "marketdata"; });
+    } else if (!has_marketdata) {
+        env.err << "tradebus backtest: --nodes: marketdata replays the CSV --data; it must be one "
+                   "of them"
                 << std::endl;
         return exit_code::usage;
     }
@@ -332,34 +483,14 @@ int run_backtest(const backtest_options& opts, environment& env,
         }
         settings.push_back(std::move(*s));
     }
-    // The data is read once before the run: every row must be good (a skipped row would make
-    // a silently different backtest), and its first quote sets the simulated clock's start.
-    std::int64_t start_ns = 0;
-    try {
-        marketdata::csv_reader reader(opts.data);
-        std::uint64_t rows = 0;
-        while (const auto row = reader.next()) {
-            if (rows++ == 0) start_ns = row->ts_ns;
-        }
-        if (reader.rows_bad() > 0) {
-            env.err << "tradebus backtest: " << opts.data << ":" << reader.last_bad().line << ": "
-                    << reader.last_bad().reason << " (" << reader.rows_bad()
-                    << " bad row(s) in all, the last one shown; a backtest replays every row or "
-                       "none)"
-                    << std::endl;
-            return exit_code::usage;
-        }
-        if (rows == 0) {
-            env.err << "tradebus backtest: " << opts.data << ": no quote rows" << std::endl;
-            return exit_code::usage;
-        }
-    } catch (const std::exception& e) {
-        env.err << "tradebus backtest: " << e.what() << std::endl;
-        return exit_code::usage;
-    }
+
+    const replay_window window{opts.from_ns, opts.to_ns};
+    const auto data = from_journal ? check_journal(opts.data, window, env.err)
+                                   : check_csv(opts.data, window, env.err);
+    if (!data) return exit_code::usage;
+    const std::int64_t start_ns = data->start_ns;
 
     if (combinations > 1) {
-        std::error_code ec;
         const fs::path self = fs::read_symlink("/proc/self/exe", ec);
         if (ec) {
             env.err << "tradebus backtest: cannot find this executable to run the sweep's "
@@ -377,22 +508,32 @@ int run_backtest(const backtest_options& opts, environment& env,
     auto nodes = load_backtest_nodes(
         opts.config_dir, kinds,
         [&](std::string_view kind, toml::table& file) {
-            if (kind == "marketdata") replay_data(file, opts.data);
+            if (kind == "marketdata") replay_data(file, opts.data, window);
             for (const auto& s : settings) {
                 if (s.kind == kind) apply_setting(file, s.path, s.value_at(0));
             }
         },
         errors);
-    for (auto& n : nodes) sim.add_node(n.name, std::move(n.logic));
+    for (const auto& n : nodes) {
+        if (from_journal && n.name == journal_feed_name) {
+            errors.push_back((fs::path(opts.config_dir) / (n.kind + ".toml")).string() +
+                             ": [node] name \"" + n.name +
+                             "\" is the name of the backtest's journal replay: choose another");
+        }
+    }
     if (!errors.empty()) {
         for (const auto& e : errors) env.err << e << "\n";
         env.err << "tradebus backtest: " << errors.size() << " problem(s) in the node files of "
                 << opts.config_dir << std::endl;
         return exit_code::usage;
     }
+    if (from_journal) {
+        sim.add_node(std::string(journal_feed_name),
+                     std::make_unique<journal_feed>(opts.data, window, *data->journal,
+                                                    marketdata::defaults::max_batch));
+    }
+    for (auto& n : nodes) sim.add_node(n.name, std::move(n.logic));
 
-    const fs::path journal_dir = fs::path(opts.out) / "journal";
-    std::error_code ec;
     if (fs::exists(journal_dir, ec) && !fs::is_empty(journal_dir, ec)) {
         if (!opts.force) {
             env.err << "tradebus backtest: " << journal_dir.string()
@@ -440,6 +581,13 @@ int run_backtest(const backtest_options& opts, environment& env,
             << wall_s << " s ("
             << static_cast<std::uint64_t>(static_cast<double>(ticks) / std::max(wall_s, 1e-9))
             << " ticks/s); journal: " << journal_dir.string() << std::endl;
+    if (data->journal && data->journal->gap_markers > 0) {
+        env.err << "backtest: note: " << opts.data << " marks " << data->journal->gap_markers
+                << " sequence gap(s) in its market data"
+                << (window.bounded() ? " " + describe(window) : "")
+                << ": what the recording journal never received is not in the backtest either"
+                << std::endl;
+    }
     // The report: the journal's trading summary per day, then the run's performance, both
     // read from the journal just written (what any `tradebus journal` command would see).
     run_summary run;
@@ -454,7 +602,7 @@ int run_backtest(const backtest_options& opts, environment& env,
     const fs::path html = fs::path(opts.out) / "report.html";
     {
         std::ofstream page(html, std::ios::trunc);
-        page << performance_html(p, fs::path(opts.data).filename().string());
+        page << performance_html(p, data_title(opts.data, from_journal));
         if (!page.flush()) {
             env.err << "tradebus backtest: cannot write " << html.string() << std::endl;
             return exit_code::failure;

@@ -141,6 +141,14 @@ int run_sweep(const backtest_options& opts, const std::vector<setting>& settings
         std::string nodes;
         for (const auto& k : kinds) nodes += (nodes.empty() ? "" : ",") + k.kind;
         args.insert(args.end(), {"--nodes", nodes});
+        // The window as resolved here (a relative --from such as -2h must not move between
+        // runs): seconds since the epoch with every nanosecond.
+        for (const auto& [name, ns] :
+             {std::pair{"--from", opts.from_ns}, std::pair{"--to", opts.to_ns}}) {
+            if (!ns) continue;
+            std::string frac = std::to_string(1'000'000'000 + *ns % 1'000'000'000).substr(1);
+            args.insert(args.end(), {name, "@" + std::to_string(*ns / 1'000'000'000) + "." + frac});
+        }
         std::ostringstream latency;
         latency << opts.latency_ms;
         args.insert(args.end(), {"--latency-ms", latency.str()});

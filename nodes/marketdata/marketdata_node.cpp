@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -44,6 +45,12 @@ marketdata_config read_config(common::section& own) {
     c.csv.exit_at_end = csv.boolean("exit_at_end", c.csv.exit_at_end);
     const auto ts = csv.choice("timestamps", "replay", {"replay", "recorded"});
     c.csv.timestamps = ts == "recorded" ? replay_timestamps::recorded : replay_timestamps::replay;
+    c.csv.from_ns =
+        csv.integer("from_ns", c.csv.from_ns, 0, std::numeric_limits<std::int64_t>::max());
+    c.csv.to_ns = csv.integer("to_ns", c.csv.to_ns, 0, std::numeric_limits<std::int64_t>::max());
+    if (c.csv.to_ns != 0 && c.csv.from_ns >= c.csv.to_ns) {
+        csv.error("to_ns", "expected to_ns > from_ns (or 0: no end)");
+    }
     if (c.csv.loop && c.csv.exit_at_end) {
         csv.error("exit_at_end", "cannot be true together with loop = true (a loop never ends)");
     }
@@ -167,8 +174,18 @@ std::int64_t marketdata_node::run_synthetic(runtime::context& ctx, std::int64_t 
     return next;  // <= now when behind: called again as soon as inbound traffic is drained
 }
 
+std::optional<quote_row> marketdata_node::next_in_window() {
+    for (;;) {
+        auto row = reader_->next();
+        if (!row) return row;
+        // Rows are in time order: the first one at or after the end ends the pass.
+        if (cfg_.csv.to_ns != 0 && row->ts_ns >= cfg_.csv.to_ns) return std::nullopt;
+        if (row->ts_ns >= cfg_.csv.from_ns) return row;
+    }
+}
+
 bool marketdata_node::fetch_row() {
-    pending_ = reader_->next();
+    pending_ = next_in_window();
     if (!pending_ && cfg_.csv.loop && reader_->rows_ok() > 0) {
         // Next loop: shift recorded times so they keep increasing across loops.
         loop_offset_ns_ += (last_ts_ns_ - first_ts_ns_) + defaults::loop_gap_ms * ns_per_ms;
@@ -176,7 +193,7 @@ bool marketdata_node::fetch_row() {
         spdlog::info("marketdata: {} replayed ({} rows so far, {} bad); starting loop {}",
                      cfg_.csv.path, reader_->rows_ok(), reader_->rows_bad(), loops_ + 1);
         reader_->rewind();
-        pending_ = reader_->next();
+        pending_ = next_in_window();
     }
     if (!pending_) return false;
     if (!have_first_) {

@@ -1,10 +1,13 @@
 // `tradebus backtest` as a user runs it: the shipped node files on the shipped sample quotes,
 // twice, giving the same journal (byte for byte) and the same report; the journal reads with
-// `tradebus journal`; a latency changes the run; bad input is refused with what was wrong.
+// `tradebus journal`; a latency changes the run; bad input is refused with what was wrong; a
+// run's journal replayed as the data gives the same run; --from/--to cut a window.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,11 +34,50 @@ std::string bytes_of(const fs::path& dir) {
     return all;
 }
 
-std::string without(std::string text, const std::string& dir) {
-    for (auto at = text.find(dir); at != std::string::npos; at = text.find(dir)) {
-        text.replace(at, dir.size(), "OUT");
+std::string without(std::string text, const std::string& dir, const std::string& by = "OUT") {
+    for (auto at = text.find(dir); at != std::string::npos; at = text.find(dir, at + by.size())) {
+        text.replace(at, dir.size(), by);
     }
     return text;
+}
+
+std::vector<fs::path> segments_of(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".tjl") out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The offsets of a segment's records (FORMAT.md: a 32-byte header, then records of 12 + length
+// bytes, the length the first little-endian u32 of each).
+std::vector<std::uint64_t> record_offsets(const std::string& bytes) {
+    std::vector<std::uint64_t> out;
+    for (std::size_t at = 32; at + 12 <= bytes.size();) {
+        std::uint32_t len = 0;
+        std::memcpy(&len, bytes.data() + at, 4);  // the test hosts are little-endian
+        out.push_back(at);
+        at += 12 + len;
+    }
+    return out;
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f << bytes;
+}
+
+// The number of the sample's quote rows in [from, to) (ns).
+std::size_t sample_rows_between(std::int64_t from, std::int64_t to) {
+    std::size_t n = 0;
+    std::istringstream in(read_file(sample));
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] < '0' || line[0] > '9') continue;
+        const std::int64_t ts = std::stoll(line.substr(0, line.find(',')));
+        if (ts >= from && ts < to) ++n;
+    }
+    return n;
 }
 
 }  // namespace
@@ -265,4 +307,206 @@ TEST_CASE("backtest: a missing data file or a bad node file is refused with wher
     CHECK_MESSAGE(has(r.err, "risk.toml:"), r.err);
     CHECK(has(r.err, "unknown key"));
     CHECK_FALSE(fs::exists(dir.file("out") / "journal"));
+}
+
+TEST_CASE("backtest: a run's journal as the data gives the same run as its CSV") {
+    temp_dir dir;
+    const auto a = dir.file("a"), b = dir.file("b");
+    const auto csv = run_cli(dir, "bt-csv",
+                             {"backtest", "--config", nodes, "--data", sample, "--out", a.string()},
+                             std::chrono::seconds(120));
+    REQUIRE_MESSAGE(csv.status == 0, csv.err);
+    const std::string journal_a = (a / "journal").string();
+    const auto replayed =
+        run_cli(dir, "bt-journal",
+                {"backtest", "--config", nodes, "--data", journal_a, "--out", b.string()},
+                std::chrono::seconds(120));
+    REQUIRE_MESSAGE(replayed.status == 0, replayed.err);
+    CHECK_MESSAGE(has(replayed.err, "backtest: 4923 ticks"), replayed.err);
+
+    // The same md events at the same times, so the same signals, orders, fills, positions: the
+    // report (its journal's path aside) is the same.
+    CHECK(without(csv.out, a.string()) == without(replayed.out, b.string()));
+    const auto cat = [&](const std::string& name, const fs::path& out, const std::string& topic) {
+        std::vector<std::string> args = {"journal", "cat", "--json", "--dir",
+                                         (out / "journal").string()};
+        if (!topic.empty()) args.push_back(topic);  // none: every record
+        const auto r = run_cli(dir, name, args);
+        REQUIRE(r.status == 0);
+        return r.out;
+    };
+    const std::string fills_a = cat("fills-a", a, "exec.fill"),
+                      fills_b = cat("fills-b", b, "exec.fill");
+    CHECK(lines_of(fills_a).size() > 10);
+    CHECK(fills_a == fills_b);
+    // Every record is the same, envelope and all, but for one thing: the md ticks and bars are
+    // published by the backtest's "replay" node instead of marketdata, so their envelope's src
+    // differs (their seq, ts_ns and trace ids are the recorded ones, and so are the trace ids of
+    // the orders and fills they led to).
+    const std::string all_a = cat("all-a", a, ""), all_b = cat("all-b", b, "");
+    CHECK(lines_of(all_a).size() > 4923);
+    CHECK(without(all_a, "\"src\":\"marketdata\"", "\"src\":\"replay\"") == all_b);
+    CHECK(has(all_b, "\"topic\":\"md.bar.AAPL\""));
+
+    // Marketdata's node file is not read for a journal: a directory without it will do.
+    const auto three = dir.file("three");
+    fs::create_directories(three);
+    for (const char* kind : {"strategy", "risk", "execution"}) {
+        fs::copy_file(nodes + "/" + kind + ".toml", three / (std::string(kind) + ".toml"));
+    }
+    const auto c = dir.file("c");
+    const auto again =
+        run_cli(dir, "bt-three",
+                {"backtest", "--config", three.string(), "--data", journal_a, "--out", c.string()},
+                std::chrono::seconds(120));
+    REQUIRE_MESSAGE(again.status == 0, again.err);
+    CHECK(bytes_of(b / "journal") == bytes_of(c / "journal"));
+
+    // The run's own journal as its data is refused (the run would replace it first).
+    const auto self = run_cli(
+        dir, "bt-self",
+        {"backtest", "--config", nodes, "--data", journal_a, "--out", a.string(), "--force"});
+    CHECK(self.status == 2);
+    CHECK_MESSAGE(has(self.err, "is in this run's journal"), self.err);
+    CHECK(segments_of(a / "journal").size() >= 1);
+}
+
+TEST_CASE("backtest: a torn or corrupt journal record is refused with its segment and offset") {
+    temp_dir dir;
+    const auto a = dir.file("a");
+    const auto csv = run_cli(dir, "bt-csv",
+                             {"backtest", "--config", nodes, "--data", sample, "--out", a.string()},
+                             std::chrono::seconds(120));
+    REQUIRE_MESSAGE(csv.status == 0, csv.err);
+    const auto segments = segments_of(a / "journal");
+    REQUIRE(!segments.empty());
+    const std::string name = segments.back().filename().string();
+    const std::string bytes = read_file(segments.back());
+    const auto offsets = record_offsets(bytes);
+    REQUIRE(offsets.size() > 100);
+
+    // The last record cut short, as a crash leaves a segment: a torn record.
+    const auto torn = dir.file("torn");
+    fs::copy(a / "journal", torn);
+    write_bytes(torn / name, bytes.substr(0, bytes.size() - 3));
+    auto r = run_cli(dir, "bt-torn",
+                     {"backtest", "--config", nodes, "--data", torn.string(), "--out",
+                      dir.file("out-torn").string()});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(
+        has(r.err, (torn / name).string() + ":" + std::to_string(offsets.back()) + ": torn record"),
+        r.err);
+    CHECK(has(r.err, "a backtest replays every record or none"));
+    CHECK_FALSE(fs::exists(dir.file("out-torn") / "journal"));
+
+    // A byte flipped in the payload of a record in the middle: its checksum fails.
+    const auto corrupt = dir.file("corrupt");
+    fs::copy(a / "journal", corrupt);
+    std::string flipped = bytes;
+    const std::uint64_t at = offsets[offsets.size() / 2];
+    flipped[at + 12 + 4] = static_cast<char>(flipped[at + 12 + 4] ^ 0x40);
+    write_bytes(corrupt / name, flipped);
+    r = run_cli(dir, "bt-corrupt",
+                {"backtest", "--config", nodes, "--data", corrupt.string(), "--out",
+                 dir.file("out-corrupt").string()});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(
+        has(r.err, (corrupt / name).string() + ":" + std::to_string(at) + ": checksum mismatch"),
+        r.err);
+
+    // A directory that is no journal, and a journal without market data.
+    r = run_cli(dir, "bt-nojournal",
+                {"backtest", "--config", nodes, "--data", (fs::path(source) / "config").string(),
+                 "--out", dir.file("out-none").string()});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(has(r.err, "not a journal (no segment files journal-<index>.tjl"), r.err);
+}
+
+TEST_CASE("backtest: --from/--to replay only the data in the window, of a CSV or a journal") {
+    temp_dir dir;
+    // The sample: 13:30 to 13:35 UTC on 2024-03-15. Two minutes of it.
+    const std::int64_t from = 1'710'509'460'000'000'000;  // 13:31:00Z
+    const std::int64_t to = 1'710'509'580'000'000'000;    // 13:33:00Z
+    const std::size_t rows = sample_rows_between(from, to);
+    REQUIRE(rows > 100);
+    REQUIRE(rows < 4923);
+    const auto w = dir.file("w");
+    const auto r = run_cli(dir, "bt-window",
+                           {"backtest", "--config", nodes, "--data", sample, "--out", w.string(),
+                            "--from", "2024-03-15T13:31:00Z", "--to", "2024-03-15T13:33", "--json"},
+                           std::chrono::seconds(120));
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK_MESSAGE(has(r.err, "backtest: " + std::to_string(rows) + " ticks"), r.err);
+    // The report covers the window: it starts at its first quote, and every tick and fill is
+    // in it (a fill at most the run's 1 s settling after its end).
+    const auto start = json_number(r.out, "start_ns");
+    REQUIRE(start);
+    CHECK(*start >= static_cast<double>(from));
+    CHECK(*start < static_cast<double>(from + 1'000'000'000));
+    const auto ts_of = [&](const std::string& name, const char* topic) {
+        const auto cat = run_cli(
+            dir, name, {"journal", "cat", "--json", "--dir", (w / "journal").string(), topic});
+        REQUIRE(cat.status == 0);
+        std::vector<std::int64_t> out;
+        for (const auto& line : lines_of(cat.out)) {
+            const auto ts = json_number(line, "ts_ns");
+            REQUIRE(ts);
+            out.push_back(static_cast<std::int64_t>(*ts));
+        }
+        return out;
+    };
+    const auto ticks = ts_of("ticks", "md.tick");
+    CHECK(ticks.size() == rows);
+    CHECK(std::all_of(ticks.begin(), ticks.end(), [&](auto t) { return t >= from && t < to; }));
+    const auto fills = ts_of("fills", "exec.fill");
+    CHECK(!fills.empty());
+    CHECK(std::all_of(fills.begin(), fills.end(),
+                      [&](auto t) { return t >= from && t < to + 1'000'000'000; }));
+
+    // The same window of a journal (the whole sample's run): its md records in the window.
+    const auto all = dir.file("all");
+    const auto full = run_cli(
+        dir, "bt-all", {"backtest", "--config", nodes, "--data", sample, "--out", all.string()},
+        std::chrono::seconds(120));
+    REQUIRE_MESSAGE(full.status == 0, full.err);
+    const auto j =
+        run_cli(dir, "bt-jwindow",
+                {"backtest", "--config", nodes, "--data", (all / "journal").string(), "--out",
+                 dir.file("jw").string(), "--from", "@1710509460", "--to", "2024-03-15T13:33:00Z"},
+                std::chrono::seconds(120));
+    REQUIRE_MESSAGE(j.status == 0, j.err);
+    CHECK_MESSAGE(has(j.err, "backtest: " + std::to_string(rows) + " ticks"), j.err);
+
+    // from >= to, a malformed time, and a window without data are refused.
+    auto bad = run_cli(dir, "bt-backwards",
+                       {"backtest", "--config", nodes, "--data", sample, "--from",
+                        "2024-03-15T13:33:00Z", "--to", "2024-03-15T13:31:00Z"});
+    CHECK(bad.status == 2);
+    CHECK_MESSAGE(
+        has(bad.err, "--from 2024-03-15T13:33:00Z is not before --to 2024-03-15T13:31:00Z"),
+        bad.err);
+    bad = run_cli(dir, "bt-equal",
+                  {"backtest", "--config", nodes, "--data", sample, "--from", "@1710509460", "--to",
+                   "2024-03-15T13:31:00Z"});
+    CHECK(bad.status == 2);
+    bad = run_cli(dir, "bt-garbled",
+                  {"backtest", "--config", nodes, "--data", sample, "--from", "yesterday-ish"});
+    CHECK(bad.status == 2);
+    CHECK(has(bad.err, "--from: expected a time"));
+    bad = run_cli(dir, "bt-empty-csv",
+                  {"backtest", "--config", nodes, "--data", sample, "--from", "2030-01-01", "--out",
+                   dir.file("e1").string()});
+    CHECK(bad.status == 2);
+    CHECK_MESSAGE(has(bad.err,
+                      "sample_quotes.csv: no quote rows at or after "
+                      "2030-01-01T00:00:00.000Z"),
+                  bad.err);
+    bad = run_cli(dir, "bt-empty-journal",
+                  {"backtest", "--config", nodes, "--data", (all / "journal").string(), "--to",
+                   "2024-03-15", "--out", dir.file("e2").string()});
+    CHECK(bad.status == 2);
+    CHECK_MESSAGE(has(bad.err,
+                      "no market data records (md.tick.*, md.bar.*) before "
+                      "2024-03-15T00:00:00.000Z"),
+                  bad.err);
 }

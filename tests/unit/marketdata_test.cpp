@@ -496,6 +496,90 @@ TEST_CASE("marketdata: csv node as fast as possible, exit_at_end, and loop") {
     }
 }
 
+TEST_CASE(
+    "marketdata: csv from_ns and to_ns replay only the rows from from_ns up to to_ns, every loop") {
+    scratch_dir dir("md");
+    const auto path = dir.file("w.csv");
+    std::string text = "ts_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n";
+    for (int i = 0; i < 10; ++i) {
+        text += std::to_string(1'000 * sec + i * sec) + ",SPY,500.00,1,500.01,1\n";
+    }
+    write_file(path, text);
+    const auto times = [](const recording_context& ctx) {
+        std::vector<std::int64_t> out;
+        for (const auto& [p, t] : ctx.of<schema::tick>()) out.push_back(t->exch_ts_ns);
+        return out;
+    };
+
+    SUBCASE("a window inside the file: its rows, then the end of the replay") {
+        marketdata_config cfg;
+        cfg.source = "csv";
+        cfg.csv = {path, 0.0, false, true, replay_timestamps::recorded, 1'003 * sec, 1'006 * sec};
+        marketdata_node node(cfg);
+        recording_context ctx;
+        node.on_start(ctx);
+        CHECK(node.on_timer(ctx, ctx.now) == 0);
+        CHECK(times(ctx) == std::vector<std::int64_t>{1'003 * sec, 1'004 * sec, 1'005 * sec});
+        CHECK(node.replay_finished());
+        CHECK(ctx.stops.size() == 1);
+    }
+    SUBCASE("only an end, then only a start") {
+        marketdata_config cfg;
+        cfg.source = "csv";
+        cfg.csv = {path, 0.0, false, true, replay_timestamps::recorded, 0, 1'002 * sec};
+        marketdata_node head(cfg);
+        recording_context ctx;
+        head.on_start(ctx);
+        head.on_timer(ctx, ctx.now);
+        CHECK(times(ctx) == std::vector<std::int64_t>{1'000 * sec, 1'001 * sec});
+
+        cfg.csv.from_ns = 1'008 * sec;
+        cfg.csv.to_ns = 0;
+        marketdata_node tail(cfg);
+        recording_context ctx2;
+        tail.on_start(ctx2);
+        tail.on_timer(ctx2, ctx2.now);
+        CHECK(times(ctx2) == std::vector<std::int64_t>{1'008 * sec, 1'009 * sec});
+    }
+    SUBCASE("a loop replays the window again, shifted by its span plus the loop gap") {
+        marketdata_config cfg;
+        cfg.source = "csv";
+        cfg.csv = {path, 0.0, true, false, replay_timestamps::recorded, 1'001 * sec, 1'003 * sec};
+        cfg.max_batch = 6;
+        marketdata_node node(cfg);
+        recording_context ctx;
+        node.on_start(ctx);
+        node.on_timer(ctx, ctx.now);
+        // Span 1 s + the 1 s gap between loops: each pass 2 s after the one before.
+        CHECK(times(ctx) == std::vector<std::int64_t>{1'001 * sec, 1'002 * sec, 1'003 * sec,
+                                                      1'004 * sec, 1'005 * sec, 1'006 * sec});
+    }
+    SUBCASE("a window without rows ends the replay at once, even with loop") {
+        marketdata_config cfg;
+        cfg.source = "csv";
+        cfg.csv = {path, 0.0, true, false, replay_timestamps::recorded, 2'000 * sec, 0};
+        marketdata_node node(cfg);
+        recording_context ctx;
+        node.on_start(ctx);
+        CHECK(node.on_timer(ctx, ctx.now) == 0);
+        CHECK(ctx.of<schema::tick>().empty());
+        CHECK(node.replay_finished());
+    }
+    SUBCASE("the keys, and to_ns not after from_ns refused") {
+        const std::string csv_table =
+            "[marketdata]\nsource = \"csv\"\n[marketdata.csv]\npath = \"" + path + "\"\n";
+        auto [good, none] = load(csv_table + "from_ns = 5\nto_ns = 9\n");
+        CHECK(none.empty());
+        CHECK(good.csv.from_ns == 5);
+        CHECK(good.csv.to_ns == 9);
+        auto [bad, errors] = load(csv_table + "from_ns = 9\nto_ns = 9\n");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors.front().find("to_ns") != std::string::npos);
+        auto [negative, errors2] = load(csv_table + "from_ns = -1\n");
+        CHECK(errors2.size() == 1);
+    }
+}
+
 TEST_CASE("marketdata: config is validated, every problem reported") {
     auto [good, none] = load(R"(
         [marketdata]

@@ -180,11 +180,13 @@ int run_journal_replay(const replay_options& opts, environment& env);
 int run_journal_report(const report_options& opts, environment& env);
 
 struct backtest_options {
-    std::string config_dir = "config/nodes";  // marketdata.toml, strategy.toml, risk.toml, ...
-    std::string data;                         // the quotes to replay (CSV)
-    std::string out = "var/backtest";         // the run's journal goes to OUT/journal
-    double latency_ms = 0;                    // per hop, simulated
-    std::uint64_t seed = 1;                   // trace ids
+    std::string config_dir = "config/nodes";     // marketdata.toml, strategy.toml, risk.toml, ...
+    std::string data;                            // the quotes to replay: a CSV or a journal dir
+    std::string from, to;                        // --from/--to as given (UTC; parse_time)
+    std::optional<std::int64_t> from_ns, to_ns;  // only the data in [from, to): from/to read
+    std::string out = "var/backtest";            // the run's journal goes to OUT/journal
+    double latency_ms = 0;                       // per hop, simulated
+    std::uint64_t seed = 1;                      // trace ids
     bool json = false;
     bool force = false;              // replace OUT/journal when it holds an earlier run
     std::string log_level = "warn";  // the nodes' logs, on stderr

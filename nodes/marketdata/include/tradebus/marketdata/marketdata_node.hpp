@@ -39,6 +39,10 @@ struct csv_options {
     bool loop = false;
     bool exit_at_end = false;
     replay_timestamps timestamps = replay_timestamps::replay;
+    // Only the rows with from_ns <= ts < to_ns are replayed (0: no bound), in every loop; the
+    // first row at or after to_ns ends the pass (rows are in time order).
+    std::int64_t from_ns = 0;
+    std::int64_t to_ns = 0;
 };
 
 struct marketdata_config {
@@ -75,6 +79,7 @@ class marketdata_node final : public runtime::node_logic {
     std::int64_t run_synthetic(runtime::context& ctx, std::int64_t now);
     std::int64_t run_csv(runtime::context& ctx, std::int64_t now);
     bool fetch_row();
+    std::optional<quote_row> next_in_window();
     void finish(runtime::context& ctx);
     void publish_tick(runtime::context& ctx, const schema::tick& t);
     void publish_bars(runtime::context& ctx);
