@@ -40,7 +40,7 @@ constexpr std::uint64_t max_idle_refires = 1'000'000;
 struct simulation::impl {
     struct sim_node;
 
-    // A topic and the nodes subscribed to it (indexes, in the order nodes were added).
+    // A topic and the nodes subscribed to it (indexes, in delivery order: route_of).
     struct route {
         std::string topic;
         std::vector<std::size_t> to;
@@ -111,6 +111,15 @@ struct simulation::impl::sim_node final : context {
                                 sim_.now > no_timer - settle_ns ? no_timer : sim_.now + settle_ns);
     }
 
+    // The length of this node's shortest subscription prefix matching `topic` (one matches).
+    [[nodiscard]] std::size_t shortest_match(std::string_view topic) const {
+        std::size_t shortest = topic.size();
+        for (const auto& p : subscriptions) {
+            if (schema::topics::matches(p, topic)) shortest = std::min(shortest, p.size());
+        }
+        return shortest;
+    }
+
     [[nodiscard]] bool wants(std::string_view topic) const {
         return std::any_of(subscriptions.begin(), subscriptions.end(),
                            [&](const std::string& p) { return schema::topics::matches(p, topic); });
@@ -138,6 +147,12 @@ const simulation::impl::route& simulation::impl::route_of(std::string_view topic
         for (std::size_t i = 0; i < nodes.size(); ++i) {
             if (nodes[i]->wants(topic)) r->to.push_back(i);
         }
+        // In the live broker's order: its XPUB (libzmq's subscription trie) hands a message to
+        // the subscribers of its shorter matching prefixes first ("md.tick." before
+        // "md.tick.AAPL"); among equal prefixes, in the order the nodes were added.
+        std::stable_sort(r->to.begin(), r->to.end(), [&](std::size_t a, std::size_t b) {
+            return nodes[a]->shortest_match(topic) < nodes[b]->shortest_match(topic);
+        });
         it = routes.emplace(r->topic, std::move(r)).first;
     }
     return *it->second;

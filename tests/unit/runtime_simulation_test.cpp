@@ -1,7 +1,8 @@
 // runtime::simulation: node logic on a simulated clock in one process. Toy nodes check the
 // bus's rules (routing by prefix, envelopes and sequence numbers, hop latency, the order of
-// deliveries and timers, a node that stops); then the shipped marketdata, strategy, risk and
-// execution logic replay the sample quotes twice, byte for byte the same run.
+// deliveries (subscribers by prefix length, as the live broker) and timers, a node that stops);
+// then the shipped marketdata, strategy, risk and execution logic replay the sample quotes twice,
+// byte for byte the same run.
 #include <doctest/doctest.h>
 #include <toml++/toml.h>
 
@@ -157,6 +158,44 @@ TEST_CASE("simulation: routing, envelopes, sequence numbers and order at zero la
     CHECK(r.stats.stopped_by == "feed");
     CHECK(r.stats.stop_reason == "three ticks");
     CHECK(r.stats.end_ns == t0 + 20 * ms + 1000 * ms);
+}
+
+namespace {
+
+// Notes its name in a shared log when a message reaches it.
+class listener final : public runtime::node_logic {
+  public:
+    listener(std::string name, std::string prefix, std::vector<std::string>& log)
+        : name_(std::move(name)), prefix_(std::move(prefix)), log_(log) {}
+    [[nodiscard]] std::vector<std::string> subscriptions() const override { return {prefix_}; }
+    [[nodiscard]] std::vector<std::string> publications() const override { return {}; }
+    void on_event(runtime::context& /*ctx*/, const runtime::inbound& /*in*/) override {
+        log_.push_back(name_);
+    }
+
+  private:
+    std::string name_, prefix_;
+    std::vector<std::string>& log_;
+};
+
+}  // namespace
+
+TEST_CASE("simulation: a message reaches shorter subscription prefixes first, as live") {
+    // The live broker's XPUB walks its subscription trie from the root: "md.tick." gets a
+    // message on md.tick.FEED before "md.tick.FEED" does, whichever subscribed first; equal
+    // prefixes in the order the nodes were added.
+    std::vector<std::string> log;
+    simulation sim({.start_ns = t0});
+    sim.add_node("feed", std::make_unique<feed>());
+    sim.add_node("narrow", std::make_unique<listener>("narrow", "md.tick.FEED", log));
+    sim.add_node("wide", std::make_unique<listener>("wide", "md.tick.", log));
+    sim.add_node("middle", std::make_unique<listener>("middle", "md.tick.F", log));
+    sim.add_node("wide2", std::make_unique<listener>("wide2", "md.", log));
+    sim.add_node("wide3", std::make_unique<listener>("wide3", "md.tick.", log));
+    (void)sim.run();
+    REQUIRE(log.size() == 15);
+    CHECK(std::vector<std::string>(log.begin(), log.begin() + 5) ==
+          std::vector<std::string>{"wide2", "wide", "wide3", "middle", "narrow"});
 }
 
 TEST_CASE("simulation: a hop latency delays every delivery by it, in publish order") {

@@ -9,7 +9,10 @@
 // Order of effects (what a strategy can rely on, as live when the bus keeps up):
 // - everything is scheduled at a simulated time and runs in (time, scheduling order) order;
 // - a message published at time t reaches each subscriber at t + hop_latency_ns, in the order
-//   it was published; subscribers get it in the order the nodes were added;
+//   it was published; subscribers get it in the order the live broker writes it to them: the
+//   subscribers of shorter matching prefixes first (libzmq's XPUB walks its subscription trie
+//   from the root: "md.tick." before "md.tick.AAPL"), equal ones in the order the nodes were
+//   added;
 // - a node's timer runs at the deadline its on_timer returned (a deadline <= now: after what
 //   is already scheduled for now); a timer due at the same time as a delivery runs after the
 //   deliveries scheduled before it;
