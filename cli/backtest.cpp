@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <tuple>
@@ -295,7 +296,37 @@ namespace {
 struct checked_data {
     std::int64_t start_ns = 0;
     std::optional<journal_scan> journal;
+    std::map<std::string, std::uint64_t> symbols;  // CSV rows or md records to replay, by symbol
 };
+
+// A symbol the data and the strategy's trade_symbols do not share is skipped, not an error
+// (a recording of the whole market is good data for a strategy of three symbols); said on
+// stderr so that it is never a silent surprise. Only the built-in strategy's list is known
+// here: an SDK node's settings are its own.
+void note_symbols(const std::map<std::string, std::uint64_t>& in_data,
+                  const std::optional<std::vector<std::string>>& traded, const std::string& file,
+                  std::ostream& err) {
+    if (!traded) return;
+    std::string missing, unused;
+    std::uint64_t unused_quotes = 0;
+    for (const auto& s : *traded) {
+        if (!in_data.contains(s)) missing += (missing.empty() ? "" : ", ") + s;
+    }
+    for (const auto& [s, n] : in_data) {
+        if (std::find(traded->begin(), traded->end(), s) != traded->end()) continue;
+        unused += (unused.empty() ? "" : ", ") + s;
+        unused_quotes += n;
+    }
+    if (!unused.empty()) {
+        err << "backtest: note: " << unused_quotes << " market data record(s) for " << unused
+            << ", not in " << file << "'s trade_symbols: replayed, and the strategy ignores them"
+            << std::endl;
+    }
+    if (!missing.empty()) {
+        err << "backtest: note: " << file << " trades " << missing
+            << ", with no market data for it: nothing to trade there" << std::endl;
+    }
+}
 
 // The data is read once before the run, up to the end of the window: every row (record) must
 // be good (a skipped one would make a silently different backtest), and the first one in the
@@ -310,6 +341,7 @@ std::optional<checked_data> check_csv(const std::string& data, const replay_wind
             if (window.after(row->ts_ns)) break;  // rows are in time order: the rest is later
             if (window.before(row->ts_ns)) continue;
             if (rows++ == 0) out.start_ns = row->ts_ns;
+            ++out.symbols[row->symbol];
         }
         if (reader.rows_bad() > 0) {
             err << "tradebus backtest: " << data << ":" << reader.last_bad().line << ": "
@@ -355,6 +387,7 @@ std::optional<checked_data> check_journal(const std::string& dir, const replay_w
         return std::nullopt;
     }
     out.start_ns = out.journal->first_ns;
+    out.symbols = out.journal->symbols;
     return out;
 }
 
@@ -505,12 +538,21 @@ int run_backtest(const backtest_options& given, environment& env,
                              .hop_latency_ns = static_cast<std::int64_t>(opts.latency_ms * 1e6),
                              .seed = opts.seed});
     std::vector<std::string> errors;
+    std::optional<std::vector<std::string>> traded;  // the built-in strategy's trade_symbols
     auto nodes = load_backtest_nodes(
         opts.config_dir, kinds,
         [&](std::string_view kind, toml::table& file) {
             if (kind == "marketdata") replay_data(file, opts.data, window);
             for (const auto& s : settings) {
                 if (s.kind == kind) apply_setting(file, s.path, s.value_at(0));
+            }
+            const toml::array* list =
+                kind == "strategy" ? file["strategy"]["trade_symbols"].as_array() : nullptr;
+            if (list != nullptr) {
+                traded.emplace();
+                for (const auto& v : *list) {
+                    if (const auto sym = v.value<std::string>()) traded->push_back(*sym);
+                }
             }
         },
         errors);
@@ -527,6 +569,8 @@ int run_backtest(const backtest_options& given, environment& env,
                 << opts.config_dir << std::endl;
         return exit_code::usage;
     }
+    note_symbols(data->symbols, traded, (fs::path(opts.config_dir) / "strategy.toml").string(),
+                 env.err);
     if (from_journal) {
         sim.add_node(std::string(journal_feed_name),
                      std::make_unique<journal_feed>(opts.data, window, *data->journal,

@@ -80,6 +80,11 @@ journal_scan scan_journal(const std::string& dir, const replay_window& window) {
         scan.last_ns = r->at;
         scan.last_index = r->index;
         ++(r->topic.starts_with(topics::md_tick) ? scan.ticks : scan.bars);
+        std::visit(
+            [&](const auto& body) {
+                if constexpr (requires { body.symbol; }) ++scan.symbols[body.symbol];
+            },
+            r->ev.body);
     }
     scan.gap_markers = records.gap_markers();
     return scan;

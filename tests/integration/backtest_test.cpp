@@ -309,6 +309,40 @@ TEST_CASE("backtest: a missing data file or a bad node file is refused with wher
     CHECK_FALSE(fs::exists(dir.file("out") / "journal"));
 }
 
+TEST_CASE("backtest: a symbol the strategy does not trade is replayed, skipped and said") {
+    temp_dir dir;
+    // AAPL and TSLA quotes; the shipped strategy trades AAPL, MSFT and SPY.
+    std::string csv = "ts_ns,symbol,bid_px,bid_qty,ask_px,ask_qty\n";
+    for (int i = 0; i < 40; ++i) {
+        const std::string ts = std::to_string(1'710'509'400'000'000'000 + i * 500'000'000LL);
+        const std::string px = std::to_string(171 + (i / 4) % 3);
+        csv += ts + ",AAPL," + px + ".00,5," + px + ".01,5\n";
+        csv += ts + ",TSLA,200.00,5,200.01,5\n";
+    }
+    const auto data = dir.write("two.csv", csv);
+    const auto r = run_cli(
+        dir, "two",
+        {"backtest", "--config", nodes, "--data", data.string(), "--out", dir.file("out").string()},
+        std::chrono::seconds(120));
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK_MESSAGE(has(r.err, "backtest: note: 40 market data record(s) for TSLA, not in " + nodes +
+                                 "/strategy.toml's trade_symbols: replayed, and the "
+                                 "strategy ignores them"),
+                  r.err);
+    CHECK(has(r.err, "strategy.toml trades MSFT, SPY, with no market data for it"));
+    CHECK(has(r.err, "backtest: 80 ticks"));
+    // Replayed (in the journal), never traded.
+    const auto ticks = run_cli(
+        dir, "tsla-ticks",
+        {"journal", "cat", "--dir", (dir.file("out") / "journal").string(), "md.tick.TSLA"});
+    CHECK(lines_of(ticks.out).size() == 40);
+    const auto signals = run_cli(dir, "tsla-signals",
+                                 {"journal", "cat", "--dir", (dir.file("out") / "journal").string(),
+                                  "strategy.signal.TSLA"});
+    CHECK(signals.status == 0);
+    CHECK(lines_of(signals.out).empty());
+}
+
 TEST_CASE("backtest: a run's journal as the data gives the same run as its CSV") {
     temp_dir dir;
     const auto a = dir.file("a"), b = dir.file("b");

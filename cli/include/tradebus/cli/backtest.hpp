@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -104,6 +105,7 @@ struct journal_scan {
     std::int64_t first_ns = 0, last_ns = 0;          // their first and last receive times
     std::uint64_t last_index = 0;                    // the journal index of the last one
     std::uint64_t gap_markers = 0;
+    std::map<std::string, std::uint64_t> symbols;  // md records to replay, by their symbol
 };
 
 /// Reads every md record of the journal in `dir` in `window` (md_records): every one must be
