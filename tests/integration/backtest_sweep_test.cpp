@@ -7,7 +7,6 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "cli_runner.hpp"
@@ -24,10 +23,16 @@ const std::string nodes = source + "/config/nodes";
 
 // The JSON report's final equity ("equity":N in its performance).
 std::string equity_of(const std::string& json) {
-    std::smatch m;
-    REQUIRE(
-        std::regex_search(json, m, std::regex("\"performance\":\\{[^}]*?\"equity\":(-?[0-9]+)")));
-    return m[1];
+    const auto perf = json.find("\"performance\":{");
+    REQUIRE(perf != std::string::npos);
+    const std::string key = "\"equity\":";
+    const auto at = json.find(key, perf);
+    REQUIRE(at != std::string::npos);
+    const auto from = at + key.size();
+    const auto end = json.find_first_not_of("-0123456789", from);
+    REQUIRE(end != std::string::npos);
+    REQUIRE(end > from);
+    return json.substr(from, end - from);
 }
 
 // The table's rows after its header: "rank run fast slow equity ...", split on blanks.
