@@ -12,6 +12,7 @@
 #include "tradebus/cli/endpoints.hpp"
 #include "tradebus/cli/journal_view.hpp"
 #include "tradebus/cli/pattern.hpp"
+#include "tradebus/cli/schema_dump.hpp"
 #include "tradebus/cli/usage_error.hpp"
 #include "tradebus/common/process.hpp"
 #include "tradebus/runtime/node_config.hpp"
@@ -642,6 +643,13 @@ int run(const std::vector<std::string>& args, environment& env) {
     backtest_cmd->footer(backtest_footer);
     add_backtest_options(*backtest_cmd, backtest);
 
+    bool schema_json_flag = false;
+    auto* schema_cmd = app.add_subcommand(
+        "schema",
+        "Print the wire schema as JSON: every event, control message and nested map with its "
+        "keys and msgpack types, the enums, topics and limits (for clients in other languages)");
+    schema_cmd->add_flag("--json", schema_json_flag, "JSON (the only format; may be left out)");
+
     keygen_options keygen;
     auto* keygen_cmd = app.add_subcommand(
         "keygen", "Make a CURVE key pair: DIR/NAME.key (secret, 0600) and DIR/NAME.pub");
@@ -664,7 +672,7 @@ int run(const std::vector<std::string>& args, environment& env) {
                              [&](const CLI::App* s) { return s->check_name(args[1]); })) {
                 throw usage_error("unknown command \"" + args[1] +
                                   "\" (commands: sniff, status, halt, resume, cancel, flatten, "
-                                  "journal, bench, backtest, keygen; see tradebus --help)");
+                                  "journal, bench, backtest, schema, keygen; see tradebus --help)");
             }
         }
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -672,6 +680,10 @@ int run(const std::vector<std::string>& args, environment& env) {
         app.parse(reversed);
 
         if (backtest_cmd->parsed()) return run_backtest(backtest, env);
+        if (schema_cmd->parsed()) {
+            env.out << schema_json();
+            return 0;
+        }
         if (keygen_cmd->parsed()) {
             if (!schema::topics::valid_node_name(keygen.name)) {
                 throw usage_error("NAME: expected " + std::string(schema::topics::node_name_rule) +

@@ -146,14 +146,16 @@ double section::number(std::string_view key, double fallback, double min, double
         mismatch(*node, key, "a number");
         return fallback;
     }
-    const double v = *node->value<double>();
-    if (!(v >= min && v <= max)) {
+    // An integer a double cannot hold exactly (beyond 2^53) has no value<double>(): out of range
+    // like any other number outside [min, max], never a read of an empty optional.
+    const std::optional<double> v = node->value<double>();
+    if (!v || !(*v >= min && *v <= max)) {
         std::ostringstream range;
         range << "a number in [" << min << ", " << max << "]";
         mismatch(*node, key, range.str());
         return fallback;
     }
-    return v;
+    return *v;
 }
 
 bool section::boolean(std::string_view key, bool fallback) {

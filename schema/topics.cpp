@@ -60,13 +60,9 @@ std::optional<std::string> check(std::string_view t, bool as_prefix) {
 }
 }  // namespace
 
-bool type_belongs(std::string_view type, std::string_view topic) noexcept {
-    struct home {
-        std::string_view type, topic;
-        bool prefix;  // topic + symbol (or node name, run id); else the exact topic
-    };
+std::span<const event_home> event_homes() noexcept {
     // The events table of PROTOCOL.md, one row per (type, topic).
-    static constexpr home homes[] = {
+    static constexpr event_home homes[] = {
         {"tick", md_tick, true},
         {"bar", md_bar, true},
         {"signal", signal, true},
@@ -98,7 +94,11 @@ bool type_belongs(std::string_view type, std::string_view topic) noexcept {
         {"flatten_done", flatten_done, true},
         {"exec_snapshot", exec_snapshot, true},
     };
-    for (const auto& h : homes) {
+    return homes;
+}
+
+bool type_belongs(std::string_view type, std::string_view topic) noexcept {
+    for (const auto& h : event_homes()) {
         if (h.type != type) continue;
         if (h.prefix ? topic.size() > h.topic.size() && topic.starts_with(h.topic)
                      : topic == h.topic) {

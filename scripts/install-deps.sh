@@ -33,6 +33,9 @@ packages=(
   debootstrap                        # CI guard: a minimal Debian 12 root for install checks
   file                               # cpack -G DEB: dpkg-shlibdeps' Depends need file(1)
   python3                            # scripts/gen_sample_quotes.py (regenerates the sample CSV)
+  python3-zmq python3-msgpack        # the Python node package (python/): its only dependencies
+  python3-pytest                     # its tests (python/tests, run by ctest)
+  python3-venv                       # its install test: pip install ./python into a venv
   chromium                           # the web page's integration test (headless, DevTools pipe)
 )
 

@@ -125,6 +125,18 @@ TEST_CASE("config: out-of-range values name the range and keep the default") {
     CHECK(has(lines, "test.toml:3:5: f: expected a number in [0, 1], got 2.5"));
 }
 
+TEST_CASE("config: an integer a double cannot hold exactly is out of range, not a crash") {
+    config_errors errors("test.toml");
+    const toml::table t = parse("big = 9007199254740993\nok = 9007199254740992\n");
+    section root(&t, "", errors);
+    CHECK(root.number("big", 70.0, 0.0, 1e300) == doctest::Approx(70.0));
+    CHECK(root.number("ok", 1.0, 0.0, 1e300) == doctest::Approx(9007199254740992.0));
+    root.finish();
+    REQUIRE(errors.lines().size() == 1);
+    CHECK(errors.lines()[0].starts_with(
+        "test.toml:1:7: big: expected a number in [0, 1e+300], got "));
+}
+
 TEST_CASE("config: endpoints are checked") {
     struct row {
         const char* value;

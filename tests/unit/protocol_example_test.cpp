@@ -116,24 +116,6 @@ struct is_vector : std::false_type {};
 template <class T>
 struct is_vector<std::vector<T>> : std::true_type {};
 
-std::string_view label(std::type_identity<side>) { return "side"; }
-std::string_view label(std::type_identity<order_type>) { return "order_type"; }
-std::string_view label(std::type_identity<health>) { return "health"; }
-std::string_view label(std::type_identity<trading_state>) { return "trading_state"; }
-std::string_view label(std::type_identity<snapshot_position>) { return "snapshot_position"; }
-std::string_view label(std::type_identity<working_order>) { return "working_order"; }
-std::string_view label(std::type_identity<symbol_limit>) { return "symbol_limit"; }
-std::string_view label(std::type_identity<time_in_force>) { return "time_in_force"; }
-std::string_view label(std::type_identity<node_counters>) { return "node_counters"; }
-std::string_view label(std::type_identity<node_status>) { return "node_status"; }
-std::string_view label(std::type_identity<topic_status>) { return "topic_status"; }
-std::string_view label(std::type_identity<drop_status>) { return "drop_status"; }
-std::string_view label(std::type_identity<recorder_status>) { return "recorder_status"; }
-std::string_view label(std::type_identity<service_status>) { return "service_status"; }
-std::string_view label(std::type_identity<trading_scope>) { return "trading_scope"; }
-std::string_view label(std::type_identity<flatten_left>) { return "flatten_left"; }
-std::string_view label(std::type_identity<resting_order>) { return "resting_order"; }
-
 // How PROTOCOL.md names the msgpack type of a C++ field type.
 template <class T>
 std::string doc_type() {
@@ -148,11 +130,11 @@ std::string doc_type() {
     } else if constexpr (std::is_same_v<T, bool>) {
         return "bool";
     } else if constexpr (std::is_enum_v<T>) {
-        return "str (" + std::string(label(std::type_identity<T>{})) + ")";
+        return "str (" + std::string(enum_names<T>::label) + ")";
     } else if constexpr (is_vector<T>::value) {
         return "array of " + doc_type<typename T::value_type>();
     } else {
-        return "map (" + std::string(label(std::type_identity<T>{})) + ")";
+        return "map (" + std::string(T::struct_name) + ")";
     }
 }
 
@@ -285,39 +267,7 @@ TEST_CASE("protocol: enums, topics, limits and error codes match the headers") {
     CHECK(has_line_starting(lines, enum_row("trading_state", enum_names<trading_state>::names)));
     CHECK(has_line_starting(lines, enum_row("time_in_force", enum_names<time_in_force>::names)));
 
-    const std::vector<std::pair<std::string_view, std::string_view>> topic_constants = {
-        {"md_tick", topics::md_tick},
-        {"md_bar", topics::md_bar},
-        {"signal", topics::signal},
-        {"approved", topics::approved},
-        {"rejected", topics::rejected},
-        {"position", topics::position},
-        {"risk_state", topics::risk_state},
-        {"snapshot", topics::snapshot},
-        {"limits", topics::limits},
-        {"flatten_done", topics::flatten_done},
-        {"exec_ack", topics::exec_ack},
-        {"exec_fill", topics::exec_fill},
-        {"exec_reject", topics::exec_reject},
-        {"exec_cancelled", topics::exec_cancelled},
-        {"exec_expired", topics::exec_expired},
-        {"exec_snapshot", topics::exec_snapshot},
-        {"cancel_reject", topics::cancel_reject},
-        {"cancel_done", topics::cancel_done},
-        {"sys", topics::sys},
-        {"node_health", topics::node_health},
-        {"node_registered", topics::node_registered},
-        {"broker_started", topics::broker_started},
-        {"trading", topics::trading},
-        {"trading_scopes", topics::trading_scopes},
-        {"trading_symbol", topics::trading_symbol},
-        {"trading_strategy", topics::trading_strategy},
-        {"probe", topics::probe},
-        {"cancel", topics::cancel},
-        {"flatten", topics::flatten},
-        {"recorder_gap", topics::recorder_gap},
-    };
-    for (const auto& [name, value] : topic_constants) {
+    for (const auto& [name, value] : topics::all_topics) {
         INFO("topic constant ", name);
         CHECK(has_line_starting(lines,
                                 "| `" + std::string(name) + "` | `" + std::string(value) + "` |"));

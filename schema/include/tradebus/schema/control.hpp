@@ -14,6 +14,7 @@ namespace tradebus::schema {
 
 /// Counters a node reports in every heartbeat.
 struct node_counters {
+    static constexpr std::string_view struct_name = "node_counters";
     std::uint64_t published = 0, received = 0, gaps = 0, decode_errors = 0, queue_depth = 0;
     std::uint64_t misrouted = 0;  // events whose type does not belong to their topic: ignored
     // The node process's resources, read from /proc at each heartbeat. 0 = not reported (a node
@@ -125,6 +126,7 @@ struct status_request {
 };
 
 struct node_status {
+    static constexpr std::string_view struct_name = "node_status";
     std::string name, kind, host, version;
     std::int64_t pid = 0;
     health state = health::starting;
@@ -140,6 +142,7 @@ struct node_status {
 };
 
 struct topic_status {
+    static constexpr std::string_view struct_name = "topic_status";
     std::string topic;
     std::uint64_t messages = 0, bytes = 0;
     template <class S, class V>
@@ -149,6 +152,7 @@ struct topic_status {
 };
 
 struct drop_status {
+    static constexpr std::string_view struct_name = "drop_status";
     std::string reason;  // "frame_count", "topic_utf8", "topic_length", "oversized", ...
     std::uint64_t count = 0;
     template <class S, class V>
@@ -159,6 +163,7 @@ struct drop_status {
 
 /// The broker's lossless link to the journal (PROTOCOL.md "Broker behaviour").
 struct recorder_status {
+    static constexpr std::string_view struct_name = "recorder_status";
     bool enabled = false;              // a recorder endpoint is bound
     bool stalled = false;              // XSUB is unread right now, waiting for the recorder
     std::uint64_t sent = 0;            // messages the recorder took
@@ -185,6 +190,7 @@ struct recorder_status {
 
 /// One kill-switch scope in force (not active): a symbol or a strategy, who set it, why, when.
 struct trading_scope {
+    static constexpr std::string_view struct_name = "trading_scope";
     std::string symbol, strategy;  // exactly one is set
     trading_state state = trading_state::halted;
     std::string reason, by;
@@ -326,6 +332,7 @@ struct services_request {
 };
 
 struct service_status {
+    static constexpr std::string_view struct_name = "service_status";
     std::string service, endpoint, node;
     health state = health::stopped;  // of the offering node
     template <class S, class V>

@@ -270,6 +270,7 @@ struct position {
 
 /// One symbol of a risk_snapshot: the position and what it was last marked at.
 struct snapshot_position {
+    static constexpr std::string_view struct_name = "snapshot_position";
     std::string symbol;
     std::int64_t qty = 0;           // signed: >0 long, <0 short
     std::int64_t avg_px = 0;        // average entry price of qty, 0 when flat
@@ -288,6 +289,7 @@ struct snapshot_position {
 /// One order of a risk_snapshot that risk approved and had not yet seen end (a GTC order
 /// resting across the session boundary): it keeps counting against the limits after recovery.
 struct working_order {
+    static constexpr std::string_view struct_name = "working_order";
     std::string order_id, symbol;
     side dir = side::buy;
     std::int64_t open_qty = 0;  // lots not filled yet
@@ -317,6 +319,7 @@ struct risk_snapshot {
 /// One order of an exec_snapshot: an order resting at execution, as its order_ack described it,
 /// with what is still open.
 struct resting_order {
+    static constexpr std::string_view struct_name = "resting_order";
     std::string order_id, symbol;
     side dir = side::buy;
     std::int64_t qty = 0;         // the order's quantity, as acknowledged
@@ -351,6 +354,7 @@ struct exec_snapshot {
 
 /// One [risk.symbols.<SYM>] override in a risk_limits event.
 struct symbol_limit {
+    static constexpr std::string_view struct_name = "symbol_limit";
     std::string symbol;
     std::int64_t max_order_qty = 0, max_position = 0;  // lots
     template <class S, class V>
@@ -505,6 +509,7 @@ inline constexpr std::string_view flatten_signal_src = "operator:flatten";
 
 /// A position a flatten did not close, and why.
 struct flatten_left {
+    static constexpr std::string_view struct_name = "flatten_left";
     std::string symbol;
     std::int64_t qty = 0;  // the position, signed
     std::string reason;

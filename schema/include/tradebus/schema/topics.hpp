@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,46 @@ inline constexpr std::string_view cancel = "sys.cancel";    // operator cancel r
 inline constexpr std::string_view flatten = "sys.flatten";  // operator flatten requests (broker)
 inline constexpr std::string_view bench = "bench.";         // + run id: `tradebus bench` traffic
 
+/// Every constant above by name, in PROTOCOL.md's "Topics" table order: what `tradebus schema`
+/// lists for other languages, and what the protocol test checks that table against.
+struct named_topic {
+    std::string_view name, value;
+};
+inline constexpr named_topic all_topics[] = {
+    {"md_tick", md_tick},
+    {"md_bar", md_bar},
+    {"signal", signal},
+    {"approved", approved},
+    {"rejected", rejected},
+    {"position", position},
+    {"risk_state", risk_state},
+    {"snapshot", snapshot},
+    {"limits", limits},
+    {"flatten_done", flatten_done},
+    {"exec_ack", exec_ack},
+    {"exec_fill", exec_fill},
+    {"exec_reject", exec_reject},
+    {"exec_cancelled", exec_cancelled},
+    {"exec_expired", exec_expired},
+    {"exec_snapshot", exec_snapshot},
+    {"cancel_reject", cancel_reject},
+    {"cancel_done", cancel_done},
+    {"sys", sys},
+    {"node_health", node_health},
+    {"node_registered", node_registered},
+    {"broker_started", broker_started},
+    {"trading", trading},
+    {"trading_scopes", trading_scopes},
+    {"trading_symbol", trading_symbol},
+    {"trading_strategy", trading_strategy},
+    {"probe", probe},
+    {"acl_violation", acl_violation},
+    {"cancel", cancel},
+    {"flatten", flatten},
+    {"recorder_gap", recorder_gap},
+    {"bench", bench},
+};
+
 /// `prefix` + `symbol`, e.g. for_symbol(md_tick, "AAPL") == "md.tick.AAPL".
 [[nodiscard]] std::string for_symbol(std::string_view prefix, std::string_view symbol);
 
@@ -71,6 +112,17 @@ inline constexpr std::string_view node_name_rule = "1..64 bytes of [a-z0-9_-]";
 /// Why `prefix` is not a valid subscription prefix (like a topic, but may be empty = all
 /// topics, and may end with a dot), or nullopt when it is valid.
 [[nodiscard]] std::optional<std::string> prefix_error(std::string_view prefix);
+
+/// Where an event type is published: `topic` + a symbol (or node name, run id) when `prefix`,
+/// else `topic` exactly.
+struct event_home {
+    std::string_view type, topic;
+    bool prefix;
+};
+
+/// The events table of PROTOCOL.md, one row per (type, topic): what type_belongs checks and
+/// what `tradebus schema` lists for other languages.
+[[nodiscard]] std::span<const event_home> event_homes() noexcept;
 
 /// True when `topic` is a topic the events table gives events of type `type` (the wire type
 /// name, PROTOCOL.md "Events"): under its prefix with something after it (`tick` on

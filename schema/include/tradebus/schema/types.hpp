@@ -43,23 +43,28 @@ template <class E>
 struct enum_names;
 template <>
 struct enum_names<side> {
+    static constexpr std::string_view label = "side";
     static constexpr std::array<std::string_view, 3> names{"BUY", "SELL", "FLAT"};
 };
 template <>
 struct enum_names<order_type> {
+    static constexpr std::string_view label = "order_type";
     static constexpr std::array<std::string_view, 2> names{"MARKET", "LIMIT"};
 };
 template <>
 struct enum_names<time_in_force> {
+    static constexpr std::string_view label = "time_in_force";
     static constexpr std::array<std::string_view, 4> names{"DAY", "GTC", "IOC", "FOK"};
 };
 template <>
 struct enum_names<health> {
+    static constexpr std::string_view label = "health";
     static constexpr std::array<std::string_view, 6> names{"starting",  "healthy",  "degraded",
                                                            "unhealthy", "stopping", "stopped"};
 };
 template <>
 struct enum_names<trading_state> {
+    static constexpr std::string_view label = "trading_state";
     static constexpr std::array<std::string_view, 3> names{"active", "reducing", "halted"};
 };
 
