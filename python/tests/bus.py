@@ -61,11 +61,12 @@ class Bus:
         self.start("broker", [str(self.build / "broker" / "tradebus-broker"), "--config",
                               str(self.dir / "broker.toml")])
 
-    def node_config(self, kind: str, name: str, depends_on: list[str], own: str) -> Path:
+    def node_config(self, kind: str, name: str, depends_on: list[str], own: str,
+                    node_extra: str = "") -> Path:
         path = self.dir / f"{name}.toml"
         path.write_text(
             f'[node]\nkind = "{kind}"\nname = "{name}"\ndepends_on = {json.dumps(depends_on)}\n'
-            f"heartbeat_interval_ms = {self.heartbeat_ms}\n"
+            f"heartbeat_interval_ms = {self.heartbeat_ms}\n{node_extra}"
             f'[broker]\ncontrol_endpoint = "{self.control}"\n{own}')
         return path
 

@@ -40,8 +40,12 @@ def bus():
                          "price_band_bps = 500.0\n")
         cfg = b.node_config(NAME, NAME, ["journal", "risk"],
                             '[pymeanrev]\nsymbols = ["AAPL", "MSFT"]\nwindow = 5\n'
-                            "entry_z = 1.2\nexit_z = 0.3\nqty = 50\n")
-        b.start_python_node(NAME, SCRIPT, cfg)
+                            "entry_z = 1.2\nexit_z = 0.3\nqty = 50\n",
+                            node_extra=f'executable = "{SCRIPT}"\n')
+        # As tradebus-node@pymeanrev.service starts it: the launcher reads [node] executable
+        # and execs the script (its #! line) in place.
+        b.start(NAME, [str(REPO / "systemd" / "tradebus-node"), "--config", str(cfg)],
+                {"PYTHONPATH": str(REPO / "python")})
         yield b
     finally:
         b.close()
@@ -69,7 +73,7 @@ def test_python_strategy_trades_and_is_a_node_like_any_other(bus: Bus) -> None:
         bus, ["journal", "marketdata", "execution", "risk", NAME]), 60)
     me = nodes[NAME]
     assert me["kind"] == NAME
-    assert me["pid"] == bus.procs[NAME].pid
+    assert me["pid"] == bus.procs[NAME].pid  # the launcher's pid: exec'd in place
     assert "python" in me["version"]
     assert me["depends_on"] == ["journal", "risk"]
 
