@@ -292,7 +292,9 @@ class Engine:
         self._own_reason = ""
         self.trading = "active"
         self._held_trading = False  # stricter than a restarted broker said, until sys.trading
-        self._watchdog_ms = process.watchdog_interval_ms() // 2
+        # Fed every half period, at least every ms (common/loop.cpp: max(1, watchdog_ms / 2)).
+        watchdog_ms = process.watchdog_interval_ms()
+        self._watchdog_ms = max(1, watchdog_ms // 2) if watchdog_ms > 0 else 0
         self._next_watchdog_ms = 0
 
     # ------------------------------------------------------------------ identity and time
@@ -346,6 +348,8 @@ class Engine:
             timeout = min(timeout, max(0, until))
         if self._connected and not self._probe_ok:
             timeout = min(timeout, max(0, self._next_probe_ms - now))
+        if self._watchdog_ms > 0:  # wake for the watchdog too, as common/loop.cpp does
+            timeout = min(timeout, max(0, self._next_watchdog_ms - now))
         return timeout
 
     def _feed_watchdog(self, now: int) -> None:
