@@ -43,7 +43,8 @@ def wait_for(what: str, check, timeout_s: float, every_s: float = 0.1):
 class Bus:
     """A broker and nodes in a scratch directory; every process is stopped at close()."""
 
-    def __init__(self, pipeline: dict[str, list[str]], heartbeat_ms: int = 250) -> None:
+    def __init__(self, pipeline: dict[str, list[str]], heartbeat_ms: int = 250,
+                 broker_extra: str = "") -> None:
         self.build = build_dir()
         self.dir = Path(tempfile.mkdtemp(prefix="tb-py."))  # short: ipc:// paths are limited
         self.control = f"ipc://{self.dir}/control"
@@ -57,7 +58,7 @@ class Bus:
                  f'state_file = "{self.dir}/trading-state"']
         for name, deps in pipeline.items():
             lines += [f"[pipeline.{name}]", f"depends_on = {json.dumps(deps)}"]
-        (self.dir / "broker.toml").write_text("\n".join(lines) + "\n")
+        (self.dir / "broker.toml").write_text("\n".join(lines) + "\n" + broker_extra)
         self.start("broker", [str(self.build / "broker" / "tradebus-broker"), "--config",
                               str(self.dir / "broker.toml")])
 

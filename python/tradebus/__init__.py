@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 from . import codec, config, schema, topics  # noqa: E402
 from .config import ConfigError, Section  # noqa: E402
 from .node import Context, Inbound, Node, log, run  # noqa: E402
+from .recovery import RecoveryRequest  # noqa: E402
 
-__all__ = ["ConfigError", "Context", "Inbound", "Node", "Section", "codec", "config", "log",
-           "run", "schema", "topics", "__version__"]
+__all__ = ["ConfigError", "Context", "Inbound", "Node", "RecoveryRequest", "Section", "codec",
+           "config", "log", "run", "schema", "topics", "__version__"]

@@ -2,10 +2,10 @@
 
 One thread owns the PUB, SUB and control REQ sockets. One loop waits on them until the nearest
 deadline, drains inbound traffic with a budget, drives the session with the broker (register,
-wait for the dependencies and the data-plane probe, run; heartbeat throughout; register again
-when the broker's epoch changes) and calls the node's hooks. The hooks never see a socket and
-must not block: everything waits while a hook runs. See ARCHITECTURE.md "Node engine" and
-docs/write-your-own-node.md "Python".
+wait for the dependencies and the data-plane probe, recover from the journal, run; heartbeat
+throughout; register again when the broker's epoch changes) and calls the node's hooks. The
+hooks never see a socket and must not block: everything waits while a hook runs. See
+ARCHITECTURE.md "Node engine" and docs/write-your-own-node.md "Python".
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import zmq
 
 from . import __version__, codec, config, process, schema, topics
+from .recovery import MAX_HELD, PAGE_RECORDS, RecoveryClient, RecoveryRequest
 from .session import Action, Event, Request, State, step
 from .streams import GapTracker, LateJoin, Outcome
 
@@ -61,8 +62,14 @@ class Node:
     Hooks (all optional except subscriptions and publications), called on the runtime's one
     thread, never concurrently:
 
+    - ``recovery(now_ns)`` once, when registered, the dependencies are healthy and the own
+      probe came back: a :class:`RecoveryRequest` to rebuild state from the journal first, or
+      None (the default) for none;
+    - ``on_recover(ctx, ev)`` for each journaled event recovery reads, in journal order, before
+      ``on_start`` (rebuild state; publish nothing);
     - ``on_start(ctx)`` once, when registered, the dependencies are healthy, the own probe came
-      back through the broker and the broker's last values were fetched;
+      back through the broker, recovery (if any) is done and the broker's last values were
+      fetched;
     - ``on_event(ctx, ev)`` for each event on a subscribed topic. The default calls
       ``on_<type>(ctx, body, ev)`` when the class defines it (``on_bar``, ``on_fill``, ...);
     - ``on_timer(ctx, now_ns)`` when the deadline it last returned passed (and once right after
@@ -85,6 +92,23 @@ class Node:
 
     def publications(self) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__}.publications()")
+
+    def recovery(self, now_ns: int) -> RecoveryRequest | None:
+        """What to rebuild state from before ``on_start``: the journaled events on
+        ``prefixes`` since ``since_ns`` (see :class:`RecoveryRequest`), or None for nothing.
+        The runtime looks up the journal through the broker, pages through its query and calls
+        ``on_recover`` for every record; until then the node heartbeats ``starting`` (nodes that
+        depend on it wait), and live events on the recovery prefixes are held back and
+        delivered after ``on_start``, minus those the journal returned (others are dropped).
+        The runtime also reads ``sys.recorder.gap`` and ``sys.trading`` (never handed over):
+        across a journal hole no resume settled, the node starts halted. ``[node] start_fresh
+        = true`` skips recovery."""
+        return None
+
+    def on_recover(self, ctx: "Context", ev: Inbound) -> None:
+        """One journaled event replayed during recovery (not published again: rebuild state
+        only). The ``sys.trading`` prefix the runtime adds also matches the scoped topics
+        ``sys.trading.symbol.*`` and ``sys.trading.strategy.*``: those come here too."""
 
     def on_start(self, ctx: "Context") -> None:
         pass
@@ -287,6 +311,13 @@ class Engine:
         self._probe_ok = False
         self._next_probe_ms = 0
         self._running = False
+        # Start-up, in this order (_maybe_start); only ever forward: joining (until registered,
+        # every dependency ready and the own probe back), recovering (rebuilding state from the
+        # journal: Node.recovery), late_join (the broker's last values), running (on_start
+        # called, the same as self._running).
+        self._phase = "joining"
+        self._recovery: RecoveryClient | None = None
+        self._hole = ""  # the last journal hole recovery crossed that no resume settled
         self._timer_due_ns = 0
         self._own_health = "healthy"
         self._own_reason = ""
@@ -327,11 +358,17 @@ class Engine:
                 control = self._control.socket
                 if self._control.busy:
                     poller.register(control, zmq.POLLIN)
+                recovering = self._recovery.waiting_socket() if self._recovery else None
+                if recovering is not None:
+                    poller.register(recovering, zmq.POLLIN)
                 ready = dict(poller.poll(self._next_timeout()))
                 if self._sub in ready:
                     self.counters["queue_depth"] = self._drain()
                 if control in ready and control is self._control.socket and self._control.busy:
                     self._on_control_reply(self._control.receive())
+                if (recovering is not None and recovering in ready and self._recovery
+                        and recovering is self._recovery.waiting_socket()):
+                    self._recovery.on_readable(self.mono_ms(), self._recover_one)
         finally:
             self._shutdown()
         return self._exit_code
@@ -350,6 +387,12 @@ class Engine:
             timeout = min(timeout, max(0, self._next_probe_ms - now))
         if self._watchdog_ms > 0:  # wake for the watchdog too, as common/loop.cpp does
             timeout = min(timeout, max(0, self._next_watchdog_ms - now))
+        # Only while _maybe_start drives it: a deadline passed while the broker is away would
+        # otherwise make every wait 0 ms until the node is registered again.
+        if (self._phase == "recovering" and self._recovery is not None
+                and self._late_join_phase()
+                and (due := self._recovery.next_deadline_ms()) is not None):
+            timeout = min(timeout, max(0, due - now))
         return timeout
 
     def _feed_watchdog(self, now: int) -> None:
@@ -453,7 +496,9 @@ class Engine:
         if not self._matches_logic(topic):
             return
         if not self._running:
-            if self._late_join_phase():
+            if self._recovery is not None and self._recovery.wants(topic):
+                self._recovery.hold(topic, raw)  # released after recovery, minus what it replayed
+            elif self._phase == "late_join":
                 self._late.seen_before_start(topic, env.src, env.inc, env.seq, env.ts_ns, raw)
         elif not self._late.is_duplicate(topic, env.src, env.inc, env.seq):
             self.logic.on_event(self.ctx, Inbound(topic, raw, env, ev.body))
@@ -692,19 +737,43 @@ class Engine:
             self.counters["decode_errors"] += 1
             log.warning("malformed snapshot reply: %s; skipping that prefix", error)
 
+    def _enter(self, phase: str) -> None:
+        order = ("joining", "recovering", "late_join", "running")
+        if order.index(phase) > order.index(self._phase):
+            self._phase = phase
+
     def _maybe_start(self) -> None:
+        # Every phase before running needs a session, every dependency ready and the own probe
+        # back: while the broker is away (or restarts) the phase waits where it is.
         if self._running or not self._late_join_phase():
             return
+        if self._phase == "joining":
+            self._enter("recovering" if self._begin_recovery() else "late_join")
+        if self._phase == "recovering":
+            assert self._recovery is not None
+            self._recovery.drive(self.mono_ms())
+            if not self._recovery.done():
+                return
+            self._enter("late_join")
         if not self._late.done():
             if not self._control.busy and (req := self._late.next_request()) is not None:
                 self._send(Request.SNAPSHOT, schema.Snapshot(prefix=req[0], after=req[1]),
                            self.mono_ms())
             return
         self._running = True
+        self._enter("running")
         log.info("%s ready: dependencies healthy (%s), data plane confirmed; starting work",
                  self.cfg.name, ", ".join(self.cfg.depends_on) or "none")
         self.logic.on_start(self.ctx)
         self._deliver_snapshot()
+        if self._recovery is not None:
+            self._release_held()
+        if self._hole:
+            # Not the broker's word: only the next sys.trading (an operator's) lifts it.
+            self._held_trading = True
+            log.error("recovery: %s: starting HALTED until an operator resumes", self._hole)
+            self._set_trading("halted", f"recovered across a journal hole: {self._hole}; "
+                                        "reconcile, then tradebus resume")
         self._timer_due_ns = self.logic.on_timer(self.ctx, time.time_ns()) or 0
         process.notify("READY=1\nSTATUS=running")
         self._next_control_ms = 0  # tell the broker we are healthy now, not in a second
@@ -725,6 +794,78 @@ class Engine:
         if self.logic.wants_last_values:
             log.info("late join: %d last value(s) from the broker's cache delivered", len(cached))
 
+    # ------------------------------------------------------------------ recovery
+    def _begin_recovery(self) -> bool:
+        """Leaving joining: asks the logic what to recover (Node.recovery); False when there
+        is nothing to read."""
+        req = self.logic.recovery(time.time_ns())
+        if req is None:
+            return False
+        # The journal's holes, and the operator's resumes that settle them.
+        prefixes = [*req.prefixes, topics.RECORDER_GAP, topics.TRADING]
+        shown = ", ".join(p or '"" (every topic)' for p in prefixes)
+        if self.cfg.start_fresh:
+            log.warning("recovery: start_fresh = true: NOT rebuilding state from the journal "
+                        "(%s); starting with empty state", shown)
+            return False
+        log.info("recovery: rebuilding state from the journal (%s since %d ns); not ready until "
+                 "done", shown, req.since_ns)
+        self._recovery = RecoveryClient(
+            self._zctx, self.cfg.control_endpoint, self.cfg.request_timeout_ms,
+            self.cfg.recovery_retry_ms, RecoveryRequest(prefixes, req.since_ns, req.anchor_topic,
+                                                        req.replay_since_ns),
+            PAGE_RECORDS, MAX_HELD, self.cfg.curve)
+        return True
+
+    def _recover_one(self, topic: str, raw: bytes) -> None:
+        try:
+            topic.encode("utf-8")
+            ev = codec.decode_event(raw)
+        except (UnicodeEncodeError, codec.DecodeError) as e:
+            why = "the topic is not UTF-8" if isinstance(e, UnicodeEncodeError) else str(e)
+            if n := self._logs["decode"].hit():
+                log.warning("recovery: skipped undecodable journaled event on '%s': %s (%d)",
+                            topic[:64].encode("utf-8", "replace").decode("utf-8"), why, n)
+            return
+        if self._misrouted(topic, ev):
+            return
+        if self._recovery_hole(topic, ev):
+            return
+        assert self._recovery is not None
+        self._recovery.note_recovered(topic, ev.env)
+        self.logic.on_recover(self.ctx, Inbound(topic, raw, ev.env, ev.body))
+
+    def _recovery_hole(self, topic: str, ev: codec.Decoded) -> bool:
+        """The journal's holes (PROTOCOL.md "The recorder link"): a recorder_gap record means
+        the journal lacks messages, so the state rebuilt across it may be wrong. The node starts
+        halted unless an operator's resume (sys.trading active) was journaled after the hole.
+        Consumes both kinds of record: they are the runtime's, not the logic's."""
+        if ev.type == "recorder_gap":
+            g = ev.body
+            self._hole = (f"the journal lacks recorder messages {g.expected_seq}.."
+                          f"{g.first_seq - 1} of broker epoch {g.epoch} ({g.missing}, evicted "
+                          f"while it was down; recorded by {ev.env.src})")
+            return True
+        if topic != topics.TRADING:
+            return False
+        if ev.type == "trading_state" and ev.body.state == "active":
+            self._hole = ""  # an operator reconciled and resumed after it
+        return True
+
+    def _release_held(self) -> None:
+        assert self._recovery is not None
+        held = self._recovery.release_held()
+        log.info("recovery: done: %d journaled event(s) in %d page(s); %d live event(s) held "
+                 "meanwhile delivered now", self._recovery.records, self._recovery.pages,
+                 len(held))
+        self._recovery.close()  # done: its sockets are not needed any more
+        for topic, raw in held:
+            try:
+                ev = codec.decode_event(raw)
+            except codec.DecodeError:
+                continue
+            self.logic.on_event(self.ctx, Inbound(topic, raw, ev.env, ev.body))
+
     # ------------------------------------------------------------------ stop
     def _shutdown(self) -> None:
         log.info("%s stopping", self.cfg.name)
@@ -739,6 +880,8 @@ class Engine:
                      self.cfg.name, c["published"], c["received"], c["gaps"],
                      c["decode_errors"])
             self._control.close()
+            if self._recovery is not None:
+                self._recovery.close()
             self._pub.close()
             self._sub.close(linger=0)
             self._zctx.term()
