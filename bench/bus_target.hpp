@@ -42,6 +42,7 @@ struct executables {
     std::string broker, proxy, codec;
     std::string marketdata, strategy, risk, execution;  // the pipeline section's nodes
     std::string tradebus;                               // the CLI (backtest section)
+    std::string python;  // Debian's python3 with python3-zmq, python3-msgpack (python section)
 };
 
 struct target_options {

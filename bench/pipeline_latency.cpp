@@ -25,7 +25,6 @@ using namespace std::chrono_literals;
 namespace topics = schema::topics;
 
 constexpr std::string_view symbol = "BENCH";
-constexpr std::string_view probe_topic = "bench.probe";
 
 // What the subscriber saw: quotes in publish order (the first `warmup` not recorded) and, per
 // recorded quote, its answer. Keyed by trace id (pipeline) or seq (raw chain).
@@ -123,30 +122,6 @@ zmq::socket_t publisher(zmq::context_t& ctx, bus_target& target) {
     return pub;
 }
 
-// Publishes raw probes on bench.probe through `pub` until `sub` has one (the slow-joiner wait
-// of both).
-void wait_subscribed(zmq::socket_t& pub, bus_target& target, zmq::socket_t& sub) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    zmq_pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
-    for (;;) {
-        (void)pub.send(zmq::buffer(probe_topic), zmq::send_flags::sndmore);
-        (void)pub.send(zmq::str_buffer("probe"), zmq::send_flags::none);
-        if (zmq::poll(&item, 1, 20ms) > 0) {
-            zmq::message_t m;
-            while (sub.recv(m, zmq::recv_flags::dontwait)) {
-                const bool probe = m.to_string_view() == probe_topic;
-                while (m.more()) (void)sub.recv(m, zmq::recv_flags::none);
-                if (probe) return;
-            }
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            target.check_alive();
-            throw std::runtime_error("pipeline: the subscriber's probe did not get through " +
-                                     std::string(target.name()));
-        }
-    }
-}
-
 // The subscriber's loop: records quotes and answers until every recorded quote is answered,
 // 2 s after the last recorded quote, or the time limit. `on_last_quote` runs once, when the
 // last quote to record has been seen (it stops the source).
@@ -215,6 +190,28 @@ const std::map<std::string, std::string>& depends_on() {
 std::uint64_t hwm_kib(pid_t pid) { return read_memory(pid).value_or(memory_sample{}).hwm_kib; }
 
 }  // namespace
+
+void wait_subscribed(zmq::socket_t& pub, bus_target& target, zmq::socket_t& sub) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    zmq_pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        (void)pub.send(zmq::buffer(probe_topic), zmq::send_flags::sndmore);
+        (void)pub.send(zmq::str_buffer("probe"), zmq::send_flags::none);
+        if (zmq::poll(&item, 1, 20ms) > 0) {
+            zmq::message_t m;
+            while (sub.recv(m, zmq::recv_flags::dontwait)) {
+                const bool probe = m.to_string_view() == probe_topic;
+                while (m.more()) (void)sub.recv(m, zmq::recv_flags::none);
+                if (probe) return;
+            }
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            target.check_alive();
+            throw std::runtime_error("the driver's probe did not get through " +
+                                     std::string(target.name()));
+        }
+    }
+}
 
 std::string chain_result::unsustainable_because() const {
     if (quotes == 0) return "no quote recorded";

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <zmq.hpp>
 
@@ -111,6 +112,13 @@ class raw_chain {
     std::unique_ptr<bus_target> proxy_;
     std::vector<std::unique_ptr<child_process>> relays_;
 };
+
+/// The topic of the driver's raw probes (not an event: a subscriber skips it).
+inline constexpr std::string_view probe_topic = "bench.probe";
+
+/// Publishes raw probes on probe_topic through `pub` until `sub` (subscribed to it) has one:
+/// the slow-joiner wait of both. Throws when none gets through `target` within 10 s.
+void wait_subscribed(zmq::socket_t& pub, bus_target& target, zmq::socket_t& sub);
 
 /// Number of relays (= nodes between marketdata and the subscriber: strategy, risk, execution).
 inline constexpr int chain_relays = 3;

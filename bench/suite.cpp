@@ -8,6 +8,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -20,6 +22,7 @@
 #include "pipeline_latency.hpp"
 #include "report.hpp"
 #include "seq_scan.hpp"
+#include "strategy_rate.hpp"
 #include "stream.hpp"
 #include "tradebus/schema/codec.hpp"
 
@@ -50,6 +53,8 @@ struct budget {
     std::vector<double> pl_ladder;              // rates tried for the highest sustainable one
     std::uint64_t bt_ticks;                     // backtest: ticks per run
     unsigned bt_rounds;                         // backtest: engine runs per mode
+    double py_step_s, py_warmup_s;              // python: each step of its ladder, warm-up
+    std::vector<double> py_ladder;              // python: tick rates tried
 };
 
 budget full_budget() {
@@ -78,7 +83,11 @@ budget full_budget() {
             .pl_ladder = {2'000, 5'000, 10'000, 15'000, 20'000, 30'000, 40'000, 60'000, 80'000,
                           120'000, 160'000},
             .bt_ticks = 1'000'000,
-            .bt_rounds = 3};
+            .bt_rounds = 3,
+            .py_step_s = 1.5,
+            .py_warmup_s = 0.3,
+            .py_ladder = {2'000, 5'000, 10'000, 15'000, 20'000, 30'000, 40'000, 60'000, 80'000,
+                          120'000, 160'000, 240'000, 320'000}};
 }
 
 budget quick_budget() {
@@ -106,7 +115,10 @@ budget quick_budget() {
             .pl_step_s = 0.3,
             .pl_ladder = {2'000, 5'000},
             .bt_ticks = 20'000,
-            .bt_rounds = 1};
+            .bt_rounds = 1,
+            .py_step_s = 0.3,
+            .py_warmup_s = 0.1,
+            .py_ladder = {1'000, 2'000}};
 }
 
 double median(std::vector<double> v) {
@@ -180,6 +192,9 @@ class suite {
             if (wanted("scaling")) guarded("scaling", [&] { scaling(); });
         }
         if (wanted("backtest")) guarded("backtest", [&] { backtest(); });
+        if (o_.only.count("python") || (o_.only.empty() && !o_.quick)) {
+            guarded("python", [&] { python(); });
+        }
         stop_targets();
 
         run_facts facts = collect_facts(o_.source_dir, argc_, argv_);
@@ -890,6 +905,139 @@ class suite {
                                        : std::string()) +
                 "; `tradebus backtest` end to end " + fmt_rate(r.cli_ticks_per_s));
         progress("backtest: done");
+    }
+
+    // ------------------------------------------------------------------ python
+
+    // The highest tick rate one strategy node keeps up with, alone on a broker: the built-in
+    // tradebus-strategy with its shipped config (the baseline) and bench/python_strategy.py, the
+    // same logic on the Python package, reading the same table. How, and what "keeps up" means:
+    // strategy_rate.hpp.
+    void python() {
+        const std::filesystem::path src(o_.source_dir);
+        if (!std::filesystem::exists(o_.exe.python)) {
+            throw std::runtime_error("no python3 at '" + o_.exe.python +
+                                     "' (Debian's, with python3-zmq and python3-msgpack; "
+                                     "--python names another)");
+        }
+        // The shipped config's own tables, from [strategy] on; the rig writes [node], [broker].
+        std::ifstream in(src / "config" / "nodes" / "strategy.toml");
+        const std::string shipped{std::istreambuf_iterator<char>(in), {}};
+        const auto at = shipped.find("\n[strategy]\n");
+        if (at == std::string::npos) {
+            throw std::runtime_error("no [strategy] table in config/nodes/strategy.toml");
+        }
+        const std::string own = shipped.substr(at + 1);
+        bus_target broker(ctx_, o_.exe, dir_,
+                          target_options{target_kind::broker, transport::tcp, 0, "", "py-broker"});
+
+        struct ladder_result {
+            double best = 0;
+            std::map<double, tick_step_result> kept;  // every step kept up with, by rate
+            std::string stopped_by;
+            bool topped = false;  // the ladder's top step was kept up with
+        };
+        const auto climb = [&](const strategy_node_spec& spec, const char* what) {
+            strategy_rig rig(ctx_, broker, dir_, spec);
+            progress(std::string("python: ") + what + " up");
+            ladder_result lr;
+            for (const double rate : b_.py_ladder) {
+                tick_step_options so;
+                so.rate_per_s = rate;
+                so.seconds = b_.py_step_s;
+                so.warmup_s = b_.py_warmup_s;
+                tick_step_result r;
+                std::string why;
+                // A step that fails is tried once more (one neighbour's burst can spoil it).
+                for (int attempt = 0; attempt < 2; ++attempt) {
+                    r = rig.run(so);
+                    why = r.unsustainable_because();
+                    progress(std::string("python ladder, ") + what + " @ " + rate_label(rate) +
+                             ": p50 " + fmt_fixed(r.us.p50, 0) + " us, p90 " +
+                             fmt_fixed(r.us.p90, 0) + " us, " + fmt_count(r.signals) +
+                             " signals, CPU " + fmt_fixed(r.cpu_us_per_tick, 1) + " us/tick" +
+                             (why.empty() ? ": keeps up" : ": does NOT keep up, " + why));
+                    if (why.empty()) break;
+                }
+                if (!why.empty()) {
+                    lr.stopped_by = rate_label(rate) + ": " + why;
+                    break;
+                }
+                lr.best = rate;
+                lr.kept[rate] = std::move(r);
+            }
+            if (lr.stopped_by.empty()) {
+                lr.topped = true;
+                lr.stopped_by =
+                    "nothing: the ladder's top step (" + rate_label(lr.best) + ") was kept up with";
+            }
+            rig.stop();
+            return lr;
+        };
+        // The Python node first: when it cannot start, the section fails before the long part.
+        const ladder_result py =
+            climb({"pystrategy",
+                   o_.exe.python,
+                   {(src / "bench" / "python_strategy.py").string()},
+                   {"PYTHONPATH=" + (src / "python").string(), "PYTHONDONTWRITEBYTECODE=1"},
+                   own},
+                  "python_strategy.py");
+        const ladder_result cpp =
+            climb({"strategy", o_.exe.strategy, {}, {}, own}, "tradebus-strategy");
+        if (broker.stop() != 0) {
+            throw std::runtime_error("the python section's broker did not exit cleanly");
+        }
+
+        const auto best = [](const ladder_result& l) {
+            if (l.best == 0) return std::string("below the first step");
+            return (l.topped ? ">= " : "") + rate_label(l.best);
+        };
+        const auto ratio = [](double a, double b) {
+            return b > 0 ? fmt_fixed(a / b, 2) : std::string();
+        };
+        // A node that kept up with the ladder's top step may keep up with more.
+        std::string rate_ratio = ratio(py.best, cpp.best);
+        if (py.topped) {
+            rate_ratio = cpp.topped ? "" : ">= " + rate_ratio;
+        } else if (cpp.topped) {
+            rate_ratio = "<= " + rate_ratio;
+        }
+        table_.add({"python",
+                    "highest tick rate one strategy node keeps up with (ladder of " +
+                        fmt_fixed(b_.py_step_s, 1) + " s steps)",
+                    best(py), best(cpp), rate_ratio,
+                    "bench/python_strategy.py vs tradebus-strategy, shipped "
+                    "config/nodes/strategy.toml, 3 symbols; keeps up: every tick counted by the "
+                    "node (heartbeat received, gaps 0), source >= 95% of the rate, tick -> signal "
+                    "p90 <= 20 ms, second-half p90 <= 2x first-half + 2 ms (a failed step is tried "
+                    "twice); stopped by " +
+                        py.stopped_by + " vs " + cpp.stopped_by});
+        if (py.best == 0 || cpp.kept.count(py.best) == 0) return;
+        // Both at the same rate, the Python node's highest: latency and CPU compare directly.
+        const tick_step_result& p = py.kept.at(py.best);
+        const tick_step_result& c = cpp.kept.at(py.best);
+        const auto per_k = [](const tick_step_result& r) {
+            return fmt_fixed(1000.0 * static_cast<double>(r.signals) /
+                                 static_cast<double>(std::max<std::uint64_t>(r.ticks, 1)),
+                             0);
+        };
+        const std::string same = " @ " + rate_label(py.best) + " (the Python node's highest)";
+        table_.add({"python", "tick -> signal" + same + ", us", fmt_percentiles(p.us),
+                    fmt_percentiles(c.us),
+                    "p50 " + ratio(p.us.p50, c.us.p50) + ", p99 " + ratio(p.us.p99, c.us.p99),
+                    "timed for every tick that made a signal: " + fmt_count(p.signals) + " vs " +
+                        fmt_count(c.signals) + " signals (" + per_k(p) + " vs " + per_k(c) +
+                        " per 1,000 ticks: the same EMA crosses)"});
+        table_.add({"python", "node CPU per tick" + same + ", us", fmt_fixed(p.cpu_us_per_tick, 1),
+                    fmt_fixed(c.cpu_us_per_tick, 1), ratio(p.cpu_us_per_tick, c.cpu_us_per_tick),
+                    "user + system CPU of the node process, all threads (/proc, 10 ms ticks), over "
+                    "the step / ticks published"});
+        finding("python: a Python strategy node keeps up with " + best(py) +
+                " ticks, tradebus-strategy with " + best(cpp) + "; at " + rate_label(py.best) +
+                " the Python node takes " + fmt_fixed(p.cpu_us_per_tick, 1) +
+                " us CPU per tick (tradebus-strategy " + fmt_fixed(c.cpu_us_per_tick, 1) +
+                ") and signals p50 " + fmt_fixed(p.us.p50, 0) + " us after the tick (" +
+                fmt_fixed(c.us.p50, 0) + "); the Python node stopped by " + py.stopped_by);
     }
 
     // ------------------------------------------------------------------ memory
