@@ -221,9 +221,14 @@ std::string chain_result::unsustainable_because() const {
     if (achieved_rate < 0.95 * asked_rate) {
         return "source reached only " + fmt_rate(achieved_rate) + " of " + fmt_rate(asked_rate);
     }
-    if (us.p90 > max_sustained_p90_us) {
-        return "p90 " + fmt_fixed(us.p90, 0) + " us > " + fmt_fixed(max_sustained_p90_us, 0) +
-               " us: quotes queued behind each other";
+    return backlog_in(us, first_half, second_half, "quotes");
+}
+
+std::string backlog_in(const percentiles& all, const percentiles& first_half,
+                       const percentiles& second_half, std::string_view what) {
+    if (all.p90 > max_sustained_p90_us) {
+        return "p90 " + fmt_fixed(all.p90, 0) + " us > " + fmt_fixed(max_sustained_p90_us, 0) +
+               " us: " + std::string(what) + " queued behind each other";
     }
     if (second_half.p90 > 2 * first_half.p90 + 2000) {
         return "p90 grew from " + fmt_fixed(first_half.p90, 0) + " us (first half) to " +

@@ -39,6 +39,12 @@ struct chain_options {
 /// scheduling noise (p90 about 1 ms at 1k/s), far below any queue worth the name.
 inline constexpr double max_sustained_p90_us = 20'000;
 
+/// Why a step's latencies say the node did not keep up, "" when they do: a p90 over
+/// max_sustained_p90_us (`what` queued behind each other), or a p90 that grew from the first half
+/// of the step to the second (a queue building up). The pipeline and python sections' rule.
+[[nodiscard]] std::string backlog_in(const percentiles& all, const percentiles& first_half,
+                                     const percentiles& second_half, std::string_view what);
+
 struct chain_result {
     double asked_rate = 0;
     double achieved_rate = 0;    // recorded quotes / their publish-time span

@@ -34,15 +34,7 @@ std::string tick_step_result::unsustainable_because() const {
         return "source reached only " + fmt_rate(achieved_rate) + " of " + fmt_rate(asked_rate);
     }
     if (signals == 0) return "no signal to time";
-    if (us.p90 > max_sustained_p90_us) {
-        return "p90 " + fmt_fixed(us.p90, 0) + " us > " + fmt_fixed(max_sustained_p90_us, 0) +
-               " us: ticks queued behind each other";
-    }
-    if (second_half.p90 > 2 * first_half.p90 + 2000) {
-        return "p90 grew from " + fmt_fixed(first_half.p90, 0) + " us (first half) to " +
-               fmt_fixed(second_half.p90, 0) + " us (second half): a queue is building up";
-    }
-    return {};
+    return backlog_in(us, first_half, second_half, "ticks");
 }
 
 strategy_rig::strategy_rig(zmq::context_t& ctx, bus_target& broker, const temp_dir& dir,

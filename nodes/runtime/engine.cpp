@@ -234,7 +234,9 @@ class engine final : public context, private common::loop_owner, private transpo
             const std::int64_t until = (timer_due_ns_ - now_ns() + 999'999) / 1'000'000;
             timeout = std::min(timeout, std::max<std::int64_t>(0, until));
         }
-        if (recovery_ && !recovery_->done()) {
+        // Only while maybe_start() drives it: while the broker is away (not registered, not
+        // ready, probe unconfirmed) a passed deadline would make every wait 0 ms.
+        if (recovery_ && !recovery_->done() && ready_ && probe_ok_ && registered()) {
             timeout = std::min(
                 timeout, std::max<std::int64_t>(0, recovery_->next_deadline_ms() - mono_ms()));
         }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "tradebus/runtime/record_frames.hpp"
 #include "tradebus/schema/codec.hpp"
@@ -124,7 +125,15 @@ void recovery_client::on_lookup_reply(std::int64_t now_ms, const std::string& by
     }
     if (found->endpoint != endpoint_ || !query_) {
         endpoint_ = found->endpoint;
-        reset_query_socket();
+        try {
+            reset_query_socket();
+        } catch (const zmq::error_t& e) {  // announced, but not an address ZeroMQ can use
+            query_.reset();
+            const std::string bad = std::exchange(endpoint_, {});
+            fail(now_ms,
+                 "the journal's announced endpoint " + bad + " cannot be connected: " + e.what());
+            return;
+        }
         spdlog::info("recovery: querying journal node {} at {} from record {}", found->node,
                      endpoint_, from_index_);
     }

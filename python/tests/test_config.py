@@ -2,7 +2,7 @@
 key files, the trading session, read_node_config, and a drift test against a real C++ node.
 
 The drift test writes bad node files, runs ``tradebus-strategy --check-config`` on each (from
-$TRADEBUS_BUILD_DIR, default /work/main/build; skipped when it is not built) and requires the
+$TRADEBUS_BUILD_DIR, which ctest sets; skipped when it is not set) and requires the
 Python reader to print exactly what the C++ node prints: every ``file:line:col: key: message``
 line and the final ``tradebus-strategy: N config errors in FILE, not starting``.
 """
@@ -20,8 +20,10 @@ from tradebus import config
 from tradebus.config import ConfigError, Section
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_DIR = Path(os.environ.get("TRADEBUS_BUILD_DIR", "/work/main/build"))
-STRATEGY_EXE = BUILD_DIR / "nodes" / "strategy" / "tradebus-strategy"
+BUILD_DIR = os.environ.get("TRADEBUS_BUILD_DIR", "")
+# Without a build dir, a path that does not exist: the drift tests skip, naming it.
+STRATEGY_EXE = (Path(BUILD_DIR, "nodes", "strategy", "tradebus-strategy") if BUILD_DIR
+                else Path("$TRADEBUS_BUILD_DIR/nodes/strategy/tradebus-strategy"))
 
 
 def section(text: str, file: str = "t.toml") -> Section:

@@ -89,10 +89,18 @@ def test_python_strategy_trades_and_is_a_node_like_any_other(bus: Bus) -> None:
     # is under the node's md.bar.AAPL subscription (byte prefix) but no symbol it trades.
     before = bus.node(NAME)["counters"]
     ctx = zmq.Context()
-    pub = ctx.socket(zmq.PUB)
-    pub.connect(bus.xsub)
-    time.sleep(1.0)  # the broker's subscriptions reach the new publisher (slow joiner)
     topic = b"md.bar.AAPLX"
+    # An XPUB sees the subscriptions the broker forwards to a new publisher: send once the one
+    # that carries md.bar.AAPLX has arrived, so nothing is lost to the slow joiner.
+    pub = ctx.socket(zmq.XPUB)
+    pub.connect(bus.xsub)
+    deadline = time.monotonic() + 10
+    while True:
+        assert time.monotonic() < deadline, "the broker never forwarded md.bar.AAPL's subscription"
+        if pub.poll(100, zmq.POLLIN):
+            sub = pub.recv()
+            if sub[:1] == b"\x01" and topic.startswith(sub[1:]) and sub[1:]:
+                break
 
     def bar(seq: int) -> bytes:
         return msgpack.packb({"v": 1, "type": "bar", "src": "tester", "seq": seq, "ts_ns": 1,

@@ -251,18 +251,21 @@ def test_client_failures_are_retried_with_their_reason(zctx) -> None:
     try:
         got = drive(zctx, rc, "inproc://rcf-broker", journal, lookups=[
             b"\xc1", codec.encode_control(schema.Ok(detail="?")),
-            lookup_ok("inproc://rcf-journal", healthy=False)])
+            lookup_ok("inproc://rcf-journal", healthy=False), lookup_ok("tcp://garbage")])
         assert got["problems"] == [
             "undecodable lookup reply: truncated or invalid msgpack",
             'unexpected lookup reply "ok"',
             "journal node journal is not healthy",
+            # announced, but no address ZeroMQ can connect to: a failure, never a crash
+            "the journal's announced endpoint tcp://garbage cannot be connected: "
+            "Invalid argument",
             "the journal at inproc://rcf-journal did not answer journal_query in 150 ms",
             "malformed journal reply: expected a header and [topic][body] pairs, got 2 frames",
             "the journal refused the query (not_allowed: cannot read)",
             "journal reply says 2 records, next 1, but carries 1",
         ]
         assert got["fed"] == ["exec.fill.AAPL f1"]
-        assert rc.attempts_failed == 7
+        assert rc.attempts_failed == 8
     finally:
         rc.close()
         journal.socket.close(linger=0)

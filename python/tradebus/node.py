@@ -86,6 +86,16 @@ class Node:
 
     def __init__(self, own: config.Section) -> None:
         self.own = own
+        self.node_name = ""
+        self.session = config.TradingSession()
+
+    def configure(self, node_name: str, session: config.TradingSession) -> None:
+        """Called once right after the node is made, before anything else: its ``[node] name``
+        and the desk's trading session (``[session]`` of its file: ``session.start_of(ns)``,
+        ``session.horizon_start(now_ns)`` for a recovery()). The default keeps them as
+        ``self.node_name`` and ``self.session``."""
+        self.node_name = node_name
+        self.session = session
 
     def subscriptions(self) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__}.subscriptions()")
@@ -114,9 +124,11 @@ class Node:
         pass
 
     def on_event(self, ctx: "Context", ev: Inbound) -> None:
-        if ev.type == "trading_state":  # on_trading_state is the kill switch hook
-            return
-        handler = getattr(self, "on_" + ev.type, None)
+        # on_trading_state is the desk's kill-switch hook: a trading_state event on a topic the
+        # node subscribed to (risk.state, sys.trading.symbol.<SYM>, ...) goes to
+        # on_trading_state_event instead.
+        name = "on_trading_state_event" if ev.type == "trading_state" else "on_" + ev.type
+        handler = getattr(self, name, None)
         if handler is not None:
             handler(ctx, ev.body, ev)
 
@@ -231,13 +243,19 @@ class _Control:
         self.busy = False
         return self.socket.recv_multipart(zmq.NOBLOCK)
 
-    def request(self, frame: bytes) -> list[bytes] | None:
-        """One blocking request bounded by the timeout (the deregister at exit)."""
+    def request(self, frame: bytes, give_up=lambda: False) -> list[bytes] | None:
+        """One blocking request bounded by the timeout (the deregister at exit), waited for in
+        short slices so that ``give_up()`` (a second stop signal) cuts it short."""
         if self.busy:
             self.reset()
         self.socket.send(frame)
-        if self.socket.poll(self._timeout_ms, zmq.POLLIN):
-            return self.socket.recv_multipart()
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while not give_up():
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                break
+            if self.socket.poll(min(left_ms, MAX_POLL_MS), zmq.POLLIN):
+                return self.socket.recv_multipart()
         return None
 
     def close(self) -> None:
@@ -295,6 +313,7 @@ class Engine:
         self._refusal_log = _RateLimited(10.0)
 
         self.stop = False
+        self.stop_signals = 0  # SIGTERM/SIGINT received: a second one cuts the deregister short
         self._exit_code = 0
         self._state = State.UNREGISTERED
         self._in_flight = Request.NONE
@@ -888,8 +907,11 @@ class Engine:
 
     def _deregister(self) -> None:
         session_id, self._session = self._session, 0
+        # A second stop signal (Ctrl-C twice, a supervisor repeating SIGTERM) cuts the wait
+        # short: the broker then notices the silence instead. Still a clean stop.
         reply = self._control.request(codec.encode_control(
-            schema.Deregister(name=self.cfg.name, session_id=session_id)))
+            schema.Deregister(name=self.cfg.name, session_id=session_id)),
+            give_up=lambda: self.stop_signals >= 2)
         if reply is not None:
             log.info("deregistered")
         else:
@@ -948,6 +970,7 @@ def run(node_class: type[Node], argv: list[str] | None = None) -> int:
         cfg.file = cfg.file or str(args.config)
         own = root.table(node_class.kind)
         logic = node_class(own)
+        logic.configure(cfg.name, cfg.session)
         root.finish()
     except config.ConfigError as e:
         sys.stderr.write(e.report(exe))
@@ -960,6 +983,7 @@ def run(node_class: type[Node], argv: list[str] | None = None) -> int:
     engine = Engine(cfg, logic)
 
     def on_stop_signal(signum, frame) -> None:
+        engine.stop_signals += 1
         engine.stop = True
 
     def on_reload_signal(signum, frame) -> None:

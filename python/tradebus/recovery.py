@@ -214,7 +214,16 @@ class RecoveryClient:
             return
         if found.endpoint != self._endpoint or self._query is None:
             self._endpoint = found.endpoint
-            self._reset_query_socket()
+            try:
+                self._reset_query_socket()
+            except zmq.ZMQError as e:  # announced, but not an address ZeroMQ can use
+                if self._query is not None:
+                    self._query.close(linger=0)
+                    self._query = None
+                bad, self._endpoint = self._endpoint, ""
+                self._fail(now_ms, f"the journal's announced endpoint {bad} cannot be "
+                                   f"connected: {e}")
+                return
             log.info("recovery: querying journal node %s at %s from record %d", found.node,
                      self._endpoint, self._from_index)
         self._send_query(now_ms)
