@@ -359,7 +359,6 @@ class Engine:
         log.info("%s %s starting: kind=%s config=%s control=%s pid=%d (python)", self.cfg.name,
                  __version__, self.cfg.kind, self.cfg.file, self.cfg.control_endpoint,
                  os.getpid())
-        poller = zmq.Poller()
         try:
             while not self.stop:
                 now = self.mono_ms()
@@ -372,6 +371,7 @@ class Engine:
                 self._feed_watchdog(now)
                 if self.stop:
                     break
+                # Built each pass: the control and recovery sockets are replaced on a timeout.
                 poller = zmq.Poller()
                 poller.register(self._sub, zmq.POLLIN)
                 control = self._control.socket
@@ -409,7 +409,7 @@ class Engine:
         # Only while _maybe_start drives it: a deadline passed while the broker is away would
         # otherwise make every wait 0 ms until the node is registered again.
         if (self._phase == "recovering" and self._recovery is not None
-                and self._late_join_phase()
+                and self._can_advance()
                 and (due := self._recovery.next_deadline_ms()) is not None):
             timeout = min(timeout, max(0, due - now))
         return timeout
@@ -742,7 +742,9 @@ class Engine:
         self._waiting_for, self._ready = list(waiting), ready
 
     # ------------------------------------------------------------------ late join and start
-    def _late_join_phase(self) -> bool:
+    def _can_advance(self) -> bool:
+        """Every phase before running needs a session, every dependency ready and the own
+        probe back."""
         return self._ready and self._probe_ok and self._state is State.REGISTERED
 
     def _on_snapshot_reply(self, reply: Any, frames: list[bytes], why: str) -> None:
@@ -764,7 +766,7 @@ class Engine:
     def _maybe_start(self) -> None:
         # Every phase before running needs a session, every dependency ready and the own probe
         # back: while the broker is away (or restarts) the phase waits where it is.
-        if self._running or not self._late_join_phase():
+        if self._running or not self._can_advance():
             return
         if self._phase == "joining":
             self._enter("recovering" if self._begin_recovery() else "late_join")
