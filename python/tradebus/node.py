@@ -25,6 +25,7 @@ import zmq
 
 from . import __version__, codec, config, process, schema, topics
 from .recovery import MAX_HELD, PAGE_RECORDS, RecoveryClient, RecoveryRequest
+from .control import MAX_POLL_MS, ControlClient, RateLimited, apply_curve
 from .session import Action, Event, Request, State, step
 from .streams import GapTracker, LateJoin, Outcome
 
@@ -32,7 +33,6 @@ log = logging.getLogger("tradebus")
 
 DRAIN_BUDGET = 1024  # inbound messages per loop pass
 PROBE_EVERY_MS = 100  # data-plane probe retry while unconfirmed
-MAX_POLL_MS = 100  # upper bound on one wait (stop-flag latency)
 EPOCH_CHECK_EVERY_MS = 500  # at most one early heartbeat per this for sys.broker.started hints
 
 _TRADING_ORDER = {name: k for k, name in enumerate(schema.ENUMS["trading_state"])}
@@ -186,91 +186,6 @@ class Context:
         self._engine.stop = True
 
 
-class _RateLimited:
-    """A log line at most once per period; hit() returns how many happened since the last one
-    logged (0: stay quiet)."""
-
-    def __init__(self, period_s: float = 1.0) -> None:
-        self._period = period_s
-        self._next = 0.0
-        self._count = 0
-
-    def hit(self) -> int:
-        self._count += 1
-        now = time.monotonic()
-        if now < self._next:
-            return 0
-        self._next = now + self._period
-        n, self._count = self._count, 0
-        return n
-
-
-class _Control:
-    """The control plane's REQ socket with the Lazy Pirate pattern: one request at a time, and
-    when no reply comes within the timeout the socket is closed (linger 0) and opened again."""
-
-    def __init__(self, zctx: zmq.Context, endpoint: str, timeout_ms: int, curve) -> None:
-        self._zctx, self._endpoint, self._timeout_ms, self._curve = zctx, endpoint, timeout_ms, curve
-        self.socket: zmq.Socket = self._open()
-        self.deadline_ms = 0
-        self.busy = False
-
-    def _open(self) -> zmq.Socket:
-        s = self._zctx.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
-        _apply_curve(s, self._curve)
-        s.connect(self._endpoint)
-        return s
-
-    def send(self, frame: bytes, now_ms: int) -> None:
-        self.socket.send(frame)
-        self.busy = True
-        self.deadline_ms = now_ms + self._timeout_ms
-
-    def expire(self, now_ms: int) -> bool:
-        """True (and a fresh socket) when the request in flight timed out."""
-        if not self.busy or now_ms < self.deadline_ms:
-            return False
-        self.reset()
-        return True
-
-    def reset(self) -> None:
-        self.socket.close(linger=0)
-        self.socket = self._open()
-        self.busy = False
-
-    def receive(self) -> list[bytes]:
-        self.busy = False
-        return self.socket.recv_multipart(zmq.NOBLOCK)
-
-    def request(self, frame: bytes, give_up=lambda: False) -> list[bytes] | None:
-        """One blocking request bounded by the timeout (the deregister at exit), waited for in
-        short slices so that ``give_up()`` (a second stop signal) cuts it short."""
-        if self.busy:
-            self.reset()
-        self.socket.send(frame)
-        deadline = time.monotonic() + self._timeout_ms / 1000
-        while not give_up():
-            left_ms = int((deadline - time.monotonic()) * 1000)
-            if left_ms <= 0:
-                break
-            if self.socket.poll(min(left_ms, MAX_POLL_MS), zmq.POLLIN):
-                return self.socket.recv_multipart()
-        return None
-
-    def close(self) -> None:
-        self.socket.close(linger=0)
-
-
-def _apply_curve(s: zmq.Socket, curve: config.CurveClient) -> None:
-    """CURVE on a socket to the broker ([security]); nothing when the config has none."""
-    if not curve.enabled:
-        return
-    s.curve_serverkey = curve.server_key.encode("ascii")
-    s.curve_publickey = curve.public_key.encode("ascii")
-    s.curve_secretkey = curve.secret_key.encode("ascii")
-
-
 class Engine:
     """Runs one node logic on the bus (see the module docstring)."""
 
@@ -288,8 +203,8 @@ class Engine:
         self._sub = self._zctx.socket(zmq.SUB)
         self._sub.setsockopt(zmq.RCVHWM, cfg.rcvhwm)
         self._sub.setsockopt(zmq.LINGER, 0)
-        _apply_curve(self._pub, cfg.curve)
-        _apply_curve(self._sub, cfg.curve)
+        apply_curve(self._pub, cfg.curve)
+        apply_curve(self._sub, cfg.curve)
         self._subs = list(logic.subscriptions())
         self._pubs = list(logic.publications())
         for prefix in self._subs:
@@ -298,7 +213,7 @@ class Engine:
         self._probe_topic = topics.PROBE + cfg.name
         for prefix in (*self._subs, topics.BROKER_STARTED, topics.TRADING, self._probe_topic):
             self._sub.setsockopt(zmq.SUBSCRIBE, prefix.encode("utf-8"))
-        self._control = _Control(self._zctx, cfg.control_endpoint, cfg.request_timeout_ms,
+        self._control = ControlClient(self._zctx, cfg.control_endpoint, cfg.request_timeout_ms,
                                  cfg.curve)
         self._connected = False
         if cfg.xsub_endpoint and cfg.xpub_endpoint:
@@ -308,9 +223,9 @@ class Engine:
                          "queue_depth": 0, "misrouted": 0}
         self._gaps = GapTracker()
         self._late = LateJoin(self._subs if logic.wants_last_values else [])
-        self._logs = {k: _RateLimited() for k in ("decode", "gap", "restart", "control",
+        self._logs = {k: RateLimited() for k in ("decode", "gap", "restart", "control",
                                                   "unconnected", "misrouted", "unconfirmed")}
-        self._refusal_log = _RateLimited(10.0)
+        self._refusal_log = RateLimited(10.0)
 
         self.stop = False
         self.stop_signals = 0  # SIGTERM/SIGINT received: a second one cuts the deregister short

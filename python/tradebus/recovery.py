@@ -33,6 +33,7 @@ from typing import Any, Callable
 import zmq
 
 from . import codec, config, schema, topics
+from .control import ControlClient, RateLimited
 
 __all__ = ["MAX_HELD", "PAGE_RECORDS", "SERVICE", "RecoveryClient", "RecoveryRequest"]
 
@@ -79,11 +80,8 @@ class RecoveryClient:
     def __init__(self, zctx: zmq.Context, control_endpoint: str, timeout_ms: int,
                  retry_ms: int, request: RecoveryRequest, page_records: int = PAGE_RECORDS,
                  max_held: int = MAX_HELD, curve: config.CurveClient | None = None) -> None:
-        # The engine's Lazy Pirate client and log limiter (node.py imports this module).
-        from .node import _Control, _RateLimited
-
         self._zctx = zctx
-        self._broker = _Control(zctx, control_endpoint, timeout_ms,
+        self._broker = ControlClient(zctx, control_endpoint, timeout_ms,
                                 curve if curve is not None else config.CurveClient())
         self._broker_endpoint = control_endpoint
         self._timeout_ms = timeout_ms
@@ -110,7 +108,7 @@ class RecoveryClient:
         self._anchor_phase = bool(self._request.anchor_topic)
         self._anchor: tuple[str, bytes] | None = None
         self._anchor_next = 0
-        self._log = _RateLimited(5.0)
+        self._log = RateLimited(5.0)
         self._recovered: dict[tuple[str, str], tuple[int, int]] = {}  # (src, topic) -> (ts, seq)
         self._held: list[tuple[str, bytes]] = []
 
