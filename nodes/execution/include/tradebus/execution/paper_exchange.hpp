@@ -149,8 +149,9 @@ class paper_exchange {
     std::size_t cancel_all(std::string_view reason, std::vector<exec_output>& out);
     /// A scope of the kill switch halted (cancel_on_halt): cancels the resting orders of
     /// `symbol`, or those a strategy node asked for (the order's signal_src == `strategy`), by
-    /// "execution" with `reason`; returns how many. Orders rebuilt from the journal carry no
-    /// signal_src and are not in any strategy's scope. Does nothing with cancel_on_halt off.
+    /// "execution" with `reason`; returns how many. Orders rebuilt from the journal carry their
+    /// ack's (or snapshot's) signal_src; one acknowledged before acks carried it has none and is
+    /// in no strategy's scope. Does nothing with cancel_on_halt off.
     std::size_t cancel_scope(std::string_view symbol, std::string_view strategy,
                              std::string_view reason, std::vector<exec_output>& out);
 
