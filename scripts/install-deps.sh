@@ -35,7 +35,7 @@ packages=(
   python3                            # scripts/gen_sample_quotes.py (regenerates the sample CSV)
   python3-zmq python3-msgpack        # the Python node package (python/): its only dependencies
   python3-pytest                     # its tests (python/tests, run by ctest)
-  python3-venv                       # its install test: pip install ./python into a venv
+  python3-venv python3-wheel         # its install test: pip install ./python into a venv, offline
   chromium                           # the web page's integration test (headless, DevTools pipe)
 )
 

@@ -1,6 +1,6 @@
 """`pip install ./python` as the README says: into a venv that uses Debian's python3-zmq and
 python3-msgpack (--system-site-packages), offline (--no-build-isolation --no-index: setuptools
-from the venv). The installed package is complete (schema.json included) and runs the example
+from the venv, wheel from Debian's python3-wheel). The installed package is complete (schema.json included) and runs the example
 node's config check from outside the source tree."""
 
 from __future__ import annotations
