@@ -38,6 +38,8 @@ from typing import Any, Iterator, NoReturn, Sequence
 
 import zmq
 
+from .topics import NODE_NAME_RULE, valid_node_name  # the one node-name rule
+
 __all__ = [
     "ConfigError",
     "ConfigErrors",
@@ -1887,15 +1889,7 @@ def read_session(root: Section) -> TradingSession:
 # ---------------------------------------------------------------------------------------------
 # The runtime tables of a node's file ([node], [broker], [security], [session])
 
-NODE_NAME_RULE = "1..64 bytes of [a-z0-9_-]"
-_NODE_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-")
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "critical")
-
-
-def valid_node_name(name: str) -> bool:
-    """Node names: 1..64 bytes of [a-z0-9_-] (schema/topics.cpp)."""
-    raw = name.encode()
-    return 0 < len(raw) <= 64 and all(b in _NODE_NAME_BYTES for b in raw)
 
 
 @dataclass
