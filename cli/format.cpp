@@ -236,23 +236,6 @@ constexpr std::size_t source_width = 20;
 
 }  // namespace
 
-std::string format_fixed(std::int64_t fixed) {
-    const bool negative = fixed < 0;
-    // Unsigned magnitude: also right for INT64_MIN, whose negation overflows int64.
-    const std::uint64_t magnitude =
-        negative ? 0 - static_cast<std::uint64_t>(fixed) : static_cast<std::uint64_t>(fixed);
-    const auto scale = static_cast<std::uint64_t>(price_scale);
-    char frac[16];
-    std::snprintf(frac, sizeof frac, "%08" PRIu64, magnitude % scale);
-    std::string_view digits(frac, 8);
-    while (digits.size() > 2 && digits.back() == '0') digits.remove_suffix(1);
-    std::string out = negative ? "-" : "";
-    out += std::to_string(magnitude / scale);
-    out.push_back('.');
-    out.append(digits);
-    return out;
-}
-
 std::string format_time(std::int64_t ts_ns, bool utc) {
     std::int64_t secs = ts_ns / 1'000'000'000;
     std::int64_t ms = (ts_ns % 1'000'000'000) / 1'000'000;

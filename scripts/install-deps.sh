@@ -9,6 +9,8 @@
 # when anything listed here does not end up installed, or the build cannot be configured there.
 #   install-deps.sh          install what is missing, then check
 #   install-deps.sh --check  only check (exit 1 and name what is missing)
+# It also installs the one npm package the build needs (the FIX data dictionaries, pinned in
+# fix/dictionary/package-lock.json).
 set -euo pipefail
 
 packages=(
@@ -37,7 +39,12 @@ packages=(
   python3-pytest                     # its tests (python/tests, run by ctest)
   python3-venv python3-wheel         # its install test: pip install ./python into a venv, offline
   chromium                           # the web page's integration test (headless, DevTools pipe)
+  libquickfix-dev                    # FIX 4.4 sessions (fix/: the FIX venue, source, simulator)
 )
+# npm installs the FIX data dictionaries (fix/dictionary/package-lock.json, below). Debian's
+# `npm` package, unless an npm is already there (e.g. NodeSource's nodejs, which bundles it
+# and conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 # Every external command the scripts (scripts/, tests/**/*.sh, .ci/run), the CMake files and
 # the tests call, beyond what every Debian system has (bash, coreutils, grep, sed, awk,
@@ -45,7 +52,7 @@ packages=(
 commands=(
   c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file ccache
   git clang++ clang-format
-  ip jq promtool systemd-analyze debootstrap python3 chromium
+  ip jq promtool systemd-analyze debootstrap python3 chromium npm
 )
 
 check() {
@@ -80,3 +87,13 @@ if ((${#missing[@]} > 0)); then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 check
+
+# The FIX 4.4 data dictionary QuickFIX loads (Debian ships none): jspurefix's data/FIX44.xml,
+# the version and every dependency pinned with integrity hashes in package-lock.json. Into the
+# source tree (fix/dictionary/node_modules, git-ignored); installed with the binaries.
+dictionary_dir="$(cd "$(dirname "$0")/.." && pwd)/fix/dictionary"
+if [[ ! -f "$dictionary_dir/node_modules/jspurefix/data/FIX44.xml" ||
+      "$dictionary_dir/package-lock.json" -nt "$dictionary_dir/node_modules/.package-lock.json" ]]; then
+  echo "install-deps: npm ci in $dictionary_dir (FIX data dictionaries)"
+  npm ci --prefix "$dictionary_dir" --ignore-scripts --omit=dev --no-audit --no-fund --loglevel=error
+fi

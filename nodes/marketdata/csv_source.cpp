@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "tradebus/schema/topics.hpp"
+#include "tradebus/schema/types.hpp"
 
 namespace tradebus::marketdata {
 
@@ -66,31 +67,6 @@ bool starts_numeric(std::string_view line) {
 }
 
 }  // namespace
-
-std::optional<std::int64_t> parse_price(std::string_view text) noexcept {
-    constexpr int frac_digits = 8;
-    if (text.empty()) return std::nullopt;
-    const auto dot = text.find('.');
-    const auto whole = text.substr(0, dot);
-    const auto frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
-    if (whole.empty() && frac.empty()) return std::nullopt;
-    if (frac.size() > static_cast<std::size_t>(frac_digits)) return std::nullopt;
-    std::int64_t value = 0;
-    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
-    for (char c : whole) {
-        if (c < '0' || c > '9') return std::nullopt;
-        if (value > (max - (c - '0')) / 10) return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    std::int64_t f = 0;
-    for (char c : frac) {
-        if (c < '0' || c > '9') return std::nullopt;
-        f = f * 10 + (c - '0');
-    }
-    for (auto i = frac.size(); i < static_cast<std::size_t>(frac_digits); ++i) f *= 10;
-    if (value > (max - f) / 100'000'000) return std::nullopt;
-    return value * 100'000'000 + f;
-}
 
 std::variant<csv_layout, std::string> parse_header(std::string_view line) {
     std::array<std::string_view, max_fields> f{};
@@ -176,7 +152,7 @@ std::variant<quote_row, std::string> parse_row(std::string_view line, const csv_
 
     auto price = [&](int idx, std::string_view name,
                      std::int64_t& out) -> std::optional<std::string> {
-        const auto v = parse_price(at(idx));
+        const auto v = schema::parse_fixed(at(idx));
         if (!v || *v <= 0) {
             return std::string(name) + ": expected a positive decimal price, got " + shown(at(idx));
         }

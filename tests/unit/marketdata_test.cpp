@@ -58,16 +58,16 @@ const std::string sample_csv_path =
 
 }  // namespace
 
-TEST_CASE("marketdata: parse_price reads plain decimals exactly and rejects the rest") {
-    CHECK(parse_price("189.52") == std::optional<std::int64_t>(18'952'000'000));
-    CHECK(parse_price("12") == std::optional<std::int64_t>(1'200'000'000));
-    CHECK(parse_price("0.00000001") == std::optional<std::int64_t>(1));
-    CHECK(parse_price(".5") == std::optional<std::int64_t>(50'000'000));
-    CHECK(parse_price("7.") == std::optional<std::int64_t>(700'000'000));
+TEST_CASE("schema: parse_fixed reads plain decimals exactly and rejects the rest") {
+    CHECK(schema::parse_fixed("189.52") == std::optional<std::int64_t>(18'952'000'000));
+    CHECK(schema::parse_fixed("12") == std::optional<std::int64_t>(1'200'000'000));
+    CHECK(schema::parse_fixed("0.00000001") == std::optional<std::int64_t>(1));
+    CHECK(schema::parse_fixed(".5") == std::optional<std::int64_t>(50'000'000));
+    CHECK(schema::parse_fixed("7.") == std::optional<std::int64_t>(700'000'000));
     for (const char* bad : {"", ".", "-1", "+1", "1e3", "1.000000001", "abc", "1.2.3", " 1",
                             "99999999999999999999"}) {
         CAPTURE(bad);
-        CHECK_FALSE(parse_price(bad).has_value());
+        CHECK_FALSE(schema::parse_fixed(bad).has_value());
     }
 }
 

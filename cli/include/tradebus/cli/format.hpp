@@ -15,9 +15,8 @@ struct line_options {
     bool utc = false;  // times in UTC instead of the local time zone
 };
 
-/// A fixed-point price or amount (1e-8 units) as a decimal with at least 2 and at most 8
-/// fraction digits: 18951000000 -> "189.51", 5 -> "0.00000005", -150000000 -> "-1.50".
-[[nodiscard]] std::string format_fixed(std::int64_t fixed);
+/// A fixed-point price or amount as a decimal (schema/types.hpp owns the rule).
+using schema::format_fixed;
 
 /// Wall-clock time of day with milliseconds, "14:03:22.123", local time or UTC.
 [[nodiscard]] std::string format_time(std::int64_t ts_ns, bool utc);

@@ -24,6 +24,13 @@ inline constexpr std::int64_t price_scale = 100'000'000;
 /// Converts between fixed-point and double only at the edges (CSV input, display, indicators).
 [[nodiscard]] std::int64_t to_fixed(double value) noexcept;
 [[nodiscard]] double from_fixed(std::int64_t fixed) noexcept;
+/// Exact decimal text <-> fixed point, for text formats (CSV quotes, FIX prices, display).
+/// parse_fixed reads a plain unsigned decimal ("189.52", "12", "0.00000001"); nullopt for
+/// anything else: signs, exponents, more than 8 fraction digits, overflow.
+[[nodiscard]] std::optional<std::int64_t> parse_fixed(std::string_view text) noexcept;
+/// format_fixed writes at least 2 and at most 8 fraction digits: 18951000000 -> "189.51",
+/// 5 -> "0.00000005", -150000000 -> "-1.50".
+[[nodiscard]] std::string format_fixed(std::int64_t fixed);
 
 /// "BUY"/"SELL"/"FLAT" on the wire. FLAT means "close the position".
 enum class side : std::uint8_t { buy, sell, flat };

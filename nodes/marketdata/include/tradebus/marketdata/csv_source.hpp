@@ -38,10 +38,6 @@ struct csv_layout {
 /// Longest accepted line; longer ones are bad rows (a binary file cannot make us buffer it).
 inline constexpr std::size_t max_line_bytes = 4096;
 
-/// Parses a plain decimal price ("189.52", "12", "0.00000001") into fixed point 1e-8 units.
-/// Returns nullopt for anything else: signs, exponents, more than 8 fraction digits, overflow.
-[[nodiscard]] std::optional<std::int64_t> parse_price(std::string_view text) noexcept;
-
 /// Parses a header line (column names, any order; unknown columns are ignored). Needs one of
 /// ts_ns / ts_us / ts_ms, and symbol, bid_px, bid_qty, ask_px, ask_qty; last_px and last_qty
 /// are optional but go together. Returns the layout or why the header is unusable.
