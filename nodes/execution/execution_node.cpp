@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "tradebus/execution/fix_venue_node.hpp"
+#include "tradebus/fix/config.hpp"
 #include "tradebus/schema/codec.hpp"
 #include "tradebus/schema/orders.hpp"
 #include "tradebus/schema/topics.hpp"
@@ -221,8 +223,9 @@ void execution_node::halt_scope(const schema::trading_state_changed& s, std::str
                  ex_.config().cancel_on_halt ? "" : " (cancel_on_halt false: none)");
 }
 
-void execution_node::publish(runtime::context& ctx) {
-    for (auto& o : out_) {
+void publish_outputs(runtime::context& ctx, std::vector<exec_output>& out,
+                     common::rate_limited& reject_log) {
+    for (auto& o : out) {
         std::visit(
             [&](const auto& b) {
                 using T = std::decay_t<decltype(b)>;
@@ -252,7 +255,7 @@ void execution_node::publish(runtime::context& ctx) {
                                       schema::from_fixed(b.px), b.leaves_qty);
                     } else if constexpr (std::is_same_v<T, schema::exec_reject>) {
                         prefix = topics::exec_reject;
-                        if (const auto n = reject_log_.hit()) {
+                        if (const auto n = reject_log.hit()) {
                             spdlog::info(
                                 "execution: rejected {} ({}): {} ({} reject(s) in last period)",
                                 b.order_id.substr(0, 64), b.code, b.reason, n);
@@ -266,8 +269,10 @@ void execution_node::publish(runtime::context& ctx) {
             },
             o.body);
     }
-    out_.clear();
+    out.clear();
 }
+
+void execution_node::publish(runtime::context& ctx) { publish_outputs(ctx, out_, reject_log_); }
 
 void execution_node::on_stop(runtime::context& /*ctx*/) {
     spdlog::info(
@@ -277,7 +282,14 @@ void execution_node::on_stop(runtime::context& /*ctx*/) {
 }
 
 std::unique_ptr<runtime::node_logic> make_execution(common::section& own) {
-    return std::make_unique<execution_node>(read_config(own));
+    const auto cfg = read_config(own);
+    const std::string venue = own.choice("venue", "paper", {"paper", "fix"});
+    auto fix_table = own.table("fix", venue == "fix");
+    if (venue == "fix" || fix_table.present()) {
+        auto settings = fix::read_session(fix_table);
+        if (venue == "fix") return std::make_unique<fix_venue_node>(cfg, std::move(settings));
+    }
+    return std::make_unique<execution_node>(cfg);
 }
 
 }  // namespace tradebus::execution

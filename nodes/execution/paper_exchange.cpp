@@ -51,63 +51,65 @@ void paper_exchange::reject(const schema::order& o, std::string_view code, std::
         {schema::exec_reject{o.order_id, o.symbol, std::string(code), std::move(reason)}, trace});
 }
 
-void paper_exchange::on_order(const schema::envelope& env, const schema::order& o,
-                              std::int64_t now_ns, std::vector<exec_output>& out) {
-    const std::uint64_t trace = env.trace_id;
-    if (o.order_id.empty()) {
-        reject(o, reject_code::invalid, "order_id is empty", trace, out);
-        return;
-    }
-    if (!seen_.insert(o.order_id)) {
-        reject(o, reject_code::duplicate,
-               "order id " + o.order_id + " was already received; it is never executed twice",
-               trace, out);
-        return;
+std::optional<order_refusal> check_order(const schema::envelope& env, const schema::order& o,
+                                         std::int64_t now_ns, order_id_memory& seen, bool halted,
+                                         bool closing_through_halt, std::int64_t max_order_age_ms) {
+    const auto refuse = [](std::string_view code, std::string reason) {
+        return std::optional<order_refusal>(order_refusal{code, std::move(reason)});
+    };
+    if (o.order_id.empty()) return refuse(reject_code::invalid, "order_id is empty");
+    if (!seen.insert(o.order_id)) {
+        return refuse(
+            reject_code::duplicate,
+            "order id " + o.order_id + " was already received; it is never executed twice");
     }
     if (o.qty <= 0) {
-        reject(o, reject_code::invalid, "qty " + std::to_string(o.qty) + " is not positive", trace,
-               out);
-        return;
+        return refuse(reject_code::invalid, "qty " + std::to_string(o.qty) + " is not positive");
     }
     if (o.dir != schema::side::buy && o.dir != schema::side::sell) {
-        reject(o, reject_code::invalid,
-               "side " + std::string(schema::to_string(o.dir)) + ": expected BUY or SELL", trace,
-               out);
-        return;
+        return refuse(reject_code::invalid,
+                      "side " + std::string(schema::to_string(o.dir)) + ": expected BUY or SELL");
     }
     if (!schema::topics::valid_symbol(o.symbol)) {
-        reject(o, reject_code::invalid, "symbol is not 1..32 of [A-Za-z0-9_-/:]", trace, out);
-        return;
+        return refuse(reject_code::invalid, "symbol is not 1..32 of [A-Za-z0-9_-/:]");
     }
     if (o.kind == schema::order_type::limit && o.limit_px <= 0) {
-        reject(o, reject_code::invalid, "LIMIT order needs limit_px > 0", trace, out);
-        return;
+        return refuse(reject_code::invalid, "LIMIT order needs limit_px > 0");
     }
     const bool immediate =
         o.tif == schema::time_in_force::ioc || o.tif == schema::time_in_force::fok;
     if (o.expire_ts_ns < 0 || (immediate && o.expire_ts_ns != 0) ||
         (o.expire_ts_ns > 0 && o.expire_ts_ns <= now_ns)) {
-        reject(o, reject_code::invalid,
-               "expire_ts_ns " + std::to_string(o.expire_ts_ns) +
-                   (immediate ? ": must be 0 for " + std::string(schema::to_string(o.tif))
-                              : ": must be 0 or after now (" + std::to_string(now_ns) + ")"),
-               trace, out);
-        return;
+        return refuse(
+            reject_code::invalid,
+            "expire_ts_ns " + std::to_string(o.expire_ts_ns) +
+                (immediate ? ": must be 0 for " + std::string(schema::to_string(o.tif))
+                           : ": must be 0 or after now (" + std::to_string(now_ns) + ")"));
     }
-    if (halted_ && !(closing_through_halt_ && o.signal_src == schema::flatten_signal_src)) {
-        reject(o, reject_code::halted, "trading is halted", trace, out);
-        return;
+    if (halted && !(closing_through_halt && o.signal_src == schema::flatten_signal_src)) {
+        return refuse(reject_code::halted, "trading is halted");
     }
-    if (cfg_.max_order_age_ms > 0) {
+    if (max_order_age_ms > 0) {
         const std::int64_t age_ms = (now_ns - env.ts_ns) / 1'000'000;
-        if (age_ms > cfg_.max_order_age_ms) {
-            reject(o, reject_code::stale_order,
-                   "approved " + std::to_string(age_ms) + " ms ago, max_order_age_ms " +
-                       std::to_string(cfg_.max_order_age_ms),
-                   trace, out);
-            return;
+        if (age_ms > max_order_age_ms) {
+            return refuse(reject_code::stale_order, "approved " + std::to_string(age_ms) +
+                                                        " ms ago, max_order_age_ms " +
+                                                        std::to_string(max_order_age_ms));
         }
     }
+    return std::nullopt;
+}
+
+void paper_exchange::on_order(const schema::envelope& env, const schema::order& o,
+                              std::int64_t now_ns, std::vector<exec_output>& out) {
+    const std::uint64_t trace = env.trace_id;
+    if (auto refusal = check_order(env, o, now_ns, seen_, halted_, closing_through_halt_,
+                                   cfg_.max_order_age_ms)) {
+        reject(o, refusal->code, std::move(refusal->reason), trace, out);
+        return;
+    }
+    const bool immediate =
+        o.tif == schema::time_in_force::ioc || o.tif == schema::time_in_force::fok;
     auto it = books_.find(o.symbol);
     const bool buy = o.dir == schema::side::buy;
     if (it == books_.end() || !it->second.has_quote ||

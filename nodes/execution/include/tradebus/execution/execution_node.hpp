@@ -28,6 +28,12 @@ exchange_config read_config(common::section& own);
 /// must end in a valid token): exec.reject._invalid.
 inline constexpr std::string_view invalid_symbol_token = "_invalid";
 
+/// Publishes each output on its topic (exec.<kind>.<SYM>, exec.cancel_done / cancel_reject;
+/// a reject without a valid symbol on exec.reject._invalid) with its trace id, logs it, and
+/// clears `out`. Every execution venue publishes through it.
+void publish_outputs(runtime::context& ctx, std::vector<exec_output>& out,
+                     common::rate_limited& reject_log);
+
 class execution_node final : public runtime::node_logic {
   public:
     explicit execution_node(exchange_config cfg);

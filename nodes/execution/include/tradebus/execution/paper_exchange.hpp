@@ -82,6 +82,25 @@ class order_id_memory {
     std::uint64_t forgotten_ = 0;
 };
 
+/// Why an approval is refused before it reaches any venue.
+struct order_refusal {
+    std::string_view code;  // reject_code::*
+    std::string reason;
+};
+
+/// The checks every execution venue makes on an approval published at env.ts_ns and received
+/// at `now_ns` (docs/venue-adapter.md "Reject codes"), in this order: order id present
+/// ("invalid"); id never seen before ("duplicate"; from here on the id is remembered in `seen`
+/// whatever happens next); qty > 0, side BUY/SELL, a valid symbol, LIMIT with limit_px > 0,
+/// expire_ts_ns >= 0, 0 for IOC/FOK and else 0 or after `now_ns` ("invalid"); not `halted`
+/// ("halted"; a flatten's closing order passes while `closing_through_halt`); not older than
+/// `max_order_age_ms` (0 = no check) ("stale_order"). nullopt: the order may go on.
+[[nodiscard]] std::optional<order_refusal> check_order(const schema::envelope& env,
+                                                       const schema::order& o, std::int64_t now_ns,
+                                                       order_id_memory& seen, bool halted,
+                                                       bool closing_through_halt,
+                                                       std::int64_t max_order_age_ms);
+
 /// One event to publish, with the trace id of the order it is about (0 for the answers to a
 /// cancel request).
 struct exec_output {

@@ -1,0 +1,735 @@
+#include "tradebus/execution/fix_venue_node.hpp"
+
+#include <spdlog/spdlog.h>
+#include <zmq.h>
+
+#include <algorithm>
+
+#include "tradebus/execution/execution_node.hpp"
+#include "tradebus/schema/orders.hpp"
+#include "tradebus/schema/topics.hpp"
+
+namespace tradebus::execution {
+
+namespace topics = schema::topics;
+namespace tag = fix::tag;
+
+namespace {
+
+constexpr std::size_t max_fill_ids = 65'536;  // applied fill ids remembered (PossDup resends)
+
+std::string text_of(const fix::message& m) {
+    const auto t = m.get(tag::text);
+    return t ? std::string(t->substr(0, 512)) : std::string();
+}
+
+}  // namespace
+
+fix_venue_node::fix_venue_node(exchange_config cfg, fix::session_settings fix)
+    : cfg_(cfg),
+      fix_cfg_(std::move(fix)),
+      seen_(static_cast<std::size_t>(cfg.max_remembered_orders)) {}
+
+fix_venue_node::~fix_venue_node() = default;
+
+void fix_venue_node::configure(const std::string& node_name,
+                               const runtime::trading_session& session) {
+    name_ = node_name;
+    session_ = session;
+}
+
+std::vector<std::string> fix_venue_node::subscriptions() const {
+    return {std::string(topics::approved), std::string(topics::trading),
+            std::string(topics::risk_state), std::string(topics::cancel)};
+}
+
+std::vector<std::string> fix_venue_node::publications() const {
+    return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
+            std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
+            std::string(topics::exec_expired), std::string(topics::cancel_reject),
+            std::string(topics::cancel_done),  topics::for_symbol(topics::exec_snapshot, name_)};
+}
+
+std::optional<runtime::recovery_request> fix_venue_node::recovery(std::int64_t now_ns) const {
+    const std::string own_snapshot = topics::for_symbol(topics::exec_snapshot, name_);
+    const std::int64_t since =
+        cfg_.max_order_age_ms <= 0
+            ? session_.horizon_start(now_ns)
+            : std::min(session_.start_of(now_ns), now_ns - cfg_.max_order_age_ms * 1'000'000);
+    return runtime::recovery_request{
+        {std::string(topics::exec_ack), std::string(topics::exec_fill),
+         std::string(topics::exec_reject), std::string(topics::exec_cancelled),
+         std::string(topics::exec_expired), own_snapshot},
+        session_.horizon_start(now_ns),
+        own_snapshot,
+        since};
+}
+
+void fix_venue_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {
+    if (in.ev.env.src != ctx.node_name()) return;
+    const auto& body = in.ev.body;
+    if (const auto* snap = std::get_if<schema::exec_snapshot>(&body)) {
+        if (in.topic != topics::for_symbol(topics::exec_snapshot, name_)) return;
+        live_.clear();  // the snapshot is the book at its time; events after it follow
+        for (const auto& r : snap->resting) {
+            (void)seen_.insert(r.order_id);
+            working w;
+            w.o.order_id = r.order_id, w.o.symbol = r.symbol, w.o.dir = r.dir, w.o.qty = r.qty;
+            w.o.kind = r.kind, w.o.limit_px = r.limit_px, w.o.tif = r.tif;
+            w.o.signal_src = r.signal_src;
+            w.trace_id = r.trace_id, w.acked = true, w.cum_qty = r.qty - r.leaves_qty;
+            w.expire_ts_ns = r.expire_ts_ns;
+            live_[r.order_id] = std::move(w);
+        }
+        return;
+    }
+    if (const auto* a = std::get_if<schema::order_ack>(&body)) {
+        (void)seen_.insert(a->order_id);
+        if (!topics::matches(topics::exec_ack, in.topic)) return;
+        working w;
+        w.o.order_id = a->order_id, w.o.symbol = a->symbol, w.o.dir = a->dir, w.o.qty = a->qty;
+        w.o.kind = a->kind, w.o.limit_px = a->limit_px, w.o.tif = a->tif;
+        w.o.signal_src = a->signal_src;
+        w.trace_id = in.ev.env.trace_id, w.acked = true, w.expire_ts_ns = a->expire_ts_ns;
+        live_.try_emplace(a->order_id, std::move(w));
+    } else if (const auto* f = std::get_if<schema::fill>(&body)) {
+        (void)seen_.insert(f->order_id);
+        if (fill_ids_.insert(f->fill_id).second) fill_fifo_.push_back(f->fill_id);
+        if (auto it = live_.find(f->order_id); it != live_.end()) {
+            it->second.cum_qty = std::max(it->second.cum_qty, it->second.o.qty - f->leaves_qty);
+            if (f->leaves_qty <= 0) live_.erase(it);
+        }
+    } else {
+        std::visit(
+            [&](const auto& b) {
+                using T = std::decay_t<decltype(b)>;
+                if constexpr (std::is_same_v<T, schema::exec_reject> ||
+                              std::is_same_v<T, schema::order_cancelled> ||
+                              std::is_same_v<T, schema::order_expired>) {
+                    (void)seen_.insert(b.order_id);
+                    live_.erase(b.order_id);
+                }
+            },
+            body);
+    }
+}
+
+void fix_venue_node::on_start(runtime::context& ctx) {
+    ctx_ = &ctx;
+    if (!live_.empty()) {
+        spdlog::info(
+            "execution: {} order(s) working at the FIX venue recovered from the journal; "
+            "their status is asked at the next logon",
+            live_.size());
+    }
+    engine_ = std::make_unique<fix::engine>(fix_cfg_);
+    ctx.watch_fd(engine_->event_fd(), ZMQ_POLLIN, [this, &ctx](short) { on_fix_events(ctx); });
+    engine_->start();
+    started_ = true;
+    spdlog::info("execution: FIX venue {}:{} as {} -> {} (store {})", fix_cfg_.host, fix_cfg_.port,
+                 fix_cfg_.sender_comp_id, fix_cfg_.target_comp_id, fix_cfg_.store_dir);
+    publish_snapshot(ctx, ctx.now_ns());
+    update_health(ctx);
+}
+
+void fix_venue_node::on_stop(runtime::context& ctx) {
+    if (engine_) {
+        ctx.unwatch_fd(engine_->event_fd());
+        engine_->stop();
+    }
+    spdlog::info(
+        "execution: stopping (FIX venue): {} order(s) sent, {} fill(s) ({} from reconciliation), "
+        "{} venue reject(s), {} duplicate report(s) ignored, {} report(s) for unknown orders, {} "
+        "malformed report(s), {} session reject(s), {} logon(s); {} order(s) still working",
+        n_.orders_sent, n_.fills, n_.reconciled_fills, n_.venue_rejects, n_.duplicate_reports,
+        n_.unknown_reports, n_.bad_reports, n_.session_rejects, n_.logons, live_.size());
+}
+
+std::string fix_venue_node::refusal_reason() const {
+    if (!logged_on_) {
+        return "venue disconnected: " +
+               (last_logout_.empty() ? std::string("not logged on") : last_logout_);
+    }
+    return "venue reconciling: waiting for its order status after the logon";
+}
+
+void fix_venue_node::update_health(runtime::context& ctx) {
+    schema::health h = schema::health::healthy;
+    std::string why;
+    if (!logged_on_ || !reconciled_) {
+        h = schema::health::degraded;
+        why = refusal_reason();
+    }
+    if (h == health_ && why == health_reason_) return;
+    health_ = h;
+    health_reason_ = why;
+    ctx.report_health(h, why);
+}
+
+bool fix_venue_node::send(std::string_view type, const fix::body& b) {
+    std::string error;
+    if (engine_->send("", std::string(type), b.str(), error)) return true;
+    spdlog::error("execution: FIX {} not sent: {}", type, error);
+    return false;
+}
+
+void fix_venue_node::on_fix_events(runtime::context& ctx) {
+    for (auto& e : engine_->drain()) {
+        switch (e.kind) {
+            case fix::event::logon:
+                on_logon(ctx);
+                break;
+            case fix::event::logout:
+                if (logged_on_) {
+                    spdlog::warn("execution: FIX session {} logged out{}", e.session,
+                                 last_logout_.empty() ? "" : ": " + last_logout_);
+                } else if (!ever_logged_on_) {
+                    spdlog::error(
+                        "execution: FIX logon to {}:{} as {} -> {} not accepted{} (check "
+                        "sender_comp_id, target_comp_id and the password)",
+                        fix_cfg_.host, fix_cfg_.port, fix_cfg_.sender_comp_id,
+                        fix_cfg_.target_comp_id, last_logout_.empty() ? "" : ": " + last_logout_);
+                }
+                logged_on_ = false;
+                reconciled_ = false;
+                break;
+            case fix::event::app_message:
+            case fix::event::admin_message: {
+                std::string error;
+                auto m = fix::message::parse(std::move(e.raw), error);
+                if (!m) {
+                    ++n_.bad_reports;
+                    spdlog::warn("execution: unreadable FIX message from the venue: {}", error);
+                    break;
+                }
+                on_message(ctx, *m);
+                break;
+            }
+            case fix::event::reject_sent:
+                ++n_.bad_reports;
+                if (const auto n = bad_log_.hit()) {
+                    spdlog::warn(
+                        "execution: refused a malformed FIX message from the venue: {} "
+                        "({} in the last period)",
+                        fix::printable(e.raw), n);
+                }
+                break;
+            case fix::event::log:
+                spdlog::debug("execution: FIX {}: {}", e.session, e.text);
+                break;
+            case fix::event::overflow:
+                spdlog::error("execution: FIX {}: {}; reconnecting to reconcile", e.session,
+                              e.text);
+                engine_->disconnect("");
+                break;
+        }
+    }
+    publish(ctx);
+    update_health(ctx);
+}
+
+void fix_venue_node::on_message(runtime::context& ctx, const fix::message& m) {
+    const auto type = m.type();
+    if (type == "8") {
+        on_execution_report(ctx, m);
+    } else if (type == "9") {
+        on_cancel_reject(ctx, m);
+    } else if (type == "5") {
+        last_logout_ = text_of(m);
+    } else if (type == "3" || type == "j") {
+        ++n_.session_rejects;
+        spdlog::warn("execution: the venue refused our message seq {}: {}",
+                     m.get(tag::ref_seq_num).value_or("?"), text_of(m));
+    }
+}
+
+void fix_venue_node::on_logon(runtime::context& ctx) {
+    logged_on_ = true;
+    ever_logged_on_ = true;
+    reconciled_ = false;
+    last_logout_.clear();
+    ++n_.logons;
+    spdlog::info("execution: FIX session logged on; asking the venue for {} working order(s)",
+                 live_.size());
+    status_pending_.clear();
+    for (const auto& [id, w] : live_) {
+        fix::body b;
+        b.add(tag::cl_ord_id, id).add(tag::symbol, w.o.symbol);
+        b.add(tag::side, std::string(1, fix::side_code(w.o.dir)));
+        if (send("H", b)) status_pending_.insert(id);
+    }
+    mass_id_ = name_ + "-mass-" + std::to_string(ctx.now_ns() / 1'000'000) + "-" +
+               std::to_string(next_req_++);
+    fix::body b;
+    b.add(tag::mass_status_req_id, mass_id_).add(tag::mass_status_req_type, "7");
+    mass_pending_ = send("AF", b);
+    reconcile_deadline_ns_ = ctx.now_ns() + reconcile_timeout_ns;
+    if (status_pending_.empty() && !mass_pending_) reconciled_ = true;
+}
+
+void fix_venue_node::ack(working& w) {
+    if (w.acked) return;
+    w.acked = true;
+    if (w.expire_ts_ns == 0 && w.o.tif == schema::time_in_force::day && ctx_ != nullptr) {
+        w.expire_ts_ns = session_.next_start(ctx_->now_ns());
+    }
+    schema::order_ack a;
+    a.order_id = w.o.order_id, a.symbol = w.o.symbol, a.dir = w.o.dir, a.qty = w.o.qty;
+    a.kind = w.o.kind, a.limit_px = w.o.limit_px, a.tif = w.o.tif;
+    a.expire_ts_ns = w.expire_ts_ns, a.signal_src = w.o.signal_src;
+    out_.push_back({a, w.trace_id});
+}
+
+void fix_venue_node::apply_cum(working& w, std::int64_t cum_qty, std::int64_t px,
+                               std::string fill_id) {
+    if (cum_qty <= w.cum_qty) {
+        ++n_.duplicate_reports;
+        return;
+    }
+    if (cum_qty > w.o.qty || px <= 0) {
+        ++n_.bad_reports;
+        spdlog::error(
+            "execution: venue reports {} filled {} of {} at {}: not applied (order "
+            "left working for the operator)",
+            w.o.order_id, cum_qty, w.o.qty, px);
+        return;
+    }
+    ack(w);
+    schema::fill f;
+    f.order_id = w.o.order_id, f.fill_id = std::move(fill_id), f.symbol = w.o.symbol;
+    f.dir = w.o.dir, f.qty = cum_qty - w.cum_qty, f.px = px, f.leaves_qty = w.o.qty - cum_qty;
+    w.cum_qty = cum_qty;
+    if (fill_ids_.insert(f.fill_id).second) {
+        fill_fifo_.push_back(f.fill_id);
+        if (fill_fifo_.size() > max_fill_ids) {
+            fill_ids_.erase(fill_fifo_.front());
+            fill_fifo_.pop_front();
+        }
+    }
+    ++n_.fills;
+    out_.push_back({f, w.trace_id});
+}
+
+void fix_venue_node::finish(const std::string& order_id, bool cancelled) {
+    auto it = live_.find(order_id);
+    if (it == live_.end()) return;
+    const std::uint64_t request = it->second.request_id;
+    live_.erase(it);
+    status_pending_.erase(order_id);
+    for (auto job = cancels_.begin(); job != cancels_.end();) {
+        if (job->second.outstanding.erase(order_id) > 0 && cancelled && job->first == request) {
+            ++job->second.cancelled;
+        }
+        if (job->second.outstanding.empty()) {
+            out_.push_back({schema::cancel_done{job->first, job->second.cancelled}, 0});
+            job = cancels_.erase(job);
+        } else {
+            ++job;
+        }
+    }
+}
+
+void fix_venue_node::on_execution_report(runtime::context& ctx, const fix::message& m) {
+    const auto exec_type = m.get(tag::exec_type).value_or("");
+    std::string id(m.get(tag::orig_cl_ord_id).value_or(m.get(tag::cl_ord_id).value_or("")));
+    auto it = live_.find(id);
+    if (it == live_.end() && m.get(tag::cl_ord_id)) {
+        id = std::string(*m.get(tag::cl_ord_id));
+        it = live_.find(id);
+    }
+    const std::string text = text_of(m);
+    const auto cum = m.get_qty(tag::cum_qty);
+
+    if (exec_type == "I") {  // order status: reconciliation
+        const bool mass = m.get(tag::mass_status_req_id) == mass_id_;
+        status_pending_.erase(id);
+        const auto status = m.get(tag::ord_status).value_or("");
+        if (it == live_.end() && mass && !seen_.contains(id) && (status == "0" || status == "1")) {
+            // Open at the venue, never acknowledged here: the node died between sending the
+            // order and publishing its ack. Acknowledge it from the venue's own report.
+            const auto dir = fix::side_from(m.get(tag::side).value_or(""));
+            const auto kind = fix::ord_type_from(m.get(tag::ord_type).value_or(""));
+            const auto qty = m.get_qty(tag::order_qty);
+            if (dir && kind && qty && *qty > 0 &&
+                topics::valid_symbol(m.get(tag::symbol).value_or(""))) {
+                (void)seen_.insert(id);
+                working w;
+                w.o.order_id = id, w.o.symbol = std::string(*m.get(tag::symbol)), w.o.dir = *dir;
+                w.o.qty = *qty, w.o.kind = *kind,
+                w.o.limit_px = m.get_price(tag::price).value_or(0);
+                w.o.tif = fix::tif_from(m.get(tag::time_in_force).value_or("0"))
+                              .value_or(schema::time_in_force::day);
+                spdlog::warn(
+                    "execution: the venue holds order {} ({} {} {}) the journal never "
+                    "acknowledged; acknowledging it now",
+                    id, w.o.symbol, schema::to_string(w.o.dir), w.o.qty);
+                it = live_.emplace(id, std::move(w)).first;
+            }
+        }
+        if (it != live_.end()) {
+            working& w = it->second;
+            if (status == "8") {
+                if (!w.acked) {
+                    out_.push_back(
+                        {schema::exec_reject{id, w.o.symbol, std::string(reject_code::invalid),
+                                             "venue does not have the order: " + text},
+                         w.trace_id});
+                    finish(id, false);
+                } else {
+                    spdlog::error(
+                        "execution: order {} is working in the journal but the venue "
+                        "reports it rejected or unknown ({}); left working for the "
+                        "operator (tradebus cancel)",
+                        id, text);
+                }
+            } else {
+                if (cum && *cum > w.cum_qty) {
+                    ++n_.reconciled_fills;
+                    apply_cum(w, *cum, m.get_price(tag::avg_px).value_or(0),
+                              name_ + "-" + id + "-cum" + std::to_string(*cum));
+                } else if (status != "2" && status != "4" && status != "C") {
+                    ack(w);
+                }
+                auto again = live_.find(id);
+                if (again != live_.end() && (status == "4" || status == "C")) {
+                    working& ended = again->second;
+                    const std::int64_t leaves = ended.o.qty - ended.cum_qty;
+                    if (status == "C" || ended.expiring) {
+                        out_.push_back(
+                            {schema::order_expired{id, ended.o.symbol, ended.o.dir, ended.o.qty,
+                                                   leaves, ended.expire_ts_ns},
+                             ended.trace_id});
+                        finish(id, false);
+                    } else {
+                        out_.push_back(
+                            {schema::order_cancelled{
+                                 id, ended.o.symbol, ended.o.dir, ended.o.qty, leaves,
+                                 ended.cancel_sent ? ended.cancel_by : "venue",
+                                 text.empty() ? "cancelled at the venue" : text, ended.request_id},
+                             ended.trace_id});
+                        finish(id, true);
+                    }
+                } else if (again != live_.end() && again->second.cum_qty >= again->second.o.qty) {
+                    finish(id, false);
+                }
+            }
+        }
+        if (mass &&
+            (m.get(tag::last_rpt_requested) == "Y" || m.get_int(tag::tot_num_reports) == 0)) {
+            mass_pending_ = false;
+        }
+        if (logged_on_ && !reconciled_ && status_pending_.empty() && !mass_pending_) {
+            reconciled_ = true;
+            spdlog::info("execution: reconciled with the venue: {} order(s) working", live_.size());
+            if ((operator_halt_ || risk_halt_) && cfg_.cancel_on_halt) {
+                cancel_where("", "", "trading halted (at reconnect)");
+            }
+            publish_snapshot(ctx, ctx.now_ns());
+        }
+        return;
+    }
+
+    if (it == live_.end()) {
+        if (seen_.contains(id)) {
+            ++n_.duplicate_reports;  // a report about an order that has already ended
+        } else {
+            ++n_.unknown_reports;
+            if (const auto n = bad_log_.hit()) {
+                spdlog::warn(
+                    "execution: ExecutionReport for unknown ClOrdID \"{}\" ignored ({} "
+                    "in the last period)",
+                    fix::printable(id, 64), n);
+            }
+        }
+        return;
+    }
+    working& w = it->second;
+    if (exec_type == "0") {
+        ack(w);
+    } else if (exec_type == "F" || exec_type == "1" || exec_type == "2") {
+        const auto exec_id = m.get(tag::exec_id);
+        const auto last_qty = m.get_qty(tag::last_qty);
+        const auto last_px = m.get_price(tag::last_px);
+        if (!exec_id || !last_qty || *last_qty <= 0 || !last_px || *last_px <= 0) {
+            ++n_.bad_reports;
+            spdlog::error("execution: malformed fill report for {} not applied: {}", id,
+                          fix::printable(m.text()));
+            return;
+        }
+        std::string fill_id = name_ + "-" + std::string(*exec_id);
+        if (fill_ids_.contains(fill_id)) {
+            ++n_.duplicate_reports;
+            return;
+        }
+        apply_cum(w, cum ? *cum : w.cum_qty + *last_qty, *last_px, std::move(fill_id));
+        if (auto again = live_.find(id);
+            again != live_.end() && again->second.cum_qty >= again->second.o.qty) {
+            finish(id, false);
+        }
+    } else if (exec_type == "4") {
+        const std::int64_t leaves = w.o.qty - w.cum_qty;
+        if (w.expiring) {
+            out_.push_back(
+                {schema::order_expired{id, w.o.symbol, w.o.dir, w.o.qty, leaves, w.expire_ts_ns},
+                 w.trace_id});
+            finish(id, false);
+        } else {
+            ack(w);
+            out_.push_back({schema::order_cancelled{
+                                id, w.o.symbol, w.o.dir, w.o.qty, leaves,
+                                w.cancel_sent ? w.cancel_by : std::string("venue"),
+                                w.cancel_sent && !w.cancel_reason.empty()
+                                    ? w.cancel_reason
+                                    : (text.empty() ? "cancelled at the venue" : "venue: " + text),
+                                w.request_id},
+                            w.trace_id});
+            finish(id, true);
+        }
+    } else if (exec_type == "C") {
+        ack(w);
+        out_.push_back({schema::order_expired{id, w.o.symbol, w.o.dir, w.o.qty, w.o.qty - w.cum_qty,
+                                              w.expire_ts_ns > 0 ? w.expire_ts_ns : ctx.now_ns()},
+                        w.trace_id});
+        finish(id, false);
+    } else if (exec_type == "8") {
+        ++n_.venue_rejects;
+        if (!w.acked) {
+            out_.push_back(
+                {schema::exec_reject{id, w.o.symbol, std::string(reject_code::invalid),
+                                     "venue rejected: " + (text.empty() ? "no reason" : text)},
+                 w.trace_id});
+            finish(id, false);
+        } else {
+            out_.push_back(
+                {schema::order_cancelled{id, w.o.symbol, w.o.dir, w.o.qty, w.o.qty - w.cum_qty,
+                                         "venue", "venue rejected: " + text, w.request_id},
+                 w.trace_id});
+            finish(id, true);
+        }
+    }
+    // Pending new/cancel/replace, restated, done for day: no change on the bus.
+}
+
+void fix_venue_node::on_cancel_reject(runtime::context& /*ctx*/, const fix::message& m) {
+    const std::string id(m.get(tag::orig_cl_ord_id).value_or(""));
+    auto it = live_.find(id);
+    const std::string text = text_of(m);
+    if (it == live_.end()) return;  // it ended meanwhile: its terminal event ended the job
+    working& w = it->second;
+    spdlog::warn("execution: the venue refused to cancel {}: {}", id, text);
+    w.cancel_sent = false;
+    w.expiring = false;
+    for (auto job = cancels_.begin(); job != cancels_.end();) {
+        if (job->first == w.request_id) job->second.outstanding.erase(id);
+        if (job->second.outstanding.empty()) {
+            out_.push_back({schema::cancel_done{job->first, job->second.cancelled}, 0});
+            job = cancels_.erase(job);
+        } else {
+            ++job;
+        }
+    }
+    w.request_id = 0;
+}
+
+void fix_venue_node::send_cancel(working& w, std::string by, std::string reason,
+                                 std::uint64_t request_id) {
+    w.cancel_by = std::move(by);
+    w.cancel_reason = std::move(reason);
+    if (request_id != 0) w.request_id = request_id;
+    if (w.cancel_sent || !logged_on_) return;  // in flight, or sent at the next logon's end
+    fix::body b;
+    b.add(tag::orig_cl_ord_id, w.o.order_id)
+        .add(tag::cl_ord_id, w.o.order_id + "-c" + std::to_string(next_cancel_++))
+        .add(tag::symbol, w.o.symbol)
+        .add(tag::side, std::string(1, fix::side_code(w.o.dir)))
+        .add(tag::transact_time, fix::utc_timestamp(ctx_->now_ns()))
+        .add(tag::order_qty, w.o.qty);
+    w.cancel_sent = send("F", b);
+}
+
+void fix_venue_node::cancel_where(const std::string& symbol, const std::string& strategy,
+                                  const std::string& reason) {
+    if (!cfg_.cancel_on_halt) return;
+    for (auto& [id, w] : live_) {
+        if (!symbol.empty() && w.o.symbol != symbol) continue;
+        if (!strategy.empty() && w.o.signal_src != strategy) continue;
+        send_cancel(w, "execution", reason, 0);
+    }
+}
+
+void fix_venue_node::on_cancel_request(const schema::cancel_request& r) {
+    const auto reject = [&](std::string_view code, std::string reason) {
+        out_.push_back({schema::cancel_reject{r.request_id, r.order_id, r.symbol, std::string(code),
+                                              std::move(reason)},
+                        0});
+    };
+    if (auto error = schema::cancel_scope_error(r.request_id, r.order_id, r.symbol, r.all)) {
+        reject(schema::cancel_code::invalid, *error);
+        return;
+    }
+    if (!r.order_id.empty()) {
+        if (!live_.contains(r.order_id)) {
+            if (seen_.contains(r.order_id)) {
+                reject(schema::cancel_code::already_terminal, "order " + r.order_id + " has ended");
+            } else {
+                reject(schema::cancel_code::unknown_order,
+                       "order " + r.order_id + " was never received here");
+            }
+            return;
+        }
+    }
+    if (!logged_on_) {
+        reject(schema::cancel_code::invalid, refusal_reason() + ": no cancel sent");
+        return;
+    }
+    cancel_job job;
+    for (auto& [id, w] : live_) {
+        if (!r.order_id.empty() && id != r.order_id) continue;
+        if (!r.symbol.empty() && w.o.symbol != r.symbol) continue;
+        job.outstanding.insert(id);
+    }
+    if (job.outstanding.empty()) {
+        out_.push_back({schema::cancel_done{r.request_id, 0}, 0});
+        return;
+    }
+    for (const auto& id : job.outstanding) {
+        send_cancel(live_.at(id), r.by, r.reason.empty() ? "operator cancel" : r.reason,
+                    r.request_id);
+    }
+    cancels_[r.request_id] = std::move(job);
+}
+
+void fix_venue_node::on_order(runtime::context& ctx, const runtime::inbound& in,
+                              const schema::order& o) {
+    const std::int64_t now = ctx.now_ns();
+    auto refusal = check_order(in.ev.env, o, now, seen_, operator_halt_ || risk_halt_,
+                               !operator_halt_, cfg_.max_order_age_ms);
+    if (!refusal && !(logged_on_ && reconciled_)) {
+        refusal = order_refusal{reject_code::halted, refusal_reason()};
+    }
+    if (refusal) {
+        out_.push_back({schema::exec_reject{o.order_id, o.symbol, std::string(refusal->code),
+                                            std::move(refusal->reason)},
+                        in.ev.env.trace_id});
+        return;
+    }
+    working w;
+    w.o = o;
+    w.trace_id = in.ev.env.trace_id;
+    w.expire_ts_ns = o.expire_ts_ns;
+    fix::body b;
+    b.add(tag::cl_ord_id, o.order_id)
+        .add(tag::handl_inst, "1")
+        .add(tag::symbol, o.symbol)
+        .add(tag::side, std::string(1, fix::side_code(o.dir)))
+        .add(tag::transact_time, fix::utc_timestamp(now))
+        .add(tag::order_qty, o.qty)
+        .add(tag::ord_type, std::string(1, fix::ord_type_code(o.kind)));
+    if (o.kind == schema::order_type::limit) b.add_price(tag::price, o.limit_px);
+    b.add(tag::time_in_force, std::string(1, fix::tif_code(o.tif)));
+    if (o.expire_ts_ns > 0) b.add(tag::expire_time, fix::utc_timestamp(o.expire_ts_ns));
+    if (!send("D", b)) {
+        out_.push_back({schema::exec_reject{o.order_id, o.symbol, std::string(reject_code::invalid),
+                                            "the FIX engine refused the order"},
+                        w.trace_id});
+        return;
+    }
+    ++n_.orders_sent;
+    live_.emplace(o.order_id, std::move(w));
+}
+
+void fix_venue_node::on_event(runtime::context& ctx, const runtime::inbound& in) {
+    const auto& body = in.ev.body;
+    if (const auto* o = std::get_if<schema::order>(&body)) {
+        if (topics::matches(topics::approved, in.topic)) on_order(ctx, in, *o);
+    } else if (const auto* s = std::get_if<schema::trading_state_changed>(&body)) {
+        if (in.topic.starts_with(topics::trading_scopes)) {
+            if (s->state == schema::trading_state::halted &&
+                in.topic == topics::for_trading_scope(s->symbol, s->strategy) &&
+                !schema::trading_scope_error(s->symbol, s->strategy)) {
+                cancel_where(
+                    s->symbol, s->strategy,
+                    "trading halted for " + schema::trading_scope_name(s->symbol, s->strategy));
+            }
+        } else if (in.topic == topics::trading) {
+            set_state(true, s->state, s->reason);
+        } else if (in.topic == topics::risk_state) {
+            set_state(false, s->state, s->reason);
+        }
+    } else if (const auto* c = std::get_if<schema::cancel_request>(&body)) {
+        if (in.topic == topics::cancel) on_cancel_request(*c);
+    }
+    publish(ctx);
+}
+
+void fix_venue_node::set_state(bool from_operator, schema::trading_state state,
+                               const std::string& reason) {
+    bool& flag = from_operator ? operator_halt_ : risk_halt_;
+    const bool halt = state == schema::trading_state::halted;
+    if (flag == halt) return;
+    const bool was = operator_halt_ || risk_halt_;
+    flag = halt;
+    const bool now_halted = operator_halt_ || risk_halt_;
+    if (now_halted && !was) {
+        const std::string why = std::string(from_operator ? "operator" : "risk") +
+                                (reason.empty() ? "" : ": " + reason);
+        spdlog::warn("execution: halted ({}); {} {} working order(s) at the venue", why,
+                     cfg_.cancel_on_halt ? "cancelling" : "keeping (cancel_on_halt false)",
+                     live_.size());
+        cancel_where("", "", "trading halted (" + why + ")");
+    } else if (!now_halted && was) {
+        spdlog::info("execution: trading resumed");
+    }
+}
+
+void fix_venue_node::on_trading_state(runtime::context& ctx, schema::trading_state state,
+                                      const std::string& reason) {
+    set_state(true, state, reason);
+    publish(ctx);
+}
+
+std::int64_t fix_venue_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
+    if (logged_on_) {
+        for (auto& [id, w] : live_) {
+            if (w.acked && w.expire_ts_ns > 0 && w.expire_ts_ns <= now_ns && !w.cancel_sent) {
+                w.expiring = true;
+                send_cancel(w, "execution", "expired", 0);
+            }
+        }
+        if (!reconciled_ && now_ns >= reconcile_deadline_ns_) {
+            spdlog::warn(
+                "execution: the venue has not answered {} status request(s){} in {} s; "
+                "asking again",
+                status_pending_.size(), mass_pending_ ? " and the mass status" : "",
+                reconcile_timeout_ns / 1'000'000'000);
+            on_logon(ctx);
+            --n_.logons;
+        }
+    }
+    if (next_session_ns_ > 0 && now_ns >= next_session_ns_) publish_snapshot(ctx, now_ns);
+    publish(ctx);
+    update_health(ctx);
+    return now_ns + 250'000'000;
+}
+
+void fix_venue_node::publish_snapshot(runtime::context& ctx, std::int64_t now_ns) {
+    next_session_ns_ = session_.next_start(now_ns);
+    schema::exec_snapshot snap;
+    snap.session_start_ns = session_.start_of(now_ns);
+    for (const auto& [id, w] : live_) {
+        if (!w.acked || w.cum_qty >= w.o.qty) continue;
+        snap.resting.push_back(schema::resting_order{
+            id, w.o.symbol, w.o.dir, w.o.qty, w.o.qty - w.cum_qty, w.o.kind, w.o.limit_px, w.o.tif,
+            w.expire_ts_ns, w.o.signal_src, w.trace_id});
+    }
+    if (snap.resting.size() > schema::limits::max_array_items) {
+        spdlog::error("execution: {} working orders exceed a snapshot's {}: not journaled",
+                      snap.resting.size(), schema::limits::max_array_items);
+        return;
+    }
+    ctx.publish(topics::for_symbol(topics::exec_snapshot, ctx.node_name()), snap, 0);
+}
+
+void fix_venue_node::publish(runtime::context& ctx) { publish_outputs(ctx, out_, reject_log_); }
+
+}  // namespace tradebus::execution
