@@ -192,6 +192,40 @@ bool write_http_request(const fs::path& dir, const fs::path& dict) {
     return ok && static_cast<bool>(out);
 }
 
+// fuzz_fix_message: messages a venue sends (an execution report, a market data snapshot with
+// its group, a logout) framed with the right BodyLength and CheckSum, and a few broken ones.
+std::string fix_framed(const std::string& type_and_body) {
+    std::string text = std::string("8=FIX.4.4\x01") + "9=" + std::to_string(type_and_body.size()) +
+                       "\x01" + type_and_body;
+    unsigned sum = 0;
+    for (char c : text) sum += static_cast<unsigned char>(c);
+    char trailer[8];
+    std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
+    return text + trailer;
+}
+
+bool write_fix_message(const fs::path& dir, const fs::path& dict) {
+    fs::create_directories(dir);
+    const std::string report =
+        "35=8\x01" "34=7\x01" "43=Y\x01" "49=VENUE\x01" "52=20261206-09:00:54.543\x01"
+        "56=TRADEBUS\x01" "6=189.5\x01" "11=risk-1-7\x01" "14=40\x01" "17=E9\x01"
+        "31=189.5\x01" "32=40\x01" "37=O3\x01" "39=1\x01" "54=1\x01" "55=AAPL\x01"
+        "150=F\x01" "151=60\x01";
+    bool ok = write_file(dir / "fill.fix", fix_framed(report));
+    ok = write_file(dir / "snapshot.fix",
+                    fix_framed("35=W\x01" "55=AAPL\x01" "268=2\x01" "269=0\x01" "270=189.5\x01"
+                               "271=300\x01" "269=1\x01" "270=189.52\x01" "271=200\x01")) &&
+         ok;
+    ok = write_file(dir / "logout.fix", fix_framed("35=5\x01" "58=bad CompID\x01")) && ok;
+    ok = write_file(dir / "bad-sum.fix", "8=FIX.4.4\x01" "9=5\x01" "35=0\x01" "10=000\x01") && ok;
+    std::ofstream out(dict);
+    for (const char* w : {"8=FIX.4.4\\x01", "\\x01", "9=", "10=", "35=8", "35=W", "35=X",
+                          "150=F", "268=", "269=", "270=", "271=", "43=Y", "14=", "32="}) {
+        out << '"' << w << "\"\n";
+    }
+    return ok && static_cast<bool>(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,7 +248,8 @@ int main(int argc, char** argv) {
         write_control_plane(out / "fuzz_control_plane", out / "fuzz_control_plane.dict",
                             out / "fuzz_control_decoder.dict") &&
         write_journal_reader(out / "fuzz_journal_reader", out / "fuzz_journal_reader.dict") &&
-        write_http_request(out / "fuzz_http_request", out / "fuzz_http_request.dict");
+        write_http_request(out / "fuzz_http_request", out / "fuzz_http_request.dict") &&
+        write_fix_message(out / "fuzz_fix_message", out / "fuzz_fix_message.dict");
     if (!ok) {
         std::fprintf(stderr, "tradebus_fuzz_seeds: cannot write under %s\n", out.c_str());
         return 1;

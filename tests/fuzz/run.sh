@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzzer (schema decoders, the broker's control plane, the journal reader): first the committed regression inputs (tests/fuzz/regressions/<target>/,
+# Runs every fuzzer (schema decoders, the broker's control plane, the journal reader, the HTTP
+# request head, the FIX tag=value parser): first the committed regression inputs (tests/fuzz/regressions/<target>/,
 # each must pass), then SECONDS of fuzzing from a seed corpus generated from the schema (plus any
 # committed tests/fuzz/corpus/<target>/). The growing corpus, crash artifacts and logs stay in
 # BUILD_DIR/fuzz/. Exits non-zero on any crash, leak, timeout or oversized allocation.
@@ -17,7 +18,7 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin="$build/tests/fuzz"
 work="$build/fuzz"
 targets=(fuzz_event_decoder fuzz_control_decoder fuzz_control_plane fuzz_journal_reader
-    fuzz_http_request)
+    fuzz_http_request fuzz_fix_message)
 
 for exe in "${targets[@]}" tradebus_fuzz_seeds; do
     if [[ ! -x "$bin/$exe" ]]; then
