@@ -38,14 +38,14 @@ bool has(const std::string& text, std::string_view part) {
 
 // The simulator with a config in `dir`: port, store and control endpoint of its own.
 struct venue_sim {
-    explicit venue_sim(const temp_dir& dir, const std::string& extra_venue = "")
+    explicit venue_sim(const temp_dir& dir, const std::string& market = "source = \"none\"\n")
         : port(free_tcp_port()), control(ipc_endpoint(dir, "venue.ctl")) {
         config = dir.write("venue-sim.toml",
                            "[venue]\nsender_comp_id = \"VENUE\"\nport = " + std::to_string(port) +
                                "\nstore_dir = \"" + dir.file("venue-store").string() +
                                "\"\nclients = [\"TRADEBUS\", \"TRADEBUS-MD\"]\ncontrol = \"" +
-                               control + "\"\nlog_level = \"debug\"\n" + extra_venue +
-                               "[market]\nsource = \"none\"\n[market.symbols.AAPL]\n"
+                               control + "\"\nlog_level = \"debug\"\n[market]\n" + market +
+                               "[market.symbols.AAPL]\n"
                                "[market.symbols.MSFT]\n");
         proc = std::make_unique<process_guard>(
             TRADEBUS_EXE_TRADEBUS_VENUE_SIM, std::vector<std::string>{"--config", config.string()},
@@ -390,8 +390,60 @@ TEST_CASE("venue sim: orders rest, fill on the house quote, IOC rest, cancels an
     CHECK(has(sim.ctl(R"({"cmd":"fly"})"), "unknown cmd"));
     CHECK(has(sim.ctl(std::string(5000, '{')), "longer than"));
     CHECK(sim.proc->running());
+    CHECK(c.rejects.empty());
+    CHECK(c.session_rejects.empty());
+    CHECK_FALSE(has(sim.proc->log(), "rejected a message"));
     c.stop();
     CHECK(sim.proc->stop() == 0);
+}
+
+TEST_CASE("venue sim: a GTD order expires at its ExpireTime") {
+    temp_dir dir;
+    venue_sim sim(dir);
+    client c(dir, sim.port, "TRADEBUS", "client-store");
+    REQUIRE(c.wait_logons(1));
+    fix::body b;
+    b.add(tag::cl_ord_id, "gtd1").add(tag::symbol, "MSFT").add(tag::side, "1");
+    b.add(tag::transact_time, fix::utc_timestamp(common::now_ns()));
+    b.add(tag::order_qty, std::int64_t{5}).add(tag::ord_type, "2").add(tag::price, "400");
+    b.add(tag::time_in_force, "6");
+    b.add(tag::expire_time, fix::utc_timestamp(common::now_ns() + 1'000'000'000));
+    c.send("D", b);
+    REQUIRE(c.report("gtd1", "0"));
+    auto expired = c.report("gtd1", "C", 5s);
+    REQUIRE(expired);
+    CHECK(val(expired, tag::ord_status) == "C");
+    CHECK(val(expired, tag::leaves_qty) == "0");
+    CHECK(has(sim.ctl(R"({"cmd":"orders","client":"TRADEBUS"})"), R"({"orders":[]})"));
+}
+
+TEST_CASE("venue sim: the synthetic walk moves the house quote until a control quote freezes it") {
+    temp_dir dir;
+    venue_sim sim(dir,
+                  "source = \"synthetic\"\ninterval_ms = 20\nseed = 7\n"
+                  "volatility_bps = 200.0\nstart_px = 100.0\n");
+    client c(dir, sim.port, "TRADEBUS-MD", "md-store");
+    REQUIRE(c.wait_logons(1));
+    fix::body b;
+    b.add(tag::md_req_id, "w1").add(tag::subscription_request_type, "1");
+    b.add(tag::market_depth, std::int64_t{1}).add(tag::no_md_entry_types, std::int64_t{2});
+    b.add(tag::md_entry_type, "0").add(tag::md_entry_type, "1");
+    b.add(tag::no_related_sym, std::int64_t{1}).add(tag::symbol, "MSFT");
+    c.send("V", b);
+    auto snap = c.wait_for([](const fix::message& m) { return m.type() == "W"; });
+    REQUIRE(snap);
+    CHECK(val(snap, tag::no_md_entries) == "2");
+    CHECK(c.wait_for([](const fix::message& m) { return m.type() == "X"; }));
+    // Frozen by a control quote: the quote stays the test's.
+    REQUIRE(
+        has(sim.ctl(R"({"cmd":"quote","symbol":"MSFT","bid":"50","ask":"51"})"), R"("ok":true)"));
+    c.pump(300ms);
+    c.inbox.clear();
+    CHECK_FALSE(c.wait_for([](const fix::message& m) { return m.type() == "X"; }, 500ms));
+    CHECK(has(sim.ctl(R"({"cmd":"status"})"), R"("MSFT":{"bid":"50.00","bid_qty":100,)"));
+    // Walking again.
+    CHECK(sim.ctl(R"({"cmd":"walk","symbol":"MSFT"})") == R"({"ok":true})");
+    CHECK(c.wait_for([](const fix::message& m) { return m.type() == "X"; }));
 }
 
 TEST_CASE("venue sim: market data snapshot, increments and an unknown symbol") {
