@@ -37,9 +37,15 @@ sim_config read_sim_config(const toml::table& table, common::config_errors& erro
     }
     c.data_dictionary = venue.string("data_dictionary", "");
     if (c.data_dictionary.empty()) c.data_dictionary = default_dictionary();
-    c.clients = venue.strings("clients");
+    // The fallback is a sentinel no valid list holds: a type error (already recorded) gets it
+    // back, and is not reported twice.
+    const std::vector<std::string> unread{std::string(1, '\0')};
+    c.clients = venue.strings("clients", unread);
     if (!venue.has("clients")) {
         venue.error("clients", "required: the client CompIDs the venue accepts");
+        c.clients.clear();
+    } else if (c.clients == unread) {
+        c.clients.clear();
     } else if (c.clients.empty() || c.clients.size() > 64) {
         venue.error("clients", "expected 1..64 client CompIDs");
     } else {
