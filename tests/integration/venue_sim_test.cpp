@@ -415,6 +415,21 @@ TEST_CASE("venue sim: a GTD order expires at its ExpireTime") {
     CHECK(val(expired, tag::ord_status) == "C");
     CHECK(val(expired, tag::leaves_qty) == "0");
     CHECK(has(sim.ctl(R"({"cmd":"orders","client":"TRADEBUS"})"), R"({"orders":[]})"));
+
+    // A value outside the dictionary's enum (Side Z): QuickFIX refuses it with a session
+    // Reject before the simulator sees it; the session goes on.
+    fix::body z;
+    z.add(tag::cl_ord_id, "z1").add(tag::symbol, "MSFT").add(tag::side, "Z");
+    z.add(tag::transact_time, fix::utc_timestamp(common::now_ns()));
+    z.add(tag::order_qty, std::int64_t{5}).add(tag::ord_type, "2").add(tag::price, "400");
+    c.send("D", z);
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (c.session_rejects.empty() && std::chrono::steady_clock::now() < end) c.pump(50ms);
+    CHECK(c.session_rejects.size() == 1);
+    CHECK_FALSE(c.report("z1", "8", 300ms));
+    c.order("after", '1', 1, "1.00", '1', "MSFT");
+    CHECK(c.report("after", "0"));
+    CHECK(c.logged_on());
 }
 
 TEST_CASE("venue sim: the synthetic walk moves the house quote until a control quote freezes it") {
