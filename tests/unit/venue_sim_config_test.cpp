@@ -154,3 +154,11 @@ TEST_CASE("venue sim control: the client mode's command lines") {
     CHECK_FALSE(request_for({"status", "extra"}, error));
     CHECK_FALSE(request_for({"fly"}, error));
 }
+
+TEST_CASE("venue sim config: the shipped config/venue-sim.toml is valid") {
+    CHECK_NOTHROW(load_sim_config(std::string(TRADEBUS_SOURCE_DIR) + "/config/venue-sim.toml"));
+    const auto cfg = load_sim_config(std::string(TRADEBUS_SOURCE_DIR) + "/config/venue-sim.toml");
+    CHECK(cfg.source == "synthetic");
+    CHECK(cfg.symbols.size() == 2);
+    CHECK(cfg.control == "ipc:///tmp/venue-sim.ctl");
+}
