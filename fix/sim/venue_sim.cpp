@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <stdexcept>
 
@@ -206,19 +207,37 @@ void venue::dispatch() {
         for (const auto& e : fix_->drain()) on_event(e);
     }
     if (control_ && (items_[1].revents & ZMQ_POLLIN) != 0) {
-        for (int i = 0; i < 16; ++i) {
-            zmq::message_t req;
-            if (!control_->recv(req, zmq::recv_flags::dontwait)) break;
-            ++control_requests_;
-            std::string reply;
-            if (req.size() > max_request_bytes) {
-                reply = json_error("request longer than " + std::to_string(max_request_bytes) +
-                                   " bytes");
-            } else {
-                reply = control(req.to_string_view());
+        try {
+            for (int i = 0; i < 16; ++i) {
+                zmq::message_t req;
+                if (!control_->recv(req, zmq::recv_flags::dontwait)) break;
+                ++control_requests_;
+                std::string reply;
+                if (req.size() > max_request_bytes) {
+                    reply = json_error("request longer than " + std::to_string(max_request_bytes) +
+                                       " bytes");
+                } else {
+                    reply = control(req.to_string_view());
+                }
+                publish_md();
+                // A requester gone meanwhile: REP drops the reply.
+                (void)control_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
             }
-            publish_md();
-            control_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) {  // a stop signal: the loop ends
+                // EFSM (a reply that could not be sent): a fresh socket.
+                spdlog::error("control endpoint: {}; binding it again", e.what());
+                control_.reset();
+                try {
+                    control_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
+                    control_->set(zmq::sockopt::linger, 0);
+                    control_->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(64 * 1024));
+                    control_->bind(cfg_.control);
+                } catch (const zmq::error_t& again) {
+                    control_.reset();
+                    spdlog::error("control endpoint {} off: {}", cfg_.control, again.what());
+                }
+            }
         }
     }
     publish_md();
