@@ -29,10 +29,10 @@ struct json_value {
 /// A flat JSON object, keys in the order written (a key twice is refused).
 class flat_object {
   public:
-    /// Parses `{"key": value, ...}`: values are strings (escapes \" \\ \/ \n \t \r \b \f and
-    /// \u00XX for XX < 0x80... any \uXXXX below 0x80), numbers (-?digits[.digits]) or
-    /// true/false; whitespace between tokens. nullopt with `error` for anything else: nesting,
-    /// null, a duplicate key, a bound exceeded, text after the object.
+    /// Parses `{"key": value, ...}`: values are strings (escapes \" \\ \/ \n \t \r \b \f, and
+    /// \uXXXX below \u0080 only), numbers (-?digits[.digits]) or true/false; whitespace
+    /// between tokens. nullopt with `error` for anything else: nesting, null, a duplicate key,
+    /// a bound exceeded, text after the object.
     static std::optional<flat_object> parse(std::string_view text, std::string& error);
 
     [[nodiscard]] const json_value* find(std::string_view key) const noexcept;
