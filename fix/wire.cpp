@@ -204,7 +204,9 @@ std::optional<std::int64_t> parse_utc_timestamp(std::string_view s) noexcept {
     const auto y = parse_uint(s.substr(0, 4)), mo = parse_uint(s.substr(4, 2)),
                d = parse_uint(s.substr(6, 2)), h = parse_uint(s.substr(9, 2)),
                mi = parse_uint(s.substr(12, 2)), sec = parse_uint(s.substr(15, 2));
-    if (!y || !mo || !d || !h || !mi || !sec || *mo < 1 || *mo > 12 || *d < 1 || *d > 31 ||
+    // Years 1970..2261: ns since the epoch in an int64 end in April 2262.
+    if (!y || !mo || !d || !h || !mi || !sec || *y < 1970 || *y > 2261 || *mo < 1 || *mo > 12 ||
+        *d < 1 || *d > 31 ||
         *h > 23 || *mi > 59 || *sec > 60) {
         return std::nullopt;
     }

@@ -159,6 +159,9 @@ TEST_CASE("fix wire: UTC timestamps round-trip and bad ones are refused") {
     CHECK_FALSE(parse_utc_timestamp("2023111-22:13:20").has_value());
     CHECK_FALSE(parse_utc_timestamp("20231114-25:13:20").has_value());
     CHECK_FALSE(parse_utc_timestamp("20231114-22:13:20.").has_value());
+    // Found by fuzz_fix_message: a year before the epoch overflowed the ns arithmetic.
+    CHECK_FALSE(parse_utc_timestamp("02261206-09:00:54.543").has_value());
+    CHECK_FALSE(parse_utc_timestamp("99991231-23:59:59").has_value());
 }
 
 TEST_CASE("fix wire: enum codes map both ways and unknown codes are refused") {
