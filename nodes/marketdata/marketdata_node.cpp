@@ -186,10 +186,10 @@ void marketdata_node::on_stop(runtime::context& ctx) {
         const auto& n = book_->counters();
         spdlog::info(
             "marketdata: FIX source: {} logons, {} snapshots, {} incremental refreshes, "
-            "{} entries applied, {} malformed, {} for unsubscribed symbols, {} requests "
-            "rejected",
+            "{} entries applied, {} malformed, {} for unsubscribed symbols, {} resent or for an "
+            "earlier request, {} requests rejected",
             logons_, n.snapshots, n.incrementals, n.entries, n.malformed, n.unknown_symbol,
-            md_rejects_);
+            md_dropped_, md_rejects_);
     }
 }
 
@@ -400,13 +400,14 @@ void marketdata_node::fix_session(runtime::context& ctx, bool up) {
     ++logons_;
     reject_reason_.clear();
     book_->reset(ctx.now_ns());  // the snapshot after this request is the full state
-    const std::string req_id = fmt::format("md-{}-{}", ctx.now_ns(), ++md_requests_);
+    // Unique per request, also across restarts of the node.
+    req_id_ = fmt::format("md-{}-{}", ctx.now_ns(), ++md_requests_);
     std::string error;
-    if (fix_send_ && fix_send_("V", book_->request_body(req_id), error)) {
+    if (fix_send_ && fix_send_("V", book_->request_body(req_id_), error)) {
         spdlog::info("marketdata: FIX logon {}: subscribed {} symbols (MDReqID {})", logons_,
-                     book_->symbols().size(), req_id);
+                     book_->symbols().size(), req_id_);
     } else {
-        spdlog::error("marketdata: FIX MarketDataRequest {} not sent: {}", req_id, error);
+        spdlog::error("marketdata: FIX MarketDataRequest {} not sent: {}", req_id_, error);
         reject_reason_ = "request not sent: " + error;
     }
     update_fix_health(ctx, ctx.now_ns());
@@ -423,6 +424,24 @@ void marketdata_node::fix_message(runtime::context& ctx, const std::string& raw)
         return;
     }
     const std::int64_t now = ctx.now_ns();
+    const bool md = m->type() == "W" || m->type() == "X" || m->type() == "Y";
+    if (!md) {
+        spdlog::debug("marketdata: FIX message of type {} ignored", m->type());
+        return;
+    }
+    // Old news: a resend (after a reconnect, before the new snapshot) or the answer to an
+    // earlier request would put past prices on the bus as current ones.
+    const auto req = m->get(fix::tag::md_req_id);
+    if (m->poss_dup() || (req && *req != req_id_)) {
+        ++md_dropped_;
+        if (const auto n = fix_problem_log_.hit()) {
+            spdlog::warn("marketdata: FIX {} dropped ({} since the last line): {}", m->type(), n,
+                         m->poss_dup() ? std::string("resent (PossDupFlag = Y)")
+                                       : "MDReqID " + fix::printable(*req, 64) +
+                                             " is not the current request's (" + req_id_ + ")");
+        }
+        return;
+    }
     if (m->type() == "Y") {
         ++md_rejects_;
         const auto code = m->get(fix::tag::md_req_rej_reason);
@@ -430,13 +449,8 @@ void marketdata_node::fix_message(runtime::context& ctx, const std::string& raw)
         reject_reason_ =
             code ? fmt::format("{} ({})", md_reject_reason(*code), *code) : "no reason";
         if (text) reject_reason_ += ": " + fix::printable(*text, 200);
-        spdlog::error("marketdata: FIX MarketDataRequest {} rejected: {}",
-                      m->get(fix::tag::md_req_id).value_or("?"), reject_reason_);
+        spdlog::error("marketdata: FIX MarketDataRequest {} rejected: {}", req_id_, reject_reason_);
         update_fix_health(ctx, now);
-        return;
-    }
-    if (m->type() != "W" && m->type() != "X") {
-        spdlog::debug("marketdata: FIX message of type {} ignored", m->type());
         return;
     }
     auto r = book_->apply(*m, now);

@@ -225,11 +225,17 @@ TEST_CASE(
     const auto req2 = v.expect_request(10s);
     const std::string req_id2(req2.get(fix::tag::md_req_id).value_or(""));
     CHECK(req_id2 != req_id);
+    // An answer to the old request is dropped; the new snapshot is the state.
+    v.send("W", "262=" + req_id + "|55=AAPL|268=2|269=0|270=1|271=1|269=1|270=2|271=1|");
     v.send("W", "262=" + req_id2 + "|55=AAPL|268=2|269=0|270=190|271=1|269=1|270=190.02|271=2|");
     v.send("W", "262=" + req_id2 + "|55=MSFT|268=2|269=0|270=418|271=3|269=1|270=418.1|271=4|");
     (void)ticks.expect(
         [](const seen& s) { return has_tick(s, "AAPL", 19000000000, 1, 19002000000, 2, 0, 0); },
         10s, "AAPL snapshot tick after the reconnect");
+    for (const auto& e : ticks.events) {
+        const auto* t = std::get_if<schema::tick>(&e.ev.body);
+        CHECK((t == nullptr || t->bid_px != schema::price_scale));
+    }
     wait_state(broker, schema::health::healthy, feed, 10s);
     CHECK(node->running());
 }

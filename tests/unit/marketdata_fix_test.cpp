@@ -262,7 +262,9 @@ TEST_CASE("marketdata fix: the node subscribes at each logon, publishes ticks an
                               "55=MSFT\x01") != std::string::npos);
     CHECK(ctx.health.back().first == schema::health::healthy);
 
-    node.fix_message(ctx, venue_text("W", aapl_snapshot));
+    // the snapshot answers the current request (a W for another MDReqID is dropped)
+    node.fix_message(ctx, venue_text("W", "262=" + node.md_req_id() +
+                                              aapl_snapshot.substr(aapl_snapshot.find('|'))));
     node.fix_message(ctx, venue_text("X", "268=1|279=1|269=0|55=AAPL|270=189.49|271=300|"));
     const auto ticks = ctx.of<schema::tick>();
     REQUIRE(ticks.size() == 2);
@@ -302,8 +304,19 @@ TEST_CASE("marketdata fix: the node subscribes at each logon, publishes ticks an
                                      "279=1|269=1|55=AAPL|270=189.6|271=2|"));
     CHECK(ctx.health.back().first == schema::health::healthy);
 
+    // resent data and answers to an earlier request are dropped unread
+    const std::string req_id = node.md_req_id();
+    CHECK(req_id == "md-1700000000000000000-1");
+    node.fix_message(ctx, venue_text("X", "262=md-0|268=1|279=1|269=0|55=AAPL|270=1|271=1|"));
+    node.fix_message(ctx, venue_text("Y", "262=md-0|281=0|"));
+    node.fix_message(ctx, venue_text("X", "43=Y|268=1|279=1|269=0|55=AAPL|270=1|271=1|"));
+    CHECK(node.md_dropped() == 3);
+    CHECK(node.md_rejects() == 0);
+    CHECK(ctx.health.back().first == schema::health::healthy);
+    CHECK(node.fix_book()->book("AAPL")->bid_px == 18949000000);
+
     // a rejected request: degraded with the reason, until the next logon
-    node.fix_message(ctx, venue_text("Y", "262=md-1|281=3|58=not entitled|"));
+    node.fix_message(ctx, venue_text("Y", "262=" + req_id + "|281=3|58=not entitled|"));
     CHECK(node.md_rejects() == 1);
     CHECK(ctx.health.back().first == schema::health::degraded);
     CHECK(ctx.health.back().second ==

@@ -86,15 +86,21 @@ class marketdata_node final : public runtime::node_logic {
     [[nodiscard]] const fix_quote_book* fix_book() const noexcept {
         return book_ ? &*book_ : nullptr;
     }
-    /// MarketDataRequestReject (Y) messages received.
+    /// MarketDataRequestReject (Y) messages received for the current request.
     [[nodiscard]] std::uint64_t md_rejects() const noexcept { return md_rejects_; }
+    /// Market data messages dropped unread: resent (PossDupFlag = Y, old prices) or answering
+    /// an earlier MarketDataRequest (MDReqID not the current one).
+    [[nodiscard]] std::uint64_t md_dropped() const noexcept { return md_dropped_; }
+    /// The MDReqID of the request sent at the last logon ("" before the first).
+    [[nodiscard]] const std::string& md_req_id() const noexcept { return req_id_; }
 
     /// The FIX source without an engine (unit tests, and the engine's events once drained):
     /// a logon (`up` true: sends the MarketDataRequest through `send`, resets the books) or a
     /// logout / disconnect (`up` false).
     void fix_session(runtime::context& ctx, bool up);
     /// One application message from the venue (FIX text): W / X update the books and publish
-    /// ticks, Y is a rejected request, the rest is ignored.
+    /// ticks, Y is a rejected request, the rest is ignored. W / X / Y that were resent
+    /// (PossDupFlag) or carry another MDReqID than the current request's are dropped.
     void fix_message(runtime::context& ctx, const std::string& raw);
     /// Where fix_session sends the request (the engine by default; a test captures it).
     /// Returns false with `error` set when it could not be sent.
@@ -140,9 +146,10 @@ class marketdata_node final : public runtime::node_logic {
     std::optional<fix_quote_book> book_;
     fix_sender fix_send_;
     bool logged_on_ = false;
+    std::string req_id_;                     // the MDReqID of the current request
     std::string reject_reason_;              // the last Y since the last logon, "" = none
     std::optional<std::string> health_key_;  // what was last reported (kind + symbols)
-    std::uint64_t md_requests_ = 0, md_rejects_ = 0, logons_ = 0;
+    std::uint64_t md_requests_ = 0, md_rejects_ = 0, md_dropped_ = 0, logons_ = 0;
     common::rate_limited fix_problem_log_;
 
     std::uint64_t ticks_ = 0, bars_ = 0;
