@@ -25,7 +25,7 @@ struct fix_source_config {
     std::int64_t stale_after_ms = 5000;  // a symbol without an update this long is stale
 };
 
-/// What the book counts (cumulative; the node logs them at stop and on change).
+/// What the book counts (cumulative; the node logs them when it stops).
 struct fix_book_counters {
     std::uint64_t snapshots = 0;       // W messages applied
     std::uint64_t incrementals = 0;    // X messages with at least one entry applied
