@@ -1,6 +1,7 @@
 #include "tradebus/marketdata/marketdata_node.hpp"
 
 #include <spdlog/spdlog.h>
+#include <zmq.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +9,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "tradebus/fix/config.hpp"
+#include "tradebus/fix/wire.hpp"
 #include "tradebus/schema/topics.hpp"
 
 namespace tradebus::marketdata {
@@ -30,11 +33,51 @@ void read_symbol(common::section& s, synthetic_symbol& p) {
     if (p.min_qty > p.max_qty) s.error("max_qty", "expected max_qty >= min_qty");
 }
 
+// MDReqRejReason (281), FIX 4.4.
+std::string_view md_reject_reason(std::string_view code) {
+    static constexpr std::pair<std::string_view, std::string_view> names[] = {
+        {"0", "unknown symbol"},
+        {"1", "duplicate MDReqID"},
+        {"2", "insufficient bandwidth"},
+        {"3", "insufficient permissions"},
+        {"4", "unsupported SubscriptionRequestType"},
+        {"5", "unsupported MarketDepth"},
+        {"6", "unsupported MDUpdateType"},
+        {"7", "unsupported AggregatedBook"},
+        {"8", "unsupported MDEntryType"},
+        {"9", "unsupported TradingSessionID"},
+        {"A", "unsupported Scope"},
+        {"B", "unsupported OpenCloseSettlFlag"},
+        {"C", "unsupported MDImplicitDelete"},
+    };
+    for (const auto& [c, name] : names) {
+        if (c == code) return name;
+    }
+    return "other";
+}
+
+void read_fix(common::section& fx, fix_source_config& f) {
+    f.session = fix::read_session(fx);
+    f.symbols = fx.strings("symbols");
+    std::vector<std::string> seen;
+    for (const auto& s : f.symbols) {
+        if (!topics::valid_symbol(s)) {
+            fx.error("symbols", "expected symbols of 1..32 [A-Za-z0-9_-/:], got \"" +
+                                    fix::printable(s, 40) + "\"");
+        } else if (std::find(seen.begin(), seen.end(), s) != seen.end()) {
+            fx.error("symbols", "symbol " + s + " is listed twice");
+        }
+        seen.push_back(s);
+    }
+    if (f.symbols.empty()) fx.error("symbols", "expected at least one symbol to subscribe to");
+    f.stale_after_ms = fx.integer("stale_after_ms", f.stale_after_ms, 1, 86'400'000);
+}
+
 }  // namespace
 
 marketdata_config read_config(common::section& own) {
     marketdata_config c;
-    c.source = own.choice("source", c.source, {"synthetic", "csv"});
+    c.source = own.choice("source", c.source, {"synthetic", "csv", "fix"});
     c.bar_interval_ms = own.integer("bar_interval_ms", c.bar_interval_ms, 1, 86'400'000);
     c.max_batch = own.integer("max_batch", c.max_batch, 1, 1'000'000);
 
@@ -86,6 +129,9 @@ marketdata_config read_config(common::section& own) {
     if (c.source == "synthetic" && syms.present() && c.synthetic.symbols.empty()) {
         syn.error("symbols", "expected at least one [marketdata.synthetic.symbols.<SYMBOL>] table");
     }
+
+    auto fx = own.table("fix", c.source == "fix");
+    if (fx.present()) read_fix(fx, c.fix);
     return c;
 }
 
@@ -97,6 +143,10 @@ std::vector<std::string> marketdata_node::publications() const {
 }
 
 void marketdata_node::on_start(runtime::context& ctx) {
+    if (cfg_.source == "fix") {
+        start_fix(ctx);
+        return;
+    }
     if (cfg_.source == "csv") {
         reader_ = std::make_unique<csv_reader>(cfg_.csv.path);  // throws: runtime error, exit 1
         spdlog::info("marketdata: replaying {} at {}{}", cfg_.csv.path,
@@ -121,13 +171,26 @@ void marketdata_node::on_start(runtime::context& ctx) {
 std::int64_t marketdata_node::on_timer(runtime::context& ctx, std::int64_t now_ns) {
     if (synth_) return run_synthetic(ctx, now_ns);
     if (reader_) return run_csv(ctx, now_ns);
+    if (book_) return run_fix(ctx, now_ns);
     return 0;
 }
 
 void marketdata_node::on_stop(runtime::context& ctx) {
     // Bars still open are partial; publishing them would mislead indicators. Drop them.
-    (void)ctx;
+    if (engine_) {
+        ctx.unwatch_fd(engine_->event_fd());
+        engine_->stop();
+    }
     spdlog::info("marketdata: stopping after {} ticks and {} bars", ticks_, bars_);
+    if (book_) {
+        const auto& n = book_->counters();
+        spdlog::info(
+            "marketdata: FIX source: {} logons, {} snapshots, {} incremental refreshes, "
+            "{} entries applied, {} malformed, {} for unsubscribed symbols, {} resent or for an "
+            "earlier request, {} requests rejected",
+            logons_, n.snapshots, n.incrementals, n.entries, n.malformed, n.unknown_symbol,
+            md_dropped_, md_rejects_);
+    }
 }
 
 void marketdata_node::publish_tick(runtime::context& ctx, const schema::tick& t) {
@@ -259,6 +322,204 @@ std::int64_t marketdata_node::run_csv(runtime::context& ctx, std::int64_t now) {
         next = std::min(next, when);
     }
     return next;
+}
+
+// ---- FIX source
+
+void marketdata_node::start_fix(runtime::context& ctx) {
+    if (cfg_.fix.symbols.empty()) throw std::runtime_error("marketdata: FIX source has no symbols");
+    book_.emplace(cfg_.fix.symbols);
+    book_->reset(ctx.now_ns());
+    if (!fix_send_) {
+        engine_ = std::make_unique<fix::engine>(cfg_.fix.session);  // throws: exit 1
+        fix_send_ = [this](const std::string& type, const std::string& body, std::string& error) {
+            return engine_->send("", type, body, error);
+        };
+        ctx.watch_fd(engine_->event_fd(), ZMQ_POLLIN, [this, &ctx](short) { drain_fix(ctx); });
+        engine_->start();
+    }
+    std::string names;
+    for (const auto& s : cfg_.fix.symbols) names += (names.empty() ? "" : " ") + s;
+    spdlog::info(
+        "marketdata: FIX market data from {}:{} as {} (venue {}) for {}; stale after {} ms",
+        cfg_.fix.session.host, cfg_.fix.session.port, cfg_.fix.session.sender_comp_id,
+        cfg_.fix.session.target_comp_id, names, cfg_.fix.stale_after_ms);
+    update_fix_health(ctx, ctx.now_ns());
+}
+
+void marketdata_node::drain_fix(runtime::context& ctx) {
+    for (const auto& ev : engine_->drain()) {
+        switch (ev.kind) {
+            case fix::event::logon:
+                fix_session(ctx, true);
+                break;
+            case fix::event::logout:
+                if (logged_on_) {
+                    spdlog::warn("marketdata: FIX session {} logged out{}{}", ev.session,
+                                 ev.text.empty() ? "" : ": ", ev.text);
+                }
+                fix_session(ctx, false);
+                break;
+            case fix::event::app_message:
+                fix_message(ctx, ev.raw);
+                break;
+            case fix::event::admin_message:
+                spdlog::debug("marketdata: FIX {}", fix::printable(ev.raw));
+                break;
+            case fix::event::reject_sent:
+                if (const auto n = fix_problem_log_.hit()) {
+                    spdlog::warn(
+                        "marketdata: FIX message refused by the session layer ({} since "
+                        "the last line): {}",
+                        n, fix::printable(ev.raw));
+                }
+                break;
+            case fix::event::log:
+                spdlog::debug("marketdata: QuickFIX: {}", ev.text);
+                break;
+            case fix::event::overflow:
+                spdlog::error(
+                    "marketdata: FIX event queue overflowed ({} events dropped): "
+                    "disconnecting to get a fresh snapshot",
+                    engine_->dropped());
+                engine_->disconnect("");
+                fix_session(ctx, false);
+                break;
+        }
+    }
+    update_fix_health(ctx, ctx.now_ns());
+}
+
+void marketdata_node::fix_session(runtime::context& ctx, bool up) {
+    if (!up) {
+        logged_on_ = false;
+        update_fix_health(ctx, ctx.now_ns());
+        return;
+    }
+    logged_on_ = true;
+    ++logons_;
+    reject_reason_.clear();
+    book_->reset(ctx.now_ns());  // the snapshot after this request is the full state
+    // Unique per request, also across restarts of the node.
+    req_id_ = fmt::format("md-{}-{}", ctx.now_ns(), ++md_requests_);
+    std::string error;
+    if (fix_send_ && fix_send_("V", book_->request_body(req_id_), error)) {
+        spdlog::info("marketdata: FIX logon {}: subscribed {} symbols (MDReqID {})", logons_,
+                     book_->symbols().size(), req_id_);
+    } else {
+        spdlog::error("marketdata: FIX MarketDataRequest {} not sent: {}", req_id_, error);
+        reject_reason_ = "request not sent: " + error;
+    }
+    update_fix_health(ctx, ctx.now_ns());
+}
+
+void marketdata_node::fix_message(runtime::context& ctx, const std::string& raw) {
+    std::string error;
+    const auto m = fix::message::parse(raw, error);
+    if (!m) {
+        if (const auto n = fix_problem_log_.hit()) {
+            spdlog::warn("marketdata: unreadable FIX message ({} since the last line): {}: {}", n,
+                         error, fix::printable(raw));
+        }
+        return;
+    }
+    const std::int64_t now = ctx.now_ns();
+    const bool md = m->type() == "W" || m->type() == "X" || m->type() == "Y";
+    if (!md) {
+        spdlog::debug("marketdata: FIX message of type {} ignored", m->type());
+        return;
+    }
+    // Old news: a resend (after a reconnect, before the new snapshot) or the answer to an
+    // earlier request would put past prices on the bus as current ones.
+    const auto req = m->get(fix::tag::md_req_id);
+    if (m->poss_dup() || (req && *req != req_id_)) {
+        ++md_dropped_;
+        if (const auto n = fix_problem_log_.hit()) {
+            spdlog::warn("marketdata: FIX {} dropped ({} since the last line): {}", m->type(), n,
+                         m->poss_dup() ? std::string("resent (PossDupFlag = Y)")
+                                       : "MDReqID " + fix::printable(*req, 64) +
+                                             " is not the current request's (" + req_id_ + ")");
+        }
+        return;
+    }
+    if (m->type() == "Y") {
+        ++md_rejects_;
+        const auto code = m->get(fix::tag::md_req_rej_reason);
+        const auto text = m->get(fix::tag::text);
+        reject_reason_ =
+            code ? fmt::format("{} ({})", md_reject_reason(*code), *code) : "no reason";
+        if (text) reject_reason_ += ": " + fix::printable(*text, 200);
+        spdlog::error("marketdata: FIX MarketDataRequest {} rejected: {}", req_id_, reject_reason_);
+        update_fix_health(ctx, now);
+        return;
+    }
+    auto r = book_->apply(*m, now);
+    if (!r.problems.empty()) {
+        if (const auto n = fix_problem_log_.hit()) {
+            spdlog::warn("marketdata: FIX market data refused ({} since the last line): {}", n,
+                         r.problems.front());
+        }
+    }
+    if (!r.ticks.empty()) {
+        bars_agg_.close_until(now, closed_);
+        publish_bars(ctx);
+        for (const auto& t : r.ticks) {
+            const std::uint64_t trace = ctx.new_trace_id();
+            ctx.publish(topics::for_symbol(topics::md_tick, t.symbol), t, trace);
+            ++ticks_;
+            // Bars run on the node's clock (the venue's may differ) and take two-sided quotes
+            // only: a side deleted would put a meaningless mid into them.
+            if (t.bid_px > 0 && t.ask_px > 0) {
+                schema::tick timed = t;
+                timed.exch_ts_ns = now;
+                bars_agg_.add(timed, trace, closed_);
+            }
+        }
+        publish_bars(ctx);
+    }
+    update_fix_health(ctx, now);
+}
+
+std::int64_t marketdata_node::run_fix(runtime::context& ctx, std::int64_t now) {
+    bars_agg_.close_until(now, closed_);
+    publish_bars(ctx);
+    update_fix_health(ctx, now);
+    // Staleness is checked a few times per stale_after_ms (10 ms..500 ms apart).
+    const std::int64_t check_ms = std::clamp<std::int64_t>(cfg_.fix.stale_after_ms / 4, 10, 500);
+    std::int64_t next = now + check_ms * ns_per_ms;
+    if (const auto c = bars_agg_.next_close_ns(); c != 0) next = std::min(next, c);
+    return next;
+}
+
+void marketdata_node::update_fix_health(runtime::context& ctx, std::int64_t now) {
+    if (!book_) return;
+    schema::health state = schema::health::healthy;
+    std::string key, reason;
+    if (!logged_on_) {
+        state = schema::health::degraded;
+        key = reason = "venue disconnected";
+    } else if (!reject_reason_.empty()) {
+        state = schema::health::degraded;
+        key = reason = "market data request rejected: " + reject_reason_;
+    } else if (const auto stale = book_->stale(now, cfg_.fix.stale_after_ms * ns_per_ms);
+               !stale.empty()) {
+        state = schema::health::degraded;
+        key = "stale:";
+        reason = "market data stale: ";
+        constexpr std::size_t shown = 4;
+        for (std::size_t i = 0; i < stale.size(); ++i) {
+            key += " " + stale[i].first;
+            if (i < shown) {
+                reason += fmt::format("{}{} for {:.1f} s", i == 0 ? "" : ", ", stale[i].first,
+                                      static_cast<double>(stale[i].second) / 1e9);
+            }
+        }
+        if (stale.size() > shown) reason += fmt::format(" and {} more", stale.size() - shown);
+    }
+    // Reported when what is wrong changes (not the seconds of a stale feed: each report logs).
+    if (health_key_ == key) return;
+    health_key_ = key;
+    ctx.report_health(state, std::move(reason));
 }
 
 std::unique_ptr<runtime::node_logic> make_marketdata(common::section& own) {
