@@ -109,6 +109,13 @@ class engine::impl : public FIX::Application, public FIX::LogFactory {
         if (type == "3") push(event::reject_sent, id, m.toString(), "");
     }
     void toApp(FIX::Message& m, const FIX::SessionID& id) throw(FIX::DoNotSend) override {
+        if (!cfg_.resend_app_messages) {
+            FIX::PossDupFlag dup;
+            if (m.getHeader().getFieldIfSet(dup) && dup.getValue()) {
+                push(event::log, id, "", "not resending " + msg_type_of(m) + " (gap fill)");
+                throw FIX::DoNotSend();
+            }
+        }
         if (msg_type_of(m) == "j") push(event::reject_sent, id, m.toString(), "");
     }
     void fromAdmin(const FIX::Message& m,
@@ -256,6 +263,10 @@ class engine::impl : public FIX::Application, public FIX::LogFactory {
         d.setBool("PersistMessages", true);
         d.setBool("SocketNodelay", true);
         d.setBool("UseDataDictionary", !cfg_.data_dictionary.empty());
+        // A venue's own tags (user-defined, or not in the dictionary's message) are read past,
+        // not refused: refusing a report loses what it says.
+        d.setBool("ValidateUserDefinedFields", false);
+        d.setBool("AllowUnknownMsgFields", true);
         if (!cfg_.data_dictionary.empty()) d.setString("DataDictionary", cfg_.data_dictionary);
         if (cfg_.acceptor) {
             d.setInt("SocketAcceptPort", cfg_.port);
@@ -315,6 +326,20 @@ std::vector<event> engine::drain() { return impl_->drain(); }
 bool engine::send(const std::string& session, const std::string& msg_type, const std::string& body,
                   std::string& error) {
     return impl_->send(session, msg_type, body, error);
+}
+
+std::vector<std::string> engine::sent_messages(const std::string& session) const {
+    std::vector<std::string> out;
+    FIX::Session* s = impl_->session(session);
+    if (s == nullptr) return out;
+    try {
+        const FIX::MessageStore* store = s->getStore();
+        const int next = store->getNextSenderMsgSeqNum();
+        if (next > 1) store->get(1, next - 1, out);
+    } catch (const FIX::Exception& e) {
+        throw std::runtime_error(std::string("reading the FIX store: ") + e.what());
+    }
+    return out;
 }
 
 void engine::disconnect(const std::string& session) {

@@ -206,8 +206,7 @@ std::optional<std::int64_t> parse_utc_timestamp(std::string_view s) noexcept {
                mi = parse_uint(s.substr(12, 2)), sec = parse_uint(s.substr(15, 2));
     // Years 1970..2261: ns since the epoch in an int64 end in April 2262.
     if (!y || !mo || !d || !h || !mi || !sec || *y < 1970 || *y > 2261 || *mo < 1 || *mo > 12 ||
-        *d < 1 || *d > 31 ||
-        *h > 23 || *mi > 59 || *sec > 60) {
+        *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *sec > 60) {
         return std::nullopt;
     }
     std::int64_t frac_ns = 0;

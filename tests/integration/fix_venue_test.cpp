@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <deque>
 #include <functional>
 #include <thread>
 
@@ -44,13 +45,13 @@ std::size_t count_of(const std::string& text, const std::string& part) {
 struct venue {
     explicit venue(const temp_dir& dir)
         : port(free_tcp_port()), control(ipc_endpoint(dir, "venue.ctl")) {
-        const auto config = dir.write(
-            "venue-sim.toml", "[venue]\nsender_comp_id = \"VENUE\"\nport = " +
-                                  std::to_string(port) + "\nstore_dir = \"" +
-                                  dir.file("venue-store").string() +
-                                  "\"\nclients = [\"TRADEBUS\"]\ncontrol = \"" + control +
-                                  "\"\nlog_level = \"debug\"\n[market]\nsource = \"none\"\n"
-                                  "[market.symbols.AAPL]\n");
+        const auto config =
+            dir.write("venue-sim.toml",
+                      "[venue]\nsender_comp_id = \"VENUE\"\nport = " + std::to_string(port) +
+                          "\nstore_dir = \"" + dir.file("venue-store").string() +
+                          "\"\nclients = [\"TRADEBUS\"]\ncontrol = \"" + control +
+                          "\"\nlog_level = \"debug\"\n[market]\nsource = \"none\"\n"
+                          "[market.symbols.AAPL]\n");
         proc = std::make_unique<process_guard>(
             TRADEBUS_EXE_TRADEBUS_VENUE_SIM, std::vector<std::string>{"--config", config.string()},
             dir.file("venue-sim.log"));
@@ -114,8 +115,8 @@ class desk {
 
     // A quote on the bus (risk prices and marks with it), seen back by the test.
     void quote(double bid, double ask) {
-        schema::tick t{"AAPL", schema::to_fixed(bid), 500, schema::to_fixed(ask), 500, 0, 0,
-                       common::now_ns()};
+        schema::tick t{"AAPL", schema::to_fixed(bid), 500, schema::to_fixed(ask), 500, 0,
+                       0,      common::now_ns()};
         send(topics::for_symbol(topics::md_tick, "AAPL"),
              schema::envelope{"md", ++tick_seq_, common::now_ns(), 1000 + tick_seq_}, t);
         (void)expect(
@@ -261,6 +262,8 @@ TEST_CASE("fix venue: a fill while execution is killed arrives exactly once afte
 
     d.p.start("execution");
     const seen f = d.expect(desk::of<schema::fill>(o.order_id), "the fill after the restart", 30s);
+    // It came by the venue's resend: the adapter saw the sequence gap at logon and asked.
+    CHECK(log_shows(d.p.node("execution"), "ResendRequest", 10s));
     CHECK(std::get<schema::fill>(f.ev.body).qty == 100);
     CHECK(std::get<schema::fill>(f.ev.body).leaves_qty == 0);
     CHECK(f.ev.env.trace_id == 5000 + 1);  // the approval's trace id, from the journal
@@ -299,7 +302,7 @@ TEST_CASE("fix venue: the venue dropping the connection refuses orders until it 
     CHECK(std::get<schema::exec_reject>(r.ev.body).reason.starts_with("venue disconnected"));
 }
 
-TEST_CASE("fix venue: a dropped connection comes back and the working order still fills") {
+TEST_CASE("fix venue: the venue drops the connection mid-order and the fill still arrives once") {
     zmq::context_t ctx;
     temp_dir dir;
     venue v(dir);
@@ -309,13 +312,21 @@ TEST_CASE("fix venue: a dropped connection comes back and the working order stil
     const auto o = d.approved(schema::side::buy, 100, 100.50);
     (void)d.expect(desk::of<schema::order_ack>(o.order_id), "the ack");
 
+    // The connection drops and the order fills at the venue before the adapter is back.
     REQUIRE(v.ctl(R"({"cmd":"drop","client":"TRADEBUS"})").find("\"ok\":true") !=
             std::string::npos);
-    REQUIRE(log_shows(d.p.node("execution"), "logged out", 10s));
-    REQUIRE(log_shows(d.p.node("execution"), "reconciled with the venue", 20s));
     v.quote("100.40", "100.50");
-    const seen f = d.expect(desk::of<schema::fill>(o.order_id), "the fill after the reconnect");
+    REQUIRE(log_shows(d.p.node("execution"), "logged out", 10s));
+    const seen f =
+        d.expect(desk::of<schema::fill>(o.order_id), "the fill after the reconnect", 30s);
     CHECK(std::get<schema::fill>(f.ev.body).leaves_qty == 0);
+    REQUIRE(log_shows(d.p.node("execution"), "reconciled with the venue", 20s));
+    (void)d.p.wait_healthy({"execution"}, 20s);
+    d.drain(1s);
+    const auto fills = d.fills();
+    CHECK(std::count_if(fills.begin(), fills.end(),
+                        [&](const schema::fill& x) { return x.order_id == o.order_id; }) == 1);
+    CHECK(d.risk_position(100) == 100);
 }
 
 TEST_CASE("fix venue: a logon the venue refuses is a clear error and nothing trades") {
@@ -352,13 +363,13 @@ TEST_CASE("fix venue: tradebus cancel and a halt cancel at the venue") {
     const seen c = d.expect(desk::of<schema::order_cancelled>(a.order_id), "a's cancel");
     CHECK(std::get<schema::order_cancelled>(c.ev.body).leaves_qty == 100);
     CHECK(std::get<schema::order_cancelled>(c.ev.body).reason == "test pull");
-    const auto unknown = run_cli(dir, "cancel-unknown",
-                                 {"cancel", "no-such-order", "--control", d.p.broker.control,
-                                  "--xpub", d.p.broker.xpub});
+    const auto unknown = run_cli(
+        dir, "cancel-unknown",
+        {"cancel", "no-such-order", "--control", d.p.broker.control, "--xpub", d.p.broker.xpub});
     CHECK(unknown.status == 1);
 
-    const auto halt = run_cli(dir, "halt", {"halt", "--reason", "drill", "--control",
-                                            d.p.broker.control});
+    const auto halt =
+        run_cli(dir, "halt", {"halt", "--reason", "drill", "--control", d.p.broker.control});
     CHECK(halt.status == 0);
     const seen h = d.expect(desk::of<schema::order_cancelled>(b.order_id), "b's halt cancel");
     CHECK(std::get<schema::order_cancelled>(h.ev.body).by == "execution");
@@ -366,65 +377,128 @@ TEST_CASE("fix venue: tradebus cancel and a halt cancel at the venue") {
 }
 
 // A venue that misbehaves: the test is the venue (a fix::engine acceptor in this process).
-TEST_CASE("fix venue: bad reports from the venue are counted and change no position") {
-    zmq::context_t ctx;
-    temp_dir dir;
-    fix::session_settings s;
-    s.acceptor = true;
-    s.sender_comp_id = "VENUE";
-    s.target_comp_id = "TRADEBUS";
-    s.port = free_tcp_port();
-    s.store_dir = dir.file("rogue-store").string();
-    s.data_dictionary = fix::default_dictionary();
-    fix::engine rogue(s);
-    rogue.start();
-    const auto pump_until = [&](const std::function<bool(const fix::event&)>& match) {
+class rogue_venue {
+  public:
+    rogue_venue(const temp_dir& dir) {
+        fix::session_settings s;
+        s.acceptor = true;
+        s.sender_comp_id = "VENUE";
+        s.target_comp_id = "TRADEBUS";
+        s.port = port = free_tcp_port();
+        s.store_dir = dir.file("rogue-store").string();
+        s.data_dictionary = fix::default_dictionary();
+        engine_ = std::make_unique<fix::engine>(s);
+        engine_->start();
+    }
+
+    // The next application message of type `type` the adapter sends (fails after 15 s).
+    fix::message expect(std::string_view type) {
         const auto end = std::chrono::steady_clock::now() + 15s;
         while (std::chrono::steady_clock::now() < end) {
-            pollfd p{rogue.event_fd(), POLLIN, 0};
-            (void)::poll(&p, 1, 50);
-            for (const auto& e : rogue.drain()) {
-                if (match(e)) return true;
+            if (inbox_.empty()) {
+                pollfd p{engine_->event_fd(), POLLIN, 0};
+                (void)::poll(&p, 1, 50);
+                for (auto& e : engine_->drain()) {
+                    if (e.kind != fix::event::app_message) continue;
+                    std::string error;
+                    auto m = fix::message::parse(std::move(e.raw), error);
+                    REQUIRE_MESSAGE(m, error);
+                    inbox_.push_back(std::move(*m));
+                }
+                continue;
             }
+            fix::message m = std::move(inbox_.front());
+            inbox_.pop_front();
+            if (m.type() == type) return m;
         }
-        return false;
-    };
-    desk d(ctx, dir, s.port, "TRADEBUS", false);
-    // Logged on; the mass status request comes: answer "none open", so the node reconciles.
-    REQUIRE(pump_until([](const fix::event& e) {
-        return e.kind == fix::event::app_message && e.raw.find("\x01" "35=AF\x01") != std::string::npos;
-    }));
-    std::string error;
-    fix::body none;
-    none.add(fix::tag::order_id, "NONE").add(fix::tag::exec_id, "S1").add(fix::tag::exec_type, "I");
-    none.add(fix::tag::ord_status, "8").add(fix::tag::side, "1").add(fix::tag::symbol, "AAPL");
-    none.add(fix::tag::leaves_qty, std::int64_t{0}).add(fix::tag::cum_qty, std::int64_t{0});
-    none.add(fix::tag::avg_px, std::int64_t{0}).add(fix::tag::tot_num_reports, std::int64_t{0});
-    none.add(fix::tag::last_rpt_requested, "Y");
-    (void)d.p.wait_healthy({"journal", "risk"}, 30s);
-    // (No MassStatusReqID echoed: the node must not take it as its answer; it asks again.)
-    REQUIRE(rogue.send("", "8", none.str(), error));
+        FAIL("the adapter sent no " << type);
+        throw std::logic_error("unreachable");
+    }
 
-    // A fill for an order the node never sent, and a trade report with a garbage quantity.
-    fix::body unknown;
-    unknown.add(fix::tag::order_id, "V1").add(fix::tag::cl_ord_id, "nobody-1-1");
-    unknown.add(fix::tag::exec_id, "X1").add(fix::tag::exec_type, "F").add(fix::tag::ord_status, "2");
-    unknown.add(fix::tag::side, "1").add(fix::tag::symbol, "AAPL");
-    unknown.add(fix::tag::last_qty, std::int64_t{100}).add(fix::tag::last_px, "100.5");
-    unknown.add(fix::tag::leaves_qty, std::int64_t{0}).add(fix::tag::cum_qty, std::int64_t{100});
-    unknown.add(fix::tag::avg_px, "100.5");
-    REQUIRE(rogue.send("", "8", unknown.str(), error));
-    fix::body garbage = unknown;
-    garbage.add(fix::tag::text, "x");
-    std::string bad = garbage.str();
-    bad.replace(bad.find("32=100"), 6, "32=abc");
-    REQUIRE(rogue.send("", "8", bad, error));
+    // An ExecutionReport with `fields` (raw tag=value text may be garbage on purpose).
+    void report(const std::string& fields) {
+        std::string error;
+        REQUIRE_MESSAGE(engine_->send("", "8", fields, error), error);
+    }
+
+    int port = 0;
+
+  private:
+    std::unique_ptr<fix::engine> engine_;
+    std::deque<fix::message> inbox_;
+};
+
+std::string er(const std::string& cl_ord_id, const std::string& exec_id,
+               const std::string& exec_type, const std::string& status, const std::string& more) {
+    fix::body b;
+    b.add(fix::tag::order_id, "V-" + cl_ord_id).add(fix::tag::cl_ord_id, cl_ord_id);
+    b.add(fix::tag::exec_id, exec_id).add(fix::tag::exec_type, exec_type);
+    b.add(fix::tag::ord_status, status).add(fix::tag::side, "1").add(fix::tag::symbol, "AAPL");
+    b.add(fix::tag::avg_px, "100.5");
+    return b.str() + more;
+}
+
+TEST_CASE("fix venue: bad reports from the venue are counted, logged and change no position") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    rogue_venue rogue(dir);
+    desk d(ctx, dir, rogue.port, "TRADEBUS", false);
+    // Logged on; answer the mass status "none open" with its id, so the adapter reconciles.
+    const auto mass = rogue.expect("AF");
+    rogue.report(er("NONE", "S1", "I", "8",
+                    "151=0\x01"
+                    "14=0\x01"
+                    "584=" +
+                        std::string(*mass.get(fix::tag::mass_status_req_id)) +
+                        "\x01"
+                        "911=0\x01"
+                        "912=Y\x01"));
+    (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
+    d.quote(100.49, 100.51);
+
+    // An order: the venue acknowledges it, cancels it, then reports a fill for it anyway.
+    const auto o = d.approved(schema::side::buy, 100, 100.50);
+    const auto nos = rogue.expect("D");
+    CHECK(nos.get(fix::tag::cl_ord_id) == o.order_id);
+    CHECK(nos.get_qty(fix::tag::order_qty) == 100);
+    CHECK(nos.get_price(fix::tag::price) == schema::to_fixed(100.50));
+    rogue.report(er(o.order_id, "E1", "0", "0",
+                    "151=100\x01"
+                    "14=0\x01"));
+    (void)d.expect(desk::of<schema::order_ack>(o.order_id), "the ack");
+    rogue.report(er(o.order_id, "E2", "4", "4",
+                    "151=0\x01"
+                    "14=0\x01"
+                    "58=venue pulled it\x01"));
+    const seen c = d.expect(desk::of<schema::order_cancelled>(o.order_id), "the venue's cancel");
+    CHECK(std::get<schema::order_cancelled>(c.ev.body).by == "venue");
+    rogue.report(er(o.order_id, "E3", "F", "2",
+                    "32=100\x01"
+                    "31=100.5\x01"
+                    "151=0\x01"
+                    "14=100\x01"));
+    // A fill for an order the adapter never sent.
+    rogue.report(er("nobody-1-1", "E4", "F", "2",
+                    "32=100\x01"
+                    "31=100.5\x01"
+                    "151=0\x01"
+                    "14=100\x01"));
+    // Garbage: a quantity that is not a number (QuickFIX refuses it against the dictionary).
+    rogue.report(er("nobody-1-2", "E5", "F", "2",
+                    "32=abc\x01"
+                    "31=100.5\x01"
+                    "151=0\x01"
+                    "14=100\x01"));
 
     d.drain(2s);
     CHECK(d.fills().empty());
     CHECK(d.p.node("execution").running());
     CHECK(d.p.stop("execution") == 0);
-    CHECK(log_shows(d.p.node("execution"), "1 report(s) for unknown orders", 5s));
+    CHECK(log_shows(d.p.node("execution"), "ExecutionReport for unknown ClOrdID", 5s));
+    CHECK(log_shows(d.p.node("execution"), "refused a malformed FIX message", 5s));
+    CHECK(log_shows(d.p.node("execution"),
+                    "1 duplicate report(s) ignored, 1 report(s) for unknown orders, 1 malformed",
+                    5s));
 }
 
 #endif

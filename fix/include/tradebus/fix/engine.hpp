@@ -41,6 +41,11 @@ struct session_settings {
     bool tls = false;             // OpenSSL through QuickFIX's SSL initiator/acceptor
     std::string tls_ca_file;      // initiator: the venue's CA; acceptor: the clients' CA
     std::string tls_cert_file, tls_key_file;
+    /// false: application messages are never sent again when the peer asks for a resend
+    /// (QuickFIX sends a gap fill instead). A client's order or cancel delivered minutes late
+    /// would act on a stale price; the client learns their fate by status requests instead.
+    /// true for a venue (its ExecutionReports must reach the client).
+    bool resend_app_messages = true;
     /// Acceptor only: more (sender, target) pairs it accepts besides the first.
     std::vector<std::pair<std::string, std::string> > more_sessions;
 };
@@ -95,6 +100,10 @@ class engine {
     /// unknown.
     bool send(const std::string& session, const std::string& msg_type, const std::string& body,
               std::string& error);
+    /// The application messages this side sent in the session so far (since its sequence
+    /// numbers were last reset), as FIX text, from QuickFIX's store: what a restarted client
+    /// sent before it died. Call before start().
+    std::vector<std::string> sent_messages(const std::string& session) const;
     /// Drops the TCP connection of `session` ("" = first) without a Logout.
     void disconnect(const std::string& session);
     bool logged_on(const std::string& session) const;
