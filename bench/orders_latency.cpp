@@ -108,8 +108,13 @@ void orders_result::merge(const orders_result& other) {
         achieved_rate == 0 ? other.achieved_rate : std::min(achieved_rate, other.achieved_rate);
     ack_us.insert(ack_us.end(), other.ack_us.begin(), other.ack_us.end());
     fill_us.insert(fill_us.end(), other.fill_us.begin(), other.fill_us.end());
+    to_venue_us.insert(to_venue_us.end(), other.to_venue_us.begin(), other.to_venue_us.end());
+    from_venue_us.insert(from_venue_us.end(), other.from_venue_us.begin(),
+                         other.from_venue_us.end());
     ack = compute_percentiles(ack_us);
     fill = compute_percentiles(fill_us);
+    to_venue = compute_percentiles(to_venue_us);
+    from_venue = compute_percentiles(from_venue_us);
 }
 
 order_rig::order_rig(zmq::context_t& ctx, const executables& exe, const temp_dir& dir,
@@ -400,8 +405,43 @@ orders_result order_rig::run(const orders_options& o) {
     }
     r.ack = compute_percentiles(r.ack_us);
     r.fill = compute_percentiles(r.fill_us);
+    if (sim_) {
+        for (const auto& [id, ts] : new_venue_trades()) {
+            if (!id.starts_with(prefix)) continue;  // the readiness order
+            const std::uint64_t k = std::stoull(id.substr(prefix.size()));
+            if (k < o.warmup || k >= total || fill_ns[k] < 0) continue;
+            const std::int64_t to_venue = ts - sent[k].load();
+            r.to_venue_us.push_back(static_cast<double>(to_venue) / 1e3);
+            r.from_venue_us.push_back(static_cast<double>(fill_ns[k] - to_venue) / 1e3);
+        }
+        r.to_venue = compute_percentiles(r.to_venue_us);
+        r.from_venue = compute_percentiles(r.from_venue_us);
+    }
     check_alive();
     return r;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> order_rig::new_venue_trades() {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    const auto reply =
+        venue_ctl(R"({"cmd":"executions","from":)" + std::to_string(venue_next_) + "}", 5s);
+    if (!reply) return out;
+    const std::string& j = *reply;
+    // {"executions":[{..."cl_ord_id":"<id>",...,"ts_ns":<n>,...},...],"next":N,...}: order ids
+    // are ours ("bench-..."), so no escapes inside them.
+    const std::string id_key = "\"cl_ord_id\":\"", ts_key = "\"ts_ns\":", next_key = "\"next\":";
+    for (auto at = j.find(id_key); at != std::string::npos; at = j.find(id_key, at + 1)) {
+        const auto id_start = at + id_key.size();
+        const auto id_end = j.find('"', id_start);
+        const auto ts_at = j.find(ts_key, id_start);
+        if (id_end == std::string::npos || ts_at == std::string::npos) break;
+        out.emplace_back(j.substr(id_start, id_end - id_start),
+                         std::stoll(j.substr(ts_at + ts_key.size(), 20)));
+    }
+    if (const auto n = j.rfind(next_key); n != std::string::npos) {
+        venue_next_ = std::stoull(j.substr(n + next_key.size(), 20));
+    }
+    return out;
 }
 
 double order_rig::execution_cpu_seconds() const {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -49,6 +50,10 @@ struct orders_result {
     double achieved_rate = 0;             // recorded orders / their publish-time span
     std::vector<double> ack_us, fill_us;  // every recorded latency, microseconds
     percentiles ack, fill;
+    /// FIX only, the fill split at the simulator's match (its execution's ts_ns, CLOCK_REALTIME
+    /// of this machine): order publish -> match, and match -> fill arrival.
+    std::vector<double> to_venue_us, from_venue_us;
+    percentiles to_venue, from_venue;
 
     /// Recorded orders with neither a fill nor a rejection.
     [[nodiscard]] std::uint64_t lost() const { return orders - filled - rejected; }
@@ -89,6 +94,8 @@ class order_rig {
     void publish_order(zmq::socket_t& pub, const std::string& id, std::uint64_t trace,
                        std::int64_t ts_ns, std::string& buf);
     void wait_first_fill();
+    /// FIX only: (ClOrdID, ts_ns) of the simulator's executions since the last call.
+    std::vector<std::pair<std::string, std::int64_t>> new_venue_trades();
 
     zmq::context_t& ctx_;
     const executables& exe_;
@@ -100,6 +107,7 @@ class order_rig {
     std::string sim_control_;
     std::uint64_t order_seq_ = 0, quote_seq_ = 0;  // envelope seq on risk.approved / md.tick
     std::uint64_t bus_fills_ = 0;
+    std::uint64_t venue_next_ = 0;  // the simulator's execution cursor ("from")
 };
 
 }  // namespace tradebus::bench
