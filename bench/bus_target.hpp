@@ -42,7 +42,8 @@ struct executables {
     std::string broker, proxy, codec;
     std::string marketdata, strategy, risk, execution;  // the pipeline section's nodes
     std::string tradebus;                               // the CLI (backtest section)
-    std::string python;  // Debian's python3 with python3-zmq, python3-msgpack (python section)
+    std::string python;     // Debian's python3 with python3-zmq, python3-msgpack (python section)
+    std::string venue_sim;  // tradebus-venue-sim, the FIX venue of the orders section
 };
 
 struct target_options {

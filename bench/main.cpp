@@ -1,6 +1,6 @@
 // tradebus-bench: forwarding throughput, loss, latency, pipeline latency, codec, journal, memory,
-// scaling, backtest and a Python strategy node's tick rate, tradebus against its baselines in the
-// same run; prints one table (bench/README.md).
+// scaling, backtest, a Python strategy node's tick rate and order latency (FIX venue vs paper
+// exchange), tradebus against its baselines in the same run; prints one table (bench/README.md).
 // Exit codes: 0 every section ran, 1 a section failed, 2 usage error.
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -14,10 +14,10 @@ int main(int argc, char** argv) {
     using namespace tradebus::bench;
     CLI::App app{"tradebus-bench: tradebus-broker vs bare zmq_proxy, codec, journal, memory"};
     suite_options o;
-    o.exe = {
-        TRADEBUS_BENCH_BROKER_EXE,     TRADEBUS_BENCH_PROXY_EXE,    TRADEBUS_BENCH_CODEC_EXE,
-        TRADEBUS_BENCH_MARKETDATA_EXE, TRADEBUS_BENCH_STRATEGY_EXE, TRADEBUS_BENCH_RISK_EXE,
-        TRADEBUS_BENCH_EXECUTION_EXE,  TRADEBUS_BENCH_TRADEBUS_EXE, TRADEBUS_BENCH_PYTHON3_EXE};
+    o.exe = {TRADEBUS_BENCH_BROKER_EXE,     TRADEBUS_BENCH_PROXY_EXE,    TRADEBUS_BENCH_CODEC_EXE,
+             TRADEBUS_BENCH_MARKETDATA_EXE, TRADEBUS_BENCH_STRATEGY_EXE, TRADEBUS_BENCH_RISK_EXE,
+             TRADEBUS_BENCH_EXECUTION_EXE,  TRADEBUS_BENCH_TRADEBUS_EXE, TRADEBUS_BENCH_PYTHON3_EXE,
+             TRADEBUS_BENCH_VENUE_SIM_EXE};
     o.source_dir = TRADEBUS_SOURCE_DIR;
     std::vector<std::string> only;
     app.add_flag("--quick", o.quick, "small counts: checks the suite runs (well under a minute)");
@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
     app.add_option("--proxy", o.exe.proxy, "tradebus-bench-proxy executable")
         ->check(CLI::ExistingFile);
     app.add_option("--codec", o.exe.codec, "tradebus-bench-codec executable")
+        ->check(CLI::ExistingFile);
+    app.add_option("--venue-sim", o.exe.venue_sim, "tradebus-venue-sim for the orders section")
         ->check(CLI::ExistingFile);
     app.add_option("--python", o.exe.python, "python3 for the python section's node")
         ->check(CLI::ExistingFile);

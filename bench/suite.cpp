@@ -19,6 +19,7 @@
 #include "backtest_rate.hpp"
 #include "journal_rate.hpp"
 #include "latency.hpp"
+#include "orders_latency.hpp"
 #include "pipeline_latency.hpp"
 #include "report.hpp"
 #include "seq_scan.hpp"
@@ -55,6 +56,10 @@ struct budget {
     unsigned bt_rounds;                         // backtest: engine runs per mode
     double py_step_s, py_warmup_s;              // python: each step of its ladder, warm-up
     std::vector<double> py_ladder;              // python: tick rates tried
+    double or_rate;                             // orders: approvals per second
+    std::uint64_t or_orders;                    // orders: recorded per round and venue
+    unsigned or_rounds;                         // orders: alternated rounds per venue
+    double or_warmup_s;                         // orders: warm-up of each round
 };
 
 budget full_budget() {
@@ -87,7 +92,11 @@ budget full_budget() {
             .py_step_s = 1.5,
             .py_warmup_s = 0.3,
             .py_ladder = {2'000, 5'000, 10'000, 15'000, 20'000, 30'000, 40'000, 60'000, 80'000,
-                          120'000, 160'000, 240'000, 320'000}};
+                          120'000, 160'000, 240'000, 320'000},
+            .or_rate = 200,
+            .or_orders = 500,
+            .or_rounds = 2,
+            .or_warmup_s = 0.5};
 }
 
 budget quick_budget() {
@@ -118,7 +127,11 @@ budget quick_budget() {
             .bt_rounds = 1,
             .py_step_s = 0.3,
             .py_warmup_s = 0.1,
-            .py_ladder = {1'000, 2'000}};
+            .py_ladder = {1'000, 2'000},
+            .or_rate = 200,
+            .or_orders = 100,
+            .or_rounds = 1,
+            .or_warmup_s = 0.2};
 }
 
 double median(std::vector<double> v) {
@@ -194,6 +207,9 @@ class suite {
         if (wanted("backtest")) guarded("backtest", [&] { backtest(); });
         if (o_.only.count("python") || (o_.only.empty() && !o_.quick)) {
             guarded("python", [&] { python(); });
+        }
+        if (o_.only.count("orders") || (o_.only.empty() && !o_.quick)) {
+            guarded("orders", [&] { orders(); });
         }
         stop_targets();
 
@@ -905,6 +921,110 @@ class suite {
                                        : std::string()) +
                 "; `tradebus backtest` end to end " + fmt_rate(r.cli_ticks_per_s));
         progress("backtest: done");
+    }
+
+    // ------------------------------------------------------------------ orders
+
+    static std::string order_counts(const orders_result& r) {
+        std::string s = fmt_count(r.filled) + "/" + fmt_count(r.orders) + " filled, " +
+                        fmt_count(r.acked) + " acked";
+        if (r.lost() > 0) s += ", LOST " + fmt_count(r.lost());
+        if (r.rejected > 0) {
+            s += ", REJECTED " + fmt_count(r.rejected) + " (first: " + r.first_reject + ")";
+        }
+        if (r.timed_out) s += ", time limit hit";
+        return s;
+    }
+
+    void orders() {
+        // Both venues up for the whole section, each on its own broker; rounds alternate which
+        // goes first (paper, FIX, FIX, paper, ...).
+        order_rig paper(ctx_, o_.exe, dir_, order_venue::paper);
+        order_rig fix(ctx_, o_.exe, dir_, order_venue::fix);
+        progress(
+            "orders: broker + execution (paper) and broker + execution (FIX) + "
+            "tradebus-venue-sim up");
+        orders_options oo;
+        oo.rate_per_s = b_.or_rate;
+        oo.orders = b_.or_orders;
+        oo.warmup =
+            std::max<std::uint64_t>(20, static_cast<std::uint64_t>(b_.or_rate * b_.or_warmup_s));
+        oo.time_limit = std::chrono::milliseconds(
+            static_cast<std::int64_t>(1000.0 * static_cast<double>(oo.orders + oo.warmup) /
+                                      oo.rate_per_s) +
+            10'000);
+        orders_result r[2];        // [0] FIX, [1] paper
+        double cpu_s[2] = {0, 0};  // the execution node's CPU during its own runs
+        for (unsigned round = 0; round < b_.or_rounds; ++round) {
+            for (int k = 0; k < 2; ++k) {
+                const int v = (k == 0) == (round % 2 == 0) ? 1 : 0;
+                order_rig& rig = v == 0 ? fix : paper;
+                const double cpu_before = rig.execution_cpu_seconds();
+                const orders_result one = rig.run(oo);
+                cpu_s[v] += rig.execution_cpu_seconds() - cpu_before;
+                progress("orders round " + std::to_string(round + 1) + ", " +
+                         (v == 0 ? "FIX" : "paper") + ": ack p50 " + fmt_fixed(one.ack.p50, 0) +
+                         " us, p99 " + fmt_fixed(one.ack.p99, 0) + " us; fill p50 " +
+                         fmt_fixed(one.fill.p50, 0) + " us, p99 " + fmt_fixed(one.fill.p99, 0) +
+                         " us; " + order_counts(one));
+                r[v].merge(one);
+            }
+        }
+        const double published =
+            static_cast<double>(b_.or_rounds) * static_cast<double>(oo.orders + oo.warmup);
+        const auto cpu_us = [&](int v) { return fmt_fixed(cpu_s[v] * 1e6 / published, 0); };
+        const std::string cpu = "execution node CPU per order " + cpu_us(0) + " vs " + cpu_us(1) +
+                                " us (utime+stime over its runs / orders; at " +
+                                rate_label(b_.or_rate) + " every order is its own wake-up)";
+        const std::string rate = rate_label(b_.or_rate);
+        const std::string how = std::to_string(b_.or_rounds) + " alternated rounds of " +
+                                fmt_count(oo.orders) + " MARKET IOC orders (+" +
+                                fmt_count(oo.warmup) + " warm-up) at " + rate + "; ";
+        const auto ratios = [](const percentiles& a, const percentiles& b) {
+            return "p50 " + fmt_fixed(b.p50 > 0 ? a.p50 / b.p50 : 0, 1) + ", p99 " +
+                   fmt_fixed(b.p99 > 0 ? a.p99 / b.p99 : 0, 1);
+        };
+        table_.add({"orders", "order -> ack @ " + rate + ", FIX venue vs paper, us",
+                    fmt_percentiles(r[0].ack), fmt_percentiles(r[1].ack),
+                    ratios(r[0].ack, r[1].ack),
+                    how + order_counts(r[0]) + " vs " + order_counts(r[1])});
+        table_.add({"orders", "order -> fill @ " + rate + ", FIX venue vs paper, us",
+                    fmt_percentiles(r[0].fill), fmt_percentiles(r[1].fill),
+                    ratios(r[0].fill, r[1].fill),
+                    "FIX: execution -> QuickFIX -> tradebus-venue-sim -> ExecutionReports New, "
+                    "Trade -> execution -> bus; " +
+                        cpu + "; orders at " + fmt_rate(r[0].achieved_rate) + " vs " +
+                        fmt_rate(r[1].achieved_rate)});
+        table_.add({"orders", "FIX venue: order -> match at tradebus-venue-sim, us",
+                    fmt_percentiles(r[0].to_venue), "", "",
+                    "then match -> fill on the bus " + fmt_percentiles(r[0].from_venue) +
+                        "; the split at the simulator's execution ts_ns (CLOCK_REALTIME, same "
+                        "machine); " +
+                        fmt_count(r[0].to_venue_us.size()) + " executions matched to fills"});
+        // One for one: every fill on the bus is an execution at the venue.
+        const auto executions = fix.venue_executions();
+        const std::string venue_check =
+            executions ? (*executions == fix.bus_fills() ? "equal" : "DIFFERENT") +
+                             std::string(": ") + fmt_count(*executions) + " venue executions, " +
+                             fmt_count(fix.bus_fills()) + " bus fills"
+                       : std::string("the simulator did not answer");
+        const auto rss = [](const std::map<std::string, std::uint64_t>& m) {
+            std::string s;
+            for (const auto& [name, kib] : m) s += (s.empty() ? "" : ", ") + name + " " + mib(kib);
+            return s;
+        };
+        finding("orders @ " + rate + ": order -> ack p50 " + fmt_fixed(r[0].ack.p50, 0) +
+                " us / p99 " + fmt_fixed(r[0].ack.p99, 0) + " us through the FIX venue, " +
+                fmt_fixed(r[1].ack.p50, 0) + " / " + fmt_fixed(r[1].ack.p99, 0) +
+                " us at the paper exchange; order -> fill " + fmt_fixed(r[0].fill.p50, 0) + " / " +
+                fmt_fixed(r[0].fill.p99, 0) + " vs " + fmt_fixed(r[1].fill.p50, 0) + " / " +
+                fmt_fixed(r[1].fill.p99, 0) + " us (FIX/paper p50 " +
+                fmt_fixed(r[1].fill.p50 > 0 ? r[0].fill.p50 / r[1].fill.p50 : 0, 1) + "x); " +
+                order_counts(r[0]) + " vs " + order_counts(r[1]) +
+                "; venue vs bus: " + venue_check + "; peak RSS (MiB) FIX " +
+                rss(fix.peak_rss_kib()) + "; paper " + rss(paper.peak_rss_kib()));
+        paper.stop();
+        fix.stop();
     }
 
     // ------------------------------------------------------------------ python

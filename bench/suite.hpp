@@ -1,7 +1,7 @@
 // The whole benchmark suite behind tradebus-bench: starts the targets, runs every section in
-// order (forwarding, loss, latency, pipeline, codec, journal, memory, scaling, backtest, python),
-// prints one table and optionally writes RESULTS.md. Quick mode runs the same code with small
-// counts.
+// order (forwarding, loss, latency, pipeline, codec, journal, memory, scaling, backtest, python,
+// orders), prints one table and optionally writes RESULTS.md. Quick mode runs the same code with
+// small counts.
 #pragma once
 
 #include <set>
@@ -11,11 +11,12 @@
 
 namespace tradebus::bench {
 
-/// Section names, in the order they run. `python` is left out of --quick runs unless --only
-/// names it (ctest runs --quick: no Python node in the test suite).
+/// Section names, in the order they run. `python` and `orders` are left out of --quick runs
+/// unless --only names them (ctest runs --quick: no Python node and no FIX session in the test
+/// suite).
 inline constexpr const char* section_names[] = {"forwarding", "loss",    "latency", "pipeline",
                                                 "codec",      "journal", "memory",  "scaling",
-                                                "backtest",   "python"};
+                                                "backtest",   "python",  "orders"};
 
 struct suite_options {
     bool quick = false;
