@@ -95,8 +95,23 @@ class engine::impl : public FIX::Application, public FIX::LogFactory {
     void stop() {
         if (!started_) return;
         started_ = false;
-        if (acceptor_) acceptor_->stop();
-        if (initiator_) initiator_->stop();
+        // Log out ourselves and wait in short steps: QuickFIX's own stop() waits for the
+        // Logout replies in whole seconds, blocking the caller's loop for at least one.
+        for (const auto& id : ids_) {
+            FIX::Session* s = FIX::Session::lookupSession(id);
+            if (s != nullptr && s->isLoggedOn()) s->logout("stopping");
+        }
+        for (int i = 0; i < 200 && any_logged_on(); ++i) ::usleep(5000);
+        if (acceptor_) acceptor_->stop(true);
+        if (initiator_) initiator_->stop(true);
+    }
+
+    bool any_logged_on() const {
+        for (const auto& id : ids_) {
+            FIX::Session* s = FIX::Session::lookupSession(id);
+            if (s != nullptr && s->isLoggedOn()) return true;
+        }
+        return false;
     }
 
     // FIX::Application, on QuickFIX's thread.

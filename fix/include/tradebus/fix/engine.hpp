@@ -84,7 +84,8 @@ class engine {
 
     /// Starts QuickFIX's thread (connects, or listens). Throws std::runtime_error.
     void start();
-    /// Logs out and stops QuickFIX's thread (idempotent).
+    /// Logs out (waiting up to 1 s for the peer's Logout) and stops QuickFIX's thread
+    /// (idempotent).
     void stop();
 
     /// Readable while events wait in the queue.
