@@ -40,6 +40,7 @@ packages=(
   python3-venv python3-wheel         # its install test: pip install ./python into a venv, offline
   chromium                           # the web page's integration test (headless, DevTools pipe)
   libquickfix-dev                    # FIX 4.4 sessions (fix/: the FIX venue, source, simulator)
+  openssl                            # the FIX TLS test makes its certificates with openssl(1)
 )
 # npm installs the FIX data dictionaries (fix/dictionary/package-lock.json, below). Debian's
 # `npm` package, unless an npm is already there (e.g. NodeSource's nodejs, which bundles it
@@ -52,7 +53,7 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 commands=(
   c++ make cmake ctest cpack pkg-config dpkg-shlibdeps dpkg-deb file ccache
   git clang++ clang-format
-  ip jq promtool systemd-analyze debootstrap python3 chromium npm
+  ip jq promtool systemd-analyze debootstrap python3 chromium npm openssl
 )
 
 check() {

@@ -11,6 +11,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <deque>
 #include <functional>
@@ -429,12 +430,13 @@ class rogue_venue {
 };
 
 std::string er(const std::string& cl_ord_id, const std::string& exec_id,
-               const std::string& exec_type, const std::string& status, const std::string& more) {
+               const std::string& exec_type, const std::string& status, const std::string& more,
+               const std::string& avg = "100.5") {
     fix::body b;
     b.add(fix::tag::order_id, "V-" + cl_ord_id).add(fix::tag::cl_ord_id, cl_ord_id);
     b.add(fix::tag::exec_id, exec_id).add(fix::tag::exec_type, exec_type);
     b.add(fix::tag::ord_status, status).add(fix::tag::side, "1").add(fix::tag::symbol, "AAPL");
-    b.add(fix::tag::avg_px, "100.5");
+    b.add(fix::tag::avg_px, avg);
     return b.str() + more;
 }
 
@@ -499,6 +501,61 @@ TEST_CASE("fix venue: bad reports from the venue are counted, logged and change 
     CHECK(log_shows(d.p.node("execution"),
                     "1 duplicate report(s) ignored, 1 report(s) for unknown orders, 1 malformed",
                     5s));
+}
+
+TEST_CASE("fix venue: a trade the adapter missed shows in the next report and is filled once") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    rogue_venue rogue(dir);
+    desk d(ctx, dir, rogue.port, "TRADEBUS", false);
+    const auto mass = rogue.expect("AF");
+    rogue.report(er("NONE", "S1", "I", "8",
+                    "151=0\x01"
+                    "14=0\x01"
+                    "584=" +
+                        std::string(*mass.get(fix::tag::mass_status_req_id)) +
+                        "\x01"
+                        "911=0\x01"
+                        "912=Y\x01"));
+    (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
+    d.quote(100.49, 100.51);
+    const auto o = d.approved(schema::side::buy, 100, 100.50);
+    (void)rogue.expect("D");
+    rogue.report(er(o.order_id, "E1", "0", "0",
+                    "151=100\x01"
+                    "14=0\x01"));
+    (void)d.expect(desk::of<schema::order_ack>(o.order_id), "the ack");
+    // A trade of 30 at 100.40; then the trade of 40 is lost and the venue's cancel reports
+    // CumQty 70 at an average of 100.4571428...: the adapter publishes the missing 40 (at the
+    // price the average leaves for them, 100.48) before the cancel of the last 30.
+    rogue.report(er(o.order_id, "E2", "F", "1",
+                    "32=30\x01"
+                    "31=100.4\x01"
+                    "151=70\x01"
+                    "14=30\x01"));
+    const seen f1 = d.expect(desk::of<schema::fill>(o.order_id), "the first fill");
+    CHECK(std::get<schema::fill>(f1.ev.body).qty == 30);
+    // The same trade resent (PossDup, as after a reconnect): nothing new.
+    rogue.report(er(o.order_id, "E2", "F", "1",
+                    "32=30\x01"
+                    "31=100.4\x01"
+                    "151=70\x01"
+                    "14=30\x01"));
+    rogue.report(er(o.order_id, "E4", "4", "4",
+                    "151=0\x01"
+                    "14=70\x01",
+                    "100.44571429"));
+    const seen c = d.expect(desk::of<schema::order_cancelled>(o.order_id), "the cancel");
+    CHECK(std::get<schema::order_cancelled>(c.ev.body).leaves_qty == 30);
+    const auto fills = d.fills();
+    REQUIRE(fills.size() == 2);
+    CHECK(fills[1].qty == 40);
+    CHECK(fills[1].leaves_qty == 30);
+    CHECK(std::abs(fills[1].px - schema::to_fixed(100.48)) <= 2);
+    // Fills before the terminal event, ids unique and derived from the order.
+    CHECK(fills[0].fill_id != fills[1].fill_id);
+    CHECK(fills[1].fill_id.starts_with("execution-" + o.order_id));
+    CHECK(d.risk_position(70) == 70);
 }
 
 #endif
