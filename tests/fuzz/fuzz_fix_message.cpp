@@ -46,10 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto p = m->get_price(t)) require(*p >= 0, "negative price");
     }
     if (const auto ts = m->get(tag::sending_time)) (void)parse_utc_timestamp(*ts);
-    if (const auto g = m->group(tag::no_md_entries, tag::md_entry_type,
-                                {tag::md_entry_px, tag::md_entry_size, tag::md_update_action,
-                                 tag::symbol},
-                                64)) {
+    if (const auto g = m->group(
+            tag::no_md_entries, tag::md_entry_type,
+            {tag::md_entry_px, tag::md_entry_size, tag::md_update_action, tag::symbol}, 64)) {
         require(g->size() <= 64, "group over its bound");
         for (const auto& e : *g) (void)m->get(e, tag::md_entry_px);
     }

@@ -207,20 +207,47 @@ std::string fix_framed(const std::string& type_and_body) {
 bool write_fix_message(const fs::path& dir, const fs::path& dict) {
     fs::create_directories(dir);
     const std::string report =
-        "35=8\x01" "34=7\x01" "43=Y\x01" "49=VENUE\x01" "52=20261206-09:00:54.543\x01"
-        "56=TRADEBUS\x01" "6=189.5\x01" "11=risk-1-7\x01" "14=40\x01" "17=E9\x01"
-        "31=189.5\x01" "32=40\x01" "37=O3\x01" "39=1\x01" "54=1\x01" "55=AAPL\x01"
-        "150=F\x01" "151=60\x01";
+        "35=8\x01"
+        "34=7\x01"
+        "43=Y\x01"
+        "49=VENUE\x01"
+        "52=20261206-09:00:54.543\x01"
+        "56=TRADEBUS\x01"
+        "6=189.5\x01"
+        "11=risk-1-7\x01"
+        "14=40\x01"
+        "17=E9\x01"
+        "31=189.5\x01"
+        "32=40\x01"
+        "37=O3\x01"
+        "39=1\x01"
+        "54=1\x01"
+        "55=AAPL\x01"
+        "150=F\x01"
+        "151=60\x01";
     bool ok = write_file(dir / "fill.fix", fix_framed(report));
-    ok = write_file(dir / "snapshot.fix",
-                    fix_framed("35=W\x01" "55=AAPL\x01" "268=2\x01" "269=0\x01" "270=189.5\x01"
-                               "271=300\x01" "269=1\x01" "270=189.52\x01" "271=200\x01")) &&
+    ok = write_file(dir / "snapshot.fix", fix_framed("35=W\x01"
+                                                     "55=AAPL\x01"
+                                                     "268=2\x01"
+                                                     "269=0\x01"
+                                                     "270=189.5\x01"
+                                                     "271=300\x01"
+                                                     "269=1\x01"
+                                                     "270=189.52\x01"
+                                                     "271=200\x01")) &&
          ok;
-    ok = write_file(dir / "logout.fix", fix_framed("35=5\x01" "58=bad CompID\x01")) && ok;
-    ok = write_file(dir / "bad-sum.fix", "8=FIX.4.4\x01" "9=5\x01" "35=0\x01" "10=000\x01") && ok;
+    ok = write_file(dir / "logout.fix", fix_framed("35=5\x01"
+                                                   "58=bad CompID\x01")) &&
+         ok;
+    ok = write_file(dir / "bad-sum.fix",
+                    "8=FIX.4.4\x01"
+                    "9=5\x01"
+                    "35=0\x01"
+                    "10=000\x01") &&
+         ok;
     std::ofstream out(dict);
-    for (const char* w : {"8=FIX.4.4\\x01", "\\x01", "9=", "10=", "35=8", "35=W", "35=X",
-                          "150=F", "268=", "269=", "270=", "271=", "43=Y", "14=", "32="}) {
+    for (const char* w : {"8=FIX.4.4\\x01", "\\x01", "9=", "10=", "35=8", "35=W", "35=X", "150=F",
+                          "268=", "269=", "270=", "271=", "43=Y", "14=", "32="}) {
         out << '"' << w << "\"\n";
     }
     return ok && static_cast<bool>(out);
