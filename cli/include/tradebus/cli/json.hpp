@@ -10,13 +10,12 @@
 
 #include "tradebus/schema/control.hpp"
 #include "tradebus/schema/events.hpp"
+#include "tradebus/schema/json_text.hpp"
 
 namespace tradebus::cli {
 
-/// Appends `text` as a JSON string literal (with quotes) to `out`. Escapes `"`, `\` and
-/// control characters (short forms where JSON has them, \u00XX otherwise); invalid UTF-8
-/// bytes become U+FFFD, so the output is always valid JSON whatever the input.
-void append_json_string(std::string& out, std::string_view text);
+/// Appends `text` as a JSON string literal (schema/json_text.hpp owns the escaping).
+using schema::append_json_string;
 
 /// One event as a single-line JSON object, no trailing newline:
 /// {"topic":..,"v":..,"type":..,"src":..,"seq":..,"ts_ns":..,"trace_id":..,"data":{...}}

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tradebus/schema/json_text.hpp"
+
 namespace tradebus::fix::sim {
 
 /// Largest request accepted, keys in one, and length of one key or string value.
@@ -51,9 +53,8 @@ class flat_object {
     std::vector<std::pair<std::string, json_value>> items_;
 };
 
-/// Appends `text` as a JSON string (quotes included; control characters escaped, bytes >= 0x80
-/// copied as they are).
-void append_json_string(std::string& out, std::string_view text);
+/// JSON string literals: schema/json_text.hpp owns the escaping.
+using schema::append_json_string;
 /// {"error": "<text>"}.
 [[nodiscard]] std::string json_error(std::string_view text);
 
