@@ -46,6 +46,7 @@ packages=(
 # `npm` package, unless an npm is already there (e.g. NodeSource's nodejs, which bundles it
 # and conflicts with Debian's npm).
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+packages+=(ca-certificates)  # npm ci fetches over HTTPS (a minimal Debian root has no CA bundle)
 
 # Every external command the scripts (scripts/, tests/**/*.sh, .ci/run), the CMake files and
 # the tests call, beyond what every Debian system has (bash, coreutils, grep, sed, awk,

@@ -3,7 +3,7 @@
 # The root is built once (about a minute) and cached as a tarball; each test unpacks a copy of
 # its own. Downloaded packages are cached too, so a second run only installs. Both caches live
 # in $TRADEBUS_ROOT_CACHE (default /var/cache/tradebus-tests). Talks to the Debian mirror this
-# machine's apt uses, and to nothing else.
+# machine's apt uses and, for install-deps.sh's `npm ci`, to the npm registry, and to nothing else.
 
 root_cache=${TRADEBUS_ROOT_CACHE:-/var/cache/tradebus-tests}
 
@@ -56,6 +56,11 @@ debian_root_new() {
     tar=$(debian_root_tarball) || return 1
     mkdir -p "$1" && tar -C "$1" -xf "$tar"
     cp /etc/resolv.conf "$1/etc/resolv.conf" 2>/dev/null || true
+    # This machine's own trusted certificates (an HTTPS-inspecting proxy's CA, say): the root
+    # trusts what this machine trusts once ca-certificates is installed there.
+    mkdir -p "$1/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$1/usr/local/share/ca-certificates/" 2>/dev/null ||
+        true
 }
 
 # debian_root_run DIR SCRIPT: runs the bash SCRIPT as root inside DIR (chroot) with /proc, /dev,
