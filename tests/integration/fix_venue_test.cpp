@@ -558,4 +558,51 @@ TEST_CASE("fix venue: a trade the adapter missed shows in the next report and is
     CHECK(d.risk_position(70) == 70);
 }
 
+TEST_CASE(
+    "fix venue: an order sent just before a kill -9 is asked about and settled after the restart") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    rogue_venue rogue(dir);
+    desk d(ctx, dir, rogue.port, "TRADEBUS", false);
+    const auto answer_mass = [&] {
+        const auto mass = rogue.expect("AF");
+        rogue.report(er("NONE", "S1", "I", "8",
+                        "151=0\x01"
+                        "14=0\x01"
+                        "584=" +
+                            std::string(*mass.get(fix::tag::mass_status_req_id)) +
+                            "\x01"
+                            "911=0\x01"
+                            "912=Y\x01"));
+    };
+    answer_mass();
+    (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
+    d.quote(100.49, 100.51);
+    const auto o = d.approved(schema::side::buy, 100, 100.50);
+    (void)rogue.expect("D");  // sent; the venue has not answered yet
+
+    // Killed before the venue's New: the journal has nothing of the order.
+    d.p.node("execution").signal(SIGKILL);
+    REQUIRE(d.p.node("execution").wait_exit(5s) == 128 + SIGKILL);
+    d.p.start("execution");
+    // QuickFIX's store says it was sent: the adapter asks the venue about it.
+    const auto status = rogue.expect("H");
+    CHECK(status.get(fix::tag::cl_ord_id) == o.order_id);
+    answer_mass();
+    // The venue took it and filled 60 of it meanwhile: acknowledged and filled once.
+    rogue.report(er(o.order_id, "S2", "I", "1",
+                    "151=40\x01"
+                    "14=60\x01"
+                    "38=100\x01"
+                    "40=2\x01"
+                    "44=100.5\x01"));
+    (void)d.expect(desk::of<schema::order_ack>(o.order_id), "the ack after the restart", 20s);
+    const seen f = d.expect(desk::of<schema::fill>(o.order_id), "the fill after the restart", 20s);
+    CHECK(std::get<schema::fill>(f.ev.body).qty == 60);
+    CHECK(std::get<schema::fill>(f.ev.body).leaves_qty == 40);
+    CHECK(std::get<schema::fill>(f.ev.body).px == schema::to_fixed(100.5));
+    (void)d.p.wait_healthy({"execution"}, 20s);
+    CHECK(d.risk_position(60) == 60);
+}
+
 #endif
