@@ -42,27 +42,35 @@ std::vector<std::string> execution_node::subscriptions() const {
             std::string(topics::cancel)};
 }
 
-std::vector<std::string> execution_node::publications() const {
-    return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
-            std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
-            std::string(topics::exec_expired), std::string(topics::cancel_reject),
-            std::string(topics::cancel_done),  topics::for_symbol(topics::exec_snapshot, name_)};
+std::vector<std::string> exec_publications(const std::string& node_name) {
+    return {
+        std::string(topics::exec_ack),     std::string(topics::exec_fill),
+        std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
+        std::string(topics::exec_expired), std::string(topics::cancel_reject),
+        std::string(topics::cancel_done),  topics::for_symbol(topics::exec_snapshot, node_name)};
 }
 
-std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
-    const std::string own_snapshot = topics::for_symbol(topics::exec_snapshot, name_);
+runtime::recovery_request exec_recovery(const std::string& node_name,
+                                        const runtime::trading_session& session,
+                                        std::int64_t max_order_age_ms, std::int64_t now_ns) {
+    const std::string own_snapshot = topics::for_symbol(topics::exec_snapshot, node_name);
+    const std::int64_t since =
+        max_order_age_ms <= 0
+            ? session.horizon_start(now_ns)
+            : std::min(session.start_of(now_ns), now_ns - max_order_age_ms * 1'000'000);
     return runtime::recovery_request{
         {std::string(topics::exec_ack), std::string(topics::exec_fill),
          std::string(topics::exec_reject), std::string(topics::exec_cancelled),
          std::string(topics::exec_expired), own_snapshot},
-        session_.horizon_start(now_ns),
+        session.horizon_start(now_ns),
         own_snapshot,
-        recovery_since(now_ns)};
+        since};
 }
 
-std::int64_t execution_node::recovery_since(std::int64_t now_ns) const {
-    if (cfg_.max_order_age_ms <= 0) return session_.horizon_start(now_ns);
-    return std::min(session_.start_of(now_ns), now_ns - cfg_.max_order_age_ms * 1'000'000);
+std::vector<std::string> execution_node::publications() const { return exec_publications(name_); }
+
+std::optional<runtime::recovery_request> execution_node::recovery(std::int64_t now_ns) const {
+    return exec_recovery(name_, session_, cfg_.max_order_age_ms, now_ns);
 }
 
 void execution_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {

@@ -79,26 +79,10 @@ std::vector<std::string> fix_venue_node::subscriptions() const {
             std::string(topics::risk_state), std::string(topics::cancel)};
 }
 
-std::vector<std::string> fix_venue_node::publications() const {
-    return {std::string(topics::exec_ack),     std::string(topics::exec_fill),
-            std::string(topics::exec_reject),  std::string(topics::exec_cancelled),
-            std::string(topics::exec_expired), std::string(topics::cancel_reject),
-            std::string(topics::cancel_done),  topics::for_symbol(topics::exec_snapshot, name_)};
-}
+std::vector<std::string> fix_venue_node::publications() const { return exec_publications(name_); }
 
 std::optional<runtime::recovery_request> fix_venue_node::recovery(std::int64_t now_ns) const {
-    const std::string own_snapshot = topics::for_symbol(topics::exec_snapshot, name_);
-    const std::int64_t since =
-        cfg_.max_order_age_ms <= 0
-            ? session_.horizon_start(now_ns)
-            : std::min(session_.start_of(now_ns), now_ns - cfg_.max_order_age_ms * 1'000'000);
-    return runtime::recovery_request{
-        {std::string(topics::exec_ack), std::string(topics::exec_fill),
-         std::string(topics::exec_reject), std::string(topics::exec_cancelled),
-         std::string(topics::exec_expired), own_snapshot},
-        session_.horizon_start(now_ns),
-        own_snapshot,
-        since};
+    return exec_recovery(name_, session_, cfg_.max_order_age_ms, now_ns);
 }
 
 void fix_venue_node::on_recover(runtime::context& ctx, const runtime::inbound& in) {

@@ -440,12 +440,9 @@ std::string er(const std::string& cl_ord_id, const std::string& exec_id,
     return b.str() + more;
 }
 
-TEST_CASE("fix venue: bad reports from the venue are counted, logged and change no position") {
-    zmq::context_t ctx;
-    temp_dir dir;
-    rogue_venue rogue(dir);
-    desk d(ctx, dir, rogue.port, "TRADEBUS", false);
-    // Logged on; answer the mass status "none open" with its id, so the adapter reconciles.
+// Answers the adapter's OrderMassStatusRequest (after its logon) with "none open", echoing its
+// MassStatusReqID, so it reconciles and accepts orders.
+void answer_mass_status(rogue_venue& rogue) {
     const auto mass = rogue.expect("AF");
     rogue.report(er("NONE", "S1", "I", "8",
                     "151=0\x01"
@@ -455,6 +452,15 @@ TEST_CASE("fix venue: bad reports from the venue are counted, logged and change 
                         "\x01"
                         "911=0\x01"
                         "912=Y\x01"));
+}
+
+TEST_CASE("fix venue: bad reports from the venue are counted, logged and change no position") {
+    zmq::context_t ctx;
+    temp_dir dir;
+    rogue_venue rogue(dir);
+    desk d(ctx, dir, rogue.port, "TRADEBUS", false);
+    // Logged on; answer the mass status "none open" with its id, so the adapter reconciles.
+    answer_mass_status(rogue);
     (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
     d.quote(100.49, 100.51);
 
@@ -508,15 +514,7 @@ TEST_CASE("fix venue: a trade the adapter missed shows in the next report and is
     temp_dir dir;
     rogue_venue rogue(dir);
     desk d(ctx, dir, rogue.port, "TRADEBUS", false);
-    const auto mass = rogue.expect("AF");
-    rogue.report(er("NONE", "S1", "I", "8",
-                    "151=0\x01"
-                    "14=0\x01"
-                    "584=" +
-                        std::string(*mass.get(fix::tag::mass_status_req_id)) +
-                        "\x01"
-                        "911=0\x01"
-                        "912=Y\x01"));
+    answer_mass_status(rogue);
     (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
     d.quote(100.49, 100.51);
     const auto o = d.approved(schema::side::buy, 100, 100.50);
@@ -564,18 +562,7 @@ TEST_CASE(
     temp_dir dir;
     rogue_venue rogue(dir);
     desk d(ctx, dir, rogue.port, "TRADEBUS", false);
-    const auto answer_mass = [&] {
-        const auto mass = rogue.expect("AF");
-        rogue.report(er("NONE", "S1", "I", "8",
-                        "151=0\x01"
-                        "14=0\x01"
-                        "584=" +
-                            std::string(*mass.get(fix::tag::mass_status_req_id)) +
-                            "\x01"
-                            "911=0\x01"
-                            "912=Y\x01"));
-    };
-    answer_mass();
+    answer_mass_status(rogue);
     (void)d.p.wait_healthy({"journal", "execution", "risk"}, 30s);
     d.quote(100.49, 100.51);
     const auto o = d.approved(schema::side::buy, 100, 100.50);
@@ -588,7 +575,7 @@ TEST_CASE(
     // QuickFIX's store says it was sent: the adapter asks the venue about it.
     const auto status = rogue.expect("H");
     CHECK(status.get(fix::tag::cl_ord_id) == o.order_id);
-    answer_mass();
+    answer_mass_status(rogue);
     // The venue took it and filled 60 of it meanwhile: acknowledged and filled once.
     rogue.report(er(o.order_id, "S2", "I", "1",
                     "151=40\x01"

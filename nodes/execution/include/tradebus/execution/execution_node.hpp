@@ -28,6 +28,19 @@ exchange_config read_config(common::section& own);
 /// must end in a valid token): exec.reject._invalid.
 inline constexpr std::string_view invalid_symbol_token = "_invalid";
 
+/// What every execution venue publishes: exec.ack., exec.fill., exec.reject., exec.cancelled.,
+/// exec.expired., exec.cancel_reject, exec.cancel_done and its own exec.snapshot.<node_name>.
+[[nodiscard]] std::vector<std::string> exec_publications(const std::string& node_name);
+
+/// Every execution venue's recovery request (execution_node::recovery() says what it reads):
+/// its own exec events and snapshots, anchored at its last snapshot within the [session]
+/// horizon, the order ids read from the earlier of the session start and now -
+/// max_order_age_ms (from the horizon when that is 0).
+[[nodiscard]] runtime::recovery_request exec_recovery(const std::string& node_name,
+                                                      const runtime::trading_session& session,
+                                                      std::int64_t max_order_age_ms,
+                                                      std::int64_t now_ns);
+
 /// Publishes each output on its topic (exec.<kind>.<SYM>, exec.cancel_done / cancel_reject;
 /// a reject without a valid symbol on exec.reject._invalid) with its trace id, logs it, and
 /// clears `out`. Every execution venue publishes through it.
@@ -71,8 +84,6 @@ class execution_node final : public runtime::node_logic {
     /// A symbol or strategy scope halted (sys.trading.symbol.<SYM> / .strategy.<node>): with
     /// cancel_on_halt its resting orders are cancelled; new orders are risk's to refuse.
     void halt_scope(const schema::trading_state_changed& s, std::string_view topic);
-    /// Where recovery starts reading the order ids (see recovery()).
-    [[nodiscard]] std::int64_t recovery_since(std::int64_t now_ns) const;
     /// exec.snapshot.<name>: the resting book, for the session of `now_ns`.
     void publish_snapshot(runtime::context& ctx, std::int64_t now_ns);
 
