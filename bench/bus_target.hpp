@@ -44,6 +44,9 @@ struct executables {
     std::string tradebus;                               // the CLI (backtest section)
     std::string python;     // Debian's python3 with python3-zmq, python3-msgpack (python section)
     std::string venue_sim;  // tradebus-venue-sim, the FIX venue of the orders section
+    // The peers section's servers; empty: redis-server / nats-server on PATH, /usr/bin or
+    // /usr/sbin (absent: that peer is skipped).
+    std::string redis_server{}, nats_server{};
 };
 
 struct target_options {

@@ -1,6 +1,7 @@
 // tradebus-bench: forwarding throughput, loss, latency, pipeline latency, codec, journal, memory,
-// scaling, backtest, a Python strategy node's tick rate and order latency (FIX venue vs paper
-// exchange), tradebus against its baselines in the same run; prints one table (bench/README.md).
+// scaling, backtest, a Python strategy node's tick rate, order latency (FIX venue vs paper
+// exchange) and Redis pub/sub and NATS as peers, tradebus against its baselines in the same run;
+// prints one table (bench/README.md).
 // Exit codes: 0 every section ran, 1 a section failed, 2 usage error.
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -38,6 +39,12 @@ int main(int argc, char** argv) {
     app.add_option("--venue-sim", o.exe.venue_sim, "tradebus-venue-sim for the orders section")
         ->check(CLI::ExistingFile);
     app.add_option("--python", o.exe.python, "python3 for the python section's node")
+        ->check(CLI::ExistingFile);
+    app.add_option("--redis-server", o.exe.redis_server,
+                   "redis-server for the peers section (default: PATH, /usr/bin, /usr/sbin)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--nats-server", o.exe.nats_server,
+                   "nats-server for the peers section (default: PATH, /usr/bin, /usr/sbin)")
         ->check(CLI::ExistingFile);
     app.add_flag("--keep-temp", o.keep_temp, "keep the temp dir (configs, child logs)");
     try {

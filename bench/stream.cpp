@@ -231,6 +231,8 @@ std::uint64_t wait_quiet(flow_state& flow, std::uint64_t target, std::chrono::mi
 
 }  // namespace
 
+schema::tick sample_tick(std::string_view symbol) { return make_tick(symbol); }
+
 std::string sample_tick_body(std::string_view symbol, std::uint64_t seq) {
     std::string out;
     const std::int64_t now = common::now_ns();

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "bus_target.hpp"
+#include "tradebus/schema/events.hpp"
 
 namespace tradebus::bench {
 
@@ -60,6 +61,9 @@ struct stream_result {
 /// probe through within the time limit or the target has exited.
 [[nodiscard]] stream_result run_stream(zmq::context_t& ctx, bus_target& target,
                                        const stream_options& opts);
+
+/// The tick the benchmark publishes (realistic prices and sizes; exch_ts_ns left 0).
+[[nodiscard]] schema::tick sample_tick(std::string_view symbol);
 
 /// An encoded tick as the benchmark publishes it (realistic prices and sizes), for sizing.
 [[nodiscard]] std::string sample_tick_body(std::string_view symbol, std::uint64_t seq);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "journal_rate.hpp"
 #include "latency.hpp"
 #include "orders_latency.hpp"
+#include "peers.hpp"
 #include "pipeline_latency.hpp"
 #include "report.hpp"
 #include "seq_scan.hpp"
@@ -60,6 +63,11 @@ struct budget {
     std::uint64_t or_orders;                    // orders: recorded per round and venue
     unsigned or_rounds;                         // orders: alternated rounds per venue
     double or_warmup_s;                         // orders: warm-up of each round
+    unsigned pe_rounds;                         // peers: alternated rounds per measurement
+    std::uint64_t pe_messages;                  // peers: published per 1 -> 1 run
+    std::uint64_t pe_fanout_messages;           // peers: published per 1 -> 3 run
+    std::uint64_t pe_lat_messages;              // peers: latency, recorded per run
+    std::uint64_t pe_lat_warmup;                // peers: latency, warm-up per run
 };
 
 budget full_budget() {
@@ -96,7 +104,12 @@ budget full_budget() {
             .or_rate = 200,
             .or_orders = 500,
             .or_rounds = 2,
-            .or_warmup_s = 0.5};
+            .or_warmup_s = 0.5,
+            .pe_rounds = 3,
+            .pe_messages = 300'000,
+            .pe_fanout_messages = 150'000,
+            .pe_lat_messages = 30'000,
+            .pe_lat_warmup = 500};
 }
 
 budget quick_budget() {
@@ -131,7 +144,12 @@ budget quick_budget() {
             .or_rate = 200,
             .or_orders = 100,
             .or_rounds = 1,
-            .or_warmup_s = 0.2};
+            .or_warmup_s = 0.2,
+            .pe_rounds = 1,
+            .pe_messages = 20'000,
+            .pe_fanout_messages = 10'000,
+            .pe_lat_messages = 2'000,
+            .pe_lat_warmup = 100};
 }
 
 double median(std::vector<double> v) {
@@ -211,6 +229,7 @@ class suite {
         if (o_.only.count("orders") || (o_.only.empty() && !o_.quick)) {
             guarded("orders", [&] { orders(); });
         }
+        if (wanted("peers")) guarded("peers", [&] { peers(); });
         stop_targets();
 
         run_facts facts = collect_facts(o_.source_dir, argc_, argv_);
@@ -1158,6 +1177,247 @@ class suite {
                 " us CPU per tick (tradebus-strategy " + fmt_fixed(c.cpu_us_per_tick, 1) +
                 ") and signals p50 " + fmt_fixed(p.us.p50, 0) + " us after the tick (" +
                 fmt_fixed(c.us.p50, 0) + "); the Python node stopped by " + py.stopped_by);
+    }
+
+    // ------------------------------------------------------------------ peers
+
+    void peers() {
+        // tradebus-broker, redis-server and nats-server, all up for the whole section; each
+        // measurement runs every present system once per round, the order rotating per round
+        // (T R N, R N T, N T R, ...) so drift on the machine hits each alike.
+        bus_target broker(
+            ctx_, o_.exe, dir_,
+            target_options{target_kind::broker, transport::tcp, 0, "", "broker-peers"});
+        struct peer_system {
+            std::unique_ptr<peer_server> server;
+            std::string label, skipped;
+        };
+        std::vector<peer_system> sys(3);
+        sys[0].server = tradebus_peer(broker);
+        sys[0].label = "tradebus";
+        sys[1].label = "Redis";
+        sys[2].label = "NATS";
+        const auto start_peer = [&](peer_system& p, const std::string& exe_flag,
+                                    const char* exe_name, auto start) {
+            std::optional<std::string> exe;
+            if (!exe_flag.empty()) {
+                exe = exe_flag;
+            } else {
+                exe = find_server_executable(exe_name);
+            }
+            if (!exe) {
+                p.skipped = std::string(exe_name) + " not found: apt-get install " + exe_name;
+                return;
+            }
+            p.server = start(*exe, dir_, 15s);
+        };
+        start_peer(sys[1], o_.exe.redis_server, "redis-server", start_redis);
+        start_peer(sys[2], o_.exe.nats_server, "nats-server", start_nats);
+        std::string up;
+        for (const auto& p : sys) {
+            up += (up.empty() ? "" : "; ") +
+                  (p.server ? p.server->version() : p.label + " skipped (" + p.skipped + ")");
+        }
+        progress("peers: " + up);
+        for (const auto& p : sys) {
+            if (!p.server) {
+                table_.add({"peers", p.label, "", "skipped", "", p.skipped});
+                finding("peers: " + p.label + " NOT compared: " + p.skipped);
+            }
+        }
+
+        struct stream_cell {
+            std::vector<double> rate[3];
+            std::vector<double> ratio[3];  // per round: tradebus / system k
+            double cpu_s[3] = {0, 0, 0};
+            std::uint64_t delivered[3] = {0, 0, 0}, lost[3] = {0, 0, 0}, timeouts[3] = {0, 0, 0};
+        };
+        struct lat_cell {
+            std::vector<percentiles> rounds[3];
+            std::uint64_t sent[3] = {0, 0, 0}, answered[3] = {0, 0, 0};
+            double achieved[3] = {1e300, 1e300, 1e300};  // the lowest of the runs
+        };
+        stream_cell one, fan;
+        lat_cell lat;
+        const std::uint64_t window = 1000;
+        const auto stream_round = [&](stream_cell& cell, std::size_t subs, std::uint64_t n,
+                                      const std::array<std::size_t, 3>& order, const char* what) {
+            double rate[3] = {0, 0, 0};
+            for (const std::size_t k : order) {
+                if (!sys[k].server) continue;
+                peer_stream_options so;
+                so.subscribers = subs;
+                so.messages = n;
+                so.window = window;
+                so.batch = window / 4;
+                so.time_limit = b_.run_limit;
+                so.symbol = next_tag();
+                const peer_stream_result r = run_peer_stream(*sys[k].server, so);
+                const std::uint64_t l = r.lost + r.gap_messages + r.bad;
+                rate[k] = r.delivered_per_s;
+                cell.rate[k].push_back(r.delivered_per_s);
+                cell.cpu_s[k] += r.server_cpu_seconds;
+                cell.delivered[k] += r.received;
+                cell.lost[k] += l;
+                cell.timeouts[k] += r.timed_out ? 1 : 0;
+                progress(std::string("peers ") + what + ": " + sys[k].label + " " +
+                         fmt_rate(r.delivered_per_s) + " per subscriber, lost " +
+                         std::to_string(l) + ", server CPU " +
+                         fmt_fixed(r.server_cpu_us_per_delivery, 2) + " us/delivery" +
+                         (r.timed_out ? " (time limit hit)" : ""));
+            }
+            for (std::size_t k = 1; k < 3; ++k) {
+                if (rate[k] > 0) cell.ratio[k].push_back(rate[0] / rate[k]);
+            }
+        };
+        for (unsigned round = 0; round < b_.pe_rounds; ++round) {
+            const std::array<std::size_t, 3> order{round % 3, (round + 1) % 3, (round + 2) % 3};
+            stream_round(one, 1, b_.pe_messages, order, "1 -> 1");
+            stream_round(fan, 3, b_.pe_fanout_messages, order, "1 -> 3");
+            for (const std::size_t k : order) {
+                if (!sys[k].server) continue;
+                latency_options lo;
+                lo.rate_per_s = 10'000;
+                lo.messages = b_.pe_lat_messages;
+                lo.warmup = b_.pe_lat_warmup;
+                lo.time_limit = b_.run_limit;
+                const latency_result r = run_peer_latency(*sys[k].server, lo, next_tag());
+                lat.rounds[k].push_back(r.us);
+                lat.sent[k] += r.sent;
+                lat.answered[k] += r.answered;
+                lat.achieved[k] = std::min(lat.achieved[k], r.achieved_rate);
+                progress("peers one-way latency @ 10k/s: " + sys[k].label + " " +
+                         fmt_percentiles(r.us) + " us; " + fmt_count(r.answered) + "/" +
+                         fmt_count(r.sent) + " answered");
+            }
+        }
+
+        // Rows: per measurement, tradebus against each system present.
+        const std::string rounds = std::to_string(b_.pe_rounds);
+        const auto range = [](const std::vector<double>& v) {
+            if (v.empty()) return std::string("-");
+            const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+            return fmt_rate(*lo) + "-" + fmt_rate(*hi);
+        };
+        const auto us_per = [](const stream_cell& c, std::size_t k) {
+            return c.delivered[k] > 0 ? c.cpu_s[k] * 1e6 / static_cast<double>(c.delivered[k])
+                                      : 0.0;
+        };
+        bool lossless = true;
+        for (std::size_t k = 0; k < 3; ++k) {
+            lossless = lossless && one.lost[k] == 0 && fan.lost[k] == 0;
+        }
+        const auto stream_rows = [&](const stream_cell& c, const std::string& name, std::uint64_t n,
+                                     std::size_t subs) {
+            for (std::size_t k = 1; k < 3; ++k) {
+                if (!sys[k].server) continue;
+                std::string notes =
+                    "median of " + rounds + " rotated runs of " + fmt_count(n) + " msgs, window " +
+                    fmt_count(window) + " (ratio: median of per-round ratios); range " +
+                    range(c.rate[0]) + " vs " + range(c.rate[k]) +
+                    "; server CPU us per delivered event " + fmt_fixed(us_per(c, 0), 2) + " vs " +
+                    fmt_fixed(us_per(c, k), 2) + "; lost " + std::to_string(c.lost[0]) + "/" +
+                    std::to_string(c.lost[k]);
+                if (subs > 1) notes += "; rate per subscriber (each gets every event)";
+                if (c.timeouts[0] + c.timeouts[k] > 0) {
+                    notes += "; " + std::to_string(c.timeouts[0] + c.timeouts[k]) +
+                             " runs hit the time limit";
+                }
+                table_.add({"peers", name + " vs " + sys[k].label, fmt_rate(median(c.rate[0])),
+                            fmt_rate(median(c.rate[k])), fmt_fixed(median(c.ratio[k]), 2), notes});
+            }
+        };
+        stream_rows(one, "1 -> 1, events/s delivered", b_.pe_messages, 1);
+        stream_rows(fan, "1 -> 3 fan-out, deliveries/s per subscriber", b_.pe_fanout_messages, 3);
+        const auto med = [](const std::vector<percentiles>& v, double percentiles::*f) {
+            std::vector<double> x;
+            for (const auto& p : v) x.push_back(p.*f);
+            return median(x);
+        };
+        const auto lat_cell_text = [&](std::size_t k) {
+            return "p50 " + fmt_fixed(med(lat.rounds[k], &percentiles::p50), 0) + " / p90 " +
+                   fmt_fixed(med(lat.rounds[k], &percentiles::p90), 0) + " / p99 " +
+                   fmt_fixed(med(lat.rounds[k], &percentiles::p99), 0);
+        };
+        const auto per_round = [&](std::size_t k, double percentiles::*f) {
+            std::string out;
+            for (const auto& p : lat.rounds[k])
+                out += (out.empty() ? "" : "/") + fmt_fixed(p.*f, 0);
+            return out;
+        };
+        for (std::size_t k = 1; k < 3; ++k) {
+            if (!sys[k].server) continue;
+            const auto ratio = [&](double percentiles::*f) {
+                const double b = med(lat.rounds[k], f);
+                return b > 0 ? fmt_fixed(med(lat.rounds[0], f) / b, 2) : std::string("-");
+            };
+            table_.add({"peers", "one-way latency @ 10k msgs/s, us, vs " + sys[k].label,
+                        lat_cell_text(0), lat_cell_text(k),
+                        "p50 " + ratio(&percentiles::p50) + ", p99 " + ratio(&percentiles::p99),
+                        "half the round trip A -> server -> B -> server -> A, B echoing; median "
+                        "of " +
+                            rounds + " rotated runs of " + fmt_count(b_.pe_lat_messages) +
+                            " msgs (per run p50 " + per_round(0, &percentiles::p50) + " vs " +
+                            per_round(k, &percentiles::p50) + ", p99 " +
+                            per_round(0, &percentiles::p99) + " vs " +
+                            per_round(k, &percentiles::p99) + "); answered " +
+                            fmt_count(lat.answered[0]) + "/" + fmt_count(lat.sent[0]) + " vs " +
+                            fmt_count(lat.answered[k]) + "/" + fmt_count(lat.sent[k]) +
+                            "; send rate achieved (lowest run) " + fmt_rate(lat.achieved[0]) +
+                            " vs " + fmt_rate(lat.achieved[k])});
+        }
+        for (std::size_t k = 1; k < 3; ++k) {
+            if (!sys[k].server) continue;
+            const auto cpu = [&](std::size_t j) {
+                return fmt_fixed(us_per(one, j), 2) + " / " + fmt_fixed(us_per(fan, j), 2);
+            };
+            const auto r = [&](const stream_cell& c) {
+                return us_per(c, k) > 0 ? fmt_fixed(us_per(c, 0) / us_per(c, k), 2)
+                                        : std::string("-");
+            };
+            table_.add({"peers",
+                        "server CPU per delivered event, 1 -> 1 / 1 -> 3, us, vs " + sys[k].label,
+                        cpu(0), cpu(k), r(one) + " / " + r(fan),
+                        "utime + stime of the server process, all threads (/proc, 10 ms ticks), "
+                        "over the throughput runs / events delivered"});
+        }
+
+        // Findings: the headline ratios, how the clients were driven, loss.
+        std::string head;
+        for (std::size_t k = 1; k < 3; ++k) {
+            if (!sys[k].server) continue;
+            const double r1 = median(one.ratio[k]), r3 = median(fan.ratio[k]);
+            head += (head.empty() ? "" : "; ") + std::string("tradebus/") + sys[k].label +
+                    " 1 -> 1 " + fmt_fixed(r1, 2) + (r1 >= 1 ? " (>= 1 met)" : " (>= 1 MISSED)") +
+                    ", 1 -> 3 " + fmt_fixed(r3, 2) + (r3 >= 1 ? " (>= 1 met)" : " (>= 1 MISSED)") +
+                    ", one-way p50 " + fmt_fixed(med(lat.rounds[0], &percentiles::p50), 0) +
+                    " vs " + fmt_fixed(med(lat.rounds[k], &percentiles::p50), 0) + " us";
+        }
+        if (!head.empty()) finding("peers: " + head);
+        std::string drive;
+        for (const auto& p : sys) {
+            if (p.server) {
+                drive +=
+                    (drive.empty() ? "" : "; ") + p.server->version() + ": " + p.server->clients();
+            }
+        }
+        finding(
+            "peers, systems and clients (threads of the driver; same tick bodies, md.tick.<SYM>, "
+            "every message decoded and its seq checked): " +
+            drive);
+        finding(std::string("peers throughput runs (credit window ") + fmt_count(window) +
+                " for every system): " +
+                (lossless ? "zero loss and zero gaps on every run"
+                          : "SOME LOSS (see the notes of the peers rows)"));
+
+        // Stop every server with SIGTERM; each must exit cleanly.
+        for (auto& p : sys) {
+            if (!p.server) continue;
+            if (const int st = p.server->stop(); st != 0) {
+                failed("peers", p.label + " server exited with status " + std::to_string(st) +
+                                    " on SIGTERM");
+            }
+        }
     }
 
     // ------------------------------------------------------------------ memory

@@ -1,7 +1,7 @@
 // The whole benchmark suite behind tradebus-bench: starts the targets, runs every section in
 // order (forwarding, loss, latency, pipeline, codec, journal, memory, scaling, backtest, python,
-// orders), prints one table and optionally writes RESULTS.md. Quick mode runs the same code with
-// small counts.
+// orders, peers), prints one table and optionally writes RESULTS.md. Quick mode runs the same code
+// with small counts.
 #pragma once
 
 #include <set>
@@ -13,10 +13,11 @@ namespace tradebus::bench {
 
 /// Section names, in the order they run. `python` and `orders` are left out of --quick runs
 /// unless --only names them (ctest runs --quick: no Python node and no FIX session in the test
-/// suite).
+/// suite). `peers` runs in both modes, with whichever of redis-server and nats-server is
+/// installed (an absent one is reported as skipped, never as a failure).
 inline constexpr const char* section_names[] = {"forwarding", "loss",    "latency", "pipeline",
                                                 "codec",      "journal", "memory",  "scaling",
-                                                "backtest",   "python",  "orders"};
+                                                "backtest",   "python",  "orders",  "peers"};
 
 struct suite_options {
     bool quick = false;

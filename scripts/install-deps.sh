@@ -28,6 +28,8 @@ packages=(
   clang-format                       # test.sh: format check (clang-format --dry-run --Werror)
   clang libclang-rt-14-dev           # libFuzzer targets and their short CI run
   libbenchmark-dev                   # codec micro-benchmarks (bench/)
+  libhiredis-dev libnats-dev         # bench/ peers section: Redis and NATS C clients (the servers,
+                                     # redis-server and nats-server, are optional: not installed)
   iproute2                           # network-namespace LAN test (ip netns, veth)
   jq                                 # LAN test reads `tradebus status --json`
   prometheus                         # promtool: checks and unit-tests config/prometheus/ rules
