@@ -519,9 +519,10 @@ bool metrics_render::step(std::size_t rows) {
         stage_ = stage::messages;
         bucket_ = 0;
         buckets_ = topics.buckets();
+        layout_ = topics.layout();
     }
     while (stage_ == stage::messages || stage_ == stage::bytes) {
-        if (topics.buckets() != buckets_) {  // the table grew: its walk order changed
+        if (topics.layout() != layout_) {  // the table was rebuilt: its walk order changed
             start(now_ms_);
             return false;
         }

@@ -1,7 +1,7 @@
 // The data plane's hot path: events XSUB -> XPUB and subscriptions XPUB -> XSUB, as zmq_proxy
 // moves them (so any plain SUB works), plus a per-message check, per-topic counters and drop
 // counting. Messages are moved between sockets as zmq::message_t (no copy of the payload and
-// no allocation per message; a counter row is allocated the first time a topic is seen).
+// no allocation per message; the counter table grows only when new topics arrive).
 // Every send uses dontwait: the broker never blocks on a slow subscriber. Drops at a
 // subscriber's SNDHWM happen inside libzmq and are silent (XPUB without NODROP); subscribers
 // see them as sequence gaps (PROTOCOL.md "Broker behaviour").

@@ -106,6 +106,7 @@ class metrics_render {
     stage stage_ = stage::idle;
     std::int64_t now_ms_ = 0;
     std::size_t bucket_ = 0, buckets_ = 0;
+    std::uint64_t layout_ = 0;  // topic_counters::layout() when the walk started
     // The last text's size: the next one is reserved at once, so growing a multi-megabyte
     // string (a copy of all of it) never happens inside one loop turn.
     std::size_t last_bytes_ = 0;
