@@ -2,6 +2,7 @@
 #include "msgpack_reader.hpp"
 
 #include <bit>
+#include <type_traits>
 
 namespace tradebus::schema::detail {
 
@@ -50,7 +51,7 @@ bool mp_reader::be(T& out) noexcept {
     return true;
 }
 
-bool mp_reader::read(mp_value& v) noexcept {
+bool mp_reader::read_other(mp_value& v) noexcept {
     const char* at = nullptr;
     if (!take(1, at)) return false;
     const auto b = static_cast<std::uint8_t>(*at);

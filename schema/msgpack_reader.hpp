@@ -1,10 +1,12 @@
 // A bounds-checked, allocation-free msgpack cursor. It reads one value header at a time and
 // hands out views into the input; it never trusts a length before checking the bytes exist.
-// Private to the schema library: the codec is the only user.
+// Private to the schema library: the codec is the only user. read()'s common formats are
+// inline here: the decoder calls it for every key and value of every message.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace tradebus::schema::detail {
@@ -30,7 +32,8 @@ class mp_reader {
     explicit mp_reader(std::string_view s) noexcept : p_(s.data()), end_(s.data() + s.size()) {}
 
     /// Reads the next value's header (and the payload of str/bin/ext). Array and map items are
-    /// NOT consumed. Returns false on truncated input or the reserved byte 0xc1.
+    /// NOT consumed. Returns false on truncated input or the reserved byte 0xc1. Sets `kind` and
+    /// the fields of that kind only.
     [[nodiscard]] bool read(mp_value& out) noexcept;
 
     /// Skips one complete value including nested items. False on bad input or depth > limit.
@@ -43,6 +46,7 @@ class mp_reader {
     }
 
   private:
+    [[nodiscard]] bool read_other(mp_value& out) noexcept;  // every other format
     [[nodiscard]] bool take(std::size_t n, const char*& at) noexcept;
     template <class T>
     [[nodiscard]] bool be(T& out) noexcept;
@@ -50,5 +54,58 @@ class mp_reader {
     const char* p_;
     const char* end_;
 };
+
+[[gnu::always_inline]] inline bool mp_reader::read(mp_value& v) noexcept {
+    // The formats of nearly every key and value on the pipeline's path first, inline: a fixstr
+    // key, a positive fixint, an unsigned int, a fixmap (msgpack is big-endian: the loads are
+    // byte-swapped). Only the fields of the kind read are set.
+    if (p_ == end_) return false;
+    const auto b = static_cast<std::uint8_t>(*p_);
+    if ((b & 0xe0) == 0xa0) {
+        const std::size_t n = b & 0x1fu;
+        if (remaining() < n + 1) return false;
+        v.kind = mp_kind::str;
+        v.raw = std::string_view(p_ + 1, n);
+        p_ += n + 1;
+        return true;
+    }
+    if (b <= 0x7f) {
+        ++p_;
+        v.kind = mp_kind::uint;
+        v.u = b;
+        return true;
+    }
+    if (b >= 0xcc && b <= 0xcf) {  // uint 8/16/32/64: prices, quantities, times, ids
+        const std::size_t n = std::size_t{1} << (b - 0xcc);
+        if (remaining() < n + 1) return false;
+        const char* at = p_ + 1;
+        std::uint64_t x = 0;
+        if (n == 1) {
+            x = static_cast<std::uint8_t>(*at);
+        } else if (n == 2) {
+            std::uint16_t w = 0;
+            std::memcpy(&w, at, 2);
+            x = __builtin_bswap16(w);
+        } else if (n == 4) {
+            std::uint32_t w = 0;
+            std::memcpy(&w, at, 4);
+            x = __builtin_bswap32(w);
+        } else {
+            std::memcpy(&x, at, 8);
+            x = __builtin_bswap64(x);
+        }
+        p_ += n + 1;
+        v.kind = mp_kind::uint;
+        v.u = x;
+        return true;
+    }
+    if ((b & 0xf0) == 0x80) {
+        ++p_;
+        v.kind = mp_kind::map;
+        v.count = b & 0x0fu;
+        return true;
+    }
+    return read_other(v);
+}
 
 }  // namespace tradebus::schema::detail

@@ -1,5 +1,8 @@
 #include "tradebus/schema/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace tradebus::schema {
 
 std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
@@ -31,6 +34,14 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
 
 bool valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
+    // ASCII eight bytes at a time: symbols, names and keys are ASCII on the hot path.
+    constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+    while (i + 8 <= s.size()) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, s.data() + i, 8);
+        if ((word & high_bits) != 0) break;
+        i += 8;
+    }
     while (i < s.size()) {
         if (static_cast<unsigned char>(s[i]) < 0x80) {
             ++i;

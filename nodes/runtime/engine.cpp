@@ -63,8 +63,9 @@ class engine final : public context, private common::loop_owner, private transpo
           data_(zmq_, {cfg_.sndhwm, cfg_.rcvhwm, cfg_.curve, !logic_->data_endpoint().empty()}),
           control_(zmq_, cfg_.control_endpoint, std::chrono::milliseconds(cfg_.request_timeout_ms),
                    cfg_.curve),
-          probe_topic_(std::string(topics::probe) + cfg_.name) {
-        for (const auto& prefix : logic_->subscriptions()) data_.subscribe(prefix);
+          probe_topic_(std::string(topics::probe) + cfg_.name),
+          subscriptions_(logic_->subscriptions()) {
+        for (const auto& prefix : subscriptions_) data_.subscribe(prefix);
         // The runtime's own subscriptions: broker restarts, the kill switch, our probe.
         data_.subscribe(topics::broker_started);
         data_.subscribe(topics::trading);
@@ -133,8 +134,11 @@ class engine final : public context, private common::loop_owner, private transpo
 
     // ------------------------------------------------------------------ context
     void publish_event(std::string_view topic, schema::event ev) override {
-        stamper_.stamp(topic, ev.env, now_ns());
-        schema::encode_event(ev, out_);
+        // Stamped into an envelope kept for the purpose (its src is this node's name, however
+        // long, without a copy per message), then encoded with the event's body.
+        stamped_.trace_id = ev.env.trace_id;
+        stamper_.stamp(topic, stamped_, now_ns());
+        std::visit([&](const auto& body) { schema::encode_event(stamped_, body, out_); }, ev.body);
         if (!data_.send(topic, out_)) {
             ++unconnected_drops_;
             if (auto n = unconnected_log_.hit()) {
@@ -384,26 +388,26 @@ class engine final : public context, private common::loop_owner, private transpo
     }
 
     bool matches_logic(std::string_view topic) const {
-        for (const auto& prefix : logic_->subscriptions()) {
+        for (const auto& prefix : subscriptions_) {
             if (topics::matches(prefix, topic)) return true;
         }
         return false;
     }
 
     void on_message(std::string_view topic, std::string_view raw) override {
-        auto decoded = schema::decode_event(raw);
-        if (!decoded) {
+        // Decoded into one event kept for the purpose: no allocation per message.
+        if (auto error = schema::decode_event(raw, received_)) {
             ++counters_.decode_errors;
             if (auto n = decode_log_.hit()) {
                 spdlog::warn("dropped undecodable message on '{}': {} ({} in last period)",
-                             topic.substr(0, 64), decoded.error().to_string(), n);
+                             topic.substr(0, 64), error->to_string(), n);
             }
             if (running() && matches_logic(topic)) {
-                logic_->on_undecodable(*this, topic, raw, decoded.error());
+                logic_->on_undecodable(*this, topic, raw, *error);
             }
             return;
         }
-        const schema::event& ev = decoded.value();
+        const schema::event& ev = received_;
         if (misrouted(topic, ev)) {
             if (running() && matches_logic(topic)) {
                 logic_->on_misrouted(*this, inbound{topic, raw, ev});
@@ -929,7 +933,12 @@ class engine final : public context, private common::loop_owner, private transpo
     zmq_transport data_;  // the data plane (transport.hpp)
     control_client control_;
     std::string probe_topic_;
+    // The logic's subscriptions, asked once: the socket's, and what matches_logic() checks on
+    // every message.
+    std::vector<std::string> subscriptions_;
     std::string out_, ctl_out_;
+    schema::event received_;    // the data plane's last message, decoded in place (on_message)
+    schema::envelope stamped_;  // the envelope of what publish_event() sends
     // This process's incarnation (the envelope's inc): subscribers tell a restart by it.
     envelope_stamper stamper_{cfg_.name, common::random_id()};
     gap_tracker gaps_;

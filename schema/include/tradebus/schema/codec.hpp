@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,12 @@ void encode_event(const event& ev, std::string& out);
 
 /// Decodes and validates one event body (the frame after the topic).
 [[nodiscard]] result<event> decode_event(std::string_view bytes);
+
+/// The same into `out`, reusing its storage: what a subscriber's receive path calls with one
+/// event it keeps (no allocation per message once its strings have grown to the traffic's
+/// sizes). nullopt on success; on failure the error, and `out` holds some valid event that
+/// must not be used.
+[[nodiscard]] std::optional<decode_error> decode_event(std::string_view bytes, event& out);
 
 /// Encodes one control message (request or reply) into `out` (cleared first).
 template <class Msg>
