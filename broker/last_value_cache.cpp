@@ -1,12 +1,22 @@
 #include "tradebus/broker/last_value_cache.hpp"
 
+#include <algorithm>
 #include <new>
+#include <stdexcept>
+
+#include "tradebus/schema/topics.hpp"
 
 namespace tradebus::broker {
 
+static_assert(schema::topics::max_topic_bytes <= topic_table<int*>::max_key_bytes,
+              "every topic the cache takes fits its index");
+
 last_value_cache::last_value_cache(std::vector<std::string> prefixes, std::size_t max_topics,
                                    std::size_t max_bytes)
-    : prefixes_(std::move(prefixes)), max_topics_(max_topics), max_bytes_(max_bytes) {}
+    : prefixes_(std::move(prefixes)),
+      max_topics_(max_topics),
+      max_bytes_(max_bytes),
+      index_(std::min<std::size_t>(max_topics, 1024)) {}
 
 bool last_value_cache::covers(std::string_view topic) const noexcept {
     for (const auto& p : own_) {
@@ -18,55 +28,86 @@ bool last_value_cache::covers(std::string_view topic) const noexcept {
     return false;
 }
 
-void last_value_cache::update(std::string_view topic, std::string_view body) noexcept {
-    auto it = entries_.find(topic);
+void last_value_cache::add(std::string_view topic, std::uint64_t h, std::string_view body) {
+    const std::size_t s = index_.insert(topic, h);  // not npos: at most max_topic_bytes
     try {
-        if (it == entries_.end()) {
-            if (entries_.size() >= max_topics_ ||
-                bytes_ + topic.size() + body.size() > max_bytes_) {
-                ++refused_;
-                return;
-            }
-            entries_.emplace(std::string(topic), std::string(body));
-            bytes_ += topic.size() + body.size();
-        } else {
-            const std::size_t others = bytes_ - it->first.size() - it->second.size();
-            if (others + it->first.size() + body.size() > max_bytes_) {
-                bytes_ = others;
-                entries_.erase(it);
-                ++refused_;
-                return;
-            }
-            it->second.assign(body);  // reuses the capacity of the previous body
-            bytes_ = others + it->first.size() + body.size();
-        }
-        ++updates_;
-    } catch (const std::bad_alloc&) {
-        if (it != entries_.end()) {
-            bytes_ -= it->first.size() + it->second.size();
-            entries_.erase(it);
-        }
-        ++refused_;
+        index_.value(s) = entries_.emplace(std::string(topic), std::string(body)).first;
+    } catch (...) {
+        index_.remove(s);
+        throw;
     }
 }
 
+void last_value_cache::remove(std::size_t s) noexcept {
+    const map::iterator it = index_.value(s);
+    bytes_ -= it->first.size() + it->second.size();
+    entries_.erase(it);
+    index_.remove(s);
+}
+
+void last_value_cache::update(std::string_view topic, std::string_view body) noexcept {
+    if (topic.size() > schema::topics::max_topic_bytes) {
+        ++refused_;
+        return;
+    }
+    const std::uint64_t h = topic_hash(topic);
+    const std::size_t s = index_.find(topic, h);
+    if (s == npos) {
+        // A refusal at the cap costs the lookup above and this compare.
+        if (entries_.size() >= max_topics_ || bytes_ + topic.size() + body.size() > max_bytes_) {
+            ++refused_;
+            return;
+        }
+        try {
+            add(topic, h, body);
+        } catch (const std::bad_alloc&) {
+            ++refused_;
+            return;
+        }
+        bytes_ += topic.size() + body.size();
+        ++updates_;
+        return;
+    }
+    std::string& stored = index_.value(s)->second;
+    const std::size_t others = bytes_ - topic.size() - stored.size();
+    if (others + topic.size() + body.size() > max_bytes_) {
+        remove(s);  // a stale value is worse than none
+        ++refused_;
+        return;
+    }
+    try {
+        stored.assign(body);  // reuses the capacity of the previous body
+    } catch (const std::bad_alloc&) {
+        remove(s);  // assign left the previous body: its bytes go with it
+        ++refused_;
+        return;
+    }
+    bytes_ = others + topic.size() + body.size();
+    ++updates_;
+}
+
 void last_value_cache::put_own(std::string_view topic, std::string_view body) {
-    auto it = entries_.find(topic);
-    if (it == entries_.end()) {
-        entries_.emplace(std::string(topic), std::string(body));
+    if (topic.size() > schema::topics::max_topic_bytes) {
+        throw std::length_error("own topic longer than " +
+                                std::to_string(schema::topics::max_topic_bytes) + " bytes");
+    }
+    const std::uint64_t h = topic_hash(topic);
+    const std::size_t s = index_.find(topic, h);
+    if (s == npos) {
+        add(topic, h, body);
         bytes_ += topic.size() + body.size();
     } else {
-        bytes_ = bytes_ - it->second.size() + body.size();
-        it->second.assign(body);
+        std::string& stored = index_.value(s)->second;
+        const std::size_t before = stored.size();
+        stored.assign(body);
+        bytes_ = bytes_ - before + body.size();
     }
     ++updates_;
 }
 
 void last_value_cache::erase(std::string_view topic) noexcept {
-    auto it = entries_.find(topic);
-    if (it == entries_.end()) return;
-    bytes_ -= it->first.size() + it->second.size();
-    entries_.erase(it);
+    const std::size_t s = index_.find(topic);
+    if (s != npos) remove(s);
 }
 
 void last_value_cache::snapshot(std::string_view prefix, std::string_view after,

@@ -7,6 +7,12 @@
 // topic is not cached (counted in refused()); an update that would push the bytes above the
 // limit removes that topic's entry (a stale value is worse than none; counted likewise).
 // Owned and used by the broker's loop thread only (THREADING.md).
+//
+// Two structures over the same entries: an ordered map (topic -> body) for snapshot paging in
+// byte order, and a topic_table (topic_table.hpp) from topic to its map entry for update(), so
+// the per-message path costs one hash and one probe, whether the topic is cached or refused at
+// the cap, and allocates nothing while a topic's body fits the capacity it already has (the
+// map and the index allocate only for a new topic).
 #pragma once
 
 #include <cstddef>
@@ -17,12 +23,17 @@
 #include <utility>
 #include <vector>
 
+#include "tradebus/broker/topic_table.hpp"
+
 namespace tradebus::broker {
 
 class last_value_cache {
   public:
     last_value_cache(std::vector<std::string> prefixes, std::size_t max_topics,
                      std::size_t max_bytes);
+    // The index holds iterators into the map: a copy would point into the original.
+    last_value_cache(const last_value_cache&) = delete;
+    last_value_cache& operator=(const last_value_cache&) = delete;
 
     /// True when `topic` starts with one of the configured prefixes and not with an own one
     /// (what the broker publishes itself is never overwritten by what a peer forwards).
@@ -34,13 +45,15 @@ class last_value_cache {
     void keep_own(std::string prefix) { own_.push_back(std::move(prefix)); }
     [[nodiscard]] const std::vector<std::string>& own_prefixes() const noexcept { return own_; }
     /// Stores `body` as the last message of own topic `topic`, outside max_topics / max_bytes
-    /// (a scope in force must reach every late joiner). Throws only std::bad_alloc.
+    /// (a scope in force must reach every late joiner). Throws std::bad_alloc, or
+    /// std::length_error for a topic longer than schema::topics::max_topic_bytes.
     void put_own(std::string_view topic, std::string_view body);
     /// Forgets `topic` (an own scope that is no longer in force).
     void erase(std::string_view topic) noexcept;
 
     /// Stores `body` as the last message of `topic` (call covers() first). Never throws: on
     /// an allocation failure the topic's entry is removed and the update counted as refused.
+    /// A topic longer than schema::topics::max_topic_bytes is refused.
     void update(std::string_view topic, std::string_view body) noexcept;
 
     /// One page of a snapshot: cached topics starting with `prefix`, in byte order, after
@@ -68,7 +81,17 @@ class last_value_cache {
     std::vector<std::string> prefixes_;
     std::vector<std::string> own_;
     std::size_t max_topics_, max_bytes_;
-    std::map<std::string, std::string, std::less<>> entries_;  // topic -> body
+    using map = std::map<std::string, std::string, std::less<>>;
+    static constexpr std::size_t npos = topic_table<map::iterator>::npos;
+    /// Adds `topic` (hash `h`, at most schema::topics::max_topic_bytes, in neither structure)
+    /// with `body` to both; bytes_ and the counts are the caller's. Throws only std::bad_alloc,
+    /// then nothing was added.
+    void add(std::string_view topic, std::uint64_t h, std::string_view body);
+    /// Removes the entry in index slot `s` from both, and its bytes.
+    void remove(std::size_t s) noexcept;
+
+    map entries_;                       // topic -> body, in byte order (snapshots)
+    topic_table<map::iterator> index_;  // topic -> its entry (update, put_own, erase)
     std::size_t bytes_ = 0;
     std::uint64_t updates_ = 0, refused_ = 0;
 };
