@@ -1,6 +1,7 @@
 #include "tradebus/execution/paper_exchange.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 
@@ -11,24 +12,72 @@
 namespace tradebus::execution {
 
 namespace {
-std::uint64_t id_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+// 0 marks an empty slot: a hash of 0 is kept as 1 (a collision at worst, which rejects an order
+// as a duplicate, never admits one).
+std::uint64_t id_hash(std::string_view id) {
+    const std::uint64_t h = std::hash<std::string_view>{}(id);
+    return h == 0 ? 1 : h;
+}
+constexpr std::uint64_t spread = 0x9e3779b97f4a7c15ull;  // Fibonacci hashing: the home slot
 }  // namespace
 
 // ------------------------------------------------------------------ order_id_memory
 
+std::size_t order_id_memory::slot_of(std::uint64_t key) const noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    auto i = static_cast<std::size_t>((key * spread) >> shift_);
+    while (slots_[i] != 0 && slots_[i] != key) i = (i + 1) & mask;
+    return i;
+}
+
+void order_id_memory::grow() {
+    std::vector<std::uint64_t> old(slots_.empty() ? 16 : slots_.size() * 2, 0);
+    old.swap(slots_);
+    shift_ = 64 - std::countr_zero(slots_.size());
+    for (const std::uint64_t key : old) {
+        if (key != 0) slots_[slot_of(key)] = key;
+    }
+}
+
+void order_id_memory::erase(std::uint64_t key) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t hole = slot_of(key);
+    if (slots_[hole] != key) return;
+    // Backward shift: each later key of the chain whose home is not between the hole and it
+    // moves into the hole, so every key stays reachable from its home without tombstones.
+    for (std::size_t j = (hole + 1) & mask; slots_[j] != 0; j = (j + 1) & mask) {
+        const auto home = static_cast<std::size_t>((slots_[j] * spread) >> shift_);
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            slots_[hole] = slots_[j];
+            hole = j;
+        }
+    }
+    slots_[hole] = 0;
+    --count_;
+}
+
 bool order_id_memory::insert(std::string_view id) {
     const auto h = id_hash(id);
-    if (!ids_.insert(h).second) return false;
+    if (slots_.empty()) grow();
+    const std::size_t at = slot_of(h);
+    if (slots_[at] == h) return false;
+    slots_[at] = h;
+    ++count_;
     fifo_.push_back(h);
     while (fifo_.size() > capacity_) {
-        ids_.erase(fifo_.front());
+        erase(fifo_.front());
         fifo_.pop_front();
         ++forgotten_;
     }
+    if (count_ * 2 > slots_.size()) grow();
     return true;
 }
 
-bool order_id_memory::contains(std::string_view id) const { return ids_.contains(id_hash(id)); }
+bool order_id_memory::contains(std::string_view id) const {
+    if (slots_.empty()) return false;
+    const auto h = id_hash(id);
+    return slots_[slot_of(h)] == h;
+}
 
 // ------------------------------------------------------------------ paper_exchange
 

@@ -315,6 +315,27 @@ TEST_CASE("execution: order id memory is bounded and forgets the oldest first") 
     CHECK(m.contains("d"));
 }
 
+TEST_CASE("execution: order id memory keeps exactly the newest ids through heavy churn") {
+    // 100,000 ids through a memory of 10,000: every eviction shifts a probe chain back; any
+    // key left unreachable would show as a forgotten duplicate or a wrongly kept one.
+    constexpr int capacity = 10'000, total = 100'000;
+    order_id_memory m(capacity);
+    const auto id = [](int n) { return "risk-1732190000123-" + std::to_string(n); };
+    for (int n = 0; n < total; ++n) {
+        REQUIRE(m.insert(id(n)));
+        if (n % 97 == 0) CHECK_FALSE(m.insert(id(n)));  // a repeat within the window
+        if (n >= capacity && n % 89 == 0) CHECK_FALSE(m.contains(id(n - capacity)));
+    }
+    CHECK(m.size() == capacity);
+    CHECK(m.forgotten() == total - capacity);
+    int kept = 0, gone = 0;
+    for (int n = 0; n < total; ++n) (m.contains(id(n)) ? kept : gone) += 1;
+    CHECK(kept == capacity);
+    CHECK(gone == total - capacity);
+    for (int n = total - capacity; n < total; ++n) CHECK_FALSE(m.insert(id(n)));
+    CHECK(m.insert(id(0)));  // long forgotten: new again
+}
+
 TEST_CASE("execution: node publishes on per-symbol exec topics with the order's trace id") {
     exchange_config cfg = no_slippage();
     execution_node node(cfg);

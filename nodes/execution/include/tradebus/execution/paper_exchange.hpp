@@ -17,7 +17,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -76,9 +75,19 @@ class order_id_memory {
     [[nodiscard]] std::uint64_t forgotten() const noexcept { return forgotten_; }
 
   private:
+    [[nodiscard]] std::size_t slot_of(
+        std::uint64_t key) const noexcept;  // its slot or an empty one
+    void erase(std::uint64_t key) noexcept;
+    void grow();
+
     std::size_t capacity_;
-    std::unordered_set<std::uint64_t> ids_;
-    std::deque<std::uint64_t> fifo_;
+    // The ids' hashes in one flat open-addressing table (linear probing, 0 = empty, at most half
+    // full; an erase shifts the chain back instead of leaving a tombstone): one cache line per
+    // lookup on the order path, no allocation per order once grown.
+    std::vector<std::uint64_t> slots_;
+    int shift_ = 64;
+    std::size_t count_ = 0;
+    std::deque<std::uint64_t> fifo_;  // the same hashes in arrival order: the oldest go first
     std::uint64_t forgotten_ = 0;
 };
 
