@@ -156,23 +156,30 @@ latency_result run_latency(zmq::context_t& ctx, bus_target& target, const latenc
     echo.join();
     receiver.join();
 
-    std::vector<double> samples;
-    samples.reserve(o.messages);
-    for (std::uint64_t i = o.warmup; i < sent; ++i) {
-        const std::int64_t rx = recv_ns[i].load();
-        if (rx != 0) samples.push_back(static_cast<double>(rx - sent_ns[i].load()) / 1e3);
-    }
-    r.sent = sent > o.warmup ? sent - o.warmup : 0;
-    r.answered = samples.size();
-    if (r.sent > 1 && last_sent_ns > first_recorded_ns) {
-        r.achieved_rate = static_cast<double>(r.sent - 1) /
-                          (static_cast<double>(last_sent_ns - first_recorded_ns) / 1e9);
-    }
-    r.us = compute_percentiles(samples);
-    r.runs.push_back(r.us);
-    r.samples_us = std::move(samples);
+    r.record(sent_ns.get(), recv_ns.get(), o.warmup, sent, first_recorded_ns, last_sent_ns, 1e3);
     target.check_alive();
     return r;
+}
+
+void latency_result::record(const std::atomic<std::int64_t>* sent_ns,
+                            const std::atomic<std::int64_t>* recv_ns, std::uint64_t warmup,
+                            std::uint64_t sent_count, std::int64_t first_recorded_ns,
+                            std::int64_t last_sent_ns, double ns_per_sample) {
+    std::vector<double> samples;
+    samples.reserve(sent_count > warmup ? sent_count - warmup : 0);
+    for (std::uint64_t i = warmup; i < sent_count; ++i) {
+        const std::int64_t rx = recv_ns[i].load();
+        if (rx != 0) samples.push_back(static_cast<double>(rx - sent_ns[i].load()) / ns_per_sample);
+    }
+    sent = sent_count > warmup ? sent_count - warmup : 0;
+    answered = samples.size();
+    if (sent > 1 && last_sent_ns > first_recorded_ns) {
+        achieved_rate = static_cast<double>(sent - 1) /
+                        (static_cast<double>(last_sent_ns - first_recorded_ns) / 1e9);
+    }
+    us = compute_percentiles(samples);
+    runs.push_back(us);
+    samples_us = std::move(samples);
 }
 
 void latency_result::merge(const latency_result& other) {

@@ -5,6 +5,7 @@
 // receiver are two threads of one process). Each message is matched by its envelope seq.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -39,6 +40,14 @@ struct latency_result {
     /// Adds another run's samples and counts (for runs split in ABBA order) and recomputes
     /// the percentiles over all samples.
     void merge(const latency_result& other);
+
+    /// Fills in one open-loop run from its clocks: messages [warmup, sent_count) with their send
+    /// and answer times (ns; an answer of 0 = none), each sample (answer - send) / `ns_per_sample`
+    /// (1e3: the round trip in us; 2e3: half of it, one way), the achieved rate over the
+    /// recorded sends.
+    void record(const std::atomic<std::int64_t>* sent_ns, const std::atomic<std::int64_t>* recv_ns,
+                std::uint64_t warmup, std::uint64_t sent_count, std::int64_t first_recorded_ns,
+                std::int64_t last_sent_ns, double ns_per_sample);
 };
 
 /// Runs one latency measurement through `target`. Throws std::runtime_error when the probes

@@ -833,21 +833,7 @@ latency_result run_peer_latency(peer_server& server, const latency_options& o,
     }
 
     // One-way: half of each round trip.
-    std::vector<double> samples;
-    samples.reserve(o.messages);
-    for (std::uint64_t i = o.warmup; i < sent; ++i) {
-        const std::int64_t rx = recv_ns[i].load();
-        if (rx != 0) samples.push_back(static_cast<double>(rx - sent_ns[i].load()) / 2e3);
-    }
-    r.sent = sent > o.warmup ? sent - o.warmup : 0;
-    r.answered = samples.size();
-    if (r.sent > 1 && last_sent_ns > first_recorded_ns) {
-        r.achieved_rate = static_cast<double>(r.sent - 1) /
-                          (static_cast<double>(last_sent_ns - first_recorded_ns) / 1e9);
-    }
-    r.us = compute_percentiles(samples);
-    r.runs.push_back(r.us);
-    r.samples_us = std::move(samples);
+    r.record(sent_ns.get(), recv_ns.get(), o.warmup, sent, first_recorded_ns, last_sent_ns, 2e3);
     if (const std::uint64_t e = bad.load() + a->errors() + b->errors(); e > 0) {
         throw std::runtime_error(std::string(server.name()) + " latency run: " + std::to_string(e) +
                                  " undecodable messages or client errors");
