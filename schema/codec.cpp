@@ -66,7 +66,7 @@ class writer {
     writer& operator=(const writer&) = delete;
     ~writer() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
 
-    void raw(const char* data, std::size_t n) {
+    [[gnu::always_inline]] void raw(const char* data, std::size_t n) {
         room(n);
         std::memcpy(p_, data, n);
         p_ += n;
@@ -117,7 +117,7 @@ class writer {
     // value is integral: 1.0 stays 0xcb..., -0.0 keeps its sign.
     void f64(double v) { tagged<8>(0xcb, std::bit_cast<std::uint64_t>(v)); }
     void boolean(bool v) { byte(v ? 0xc3 : 0xc2); }
-    void str(std::string_view s) {
+    [[gnu::always_inline]] void str(std::string_view s) {
         const std::size_t n = s.size();
         if (n < 32) {
             room(1 + n);
@@ -173,8 +173,10 @@ void pack_value(writer& w, const T& value);
 
 struct field_packer {
     writer& w;
+    // Inlined into each type's fields(): the key is then a constant, and writing it a few
+    // constant-size stores.
     template <class F>
-    void operator()(std::string_view key, const F& value) {
+    [[gnu::always_inline]] void operator()(std::string_view key, const F& value) {
         w.str(key);
         pack_value(w, value);
     }
@@ -678,7 +680,7 @@ struct fast_fields {
     bool ok = true;
 
     template <class F>
-    void operator()(std::string_view key, F& field) {
+    [[gnu::always_inline]] void operator()(std::string_view key, F& field) {
         if (!ok) return;
         mp_value k;
         if (left == 0 || !r.read(k) || k.kind != mp_kind::str || !same_key(k.raw, key)) {
