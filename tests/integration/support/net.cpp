@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 
 namespace tradebus::test {
@@ -40,9 +42,17 @@ int bound_socket(int& port_out, bool listen_too) {
 }  // namespace
 
 int free_tcp_port() {
-    int port = 0;
-    ::close(bound_socket(port, false));
-    return port;
+    // Each probe socket is closed at once, so the kernel may hand the same free port to two
+    // calls (a broker's endpoint and its metrics listener, say): never give one out twice.
+    static std::mutex m;
+    static std::set<int> given;
+    const std::lock_guard lock(m);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        int port = 0;
+        ::close(bound_socket(port, false));
+        if (given.insert(port).second) return port;
+    }
+    throw std::runtime_error("free_tcp_port: 1000 probes gave only ports already handed out");
 }
 
 std::string free_tcp_endpoint() { return "tcp://127.0.0.1:" + std::to_string(free_tcp_port()); }
