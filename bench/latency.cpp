@@ -124,27 +124,16 @@ latency_result run_latency(zmq::context_t& ctx, bus_target& target, const latenc
     t.ask_px = schema::to_fixed(187.44);
     t.bid_qty = 300;
     t.ask_qty = 500;
-    std::string buf;
     latency_result r;
-    std::uint64_t sent = 0;
-    std::int64_t first_recorded_ns = 0, last_sent_ns = 0;
-    for (; sent < total; ++sent) {
-        const std::int64_t when = t0 + static_cast<std::int64_t>(sent) * period_ns;
-        if (when >= deadline_ns) {
-            r.timed_out = true;
-            break;
-        }
-        const std::uint64_t seq = sent + 1;
-        t.exch_ts_ns = common::now_ns();
-        schema::encode_event(schema::envelope{"bench-a", seq, t.exch_ts_ns, seq}, t, buf);
-        sleep_until_mono_ns(when);
-        const std::int64_t now = mono_ns();
-        sent_ns[sent].store(now, std::memory_order_release);
-        (void)a_pub.send(zmq::buffer(ping), zmq::send_flags::sndmore);
-        (void)a_pub.send(zmq::buffer(buf), zmq::send_flags::none);
-        if (sent == o.warmup) first_recorded_ns = now;
-        last_sent_ns = now;
-    }
+    const auto s = send_open_loop(t, total, o.warmup, t0, period_ns, deadline_ns, sent_ns.get(),
+                                  [&](std::string_view body) {
+                                      (void)a_pub.send(zmq::buffer(ping), zmq::send_flags::sndmore);
+                                      (void)a_pub.send(zmq::buffer(body), zmq::send_flags::none);
+                                      return true;
+                                  });
+    const std::uint64_t sent = s.sent;
+    const std::int64_t first_recorded_ns = s.first_recorded_ns, last_sent_ns = s.last_sent_ns;
+    r.timed_out = s.timed_out;
     // The last echoes: at most 1 s more (within the time limit).
     const std::int64_t wait_until = std::min(last_sent_ns + 1'000'000'000, deadline_ns);
     while (answered.load() < sent && mono_ns() < wait_until) {

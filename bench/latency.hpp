@@ -13,6 +13,8 @@
 
 #include "bus_target.hpp"
 #include "tradebus/common/pacing.hpp"
+#include "tradebus/common/process.hpp"
+#include "tradebus/schema/codec.hpp"
 
 namespace tradebus::bench {
 
@@ -49,6 +51,40 @@ struct latency_result {
                 std::uint64_t warmup, std::uint64_t sent_count, std::int64_t first_recorded_ns,
                 std::int64_t last_sent_ns, double ns_per_sample);
 };
+
+/// The sending side of an open-loop run (`latency` and `peers`): message n, a copy of `t`
+/// encoded with seq n + 1 just before its time, goes out at t0 + n * period_ns through
+/// `send(body)` (false: stop), its send time stamped in sent_ns[n]. Stops after `total` or at
+/// `deadline_ns` (timed_out).
+struct open_loop_sends {
+    std::uint64_t sent = 0;
+    std::int64_t first_recorded_ns = 0, last_sent_ns = 0;
+    bool timed_out = false;
+};
+template <class Send>
+open_loop_sends send_open_loop(schema::tick t, std::uint64_t total, std::uint64_t warmup,
+                               std::int64_t t0, std::int64_t period_ns, std::int64_t deadline_ns,
+                               std::atomic<std::int64_t>* sent_ns, Send&& send) {
+    open_loop_sends s;
+    std::string buf;
+    for (; s.sent < total; ++s.sent) {
+        const std::int64_t when = t0 + static_cast<std::int64_t>(s.sent) * period_ns;
+        if (when >= deadline_ns) {
+            s.timed_out = true;
+            break;
+        }
+        const std::uint64_t seq = s.sent + 1;
+        t.exch_ts_ns = common::now_ns();
+        schema::encode_event(schema::envelope{"bench-a", seq, t.exch_ts_ns, seq}, t, buf);
+        sleep_until_mono_ns(when);
+        const std::int64_t now = mono_ns();
+        sent_ns[s.sent].store(now, std::memory_order_release);
+        if (!send(std::string_view(buf))) break;
+        if (s.sent == warmup) s.first_recorded_ns = now;
+        s.last_sent_ns = now;
+    }
+    return s;
+}
 
 /// Runs one latency measurement through `target`. Throws std::runtime_error when the probes
 /// cannot get through or the target has exited.

@@ -790,32 +790,21 @@ latency_result run_peer_latency(peer_server& server, const latency_options& o,
     const std::int64_t t0 = mono_ns() + 1'000'000;
     const std::int64_t deadline_ns =
         mono_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(o.time_limit).count();
-    schema::tick t = sample_tick(symbol);
-    std::string buf;
     latency_result r;
-    std::uint64_t sent = 0;
-    std::int64_t first_recorded_ns = 0, last_sent_ns = 0;
-    try {
-        for (; sent < total; ++sent) {
-            const std::int64_t when = t0 + static_cast<std::int64_t>(sent) * period_ns;
-            if (when >= deadline_ns) {
-                r.timed_out = true;
-                break;
-            }
-            const std::uint64_t seq = sent + 1;
-            t.exch_ts_ns = common::now_ns();
-            schema::encode_event(schema::envelope{"bench-a", seq, t.exch_ts_ns, seq}, t, buf);
-            sleep_until_mono_ns(when);
-            const std::int64_t now = mono_ns();
-            sent_ns[sent].store(now, std::memory_order_release);
-            a->publish(ping, buf);
-            a->flush();
-            if (sent == o.warmup) first_recorded_ns = now;
-            last_sent_ns = now;
-        }
-    } catch (const std::exception&) {
-        bad.fetch_add(1);
-    }
+    const auto s = send_open_loop(sample_tick(symbol), total, o.warmup, t0, period_ns, deadline_ns,
+                                  sent_ns.get(), [&](std::string_view body) {
+                                      try {
+                                          a->publish(ping, body);
+                                          a->flush();
+                                          return true;
+                                      } catch (const std::exception&) {
+                                          bad.fetch_add(1);
+                                          return false;
+                                      }
+                                  });
+    const std::uint64_t sent = s.sent;
+    const std::int64_t first_recorded_ns = s.first_recorded_ns, last_sent_ns = s.last_sent_ns;
+    r.timed_out = s.timed_out;
     const std::int64_t wait_until = std::min(last_sent_ns + 1'000'000'000, deadline_ns);
     while (answered.load() < sent && mono_ns() < wait_until) {
         std::this_thread::sleep_for(1ms);  // polling a counter at the end of the run
